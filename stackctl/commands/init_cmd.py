@@ -1,0 +1,103 @@
+"""stackctl init: a commented stack.yaml and generated secrets."""
+
+from __future__ import annotations
+
+import argparse
+from typing import TYPE_CHECKING, Any
+
+from stackctl.errors import InvalidInput, SpecError
+from stackctl.fsio import atomic_write
+from stackctl.passwords import write_missing_secrets
+from stackctl.spec import HAPROXY_LTS_IMAGE, spec_from_data
+
+if TYPE_CHECKING:
+    from stackctl.context import Context
+
+STACK_TEMPLATE = """\
+# stackctl stack: PhotoPrism behind HAProxy with TLS. Every key but `domain` is optional;
+# the values below are the defaults. After a change run `stackctl render` (or `stackctl up`).
+
+name: photoprism                 # compose project name: containers are <name>-<service>-1
+domain: {domain}  # the name people type; must resolve to this host
+aliases: []                      # more names served with the same certificate
+
+ports:
+  http: 80                       # redirects to https (ACME challenges excepted)
+  https: 443
+  bind: 0.0.0.0                  # host address the http/https ports are published on
+  stats: 8404                    # HAProxy stats and /metrics, published on 127.0.0.1 only
+
+tls:
+  source: local-ca               # local-ca | import | acme
+  key_type: ecdsa-p256           # ecdsa-p256 | ecdsa-p384 | rsa-2048 | rsa-4096
+  acme:
+    email: null                  # required for acme: expiry notices go here
+    directory: letsencrypt-staging   # letsencrypt | letsencrypt-staging | https://... (another ACME CA)
+    ca_bundle: null              # CA file to trust when talking to a private ACME server
+    agree_tos: false             # must be true for production letsencrypt
+
+images:
+  haproxy: "{haproxy}"
+  photoprism: "photoprism/photoprism:latest"
+  mariadb: "mariadb:11"
+
+pull: missing                    # always | missing | never
+
+photoprism:
+  originals: ./originals         # your photos; never deleted by stackctl
+  storage: ./storage             # cache, sidecar files, thumbnails
+  import: null                   # optional import folder
+  admin_user: admin              # the password is in secrets/photoprism.env
+  env: {{}}                        # extra PHOTOPRISM_* settings, e.g. PHOTOPRISM_READONLY: true
+
+database:
+  kind: mariadb                  # mariadb | sqlite
+  path: ./database               # MariaDB data folder; never deleted by stackctl
+
+network:
+  subnet: {subnet}          # pinned; PhotoPrism trusts proxies from it
+"""
+
+
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    p = sub.add_parser("init", help="write a commented stack.yaml and generate secrets")
+    p.add_argument("--domain", help="the name PhotoPrism is served at, e.g. photos.example.com")
+    p.add_argument("--force", action="store_true", help="overwrite an existing stack.yaml and secrets")
+    p.set_defaults(handler=run)
+
+
+def stack_yaml_text(domain: str) -> str:
+    # Validate the domain first so a bad one never reaches disk; this also yields the default subnet.
+    data: dict[str, Any] = {"domain": domain}
+    try:
+        spec = spec_from_data(data)
+    except SpecError as e:
+        raise InvalidInput(f"--domain: {e.rule}") from None
+    return STACK_TEMPLATE.format(domain=spec.domain, haproxy=HAPROXY_LTS_IMAGE, subnet=spec.network.subnet)
+
+
+def run(ctx: Context, args: argparse.Namespace) -> int:
+    paths = ctx.paths
+    spec_exists = paths.spec.exists()
+    secrets_complete = all((paths.secrets / name).exists() for name in ("photoprism.env", "mariadb.env", "haproxy.env"))
+    if spec_exists and secrets_complete and not args.force:
+        raise InvalidInput(
+            f"a stack already exists in {paths.root}", "use --force to overwrite stack.yaml and its secrets"
+        )
+    write_spec = not spec_exists or (args.force and args.domain)
+    if write_spec and not args.domain:
+        raise InvalidInput(
+            "--domain is required to create stack.yaml", "e.g. stackctl init --domain photos.example.com"
+        )
+    if args.domain and spec_exists and not args.force:
+        raise InvalidInput(f"{paths.spec} exists", "use --force to overwrite it")
+    text = stack_yaml_text(args.domain) if write_spec else None
+    if not write_spec:
+        ctx.load_spec()  # an existing stack.yaml must be valid before secrets are made for it
+    if text is not None:
+        atomic_write(paths.spec, text)
+        ctx.say(f"Created {paths.spec} for https://{args.domain.lower()}/")
+    for written in write_missing_secrets(paths.secrets, overwrite=bool(args.force)):
+        ctx.say(f"Created {written} (0600)")
+    ctx.say('Next: "stackctl render" to write compose/ and haproxy.cfg, or "stackctl up" to run the stack.')
+    return 0

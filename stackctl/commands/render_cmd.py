@@ -1,0 +1,44 @@
+"""stackctl render / plan: write or preview compose.yaml and haproxy.cfg."""
+
+from __future__ import annotations
+
+import argparse
+from typing import TYPE_CHECKING
+
+from stackctl.generated import generated_states, unified_diff, write_changed
+
+if TYPE_CHECKING:
+    from stackctl.context import Context
+
+
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    p = sub.add_parser("render", help="write compose/compose.yaml and compose/haproxy/haproxy.cfg")
+    p.add_argument("--check", action="store_true", help="write nothing; exit 1 when the files on disk are stale")
+    p.set_defaults(handler=run_render)
+    p = sub.add_parser("plan", help="show a diff between the generated files on disk and stack.yaml")
+    p.set_defaults(handler=run_plan)
+
+
+def run_render(ctx: Context, args: argparse.Namespace) -> int:
+    states = generated_states(ctx.paths, ctx.load_spec())
+    if args.check:
+        stale = [s.name for s in states if s.changed]
+        for name in stale:
+            ctx.say(f"stale: {name}")
+        if not stale:
+            ctx.say("up to date")
+        return 1 if stale else 0
+    written = write_changed(ctx.paths, states)
+    for state in states:
+        ctx.say(f"{'wrote' if state.name in written else 'unchanged'}: {state.name}")
+    return 0
+
+
+def run_plan(ctx: Context, args: argparse.Namespace) -> int:
+    states = generated_states(ctx.paths, ctx.load_spec())
+    changed = [s for s in states if s.changed]
+    for state in changed:
+        ctx.out.write(unified_diff(state))
+    if not changed:
+        ctx.say("no changes: the generated files match stack.yaml")
+    return 0

@@ -1,0 +1,36 @@
+"""What every command gets: the stack folder, the consoles, flags. Built by the CLI, passed down."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TextIO
+
+from rich.console import Console
+
+from stackctl.layout import StackPaths
+from stackctl.spec import StackSpec, load_spec
+
+
+@dataclass
+class Context:
+    paths: StackPaths
+    out: TextIO
+    err: TextIO
+    debug: bool = False
+    _console: Console | None = None
+
+    @property
+    def console(self) -> Console:
+        if self._console is None:
+            self._console = Console(file=self.out, soft_wrap=True, highlight=False)
+        return self._console
+
+    def say(self, message: str) -> None:
+        """A plain line of output, never reinterpreted as markup."""
+        self.console.print(message, markup=False)
+
+    def warn(self, message: str) -> None:
+        print(f"warning: {message}", file=self.err)
+
+    def load_spec(self) -> StackSpec:
+        return load_spec(self.paths.spec)

@@ -1,0 +1,44 @@
+"""One error tree. Each class carries the exit code the CLI maps it to."""
+
+from __future__ import annotations
+
+from enum import IntEnum
+
+
+class ExitStatus(IntEnum):
+    OK = 0
+    FAILED = 1
+    INVALID = 2
+    INTERRUPTED = 130
+
+
+class StackctlError(Exception):
+    """Base of every error a user may see. The message is one line; `hint` says what to do next."""
+
+    exit_status = ExitStatus.FAILED
+
+    def __init__(self, message: str, hint: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
+
+
+class InvalidInput(StackctlError):
+    """Bad input: a malformed stack.yaml, a bad argument, an unusable certificate file."""
+
+    exit_status = ExitStatus.INVALID
+
+
+class SpecError(InvalidInput):
+    """A stack.yaml value breaks a rule. `path` is the dotted key, e.g. `ports.https`."""
+
+    def __init__(self, path: str, rule: str, hint: str | None = None) -> None:
+        super().__init__(f"{path}: {rule}" if path else rule, hint)
+        self.path = path
+        self.rule = rule
+
+
+class OperationFailed(StackctlError):
+    """The input was fine but the operation could not be completed."""
+
+    exit_status = ExitStatus.FAILED

@@ -1,0 +1,44 @@
+"""The generated files on disk versus what stack.yaml renders to: compare, diff, write."""
+
+from __future__ import annotations
+
+import difflib
+from dataclasses import dataclass
+
+from stackctl.fsio import atomic_write, read_text_if_exists
+from stackctl.layout import StackPaths
+from stackctl.passwords import read_secrets
+from stackctl.render import render_stack
+from stackctl.spec import StackSpec
+
+
+@dataclass(frozen=True)
+class FileState:
+    name: str
+    desired: str
+    current: str | None
+
+    @property
+    def changed(self) -> bool:
+        return self.desired != self.current
+
+
+def generated_states(paths: StackPaths, spec: StackSpec) -> list[FileState]:
+    """Each generated file with its desired and current text. Checks the secrets it refers to exist."""
+    read_secrets(paths.secrets)
+    files = render_stack(spec)
+    return [FileState(name, text, read_text_if_exists(paths.root / name)) for name, text in files.items()]
+
+
+def write_changed(paths: StackPaths, states: list[FileState]) -> list[str]:
+    changed = [s for s in states if s.changed]
+    for state in changed:
+        atomic_write(paths.root / state.name, state.desired)
+    return [s.name for s in changed]
+
+
+def unified_diff(state: FileState) -> str:
+    before = (state.current or "").splitlines(keepends=True)
+    after = state.desired.splitlines(keepends=True)
+    origin = f"a/{state.name}" if state.current is not None else "/dev/null"
+    return "".join(difflib.unified_diff(before, after, origin, f"b/{state.name}"))

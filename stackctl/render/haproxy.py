@@ -1,0 +1,151 @@
+"""haproxy.cfg for the stack: valid on HAProxy 2.6 through 3.2 (design.md section 4)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from stackctl.render.header import GENERATED_HEADER
+from stackctl.spec import StackSpec
+
+# Mozilla "intermediate" (server side TLS guidelines 5.7): TLS 1.2 with ECDHE AEAD ciphers, and TLS 1.3.
+MOZILLA_INTERMEDIATE_CIPHERS = ":".join(
+    (
+        "ECDHE-ECDSA-AES128-GCM-SHA256",
+        "ECDHE-RSA-AES128-GCM-SHA256",
+        "ECDHE-ECDSA-AES256-GCM-SHA384",
+        "ECDHE-RSA-AES256-GCM-SHA384",
+        "ECDHE-ECDSA-CHACHA20-POLY1305",
+        "ECDHE-RSA-CHACHA20-POLY1305",
+    )
+)
+MOZILLA_TLS13_CIPHERSUITES = "TLS_AES_128_GCM_SHA256:TLS_AES_256_GCM_SHA384:TLS_CHACHA20_POLY1305_SHA256"
+MOZILLA_CURVES = "X25519:prime256v1:secp384r1"
+HSTS = "max-age=63072000"
+PHOTOPRISM_PORT = 2342
+DOCKER_DNS = "127.0.0.11:53"
+
+
+@dataclass(frozen=True)
+class HaproxyLayout:
+    """Where HAProxy binds and finds its files. The default is the container; tests run it natively."""
+
+    public_bind: str = ""
+    http_port: int = 8080
+    https_port: int = 8443
+    stats_bind: str = ""
+    stats_port: int = 8404
+    certs_dir: str = "/usr/local/etc/haproxy/certs/"
+    socket_path: str = "/var/run/haproxy/admin.sock"
+    backend_address: str = f"photoprism:{PHOTOPRISM_PORT}"
+
+
+CONTAINER_LAYOUT = HaproxyLayout()
+
+
+def _redirect_target(spec: StackSpec) -> str:
+    port = "" if spec.ports.https == 443 else f":{spec.ports.https}"
+    return f"https://%[req.hdr(host),host_only,lower]{port}%[pathq]"
+
+
+def _acme_rules(acme_thumbprint: str | None) -> list[str]:
+    if acme_thumbprint is None:
+        return [
+            "    # No ACME account: challenges get a plain 404, never a redirect.",
+            '    http-request return status 404 content-type text/plain string "no ACME challenge pending" '
+            "if is_acme_challenge",
+        ]
+    return [
+        "    # Stateless HTTP-01: the key authorization is <token>.<account key thumbprint>.",
+        "    http-request return status 200 content-type text/plain "
+        f'lf-string "%[path,field(-1,/)].{acme_thumbprint}" if is_acme_challenge known_host',
+    ]
+
+
+def render_haproxy(
+    spec: StackSpec, layout: HaproxyLayout = CONTAINER_LAYOUT, acme_thumbprint: str | None = None
+) -> str:
+    hosts = " ".join(spec.names)
+    lines = [
+        f"# {GENERATED_HEADER}",
+        f"# Stack {spec.name!r}: https://{spec.domain} -> PhotoPrism, behind HAProxy.",
+        "",
+        "global",
+        "    log stdout format raw local0 info",
+        # Runtime API for hot certificate updates and status; the socket's folder is private to the owner.
+        f"    stats socket {layout.socket_path} mode 660 level admin expose-fd listeners",
+        "    stats timeout 30s",
+        f"    ssl-default-bind-ciphers {MOZILLA_INTERMEDIATE_CIPHERS}",
+        f"    ssl-default-bind-ciphersuites {MOZILLA_TLS13_CIPHERSUITES}",
+        "    ssl-default-bind-options prefer-client-ciphers ssl-min-ver TLSv1.2 no-tls-tickets",
+        "",
+        "defaults",
+        "    mode http",
+        "    log global",
+        "    option dontlognull",
+        "    option redispatch",
+        "    retries 3",
+        "    timeout connect 5s",
+        "    timeout http-request 30s       # whole request head; stops slowloris",
+        "    timeout http-keep-alive 30s",
+        "    timeout client 5m              # idle client during long uploads",
+        "    timeout server 10m             # video transcoding and large imports can think for a while",
+        "    timeout tunnel 1h              # WebSocket /api/v1/ws; PhotoPrism pings every 15 s",
+        "    timeout client-fin 30s",
+        "    timeout queue 30s",
+        "",
+        "resolvers docker",
+        f"    nameserver docker {DOCKER_DNS}",
+        "    resolve_retries 3",
+        "    timeout resolve 1s",
+        "    timeout retry 1s",
+        "    hold valid 10s",
+        "    hold other 10s",
+        "    hold refused 10s",
+        "    hold nx 10s",
+        "    hold timeout 10s",
+        "    hold obsolete 10s",
+        "",
+        "frontend http",
+        f"    bind {layout.public_bind}:{layout.http_port}",
+        "    option httplog",
+        f"    acl known_host req.hdr(host),host_only,lower -m str {hosts}",
+        "    acl is_acme_challenge path_beg /.well-known/acme-challenge/",
+        *_acme_rules(acme_thumbprint),
+        f'    http-request redirect location "{_redirect_target(spec)}" code 301 if known_host',
+        '    http-request return status 404 content-type text/plain string "unknown host" if !known_host',
+        "",
+        "frontend https",
+        f"    bind {layout.public_bind}:{layout.https_port} ssl crt {layout.certs_dir} "
+        f"alpn h2,http/1.1 curves {MOZILLA_CURVES}",
+        "    option httplog",
+        "    option forwardfor",
+        # Only this proxy's view of the client counts; a client-supplied value would be spoofable.
+        "    http-request del-header X-Forwarded-For",
+        "    http-request set-header X-Forwarded-Proto https",
+        f'    http-response set-header Strict-Transport-Security "{HSTS}"',
+        f"    acl known_host req.hdr(host),host_only,lower -m str {hosts}",
+        '    http-request return status 404 content-type text/plain string "unknown host" if !known_host',
+        "    use_backend photoprism if known_host",
+        "",
+        "backend photoprism",
+        "    option httpchk",
+        "    http-check send meth GET uri /api/v1/status ver HTTP/1.1 hdr Host localhost",
+        "    http-check expect status 200",
+        f"    server photoprism {layout.backend_address} check inter 2s fall 2 rise 2 "
+        "resolvers docker init-addr last,libc,none",
+        "",
+        "userlist stats_users",
+        '    user admin insecure-password "${STATS_PASSWORD}"',
+        "",
+        "listen stats",
+        f"    bind {layout.stats_bind}:{layout.stats_port}",
+        "    no log",
+        "    http-request auth realm stackctl-stats unless { http_auth(stats_users) }",
+        "    http-request use-service prometheus-exporter if { path /metrics }",
+        "    stats enable",
+        "    stats uri /",
+        "    stats refresh 10s",
+        "    stats show-node",
+        "",
+    ]
+    return "\n".join(lines)

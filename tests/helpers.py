@@ -1,0 +1,127 @@
+"""Shared test helpers: free ports, folder hashes, throwaway certificates, native HAProxy."""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import hashlib
+import io
+import os
+import shutil
+import socket
+import subprocess
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
+
+from stackctl.cli import main
+
+IN_CI = os.environ.get("CI") == "true"
+
+
+def require_tool(name: str) -> str:
+    """Path of a binary the test needs. Missing: skip locally, fail under CI (never a silent skip there)."""
+    path = shutil.which(name) or next((p for p in (f"/usr/sbin/{name}", f"/usr/bin/{name}") if os.path.exists(p)), None)
+    if path is None:
+        if IN_CI:
+            pytest.fail(f"{name} is required under CI=true but is not installed")
+        pytest.skip(f"{name} not installed")
+    return path
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    with socket.socket() as s:
+        s.bind((host, 0))
+        return int(s.getsockname()[1])
+
+
+def hash_tree(root: Path) -> dict[str, str]:
+    """Path -> content hash and mode, for every file and folder under root."""
+    result = {}
+    for path in sorted(root.rglob("*")):
+        rel = str(path.relative_to(root))
+        if path.is_file():
+            result[rel] = hashlib.sha256(path.read_bytes()).hexdigest() + oct(path.stat().st_mode)
+        else:
+            result[rel] = "dir" + oct(path.stat().st_mode)
+    return result
+
+
+@dataclass
+class CliResult:
+    code: int
+    out: str
+    err: str
+
+
+def run_cli(*argv: str) -> CliResult:
+    out, err = io.StringIO(), io.StringIO()
+    code = main(list(argv), out=out, err=err)
+    return CliResult(code, out.getvalue(), err.getvalue())
+
+
+def self_signed_bundle(names: list[str], days: int = 30) -> bytes:
+    """A throwaway certificate + key PEM, for configs that need some certificate to load."""
+    key = ec.generate_private_key(ec.SECP256R1())
+    now = dt.datetime.now(dt.timezone.utc)
+    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, names[0])])
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(subject)
+        .issuer_name(subject)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - dt.timedelta(minutes=5))
+        .not_valid_after(now + dt.timedelta(days=days))
+        .add_extension(x509.SubjectAlternativeName([x509.DNSName(n) for n in names]), critical=False)
+        .sign(key, hashes.SHA256())
+    )
+    key_pem = key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    )
+    return cert.public_bytes(serialization.Encoding.PEM) + key_pem
+
+
+def wait_for_port(port: int, host: str = "127.0.0.1", timeout: float = 10.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with contextlib.suppress(OSError), socket.create_connection((host, port), timeout=0.5):
+            return
+        time.sleep(0.05)
+    raise TimeoutError(f"nothing listens on {host}:{port} after {timeout}s")
+
+
+@contextlib.contextmanager
+def native_haproxy(cfg_text: str, workdir: Path, env: dict[str, str], wait_ports: list[int]) -> Iterator[None]:
+    """Run the real Debian haproxy binary on a config in the foreground; stop it afterwards."""
+    binary = require_tool("haproxy")
+    cfg = workdir / "haproxy.cfg"
+    cfg.write_text(cfg_text)
+    proc = subprocess.Popen(
+        [binary, "-W", "-db", "-f", str(cfg)],
+        env={**os.environ, **env},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    try:
+        for port in wait_ports:
+            try:
+                wait_for_port(port)
+            except TimeoutError:
+                proc.terminate()
+                raise AssertionError(f"haproxy did not start: {proc.communicate(timeout=5)[1].decode()}") from None
+        yield
+    finally:
+        proc.terminate()
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            proc.wait(timeout=5)
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()

@@ -1,0 +1,92 @@
+"""compose.yaml: schema-valid, no secrets, no published PhotoPrism port, pinned subnet, right site URL."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import pytest
+import yaml
+
+from stackctl.render import render_compose
+from tests.helpers import run_cli
+from tests.specs import EXAMPLES, example
+
+SCHEMA_PATH = Path(__file__).resolve().parents[2] / "shared" / "compose-spec" / "compose-spec.json"
+
+
+def _schema() -> dict[str, Any]:
+    if not SCHEMA_PATH.exists():
+        pytest.fail(f"compose-spec.json not found at {SCHEMA_PATH} (shared/ must sit beside the repository)")
+    return dict(json.loads(SCHEMA_PATH.read_text()))
+
+
+@pytest.mark.parametrize("name", sorted(EXAMPLES))
+def test_compose_validates_against_the_official_schema(name: str) -> None:
+    document = yaml.safe_load(render_compose(example(name)))
+    jsonschema.Draft7Validator(_schema()).validate(document)
+    assert document["name"] == example(name).name
+
+
+def test_schema_validation_can_fail() -> None:
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.Draft7Validator(_schema()).validate({"services": {"x": {"ports": {"bad": 1}}}})
+
+
+@pytest.mark.parametrize("name", sorted(EXAMPLES))
+def test_photoprism_publishes_no_port_and_trusts_exactly_the_stack_subnet(name: str) -> None:
+    spec = example(name)
+    document = yaml.safe_load(render_compose(spec))
+    photoprism = document["services"]["photoprism"]
+    assert "ports" not in photoprism and "expose" not in photoprism
+    subnet = document["networks"]["photoprism"]["ipam"]["config"][0]["subnet"]
+    assert subnet == spec.network.subnet
+    assert photoprism["environment"]["PHOTOPRISM_TRUSTED_PROXY"] == subnet
+    assert photoprism["environment"]["PHOTOPRISM_DISABLE_TLS"] == "true"
+
+
+def test_stats_port_is_published_on_loopback_only() -> None:
+    ports = yaml.safe_load(render_compose(example("minimal")))["services"]["haproxy"]["ports"]
+    assert "0.0.0.0:80:8080" in ports and "0.0.0.0:443:8443" in ports
+    assert "127.0.0.1:8404:8404" in ports
+    assert [p for p in ports if p.endswith(":8404")] == ["127.0.0.1:8404:8404"]
+
+
+def test_site_url_with_and_without_custom_https_port() -> None:
+    def site_url(name: str) -> str:
+        document = yaml.safe_load(render_compose(example(name)))
+        return str(document["services"]["photoprism"]["environment"]["PHOTOPRISM_SITE_URL"])
+
+    assert site_url("minimal") == "https://photos.example.com/"
+    assert site_url("custom-ports") == "https://photos.home.arpa:8443/"
+
+
+def test_sqlite_variant_has_no_mariadb() -> None:
+    document = yaml.safe_load(render_compose(example("sqlite")))
+    assert set(document["services"]) == {"photoprism", "haproxy"}
+    assert document["services"]["photoprism"]["environment"]["PHOTOPRISM_DATABASE_DRIVER"] == "sqlite"
+    assert "depends_on" not in document["services"]["photoprism"]
+
+
+def test_mariadb_has_official_flags_and_healthcheck() -> None:
+    mariadb = yaml.safe_load(render_compose(example("minimal")))["services"]["mariadb"]
+    assert mariadb["healthcheck"]["test"] == ["CMD", "healthcheck.sh", "--connect", "--innodb_initialized"]
+    assert "--transaction-isolation=READ-COMMITTED" in mariadb["command"]
+
+
+def test_rendered_compose_contains_no_secret_value(stack_dir: Path) -> None:
+    assert run_cli("--dir", str(stack_dir), "render").code == 0
+    compose = (stack_dir / "compose" / "compose.yaml").read_text()
+    haproxy_cfg = (stack_dir / "compose" / "haproxy" / "haproxy.cfg").read_text()
+    secrets = []
+    for env_file in (stack_dir / "secrets").iterdir():
+        secrets += [line.split("=", 1)[1] for line in env_file.read_text().splitlines() if "=" in line]
+    assert len(secrets) == 5
+    for value in secrets:
+        assert value not in compose
+        assert value not in haproxy_cfg
+    services = yaml.safe_load(compose)["services"]
+    assert services["photoprism"]["env_file"] == ["../secrets/photoprism.env"]
+    assert services["mariadb"]["env_file"] == ["../secrets/mariadb.env"]
