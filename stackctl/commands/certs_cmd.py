@@ -1,9 +1,201 @@
-"""stackctl certs ...: filled in by the certificates module."""
+"""stackctl certs ca | create | import | show | renew."""
 
 from __future__ import annotations
 
 import argparse
+import json
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from stackctl.certs.inspect import CertInfo, cert_info
+from stackctl.certs.manage import (
+    import_certificate,
+    issue,
+    read_password,
+    reports,
+    utcnow,
+    validate_files,
+)
+from stackctl.certs.store import CertStore
+from stackctl.errors import InvalidInput, OperationFailed
+from stackctl.names import uncovered
+
+if TYPE_CHECKING:
+    from stackctl.context import Context
+
+RENEW_EXIT_CODES = """exit codes:
+  0    renewed, or nothing was due
+  1    renewal failed, or is due but impossible (an imported certificate): alert on this
+  2    invalid input (stack.yaml, arguments)"""
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    return None
+    certs = sub.add_parser("certs", help="create, import, show and renew certificates")
+    csub = certs.add_subparsers(dest="certs_command", metavar="SUBCOMMAND", required=True)
+    p = csub.add_parser("ca", help="print the local CA certificate's path and how to trust it")
+    p.add_argument("--path", action="store_true", help="print only the path")
+    p.set_defaults(handler=run_ca)
+    p = csub.add_parser("create", help="issue a certificate from the configured source if none is valid")
+    p.add_argument("--force", action="store_true", help="issue a new one even if the current one is valid")
+    p.set_defaults(handler=run_create)
+    p = csub.add_parser("import", help="import a certificate (PEM, DER or PKCS#12) and its key")
+    p.add_argument("cert", type=Path, help="certificate file; may also hold the key and chain, or be .p12/.pfx")
+    p.add_argument("--key", type=Path, help="private key file, when not inside CERT")
+    p.add_argument("--chain", type=Path, help="intermediate certificates, when not inside CERT")
+    p.add_argument("--password-file", type=Path, help="file holding the password of the key or PKCS#12 file")
+    p.set_defaults(handler=run_import)
+    p = csub.add_parser("show", help="list certificates: names, issuer, expiry, renewal date")
+    p.add_argument("--json", action="store_true", help="print JSON")
+    p.set_defaults(handler=run_show)
+    p = csub.add_parser(
+        "renew",
+        help="renew when due (a third of the lifetime left)",
+        epilog=RENEW_EXIT_CODES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("--force", action="store_true", help="renew even when not due")
+    p.add_argument("--if-due", action="store_true", help="print nothing and exit 0 when nothing is due (for cron)")
+    p.set_defaults(handler=run_renew)
+
+
+def _date(info_moment: object) -> str:
+    import datetime as dt
+
+    assert isinstance(info_moment, dt.datetime)
+    return f"{info_moment:%-d %B %Y}"
+
+
+def _describe_new(ctx: Context, store: CertStore, domain: str, info: CertInfo, verb: str) -> None:
+    site = store.site_dir(domain)
+
+    def rel(path: Path) -> Path:
+        return path.relative_to(ctx.paths.root) if path.is_relative_to(ctx.paths.root) else path
+
+    ctx.say(f"{verb} a new certificate valid for the following names:")
+    for name in info.names:
+        ctx.say(f' - "{name}"')
+    ctx.say(f'The certificate is at "{rel(site / "cert.pem")}" and the key at "{rel(site / "key.pem")}".')
+    ctx.say(f'HAProxy loads "{rel(store.bundle(domain))}".')
+    days = info.days_left(utcnow())
+    ctx.say(f"It expires on {_date(info.not_after)} (in {days} days); renewal is due from {_date(info.renew_after)}.")
+
+
+def run_ca(ctx: Context, args: argparse.Namespace) -> int:
+    store = CertStore(ctx.paths.certs)
+    if not store.ca_cert.exists():
+        raise OperationFailed(f"no local CA in {store.ca_cert.parent} yet", 'run "stackctl certs create" first')
+    path = store.ca_cert.resolve()
+    if args.path:
+        ctx.say(str(path))
+        return 0
+    ctx.say(f"The local CA certificate is at {path}")
+    ctx.say("Trust it on each device that opens PhotoPrism (the key stays in certs/ca/ca.key):")
+    ctx.say(
+        f"  Debian/Ubuntu: sudo cp {path} /usr/local/share/ca-certificates/stackctl.crt && sudo update-ca-certificates"
+    )
+    ctx.say(f"  Fedora/RHEL:   sudo cp {path} /etc/pki/ca-trust/source/anchors/stackctl.crt && sudo update-ca-trust")
+    ctx.say(
+        f"  macOS:         sudo security add-trusted-cert -d -r trustRoot -k /Library/Keychains/System.keychain {path}"
+    )
+    ctx.say(f"  Windows:       certutil -addstore -f ROOT {path.name}   (in an administrator prompt)")
+    ctx.say("  Firefox:       Settings > Privacy & Security > Certificates > View Certificates > Authorities > Import")
+    ctx.say("  Android/iOS:   copy the file to the device and install it as a CA certificate in the settings")
+    return 0
+
+
+def run_create(ctx: Context, args: argparse.Namespace) -> int:
+    spec = ctx.load_spec()
+    store = CertStore(ctx.paths.certs)
+    now = utcnow()
+    site = store.read_site(spec.domain)
+    if site is not None and not args.force:
+        info = cert_info(site.leaf)
+        if info.not_before <= now < info.not_after and not uncovered(spec.names, list(info.names)):
+            ctx.say(
+                f"A valid certificate for {spec.domain} exists (expires {_date(info.not_after)}); "
+                "use --force to replace it."
+            )
+            return 0
+    issued, _ = issue(store, spec, now)
+    for note in issued.notes:
+        ctx.say(note)
+    _describe_new(ctx, store, spec.domain, cert_info(issued.leaf), "Created")
+    return 0
+
+
+def run_import(ctx: Context, args: argparse.Namespace) -> int:
+    spec = ctx.load_spec()
+    password = read_password(args.password_file)
+    files = [args.cert] + [p for p in (args.key, args.chain) if p is not None]
+    valid = validate_files(spec, files, password, utcnow())
+    for warning in valid.warnings:
+        ctx.warn(warning)
+    switched = import_certificate(ctx.paths, spec, valid)
+    _describe_new(ctx, CertStore(ctx.paths.certs), spec.domain, cert_info(valid.leaf), "Imported")
+    if switched:
+        ctx.say("stack.yaml now says tls.source: import.")
+    return 0
+
+
+def run_show(ctx: Context, args: argparse.Namespace) -> int:
+    store = CertStore(ctx.paths.certs)
+    found = reports(store, utcnow())
+    if args.json:
+        ctx.out.write(json.dumps({"certificates": [r.as_json() for r in found]}, indent=2) + "\n")
+        return 0
+    if not found:
+        ctx.say('No certificates yet: run "stackctl certs create" or "stackctl certs import FILE".')
+        return 0
+    from rich.table import Table
+
+    for report in found:
+        data = report.as_json()
+        grid = Table.grid(padding=(0, 2))
+        grid.add_column(style="bold")
+        grid.add_column(overflow="fold")
+        due = "[red]renewal due[/red]" if data["due"] else "[green]not due[/green]"
+        grid.add_row("names", ", ".join(data["names"]))
+        grid.add_row("source", f"{data['source']} ({data['key_type']})")
+        grid.add_row("issuer", data["issuer"])
+        grid.add_row("serial", data["serial"])
+        grid.add_row("valid", f"{data['not_before'][:10]} to {data['not_after'][:10]} ({data['days_left']} days left)")
+        grid.add_row("renew from", f"{data['renew_after'][:10]} ({due})")
+        grid.add_row("sha-256", data["fingerprint_sha256"])
+        grid.add_row("path", data["path"])
+        ctx.console.print(f"[bold]{report.domain}[/bold]")
+        ctx.console.print(grid)
+    return 0
+
+
+def run_renew(ctx: Context, args: argparse.Namespace) -> int:
+    spec = ctx.load_spec()
+    store = CertStore(ctx.paths.certs)
+    now = utcnow()
+    site = store.read_site(spec.domain)
+    info = cert_info(site.leaf) if site else None
+    names_missing = bool(info and uncovered(spec.names, list(info.names)))
+    due = info is None or info.due(now) or names_missing
+    if not due and not args.force:
+        if not args.if_due:
+            assert info is not None
+            ctx.say(
+                f"Not due: the certificate for {spec.domain} expires on {_date(info.not_after)}; "
+                f"renewal is due from {_date(info.renew_after)}."
+            )
+        return 0
+    if spec.tls.source == "import":
+        if info is None:
+            raise InvalidInput("no imported certificate yet", "run: stackctl certs import FILE")
+        raise OperationFailed(
+            f"cannot renew the imported certificate for {spec.domain}: it expires on {_date(info.not_after)}"
+            + (" and renewal is due" if due else ""),
+            "get a new one from its CA and run: stackctl certs import FILE",
+        )
+    issued, _ = issue(store, spec, now)
+    for note in issued.notes:
+        ctx.say(note)
+    new = cert_info(issued.leaf)
+    if info is not None:
+        ctx.say(f"Renewed the certificate for {spec.domain}: serial {info.serial_hex} -> {new.serial_hex}.")
+    _describe_new(ctx, store, spec.domain, new, "Issued")
+    return 0

@@ -1,0 +1,1 @@
+"""Certificates: a local CA, imported certificates, inspection and the on-disk store."""

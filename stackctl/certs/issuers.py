@@ -1,0 +1,53 @@
+"""Issuers obtain a certificate for a stack's names. Local CA here; ACME slots in beside it."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Protocol
+
+from cryptography import x509
+
+from stackctl.certs.keys import key_pem
+from stackctl.certs.localca import issue_leaf, load_or_create_ca
+from stackctl.certs.store import CertStore
+from stackctl.errors import InvalidInput
+from stackctl.spec import StackSpec
+
+
+@dataclass(frozen=True)
+class Issued:
+    leaf: x509.Certificate
+    chain: list[x509.Certificate]
+    key_pem: bytes
+    notes: tuple[str, ...] = ()
+
+
+class Issuer(Protocol):
+    source: str
+
+    def issue(self, spec: StackSpec, store: CertStore, now: dt.datetime) -> Issued: ...
+
+
+class LocalCaIssuer:
+    source = "local-ca"
+
+    def issue(self, spec: StackSpec, store: CertStore, now: dt.datetime) -> Issued:
+        ca_cert, ca_key, created = load_or_create_ca(store, spec.name, now)
+        leaf, key = issue_leaf(ca_cert, ca_key, spec.names, spec.tls.key_type, now)
+        notes = (f"Created a new local CA at {store.ca_cert} (trust it: stackctl certs ca)",) if created else ()
+        return Issued(leaf=leaf, chain=[], key_pem=key_pem(key), notes=notes)
+
+
+def issuer_for(spec: StackSpec) -> Issuer:
+    if spec.tls.source == "local-ca":
+        return LocalCaIssuer()
+    if spec.tls.source == "import":
+        raise InvalidInput(
+            "tls.source is import: stackctl cannot issue or renew an imported certificate",
+            "get a new one from its CA and run: stackctl certs import FILE",
+        )
+    raise InvalidInput(
+        "tls.source acme is not supported by this version of stackctl yet",
+        "use tls.source local-ca, or obtain a certificate elsewhere and run: stackctl certs import FILE",
+    )

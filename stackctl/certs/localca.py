@@ -1,0 +1,115 @@
+"""The stack's local CA (like mkcert): one ECDSA P-256 CA per stack, short-lived leaves signed by it."""
+
+from __future__ import annotations
+
+import datetime as dt
+import secrets
+
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
+from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+
+from stackctl.certs.keys import PrivateKey, generate_key, key_pem
+from stackctl.certs.store import CertStore
+from stackctl.errors import OperationFailed
+
+CA_LIFETIME = dt.timedelta(days=3650)
+LEAF_LIFETIME = dt.timedelta(days=90)
+# Issued slightly in the past so a client whose clock lags a little still accepts a fresh leaf.
+BACKDATE = dt.timedelta(minutes=5)
+
+
+def build_ca(stack_name: str, now: dt.datetime) -> tuple[x509.Certificate, ec.EllipticCurvePrivateKey]:
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name(
+        [
+            x509.NameAttribute(NameOID.ORGANIZATION_NAME, "stackctl local CA"),
+            x509.NameAttribute(NameOID.COMMON_NAME, f"stackctl {stack_name} CA {secrets.token_hex(4)}"),
+        ]
+    )
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - BACKDATE)
+        .not_valid_after(now + CA_LIFETIME)
+        .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
+        .add_extension(
+            x509.KeyUsage(
+                digital_signature=True,
+                key_cert_sign=True,
+                crl_sign=True,
+                content_commitment=False,
+                key_encipherment=False,
+                data_encipherment=False,
+                key_agreement=False,
+                encipher_only=False,
+                decipher_only=False,
+            ),
+            critical=True,
+        )
+        .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
+        .sign(key, hashes.SHA256())
+    )
+    return cert, key
+
+
+def issue_leaf(
+    ca_cert: x509.Certificate, ca_key: ec.EllipticCurvePrivateKey, names: tuple[str, ...], key_type: str,
+    now: dt.datetime,
+) -> tuple[x509.Certificate, PrivateKey]:  # fmt: skip
+    key = generate_key(key_type)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, names[0])]))
+        .issuer_name(ca_cert.subject)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - BACKDATE)
+        .not_valid_after(now + LEAF_LIFETIME)
+        .add_extension(x509.SubjectAlternativeName([x509.DNSName(n) for n in names]), critical=False)
+        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+        .add_extension(
+            x509.KeyUsage(
+                digital_signature=True,
+                key_encipherment=isinstance(key, rsa.RSAPrivateKey),
+                content_commitment=False,
+                data_encipherment=False,
+                key_agreement=False,
+                key_cert_sign=False,
+                crl_sign=False,
+                encipher_only=False,
+                decipher_only=False,
+            ),
+            critical=True,
+        )
+        .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
+        .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
+        .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_key.public_key()), critical=False)
+        .sign(ca_key, hashes.SHA256())
+    )
+    return cert, key
+
+
+def load_or_create_ca(
+    store: CertStore, stack_name: str, now: dt.datetime
+) -> tuple[x509.Certificate, ec.EllipticCurvePrivateKey, bool]:
+    """The stack CA, created on first use. Returns (cert, key, created)."""
+    if store.ca_cert.exists() and store.ca_key.exists():
+        try:
+            cert = x509.load_pem_x509_certificate(store.ca_cert.read_bytes())
+            key = serialization.load_pem_private_key(store.ca_key.read_bytes(), password=None)
+        except (OSError, ValueError) as e:
+            raise OperationFailed(
+                f"failed to load the local CA in {store.ca_cert.parent}: {e}",
+                "restore it from a backup, or delete certs/ca to start a new CA (devices must trust it again)",
+            ) from e
+        if not isinstance(key, ec.EllipticCurvePrivateKey):
+            raise OperationFailed(f"failed to load the local CA: {store.ca_key} is not an ECDSA key")
+        return cert, key, False
+    cert, key = build_ca(stack_name, now)
+    store.write_ca(cert.public_bytes(serialization.Encoding.PEM), key_pem(key))
+    return cert, key, True

@@ -1,0 +1,159 @@
+"""Certificate operations on a stack: report, issue, renew on disk, import. The CLI calls these."""
+
+from __future__ import annotations
+
+import datetime as dt
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from cryptography import x509
+
+from stackctl.certs.inspect import CertInfo, cert_info
+from stackctl.certs.issuers import Issued, issuer_for
+from stackctl.certs.keys import key_pem
+from stackctl.certs.material import Material, parse_material
+from stackctl.certs.store import CertStore
+from stackctl.certs.validate import ValidImport, validate_import
+from stackctl.errors import InvalidInput, OperationFailed
+from stackctl.fsio import atomic_write
+from stackctl.layout import StackPaths
+from stackctl.names import uncovered
+from stackctl.spec import StackSpec, load_spec, replace_top_level_value
+
+SYSTEM_TRUST_BUNDLE = Path("/etc/ssl/certs/ca-certificates.crt")
+
+
+def utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.timezone.utc)
+
+
+@dataclass(frozen=True)
+class CertReport:
+    domain: str
+    source: str
+    info: CertInfo
+    path: Path
+    now: dt.datetime
+
+    def as_json(self) -> dict[str, Any]:
+        info = self.info
+        return {
+            "domain": self.domain,
+            "names": list(info.names),
+            "source": self.source,
+            "issuer": info.issuer,
+            "serial": info.serial_hex,
+            "key_type": info.key_type,
+            "not_before": _iso(info.not_before),
+            "not_after": _iso(info.not_after),
+            "days_left": info.days_left(self.now),
+            "renew_after": _iso(info.renew_after),
+            "due": info.due(self.now),
+            "fingerprint_sha256": info.fingerprint_sha256,
+            "path": str(self.path),
+        }
+
+
+def _iso(moment: dt.datetime) -> str:
+    return moment.astimezone(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def reports(store: CertStore, now: dt.datetime) -> list[CertReport]:
+    result = []
+    for domain in store.sites():
+        site = store.read_site(domain)
+        if site is not None:
+            result.append(CertReport(domain, site.source, cert_info(site.leaf), site.cert_path, now))
+    return result
+
+
+def current_is_usable(store: CertStore, spec: StackSpec, now: dt.datetime) -> bool:
+    """A stored certificate exists for the domain, is within its validity and covers every name."""
+    site = store.read_site(spec.domain)
+    if site is None:
+        return False
+    info = cert_info(site.leaf)
+    return info.not_before <= now < info.not_after and not uncovered(spec.names, list(info.names))
+
+
+def issue(store: CertStore, spec: StackSpec, now: dt.datetime) -> tuple[Issued, str]:
+    """Obtain a new certificate from the configured source and store it. Returns it and the source."""
+    issuer = issuer_for(spec)
+    issued = issuer.issue(spec, store, now)
+    store.write_site(spec.domain, issued.leaf, issued.chain, issued.key_pem, issuer.source)
+    return issued, issuer.source
+
+
+def _read_input(path: Path, password: bytes | None) -> Material:
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        raise InvalidInput(f"{path}: no such file") from None
+    except IsADirectoryError:
+        raise InvalidInput(f"{path}: is a folder, not a file") from None
+    except OSError as e:
+        raise InvalidInput(f"{path}: cannot be read: {e.strerror}") from None
+    return parse_material(data, str(path), password)
+
+
+def _trusted_roots() -> frozenset[bytes]:
+    """Subjects of the roots in the system trust store; one odd entry must not hide the others."""
+    try:
+        text = SYSTEM_TRUST_BUNDLE.read_bytes()
+    except OSError:
+        return frozenset()
+    subjects = set()
+    end = b"-----END CERTIFICATE-----"
+    for block in text.split(end)[:-1]:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            try:
+                subjects.add(x509.load_pem_x509_certificate(block + end).subject.public_bytes())
+            except ValueError:
+                continue
+    return frozenset(subjects)
+
+
+def read_password(password_file: Path | None) -> bytes | None:
+    if password_file is None:
+        return None
+    try:
+        return password_file.read_bytes().rstrip(b"\r\n")
+    except OSError as e:
+        raise InvalidInput(f"{password_file}: cannot be read: {e.strerror or e}") from None
+
+
+def validate_files(spec: StackSpec, files: list[Path], password: bytes | None, now: dt.datetime) -> ValidImport:
+    material = Material()
+    for path in files:
+        material.extend(_read_input(path, password))
+    return validate_import(material, spec.names, now, _trusted_roots())
+
+
+def switch_source_to_import(paths: StackPaths) -> bool:
+    """Set tls.source: import in stack.yaml, keeping its comments. Returns whether it changed."""
+    text = paths.spec.read_text()
+    new_text = replace_top_level_value(text, ("tls", "source"), "import")
+    if new_text == text:
+        return False
+    atomic_write(paths.spec, new_text)
+    if load_spec(paths.spec).tls.source != "import":
+        atomic_write(paths.spec, text)
+        raise OperationFailed(
+            "failed to switch tls.source to import in stack.yaml automatically", "set tls.source: import by hand"
+        )
+    return True
+
+
+def import_certificate(paths: StackPaths, spec: StackSpec, valid: ValidImport) -> bool:
+    """Write a validated import and point stack.yaml at it. Returns whether stack.yaml changed."""
+    store = CertStore(paths.certs)
+    snapshot = store.snapshot(spec.domain)
+    store.write_site(spec.domain, valid.leaf, valid.chain, key_pem(valid.key), "import")
+    try:
+        return spec.tls.source != "import" and switch_source_to_import(paths)
+    except Exception:
+        store.restore(snapshot)
+        raise
