@@ -1,0 +1,101 @@
+"""stackctl up / down / verify."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from stackctl.errors import OperationFailed
+
+if TYPE_CHECKING:
+    from stackctl.context import Context
+    from stackctl.probe import ProbeResult
+
+
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    p = sub.add_parser("up", help="render, create certificates, start the stack on Docker and verify HTTPS")
+    p.add_argument("--timeout", type=float, default=300.0, help="seconds to wait for everything (default 300)")
+    p.add_argument("--no-verify", action="store_true", help="skip the final HTTPS verification")
+    p.set_defaults(handler=run_up)
+    p = sub.add_parser("down", help="remove the stack's containers and network (data folders are kept)")
+    p.add_argument("--volumes", action="store_true", help="also remove the stack's named volumes")
+    p.set_defaults(handler=run_down)
+    p = sub.add_parser("verify", help="check the running stack over real HTTPS")
+    p.add_argument("--json", action="store_true", help="print JSON")
+    p.add_argument("--ca-file", type=Path, help="trust this CA file instead of the stack CA / system store")
+    p.set_defaults(handler=run_verify)
+
+
+def print_probe(ctx: Context, result: ProbeResult) -> None:
+    for check in result.checks:
+        mark = "[green]ok[/green]  " if check.ok else "[red]FAIL[/red]"
+        ctx.console.print(f"  {mark} {check.name:<19}", end="")
+        ctx.say(check.detail)
+
+
+def verify_until(ctx: Context, deadline_s: float, ca_file: Path | None = None) -> ProbeResult:
+    """Probe until every check passes or the time is up (HAProxy marks PhotoPrism UP after its checks)."""
+    from stackctl.certs.store import CertStore
+    from stackctl.probe import probe
+    from stackctl.stack_target import probe_target
+
+    spec = ctx.load_spec()
+    target = probe_target(spec, CertStore(ctx.paths.certs), ca_file)
+    end = time.monotonic() + deadline_s
+    while True:
+        result = probe(target)
+        if result.ok or time.monotonic() >= end:
+            return result
+        time.sleep(0.25)
+
+
+def run_up(ctx: Context, args: argparse.Namespace) -> int:
+    from stackctl.stackup import bring_up
+
+    started = time.monotonic()
+    outcome = bring_up(ctx, args.timeout)
+    if args.no_verify:
+        ctx.say(f"Stack {outcome.project} is up ({time.monotonic() - started:.1f}s); verification skipped.")
+        return 0
+    left = max(1.0, args.timeout - (time.monotonic() - started))
+    result = verify_until(ctx, left)
+    print_probe(ctx, result)
+    if not result.ok:
+        failed = ", ".join(f"{c.name} ({c.detail})" for c in result.failures())
+        raise OperationFailed(f"the stack is running but HTTPS verification failed: {failed}", "see stackctl status")
+    ctx.say(f"Ready: {result.url} ({time.monotonic() - started:.1f}s)")
+    return 0
+
+
+def run_down(ctx: Context, args: argparse.Namespace) -> int:
+    from stackctl.engine.apply import down
+    from stackctl.engine.client import connect
+    from stackctl.engine.model import network_name
+
+    spec = ctx.load_spec()
+    client = connect()
+    removed = down(client, spec.name, network_name(spec), args.volumes, ctx.say)
+    if removed:
+        ctx.say(f"Stack {spec.name} is down. Photos, storage and database folders are kept.")
+    else:
+        ctx.say(f"Stack {spec.name} has no containers.")
+    return 0
+
+
+def run_verify(ctx: Context, args: argparse.Namespace) -> int:
+    from stackctl.certs.store import CertStore
+    from stackctl.probe import probe
+    from stackctl.stack_target import probe_target
+
+    spec = ctx.load_spec()
+    result = probe(probe_target(spec, CertStore(ctx.paths.certs), args.ca_file))
+    if args.json:
+        ctx.out.write(json.dumps(result.as_json(), indent=2) + "\n")
+    else:
+        ctx.say(f"Verifying {result.url}")
+        print_probe(ctx, result)
+        ctx.say("verified" if result.ok else "verification FAILED")
+    return 0 if result.ok else 1

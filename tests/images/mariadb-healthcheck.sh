@@ -1,0 +1,14 @@
+#!/bin/bash
+# Test fixture: the subset of the official image's healthcheck.sh that the compose file uses.
+# --connect: a TCP login works; --innodb_initialized: InnoDB is available.
+set -u
+query="SELECT 1"
+for arg in "$@"; do
+  case "$arg" in
+    --connect) ;;
+    --innodb_initialized) query="SELECT 1 FROM information_schema.ENGINES WHERE engine='InnoDB' AND support IN ('YES','DEFAULT','ENABLED')" ;;
+    *) echo "healthcheck.sh: unknown option $arg" >&2; exit 2 ;;
+  esac
+done
+out=$(MYSQL_PWD="${MARIADB_ROOT_PASSWORD:-}" mariadb --protocol=tcp -h127.0.0.1 -uroot -N -e "$query" 2>&1) || { echo "$out"; exit 1; }
+[ "$out" = "1" ] || { echo "not ready: $out"; exit 1; }

@@ -1,0 +1,213 @@
+#!/usr/bin/python3
+"""Test fixture, never a default: a stdlib stand-in for PhotoPrism on port 2342.
+
+`photoprism start` serves; `photoprism status` is the container health check (exit 0 when operational).
+Endpoints: /api/v1/status ("operational" only when the database login with the given credentials
+works, or for SQLite), /health, /api/v1/ws (WebSocket echo with a server ping every 15 s like
+PhotoPrism), POST /api/v1/upload (byte count and SHA-256 of the body), /api/v1/headers (echo).
+"""
+
+import base64
+import hashlib
+import json
+import os
+import select
+import socket
+import struct
+import sys
+import time
+import urllib.request
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+PORT = int(os.environ.get("PHOTOPRISM_HTTP_PORT", "2342"))
+WS_GUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
+PING_EVERY = 15.0
+_db_ok_until = 0.0
+
+
+def database_problem():
+    """None when PhotoPrism could use its database, else why not."""
+    global _db_ok_until
+    if os.environ.get("PHOTOPRISM_DATABASE_DRIVER", "sqlite") == "sqlite":
+        return None
+    if time.monotonic() < _db_ok_until:
+        return None
+    import pymysql
+
+    host, _, port = os.environ.get("PHOTOPRISM_DATABASE_SERVER", "mariadb:3306").partition(":")
+    try:
+        pymysql.connect(
+            host=host,
+            port=int(port or 3306),
+            user=os.environ.get("PHOTOPRISM_DATABASE_USER", ""),
+            password=os.environ.get("PHOTOPRISM_DATABASE_PASSWORD", ""),
+            database=os.environ.get("PHOTOPRISM_DATABASE_NAME", ""),
+            connect_timeout=2,
+        ).close()
+    except Exception as e:  # any failure means "not operational"
+        return f"{type(e).__name__}: {e}"
+    _db_ok_until = time.monotonic() + 5
+    return None
+
+
+class Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, fmt, *args):
+        sys.stderr.write("%s %s\n" % (self.address_string(), fmt % args))
+
+    def _json(self, status, payload):
+        body = json.dumps(payload).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def do_GET(self):
+        path = self.path.split("?", 1)[0]
+        if path == "/api/v1/status":
+            problem = database_problem()
+            if problem is None:
+                self._json(200, {"status": "operational"})
+            else:
+                self._json(503, {"status": "unavailable", "error": problem})
+        elif path == "/health":
+            self._json(200, {"status": "ok"})
+        elif path == "/api/v1/headers":
+            self._json(200, {"headers": {k.lower(): v for k, v in self.headers.items()},
+                             "peer": self.client_address[0]})
+        elif path == "/api/v1/ws" and self.headers.get("Upgrade", "").lower() == "websocket":
+            self._websocket()
+        else:
+            self._json(200 if path == "/" else 404, {"standin": "photoprism", "path": path})
+
+    def do_POST(self):
+        if self.path.split("?", 1)[0] != "/api/v1/upload":
+            self._json(404, {"error": "not found"})
+            return
+        digest, count = hashlib.sha256(), 0
+        if self.headers.get("Transfer-Encoding", "").lower() == "chunked":
+            while True:
+                size = int(self.rfile.readline().split(b";")[0].strip(), 16)
+                if size == 0:
+                    self.rfile.readline()
+                    break
+                remaining = size
+                while remaining:
+                    chunk = self.rfile.read(min(remaining, 1 << 20))
+                    digest.update(chunk)
+                    count += len(chunk)
+                    remaining -= len(chunk)
+                self.rfile.readline()
+        else:
+            remaining = int(self.headers.get("Content-Length", "0"))
+            while remaining:
+                chunk = self.rfile.read(min(remaining, 1 << 20))
+                if not chunk:
+                    break
+                digest.update(chunk)
+                count += len(chunk)
+                remaining -= len(chunk)
+        self._json(200, {"bytes": count, "sha256": digest.hexdigest()})
+
+    def _websocket(self):
+        key = self.headers.get("Sec-WebSocket-Key", "")
+        accept = base64.b64encode(hashlib.sha1((key + WS_GUID).encode()).digest()).decode()
+        self.send_response(101)
+        self.send_header("Upgrade", "websocket")
+        self.send_header("Connection", "Upgrade")
+        self.send_header("Sec-WebSocket-Accept", accept)
+        self.end_headers()
+        self.wfile.flush()
+        sock = self.connection
+        next_ping = time.monotonic() + PING_EVERY
+        buffer = b""
+        while True:
+            timeout = max(0.0, next_ping - time.monotonic())
+            readable, _, _ = select.select([sock], [], [], timeout)
+            if not readable:
+                sock.sendall(_frame(0x9, b"stand-in"))
+                next_ping = time.monotonic() + PING_EVERY
+                continue
+            data = sock.recv(65536)
+            if not data:
+                return
+            buffer += data
+            while True:
+                parsed = _parse(buffer)
+                if parsed is None:
+                    break
+                opcode, payload, buffer = parsed
+                if opcode == 0x8:
+                    sock.sendall(_frame(0x8, payload[:2]))
+                    self.close_connection = True
+                    return
+                if opcode == 0x9:
+                    sock.sendall(_frame(0xA, payload))
+                elif opcode in (0x1, 0x2):
+                    sock.sendall(_frame(opcode, payload))
+
+
+def _frame(opcode, payload):
+    head = bytes([0x80 | opcode])
+    n = len(payload)
+    if n < 126:
+        head += bytes([n])
+    elif n < 65536:
+        head += bytes([126]) + struct.pack("!H", n)
+    else:
+        head += bytes([127]) + struct.pack("!Q", n)
+    return head + payload
+
+
+def _parse(buffer):
+    if len(buffer) < 2:
+        return None
+    opcode, masked, n = buffer[0] & 0x0F, buffer[1] & 0x80, buffer[1] & 0x7F
+    offset = 2
+    if n == 126:
+        if len(buffer) < 4:
+            return None
+        n, offset = struct.unpack("!H", buffer[2:4])[0], 4
+    elif n == 127:
+        if len(buffer) < 10:
+            return None
+        n, offset = struct.unpack("!Q", buffer[2:10])[0], 10
+    mask = b""
+    if masked:
+        mask, offset = buffer[offset:offset + 4], offset + 4
+    if len(buffer) < offset + n:
+        return None
+    payload = buffer[offset:offset + n]
+    if masked:
+        payload = bytes(b ^ mask[i % 4] for i, b in enumerate(payload))
+    return opcode, payload, buffer[offset + n:]
+
+
+class Server(ThreadingHTTPServer):
+    daemon_threads = True
+    address_family = socket.AF_INET
+
+
+def main():
+    command = sys.argv[1] if len(sys.argv) > 1 else "start"
+    if command == "status":
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{PORT}/api/v1/status", timeout=4) as response:
+                ok = json.load(response).get("status") == "operational"
+        except Exception as e:
+            print(f"not operational: {e}")
+            return 1
+        print("operational" if ok else "not operational")
+        return 0 if ok else 1
+    if command == "start":
+        print(f"photoprism stand-in listening on :{PORT}", flush=True)
+        Server(("0.0.0.0", PORT), Handler).serve_forever()
+        return 0
+    print(f"unknown command {command}", file=sys.stderr)
+    return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())
