@@ -4,7 +4,7 @@ PY     := $(VENV)/bin/python
 STACKCTL := $(VENV)/bin/stackctl
 PYTHON ?= python3
 
-.PHONY: install render up down demo images test test-unit lint bench clean
+.PHONY: install render up down demo demo-down images test test-unit lint bench clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -18,6 +18,35 @@ install: $(VENV)/.installed
 render: install
 	@test -f secrets/haproxy.env -a -f secrets/mariadb.env -a -f secrets/photoprism.env || $(STACKCTL) init
 	$(STACKCTL) render
+
+# Runs the stack in ./stack.yaml with the real images: needs Docker and access to Docker Hub.
+up: install
+	@test -f secrets/haproxy.env -a -f secrets/mariadb.env -a -f secrets/photoprism.env || $(STACKCTL) init
+	$(STACKCTL) up
+
+down: install
+	$(STACKCTL) down
+
+# Test images built from Debian packages (never pulled); cached by tag.
+images:
+	bash tests/images/build.sh
+
+# An offline demo stack in .demo/ from the test images, on 127.0.0.1 high ports.
+DEMO := .demo
+demo: install images
+	@mkdir -p $(DEMO)
+	@test -f $(DEMO)/stack.yaml || cp tests/demo/stack.yaml $(DEMO)/stack.yaml
+	@test -f $(DEMO)/secrets/haproxy.env -a -f $(DEMO)/secrets/mariadb.env -a -f $(DEMO)/secrets/photoprism.env \
+		|| $(STACKCTL) --dir $(DEMO) init
+	$(STACKCTL) --dir $(DEMO) up
+	@echo
+	@echo "Demo: https://photos.localhost:18443/  (a PhotoPrism stand-in behind the real HAProxy)"
+	@echo "Trust its CA:  curl --cacert \"\$$($(STACKCTL) --dir $(DEMO) certs ca --path)\" https://photos.localhost:18443/"
+	@echo "               or: $(STACKCTL) --dir $(DEMO) certs ca   (instructions per system)"
+	@echo "Stop it:       $(STACKCTL) --dir $(DEMO) down"
+
+demo-down: install
+	$(STACKCTL) --dir $(DEMO) down
 
 test: install
 	$(PY) -m pytest

@@ -102,7 +102,7 @@ def _photoprism_service(spec: StackSpec) -> dict[str, Any]:
         "networks": [NETWORK],
         "healthcheck": {
             "test": ["CMD", "photoprism", "status"],
-            "interval": "10s",
+            "interval": "5s",
             "timeout": "5s",
             "retries": 5,
             "start_period": "30s",
@@ -131,7 +131,7 @@ def _mariadb_service(spec: StackSpec) -> dict[str, Any]:
         "networks": [NETWORK],
         "healthcheck": {
             "test": ["CMD", "healthcheck.sh", "--connect", "--innodb_initialized"],
-            "interval": "5s",
+            "interval": "3s",
             "timeout": "5s",
             "retries": 10,
             "start_period": "30s",

@@ -1,0 +1,151 @@
+"""Docker tier: a real engine and the stackctl-test images. Each stack has its own project name,
+loopback ports and subnet, and is removed afterwards, also when the test fails."""
+
+from __future__ import annotations
+
+import contextlib
+import re
+import secrets
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import docker
+import docker.errors
+import pytest
+
+from tests.helpers import IN_CI, free_port, run_cli
+
+TEST_IMAGES = {
+    "haproxy": "stackctl-test/haproxy:2.6",
+    "photoprism": "stackctl-test/photoprism:standin",
+    "mariadb": "stackctl-test/mariadb:10.11",
+}
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if "/tests/docker/" in str(item.fspath):
+            item.add_marker(pytest.mark.docker)
+
+
+def _unavailable(reason: str) -> None:
+    if IN_CI:
+        pytest.fail(f"docker tier under CI=true: {reason}")
+    pytest.skip(reason)
+
+
+@pytest.fixture(scope="session")
+def docker_client() -> docker.DockerClient:
+    try:
+        client = docker.from_env(timeout=120)
+        client.ping()
+    except docker.errors.DockerException as e:
+        _unavailable(f"no Docker engine: {e}")
+    for image in TEST_IMAGES.values():
+        try:
+            client.images.get(image)
+        except docker.errors.ImageNotFound:
+            _unavailable(f"test image {image} missing: run make images")
+    return client
+
+
+@dataclass
+class Stack:
+    root: Path
+    name: str
+    http: int
+    https: int
+    stats: int
+    client: docker.DockerClient
+
+    def cli(self, *argv: str) -> tuple[int, str, str]:
+        result = run_cli("--dir", str(self.root), *argv)
+        return result.code, result.out, result.err
+
+    def up(self, *extra: str) -> str:
+        code, out, err = self.cli("up", "--timeout", "180", *extra)
+        assert code == 0, f"up failed ({code}): {err}\n{out}"
+        return out
+
+    def edit(self, old: str, new: str) -> None:
+        spec = self.root / "stack.yaml"
+        text = spec.read_text()
+        assert old in text, old
+        spec.write_text(text.replace(old, new, 1))
+
+    def containers(self) -> dict[str, str]:
+        """service -> container id."""
+        found = self.client.containers.list(all=True, filters={"label": f"com.docker.compose.project={self.name}"})
+        return {c.labels["com.docker.compose.service"]: c.id for c in found}
+
+    def container(self, service: str) -> docker.models.containers.Container:
+        return self.client.containers.get(f"{self.name}-{service}-1")
+
+    @property
+    def ca(self) -> str:
+        return str(self.root / "certs/ca/ca.crt")
+
+
+def _free_subnet(client: docker.DockerClient) -> str:
+    used = {
+        cfg.get("Subnet")
+        for net in client.networks.list()
+        for cfg in (net.attrs.get("IPAM", {}).get("Config") or [])
+    }
+    for _ in range(50):
+        subnet = f"10.{secrets.randbelow(200) + 20}.{secrets.randbelow(256)}.0/24"
+        if subnet not in used:
+            return subnet
+    raise RuntimeError("no free subnet")
+
+
+def remove_project(client: docker.DockerClient, name: str) -> None:
+    for container in client.containers.list(all=True, filters={"label": f"com.docker.compose.project={name}"}):
+        with contextlib.suppress(docker.errors.APIError):
+            container.remove(force=True)
+    for network in client.networks.list(names=[f"{name}_photoprism"]):
+        with contextlib.suppress(docker.errors.APIError):
+            network.remove()
+
+
+@contextlib.contextmanager
+def make_stack(client: docker.DockerClient, folder: Path, database: str = "mariadb") -> Iterator[Stack]:
+    name = f"t{secrets.token_hex(4)}"
+    folder.mkdir(parents=True, exist_ok=True)
+    assert run_cli("--dir", str(folder), "init", "--domain", "photos.example.com").code == 0
+    stack = Stack(folder, name, free_port(), free_port(), free_port(), client)
+    text = (folder / "stack.yaml").read_text()
+    for old, new in (
+        ("name: photoprism ", f"name: {name} "),
+        ("http: 80 ", f"http: {stack.http} "),
+        ("https: 443", f"https: {stack.https}"),
+        ("bind: 0.0.0.0", "bind: 127.0.0.1"),
+        ("stats: 8404", f"stats: {stack.stats}"),
+        ('haproxy: "haproxy:3.2"', f'haproxy: "{TEST_IMAGES["haproxy"]}"'),
+        ('"photoprism/photoprism:latest"', f'"{TEST_IMAGES["photoprism"]}"'),
+        ('"mariadb:11"', f'"{TEST_IMAGES["mariadb"]}"'),
+        ("pull: missing", "pull: never"),
+        ("kind: mariadb", f"kind: {database}"),
+    ):
+        text = text.replace(old, new, 1)
+    text = re.sub(r"subnet: \S+", f"subnet: {_free_subnet(client)}", text)
+    (folder / "stack.yaml").write_text(text)
+    try:
+        yield stack
+    finally:
+        remove_project(client, name)
+
+
+@pytest.fixture
+def stack(docker_client: docker.DockerClient, tmp_path: Path) -> Iterator[Stack]:
+    with make_stack(docker_client, tmp_path / "stack") as s:
+        yield s
+
+
+@pytest.fixture(scope="module")
+def running_stack(docker_client: docker.DockerClient, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    """One stack brought up once for the read-only tests of a module."""
+    with make_stack(docker_client, tmp_path_factory.mktemp("running") / "stack") as s:
+        s.up()
+        yield s

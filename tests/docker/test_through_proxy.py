@@ -1,0 +1,102 @@
+"""What a user notices through the proxy: trusted HTTPS, redirect, WebSockets, big uploads, headers."""
+
+from __future__ import annotations
+
+import hashlib
+import http.client
+import json
+import os
+import socket
+import ssl
+import time
+
+from tests.docker.conftest import Stack
+from tests.wsclient import WebSocket
+
+DOMAIN = "photos.example.com"
+
+
+def _https(stack: Stack) -> http.client.HTTPSConnection:
+    ctx = ssl.create_default_context(cafile=stack.ca)
+    conn = http.client.HTTPSConnection(DOMAIN, stack.https, context=ctx, timeout=120)
+    conn.sock = ctx.wrap_socket(socket.create_connection(("127.0.0.1", stack.https), timeout=120), server_hostname=DOMAIN)
+    return conn
+
+
+def test_https_is_trusted_by_the_stack_ca_and_photoprism_is_operational(running_stack: Stack) -> None:
+    conn = _https(running_stack)
+    conn.request("GET", "/api/v1/status", headers={"Host": DOMAIN})
+    response = conn.getresponse()
+    # "operational" only when the stand-in logged in to MariaDB with the generated credentials.
+    assert response.status == 200 and json.loads(response.read()) == {"status": "operational"}
+
+
+def test_http_redirects_to_https(running_stack: Stack) -> None:
+    conn = http.client.HTTPConnection("127.0.0.1", running_stack.http, timeout=10)
+    conn.request("GET", "/library?x=1", headers={"Host": DOMAIN})
+    response = conn.getresponse()
+    assert response.status in (301, 308)
+    assert response.getheader("Location") == f"https://{DOMAIN}:{running_stack.https}/library?x=1"
+
+
+def test_forwarded_headers_reach_photoprism(running_stack: Stack) -> None:
+    conn = _https(running_stack)
+    conn.request("GET", "/api/v1/headers", headers={"Host": DOMAIN, "X-Forwarded-For": "6.6.6.6"})
+    seen = json.loads(conn.getresponse().read())
+    headers = seen["headers"]
+    assert headers["x-forwarded-proto"] == "https"
+    forwarded_for = headers["x-forwarded-for"]
+    assert "6.6.6.6" not in forwarded_for  # a client cannot spoof its address
+    socket.inet_aton(forwarded_for)  # exactly one address: the client as HAProxy saw it
+    network = running_stack.client.networks.get(f"{running_stack.name}_photoprism")
+    subnet = network.attrs["IPAM"]["Config"][0]["Subnet"]
+    prefix = subnet.rsplit(".", 1)[0]
+    assert seen["peer"].startswith(prefix)  # the request came from HAProxy on the stack network
+
+
+def test_websocket_round_trip_survives_20_seconds_idle(running_stack: Stack) -> None:
+    ws = WebSocket("127.0.0.1", running_stack.https, DOMAIN, running_stack.ca)
+    try:
+        assert ws.status == 101
+        ws.send(b"hello")
+        assert ws.receive() == (0x1, b"hello")
+        time.sleep(20)
+        ws.send(b"still there?")
+        assert ws.receive() == (0x1, b"still there?")
+    finally:
+        ws.close()
+
+
+def test_200_mb_upload_arrives_intact(running_stack: Stack) -> None:
+    size, block = 200 * 1024 * 1024, os.urandom(1024 * 1024)
+    digest = hashlib.sha256()
+    conn = _https(running_stack)
+    conn.putrequest("POST", "/api/v1/upload", skip_host=True)
+    conn.putheader("Host", DOMAIN)
+    conn.putheader("Content-Length", str(size))
+    conn.endheaders()
+    for i in range(size // len(block)):
+        chunk = block[:-1] + bytes([i % 256])
+        digest.update(chunk)
+        conn.send(chunk)
+    response = conn.getresponse()
+    assert response.status == 200
+    assert json.loads(response.read()) == {"bytes": size, "sha256": digest.hexdigest()}
+
+
+def test_unknown_host_is_not_photoprism(running_stack: Stack) -> None:
+    ctx = ssl.create_default_context(cafile=running_stack.ca)
+    conn = http.client.HTTPSConnection(DOMAIN, running_stack.https, context=ctx, timeout=10)
+    conn.sock = ctx.wrap_socket(socket.create_connection(("127.0.0.1", running_stack.https)), server_hostname=DOMAIN)
+    conn.request("GET", "/api/v1/status", headers={"Host": "other.example.net"})
+    response = conn.getresponse()
+    assert response.status == 404 and b"unknown host" in response.read()
+
+
+def test_stats_port_is_loopback_only_and_needs_the_password(running_stack: Stack) -> None:
+    container = running_stack.container("haproxy")
+    bindings = container.attrs["HostConfig"]["PortBindings"]["8404/tcp"]
+    assert [b["HostIp"] for b in bindings] == ["127.0.0.1"]
+    conn = http.client.HTTPConnection("127.0.0.1", running_stack.stats, timeout=10)
+    conn.request("GET", "/metrics")
+    assert conn.getresponse().status == 401
