@@ -4,7 +4,7 @@ PY     := $(VENV)/bin/python
 STACKCTL := $(VENV)/bin/stackctl
 PYTHON ?= python3
 
-.PHONY: install render up down demo demo-down images test test-unit lint bench clean
+.PHONY: install render up down demo demo-down images test test-env test-unit lint bench clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -48,8 +48,12 @@ demo: install images
 demo-down: install
 	$(STACKCTL) --dir $(DEMO) down
 
-test: install
+# All tiers. test-env installs the Debian packages, starts a Docker engine and builds the test images.
+test: install test-env
 	$(PY) -m pytest
+
+test-env:
+	bash tests/setup-env.sh
 
 test-unit: install
 	$(PY) -m pytest -m "not docker and not acme"

@@ -25,12 +25,13 @@ Handler = Callable[["Context", argparse.Namespace], int]
 
 
 def _add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    from stackctl.commands import certs_cmd, init_cmd, render_cmd, stack_cmd
+    from stackctl.commands import certs_cmd, init_cmd, render_cmd, stack_cmd, status_cmd
 
     init_cmd.register(sub)
     render_cmd.register(sub)
     certs_cmd.register(sub)
     stack_cmd.register(sub)
+    status_cmd.register(sub)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -133,6 +133,7 @@ def test_unknown_host_never_reaches_photoprism(proxy: Proxy) -> None:
     seen = len(proxy.backend.app_requests)
     response = proxy.https_get("/headers", "evil.example.net")
     assert response.status == 404
+    assert response.headers["Strict-Transport-Security"]  # also on HAProxy's own responses
     assert b"unknown host" in response.read()
     assert len(proxy.backend.app_requests) == seen
     assert _plain_get(PUBLIC, proxy.http, "/", {"Host": "evil.example.net"}).status == 404

@@ -122,7 +122,8 @@ def render_haproxy(
         # Only this proxy's view of the client counts; a client-supplied value would be spoofable.
         "    http-request del-header X-Forwarded-For",
         "    http-request set-header X-Forwarded-Proto https",
-        f'    http-response set-header Strict-Transport-Security "{HSTS}"',
+        # http-after-response also covers HAProxy's own responses (503, 404), unlike http-response.
+        f'    http-after-response set-header Strict-Transport-Security "{HSTS}"',
         f"    acl known_host req.hdr(host),host_only,lower -m str {hosts}",
         '    http-request return status 404 content-type text/plain string "unknown host" if !known_host',
         "    use_backend photoprism if known_host",

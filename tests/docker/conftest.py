@@ -89,9 +89,7 @@ class Stack:
 
 def _free_subnet(client: docker.DockerClient) -> str:
     used = {
-        cfg.get("Subnet")
-        for net in client.networks.list()
-        for cfg in (net.attrs.get("IPAM", {}).get("Config") or [])
+        cfg.get("Subnet") for net in client.networks.list() for cfg in (net.attrs.get("IPAM", {}).get("Config") or [])
     }
     for _ in range(50):
         subnet = f"10.{secrets.randbelow(200) + 20}.{secrets.randbelow(256)}.0/24"

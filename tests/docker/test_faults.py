@@ -72,7 +72,9 @@ def test_missing_image_with_pull_never_names_it(stack: Stack) -> None:
     assert code == 1 and "stackctl-test/mariadb:does-not-exist is not present and pull is never" in line
 
 
-def test_docker_host_error_without_a_stack_folder_is_still_one_line(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_docker_host_error_without_a_stack_folder_is_still_one_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("DOCKER_HOST", "tcp://127.0.0.1:1")
     assert run_cli("--dir", str(tmp_path), "init", "--domain", "photos.example.com").code == 0
     result = run_cli("--dir", str(tmp_path), "down")

@@ -19,7 +19,9 @@ DOMAIN = "photos.example.com"
 def _https(stack: Stack) -> http.client.HTTPSConnection:
     ctx = ssl.create_default_context(cafile=stack.ca)
     conn = http.client.HTTPSConnection(DOMAIN, stack.https, context=ctx, timeout=120)
-    conn.sock = ctx.wrap_socket(socket.create_connection(("127.0.0.1", stack.https), timeout=120), server_hostname=DOMAIN)
+    conn.sock = ctx.wrap_socket(
+        socket.create_connection(("127.0.0.1", stack.https), timeout=120), server_hostname=DOMAIN
+    )
     return conn
 
 

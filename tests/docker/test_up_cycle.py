@@ -5,8 +5,6 @@ from __future__ import annotations
 import json
 import time
 
-import docker
-
 from tests.docker.conftest import Stack
 
 
@@ -19,7 +17,13 @@ def test_up_cycle(stack: Stack) -> None:
     code, out, _ = stack.cli("verify", "--json")
     report = json.loads(out)
     assert code == 0 and report["ok"] and report["alpn"] == "h2"
-    assert {c["name"] for c in report["checks"]} >= {"certificate", "status", "redirect", "websocket", "served_certificate"}
+    assert {c["name"] for c in report["checks"]} >= {
+        "certificate",
+        "status",
+        "redirect",
+        "websocket",
+        "served_certificate",
+    }
 
     # Compose's labels, so `docker compose -p <name> ps/logs` sees the containers.
     labels = stack.container("photoprism").labels
@@ -71,7 +75,9 @@ def test_stopped_photoprism_gives_503_and_up_restores_it(stack: Stack) -> None:
     ctx = ssl.create_default_context(cafile=stack.ca)
 
     def status() -> int:
-        request = urllib.request.Request(f"https://127.0.0.1:{stack.https}/api/v1/status", headers={"Host": "photos.example.com"})
+        request = urllib.request.Request(
+            f"https://127.0.0.1:{stack.https}/api/v1/status", headers={"Host": "photos.example.com"}
+        )
         ctx.check_hostname = False  # the TCP target is an IP; the certificate was verified by `verify`
         try:
             with urllib.request.urlopen(request, context=ctx, timeout=5) as response:

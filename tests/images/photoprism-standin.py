@@ -12,6 +12,7 @@ import hashlib
 import json
 import os
 import select
+import signal
 import socket
 import struct
 import sys
@@ -75,8 +76,9 @@ class Handler(BaseHTTPRequestHandler):
         elif path == "/health":
             self._json(200, {"status": "ok"})
         elif path == "/api/v1/headers":
-            self._json(200, {"headers": {k.lower(): v for k, v in self.headers.items()},
-                             "peer": self.client_address[0]})
+            self._json(
+                200, {"headers": {k.lower(): v for k, v in self.headers.items()}, "peer": self.client_address[0]}
+            )
         elif path == "/api/v1/ws" and self.headers.get("Upgrade", "").lower() == "websocket":
             self._websocket()
         else:
@@ -176,13 +178,13 @@ def _parse(buffer):
         n, offset = struct.unpack("!Q", buffer[2:10])[0], 10
     mask = b""
     if masked:
-        mask, offset = buffer[offset:offset + 4], offset + 4
+        mask, offset = buffer[offset : offset + 4], offset + 4
     if len(buffer) < offset + n:
         return None
-    payload = buffer[offset:offset + n]
+    payload = buffer[offset : offset + n]
     if masked:
         payload = bytes(b ^ mask[i % 4] for i, b in enumerate(payload))
-    return opcode, payload, buffer[offset + n:]
+    return opcode, payload, buffer[offset + n :]
 
 
 class Server(ThreadingHTTPServer):
@@ -202,6 +204,8 @@ def main():
         print("operational" if ok else "not operational")
         return 0 if ok else 1
     if command == "start":
+        # As PID 1 in a container, SIGTERM is ignored unless handled: stop promptly like PhotoPrism.
+        signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
         print(f"photoprism stand-in listening on :{PORT}", flush=True)
         Server(("0.0.0.0", PORT), Handler).serve_forever()
         return 0

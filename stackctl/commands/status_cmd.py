@@ -1,0 +1,62 @@
+"""stackctl status: the dashboard, once, as JSON, or refreshed in place."""
+
+from __future__ import annotations
+
+import argparse
+import time
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from stackctl.context import Context
+
+STATUS_EXIT_CODES = """exit codes:
+  0    healthy
+  1    degraded or down (also when Docker is unreachable; the verdict says why)
+  2    invalid input (stack.yaml)"""
+
+
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    p = sub.add_parser(
+        "status",
+        help="containers, HAProxy backends, certificates and live HTTPS at a glance",
+        epilog=STATUS_EXIT_CODES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("--json", action="store_true", help="print the snapshot as JSON")
+    p.add_argument("--watch", action="store_true", help="refresh in place until Ctrl-C")
+    p.add_argument("--interval", type=float, default=2.0, help="seconds between refreshes with --watch (default 2)")
+    p.set_defaults(handler=run)
+
+
+def run(ctx: Context, args: argparse.Namespace) -> int:
+    from stackctl.dashboard import build_dashboard
+    from stackctl.status import gather, snapshot_json
+
+    spec = ctx.load_spec()
+    if args.watch:
+        return _watch(ctx, args.interval)
+    snapshot = gather(ctx.paths, spec)
+    if args.json:
+        ctx.out.write(snapshot_json(snapshot) + "\n")
+    else:
+        ctx.console.print(build_dashboard(snapshot))
+    return 0 if snapshot.healthy else 1
+
+
+def _watch(ctx: Context, interval: float) -> int:
+    from rich.live import Live
+
+    from stackctl.dashboard import build_dashboard
+    from stackctl.status import gather
+
+    if interval < 0.5:
+        interval = 0.5
+    spec = ctx.load_spec()
+    try:
+        with Live(console=ctx.console, auto_refresh=False, transient=False) as live:
+            while True:
+                started = time.monotonic()
+                live.update(build_dashboard(gather(ctx.paths, spec)), refresh=True)
+                time.sleep(max(0.0, interval - (time.monotonic() - started)))
+    except KeyboardInterrupt:
+        return 0

@@ -1,0 +1,85 @@
+"""stackctl status against real containers: healthy, photoprism stopped, certificate not served, down."""
+
+from __future__ import annotations
+
+import json
+import os
+import pty
+import select
+import signal
+import subprocess
+import sys
+import time
+
+from tests.docker.conftest import Stack
+
+
+def _status(stack: Stack) -> tuple[int, dict[str, object]]:
+    code, out, err = stack.cli("status", "--json")
+    assert "Traceback" not in err
+    return code, json.loads(out)
+
+
+def test_status_follows_the_stack_through_its_life(stack: Stack) -> None:
+    code, data = _status(stack)
+    assert code == 1 and str(data["verdict"]).startswith("down: not running")
+
+    stack.up()
+    code, data = _status(stack)
+    assert code == 0, data["verdict"]
+    assert data["healthy"] is True and data["verdict"] == "healthy"
+    servers = [b for b in data["backends"] if b["kind"] == "server"]  # type: ignore[union-attr]
+    assert servers and all(b["status"] == "UP" for b in servers)
+    assert all(c["state"] == "running" for c in data["containers"])  # type: ignore[union-attr]
+    assert data["probe"]["ok"] is True  # type: ignore[index]
+
+    # A certificate replaced on disk but not served: the most common silent failure elsewhere.
+    assert stack.cli("certs", "create", "--force")[0] == 0
+    code, data = _status(stack)
+    assert code == 1 and "served certificate is not the one on disk" in str(data["verdict"])
+    stack.cli("certs", "renew", "--force")  # the live swap (or, before it exists, nothing) makes it agree again
+
+    stack.container("photoprism").stop(timeout=3)
+    deadline = time.monotonic() + 20
+    while True:
+        code, data = _status(stack)
+        servers = [b for b in data["backends"] or [] if b["kind"] == "server"]  # type: ignore[union-attr]
+        if servers and servers[0]["status"] == "DOWN":
+            break
+        assert time.monotonic() < deadline, data
+        time.sleep(1)
+    assert code == 1 and "photoprism" in str(data["verdict"]).split(";")[0]
+
+    assert stack.cli("down")[0] == 0
+    code, data = _status(stack)
+    assert code == 1 and "not running" in str(data["verdict"])
+
+
+def test_status_watch_refreshes_and_exits_cleanly_on_ctrl_c(stack: Stack) -> None:
+    stack.up()
+    leader, follower = pty.openpty()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "stackctl", "--dir", str(stack.root), "status", "--watch", "--interval", "0.5"],
+        stdin=follower, stdout=follower, stderr=follower, env={**os.environ, "TERM": "xterm", "COLUMNS": "80"},
+    )  # fmt: skip
+    os.close(follower)
+    output = b""
+    deadline = time.monotonic() + 20
+    while output.count(b"stackctl status:") < 3 and time.monotonic() < deadline:
+        if select.select([leader], [], [], 0.5)[0]:
+            output += os.read(leader, 65536)
+    proc.send_signal(signal.SIGINT)
+    code = proc.wait(timeout=10)
+    while select.select([leader], [], [], 0.2)[0]:
+        try:
+            chunk = os.read(leader, 65536)
+        except OSError:
+            break
+        if not chunk:
+            break
+        output += chunk
+    os.close(leader)
+    assert output.count(b"stackctl status:") >= 3, output[-500:]
+    assert code == 0
+    assert b"Traceback" not in output
+    assert output.rstrip().endswith(b"\x1b[?25h") or b"\x1b[?25h" in output[-50:]  # cursor shown again

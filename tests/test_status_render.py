@@ -1,0 +1,157 @@
+"""The dashboard rendered to text (fixed width, no colour), golden-checked, and the verdicts."""
+
+from __future__ import annotations
+
+import io
+import socket
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+from rich.console import Console
+
+from stackctl.dashboard import build_dashboard
+from stackctl.status_model import BackendStatus, ContainerStatus, StatusSnapshot
+from tests.helpers import run_cli
+
+GOLDEN = Path(__file__).parent / "golden" / "status"
+AT = "2026-11-27T12:00:00Z"
+
+
+def _containers(photoprism_state: str = "running", health: str = "healthy") -> list[ContainerStatus]:
+    return [
+        ContainerStatus("mariadb", "photoprism-mariadb-1", "mariadb:11", "running", "healthy", 7200, 0, None),
+        ContainerStatus(
+            "photoprism", "photoprism-photoprism-1", "photoprism/photoprism:latest", photoprism_state,
+            health if photoprism_state == "running" else "unhealthy",
+            3600 if photoprism_state == "running" else None, 1, None if photoprism_state == "running" else 137,
+        ),
+        ContainerStatus("haproxy", "photoprism-haproxy-1", "haproxy:3.2", "running", None, 7100, 0, None),
+    ]  # fmt: skip
+
+
+def _backends(server: str = "UP") -> list[BackendStatus]:
+    return [
+        BackendStatus("https", "FRONTEND", "frontend", "OPEN", "", 3, 1204, 12, 4, 0),
+        BackendStatus("photoprism", "photoprism", "server", server, "L7OK" if server == "UP" else "L4CON", 3, 1180, 12, 4, 0),
+        BackendStatus("photoprism", "BACKEND", "backend", server, "", 3, 1180, 12, 4, 0),
+    ]  # fmt: skip
+
+
+def _cert(days_left: int = 60, due: bool = False) -> dict[str, Any]:
+    return {
+        "domain": "photos.example.com", "names": ["photos.example.com"], "source": "local-ca",
+        "issuer": "stackctl photoprism CA", "serial": "4f2a9c0d11e2b3a4c5d6e7f8091a2b3c", "key_type": "ecdsa-p256",
+        "not_before": "2026-11-01T00:00:00Z", "not_after": "2027-01-30T00:00:00Z", "days_left": days_left,
+        "renew_after": "2026-12-31T00:00:00Z", "due": due, "fingerprint_sha256": "AB:CD",
+        "path": "certs/sites/photos.example.com/cert.pem",
+        "last_renewal": {"time": "2026-11-01T00:00:05Z", "result": "ok", "path": "runtime-api", "duration_s": 0.4},
+    }  # fmt: skip
+
+
+def _probe(ok: bool = True) -> dict[str, Any]:
+    checks = [
+        {"name": "certificate", "ok": True, "detail": "trusted, valid for photos.example.com"},
+        {"name": "status", "ok": ok, "detail": "GET /api/v1/status -> " + ("200" if ok else "503")},
+        {"name": "served_certificate", "ok": True, "detail": "serving 4f2a9c0d11e2b3a4c5d6e7f8091a2b3c"},
+    ]
+    return {"ok": ok, "url": "https://photos.example.com/", "tls_version": "TLSv1.3", "alpn": "h2", "checks": checks}
+
+
+def _snapshot(**kwargs: Any) -> StatusSnapshot:
+    base: dict[str, Any] = {
+        "stack": "photoprism", "domain": "photos.example.com", "generated_at": AT,
+        "containers": _containers(), "backends": _backends(), "certificates": [_cert()],
+        "probe": _probe(), "drift": [],
+    }  # fmt: skip
+    base.update(kwargs)
+    return StatusSnapshot(**base)
+
+
+SNAPSHOTS = {
+    "healthy": _snapshot(),
+    "photoprism-down": _snapshot(containers=_containers("exited"), backends=_backends("DOWN"), probe=_probe(False)),
+    "certificate-due": _snapshot(certificates=[_cert(days_left=5, due=True)]),
+    "docker-unreachable": _snapshot(
+        containers=None,
+        drift=["compose/compose.yaml"],
+        unknown={"containers": "failed to connect to the Docker engine at unix:///var/run/docker.sock"},
+    ),  # fmt: skip
+    "source-timed-out": _snapshot(backends=None, unknown={"haproxy": "no answer within 2s"}),
+    "never-started": _snapshot(
+        containers=[
+            ContainerStatus(s, f"photoprism-{s}-1", None, "missing", None, None, 0, None)
+            for s in ("mariadb", "photoprism", "haproxy")
+        ],
+        backends=None,
+        probe=None,
+        certificates=[],
+        unknown={"haproxy": "failed to reach the HAProxy runtime API", "probe": "connection refused"},
+    ),  # fmt: skip
+}
+
+
+def _render(snapshot: StatusSnapshot) -> str:
+    out = io.StringIO()
+    Console(file=out, width=80, color_system=None, force_terminal=False).print(build_dashboard(snapshot))
+    return out.getvalue()
+
+
+@pytest.mark.parametrize("name", sorted(SNAPSHOTS))
+def test_dashboard_matches_golden_at_80_columns(name: str, update_golden: bool) -> None:
+    text = _render(SNAPSHOTS[name])
+    golden = GOLDEN / f"{name}.txt"
+    if update_golden:
+        golden.parent.mkdir(parents=True, exist_ok=True)
+        golden.write_text(text)
+    assert text == golden.read_text(), f"dashboard {name} differs from {golden}"
+    assert max(len(line) for line in text.splitlines()) <= 80
+
+
+def test_verdicts_say_what_is_wrong_first() -> None:
+    assert SNAPSHOTS["healthy"].verdict == "healthy" and SNAPSHOTS["healthy"].healthy
+    down = SNAPSHOTS["photoprism-down"].verdict
+    assert down.startswith("degraded: photoprism exited") and "backend photoprism/photoprism DOWN" in down
+    assert SNAPSHOTS["certificate-due"].verdict == "degraded: certificate due, expires in 5 days"
+    assert SNAPSHOTS["docker-unreachable"].verdict.startswith("degraded: Docker unreachable")
+    assert "haproxy unknown (no answer within 2s)" in SNAPSHOTS["source-timed-out"].verdict
+    assert SNAPSHOTS["never-started"].verdict.startswith("down: not running")
+    for snapshot in SNAPSHOTS.values():
+        data = snapshot.as_json()
+        assert {
+            "healthy",
+            "verdict",
+            "containers",
+            "backends",
+            "certificates",
+            "probe",
+            "drift",
+            "generated_at",
+        } <= set(data)
+
+
+def test_a_hanging_source_is_unknown_and_does_not_hang_the_command(
+    stack_dir: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """A runtime socket that accepts and never answers, and no Docker engine: status still returns."""
+    monkeypatch.setenv("DOCKER_HOST", f"unix://{tmp_path}/no-engine.sock")
+    sock_dir = stack_dir / "run" / "haproxy"
+    sock_dir.mkdir(parents=True)
+    server = socket.socket(socket.AF_UNIX)
+    server.bind(str(sock_dir / "admin.sock"))
+    server.listen()
+    held: list[socket.socket] = []
+    threading.Thread(target=lambda: held.append(server.accept()[0]), daemon=True).start()
+    started = time.monotonic()
+    result = run_cli("--dir", str(stack_dir), "status", "--json")
+    elapsed = time.monotonic() - started
+    server.close()
+    assert result.code == 1
+    assert elapsed < 8
+    import json
+
+    data = json.loads(result.out)
+    assert data["healthy"] is False and "Docker unreachable" in data["verdict"]
+    assert "no answer within" in data["unknown"]["haproxy"] or "timed out" in data["unknown"]["haproxy"]
