@@ -35,7 +35,9 @@ def _containers(photoprism_state: str = "running", health: str = "healthy") -> l
 def _backends(server: str = "UP") -> list[BackendStatus]:
     return [
         BackendStatus("https", "FRONTEND", "frontend", "OPEN", "", 3, 1204, 12, 4, 0),
-        BackendStatus("photoprism", "photoprism", "server", server, "L7OK" if server == "UP" else "L4CON", 3, 1180, 12, 4, 0),
+        BackendStatus(
+            "photoprism", "photoprism", "server", server, "L7OK" if server == "UP" else "L4CON", 3, 1180, 12, 4, 0
+        ),
         BackendStatus("photoprism", "BACKEND", "backend", server, "", 3, 1180, 12, 4, 0),
     ]  # fmt: skip
 
@@ -78,7 +80,7 @@ SNAPSHOTS = {
         containers=None,
         drift=["compose/compose.yaml"],
         unknown={"containers": "failed to connect to the Docker engine at unix:///var/run/docker.sock"},
-    ),  # fmt: skip
+    ),
     "source-timed-out": _snapshot(backends=None, unknown={"haproxy": "no answer within 2s"}),
     "never-started": _snapshot(
         containers=[
@@ -89,7 +91,7 @@ SNAPSHOTS = {
         probe=None,
         certificates=[],
         unknown={"haproxy": "failed to reach the HAProxy runtime API", "probe": "connection refused"},
-    ),  # fmt: skip
+    ),
 }
 
 
