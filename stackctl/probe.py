@@ -182,3 +182,13 @@ def probe(target: Target) -> ProbeResult:
         detail = f"serving {result.served_serial}" + ("" if same else f", on disk {target.expected_serial}")
         result.checks.append(Check("served_certificate", same, detail))
     return result
+
+
+def served_serial(target: Target) -> str | None:
+    """The serial of the certificate served for the domain right now (hex), or None if unreachable."""
+    try:
+        with _tls_socket(target, ["http/1.1"]) as tls:
+            der = tls.getpeercert(binary_form=True)
+    except (OSError, ssl.SSLError):
+        return None
+    return format(x509.load_der_x509_certificate(der).serial_number, "x") if der else None

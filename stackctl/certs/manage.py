@@ -78,12 +78,17 @@ def current_is_usable(store: CertStore, spec: StackSpec, now: dt.datetime) -> bo
     return info.not_before <= now < info.not_after and not uncovered(spec.names, list(info.names))
 
 
-def issue(store: CertStore, spec: StackSpec, now: dt.datetime) -> tuple[Issued, str]:
-    """Obtain a new certificate from the configured source and store it. Returns it and the source."""
+def obtain(store: CertStore, spec: StackSpec, now: dt.datetime) -> tuple[Issued, str]:
+    """A new certificate from the configured source (not yet stored). Returns it and the source."""
     issuer = issuer_for(spec)
-    issued = issuer.issue(spec, store, now)
-    store.write_site(spec.domain, issued.leaf, issued.chain, issued.key_pem, issuer.source)
-    return issued, issuer.source
+    return issuer.issue(spec, store, now), issuer.source
+
+
+def issue(store: CertStore, spec: StackSpec, now: dt.datetime) -> tuple[Issued, str]:
+    """Obtain a new certificate and store it (no running stack involved)."""
+    issued, source = obtain(store, spec, now)
+    store.write_site(spec.domain, issued.leaf, issued.chain, issued.key_pem, source)
+    return issued, source
 
 
 def _read_input(path: Path, password: bytes | None) -> Material:
@@ -147,13 +152,5 @@ def switch_source_to_import(paths: StackPaths) -> bool:
     return True
 
 
-def import_certificate(paths: StackPaths, spec: StackSpec, valid: ValidImport) -> bool:
-    """Write a validated import and point stack.yaml at it. Returns whether stack.yaml changed."""
-    store = CertStore(paths.certs)
-    snapshot = store.snapshot(spec.domain)
-    store.write_site(spec.domain, valid.leaf, valid.chain, key_pem(valid.key), "import")
-    try:
-        return spec.tls.source != "import" and switch_source_to_import(paths)
-    except Exception:
-        store.restore(snapshot)
-        raise
+def issued_from_import(valid: ValidImport) -> Issued:
+    return Issued(leaf=valid.leaf, chain=valid.chain, key_pem=key_pem(valid.key))

@@ -9,10 +9,11 @@ from typing import TYPE_CHECKING
 
 from stackctl.certs.inspect import CertInfo, cert_info
 from stackctl.certs.manage import (
-    import_certificate,
-    issue,
+    issued_from_import,
+    obtain,
     read_password,
     reports,
+    switch_source_to_import,
     utcnow,
     validate_files,
 )
@@ -21,7 +22,12 @@ from stackctl.errors import InvalidInput, OperationFailed
 from stackctl.names import uncovered
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from stackctl.certs.issuers import Issued
     from stackctl.context import Context
+    from stackctl.renewal_flow import Replaced
+    from stackctl.spec import StackSpec
 
 RENEW_EXIT_CODES = """exit codes:
   0    renewed, or nothing was due
@@ -80,6 +86,22 @@ def _describe_new(ctx: Context, store: CertStore, domain: str, info: CertInfo, v
     ctx.say(f"It expires on {_date(info.not_after)} (in {days} days); renewal is due from {_date(info.renew_after)}.")
 
 
+def _replace(ctx: Context, spec: StackSpec, source: Callable[[], tuple[Issued, str]], reason: str) -> Replaced:
+    """Write the new certificate and, on a running stack, serve it live and prove it is served."""
+    from stackctl.renewal_flow import replace_certificate
+
+    replaced = replace_certificate(ctx.paths, spec, source, reason)
+    for note in replaced.issued.notes:
+        ctx.say(note)
+    if replaced.path != "disk":
+        how = "the runtime API" if replaced.path == "runtime-api" else "a seamless reload"
+        ctx.say(
+            f"Serving the new certificate (serial {replaced.new_serial}) via {how}, "
+            f"{replaced.duration_s:.2f}s after the start."
+        )
+    return replaced
+
+
 def run_ca(ctx: Context, args: argparse.Namespace) -> int:
     store = CertStore(ctx.paths.certs)
     if not store.ca_cert.exists():
@@ -116,10 +138,8 @@ def run_create(ctx: Context, args: argparse.Namespace) -> int:
                 "use --force to replace it."
             )
             return 0
-    issued, _ = issue(store, spec, now)
-    for note in issued.notes:
-        ctx.say(note)
-    _describe_new(ctx, store, spec.domain, cert_info(issued.leaf), "Created")
+    replaced = _replace(ctx, spec, lambda: obtain(store, spec, now), "create --force" if args.force else "create")
+    _describe_new(ctx, store, spec.domain, cert_info(replaced.issued.leaf), "Created")
     return 0
 
 
@@ -130,9 +150,9 @@ def run_import(ctx: Context, args: argparse.Namespace) -> int:
     valid = validate_files(spec, files, password, utcnow())
     for warning in valid.warnings:
         ctx.warn(warning)
-    switched = import_certificate(ctx.paths, spec, valid)
+    _replace(ctx, spec, lambda: (issued_from_import(valid), "import"), "import")
     _describe_new(ctx, CertStore(ctx.paths.certs), spec.domain, cert_info(valid.leaf), "Imported")
-    if switched:
+    if spec.tls.source != "import" and switch_source_to_import(ctx.paths):
         ctx.say("stack.yaml now says tls.source: import.")
     return 0
 
@@ -191,10 +211,9 @@ def run_renew(ctx: Context, args: argparse.Namespace) -> int:
             + (" and renewal is due" if due else ""),
             "get a new one from its CA and run: stackctl certs import FILE",
         )
-    issued, _ = issue(store, spec, now)
-    for note in issued.notes:
-        ctx.say(note)
-    new = cert_info(issued.leaf)
+    reason = "forced" if args.force else ("names changed" if names_missing else "due")
+    replaced = _replace(ctx, spec, lambda: obtain(store, spec, now), reason)
+    new = cert_info(replaced.issued.leaf)
     if info is not None:
         ctx.say(f"Renewed the certificate for {spec.domain}: serial {info.serial_hex} -> {new.serial_hex}.")
     _describe_new(ctx, store, spec.domain, new, "Issued")

@@ -127,7 +127,7 @@ def validate_haproxy_config(client: docker.DockerClient, haproxy: Service, candi
     except docker.errors.ContainerError as e:
         raw = e.stderr if isinstance(e.stderr, bytes) else b""
         alerts = [line for line in raw.decode(errors="replace").splitlines() if "ALERT" in line]
-        detail = " | ".join(a.split(":", 2)[-1].strip() for a in alerts[:3]) or f"exit code {e.exit_status}"
+        detail = alerts[0].split(" : ", 2)[-1].strip() if alerts else f"exit code {e.exit_status}"
         raise OperationFailed(
             f"{haproxy.image} rejects the HAProxy configuration: {detail}",
             "nothing was changed; fix the cause (a certificate in certs/haproxy/?) and run stackctl up again",

@@ -11,6 +11,9 @@ import subprocess
 import sys
 import time
 
+from stackctl.certs.manage import issue, utcnow
+from stackctl.certs.store import CertStore
+from stackctl.spec import load_spec
 from tests.docker.conftest import Stack
 
 
@@ -33,11 +36,14 @@ def test_status_follows_the_stack_through_its_life(stack: Stack) -> None:
     assert all(c["state"] == "running" for c in data["containers"])  # type: ignore[union-attr]
     assert data["probe"]["ok"] is True  # type: ignore[index]
 
-    # A certificate replaced on disk but not served: the most common silent failure elsewhere.
-    assert stack.cli("certs", "create", "--force")[0] == 0
+    # A certificate replaced on disk but not served (as another tool renewing files would leave it):
+    # the most common silent failure elsewhere.
+    spec = load_spec(stack.root / "stack.yaml")
+    issue(CertStore(stack.root / "certs"), spec, utcnow())
     code, data = _status(stack)
     assert code == 1 and "served certificate is not the one on disk" in str(data["verdict"])
-    stack.cli("certs", "renew", "--force")  # the live swap (or, before it exists, nothing) makes it agree again
+    assert stack.cli("certs", "renew", "--force")[0] == 0  # the live swap makes them agree again
+    assert _status(stack)[0] == 0
 
     stack.container("photoprism").stop(timeout=3)
     deadline = time.monotonic() + 20

@@ -1,0 +1,105 @@
+"""certs renew on a running stack: under continuous load, zero failed requests, a new serial served;
+both through the runtime API and through the seamless reload; failures keep the old certificate."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import docker
+import pytest
+
+from stackctl.certs.store import CertStore
+from stackctl.probe import served_serial
+from stackctl.spec import load_spec
+from stackctl.stack_target import probe_target
+from tests.docker.conftest import Stack, make_stack
+from tests.helpers import hash_tree
+from tests.load import FreshConnections, h2load_result, start_h2load
+
+DOMAIN = "photos.example.com"
+
+
+@pytest.fixture(scope="module")
+def live(docker_client: docker.DockerClient, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    with make_stack(docker_client, tmp_path_factory.mktemp("renew") / "stack") as stack:
+        stack.up()
+        yield stack
+
+
+def _served(stack: Stack) -> str | None:
+    spec = load_spec(stack.root / "stack.yaml")
+    return served_serial(probe_target(spec, CertStore(stack.root / "certs")))
+
+
+def _last_history(stack: Stack) -> dict[str, object]:
+    lines = (stack.root / "certs" / "renewals.jsonl").read_text().splitlines()
+    return dict(json.loads(lines[-1]))
+
+
+def _renew_under_load(stack: Stack) -> dict[str, object]:
+    before = _served(stack)
+    h2load = start_h2load(stack.https, DOMAIN, seconds=6)
+    with FreshConnections(stack.https, DOMAIN, stack.ca) as fresh:
+        time.sleep(2)
+        code, out, err = stack.cli("certs", "renew", "--force")
+        assert code == 0, err
+        time.sleep(2)
+    load = h2load_result(h2load)
+    after = _served(stack)
+    assert after is not None and after != before, "the served serial must change"
+    assert (load.failed, load.errored, load.timeout) == (0, 0, 0), load.output
+    # In duration mode h2load also counts the status of requests still in flight at the end.
+    assert load.succeeded == load.done > 100 and load.status_other == 0, load.output
+    assert fresh.failures == [], fresh.failures[:5]
+    assert fresh.ok > 10 and len(fresh.serials) == 2  # fresh connections saw the old, then the new certificate
+    assert "Serving the new certificate" in out
+    return _last_history(stack)
+
+
+def test_renew_through_the_runtime_api_drops_no_request(live: Stack) -> None:
+    entry = _renew_under_load(live)
+    assert entry["path"] == "runtime-api" and entry["result"] == "ok"
+
+
+def test_renew_through_a_seamless_reload_drops_no_request(live: Stack) -> None:
+    sock = live.root / "run" / "haproxy" / "admin.sock"
+    hidden = sock.with_name("hidden.sock")
+    sock.rename(hidden)  # the runtime API cannot be reached: renewal must fall back to SIGUSR2
+    try:
+        entry = _renew_under_load(live)
+    finally:
+        hidden.rename(sock)
+    assert entry["path"] == "reload" and entry["result"] == "ok"
+
+
+def _certs_state(root: Path) -> dict[str, str]:
+    return {k: v for k, v in hash_tree(root / "certs").items() if k != "renewals.jsonl"}
+
+
+def test_a_broken_new_certificate_keeps_the_old_one_served_and_on_disk(
+    live: Stack, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    before_serial, before_files = _served(live), _certs_state(live.root)
+    monkeypatch.setenv("STACKCTL_TEST_FAULT", "mismatched-key")
+    code, _, err = live.cli("certs", "renew", "--force")
+    assert code == 1 and "still on disk and served" in err
+    assert len(err.strip().splitlines()) == 1
+    assert _served(live) == before_serial
+    assert _certs_state(live.root) == before_files
+    assert str(_last_history(live)["result"]).startswith("failed")
+
+
+def test_renew_if_due_when_nothing_is_due_is_silent_and_swaps_nothing(live: Stack) -> None:
+    before = _served(live)
+    code, out, err = live.cli("certs", "renew", "--if-due")
+    assert (code, out, err) == (0, "", "")
+    assert _served(live) == before
+
+
+def test_status_and_show_report_the_last_renewal(live: Stack) -> None:
+    code, out, _ = live.cli("status", "--json")
+    cert = json.loads(out)["certificates"][0]
+    assert cert["last_renewal"]["new_serial"]

@@ -1,0 +1,99 @@
+"""Load generators for the renewal tests: h2load keep-alive streams and fresh-TLS-connection clients."""
+
+from __future__ import annotations
+
+import re
+import socket
+import ssl
+import subprocess
+import threading
+from dataclasses import dataclass, field
+
+from tests.helpers import require_tool
+
+
+@dataclass
+class H2loadResult:
+    done: int
+    succeeded: int
+    failed: int
+    errored: int
+    timeout: int
+    status_2xx: int
+    status_other: int
+    output: str
+
+
+def start_h2load(port: int, authority: str, seconds: int, clients: int = 4, streams: int = 8) -> subprocess.Popen[str]:
+    """Keep-alive HTTP/2 connections hammering /api/v1/status for `seconds` seconds."""
+    binary = require_tool("h2load")
+    return subprocess.Popen(
+        [binary, "-D", str(seconds), "-c", str(clients), "-m", str(streams), "-t", "1",
+         "-H", f":authority: {authority}", f"https://127.0.0.1:{port}/api/v1/status"],
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )  # fmt: skip
+
+
+def h2load_result(proc: subprocess.Popen[str], timeout: float = 60) -> H2loadResult:
+    output, _ = proc.communicate(timeout=timeout)
+    match = re.search(
+        r"requests: \d+ total, \d+ started, (\d+) done, (\d+) succeeded, (\d+) failed, (\d+) errored, (\d+) timeout",
+        output,
+    )
+    codes = re.search(r"status codes: (\d+) 2xx, (\d+) 3xx, (\d+) 4xx, (\d+) 5xx", output)
+    assert match and codes, output
+    done, succeeded, failed, errored, timed_out = (int(g) for g in match.groups())
+    ok, *others = (int(g) for g in codes.groups())
+    return H2loadResult(done, succeeded, failed, errored, timed_out, ok, sum(others), output)
+
+
+@dataclass
+class FreshConnections:
+    """Threads that each open a new TLS connection per request, verifying the certificate each time."""
+
+    port: int
+    server_name: str
+    cafile: str
+    threads: int = 2
+    ok: int = 0
+    failures: list[str] = field(default_factory=list)
+    serials: set[int] = field(default_factory=set)
+    _stop: threading.Event = field(default_factory=threading.Event)
+    _workers: list[threading.Thread] = field(default_factory=list)
+
+    def _run(self) -> None:
+        ctx = ssl.create_default_context(cafile=self.cafile)
+        request = f"GET /api/v1/status HTTP/1.1\r\nHost: {self.server_name}\r\nConnection: close\r\n\r\n".encode()
+        while not self._stop.is_set():
+            try:
+                with (
+                    socket.create_connection(("127.0.0.1", self.port), timeout=5) as raw,
+                    ctx.wrap_socket(raw, server_hostname=self.server_name) as tls,
+                ):
+                    tls.sendall(request)
+                    reply = b""
+                    while chunk := tls.recv(65536):
+                        reply += chunk
+                    der = tls.getpeercert(binary_form=True)
+                if not reply.startswith(b"HTTP/1.1 200"):
+                    self.failures.append(reply[:80].decode(errors="replace"))
+                else:
+                    self.ok += 1
+                    if der:
+                        from cryptography import x509
+
+                        self.serials.add(x509.load_der_x509_certificate(der).serial_number)
+            except (OSError, ssl.SSLError) as e:
+                self.failures.append(f"{type(e).__name__}: {e}")
+
+    def __enter__(self) -> FreshConnections:
+        for _ in range(self.threads):
+            worker = threading.Thread(target=self._run, daemon=True)
+            worker.start()
+            self._workers.append(worker)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        for worker in self._workers:
+            worker.join(timeout=10)
