@@ -20,6 +20,7 @@ from stackctl.certs.manage import (
 from stackctl.certs.store import CertStore
 from stackctl.errors import InvalidInput, OperationFailed
 from stackctl.names import uncovered
+from stackctl.renewals import last_renewal
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -160,16 +161,16 @@ def run_import(ctx: Context, args: argparse.Namespace) -> int:
 def run_show(ctx: Context, args: argparse.Namespace) -> int:
     store = CertStore(ctx.paths.certs)
     found = reports(store, utcnow())
+    certificates = [{**r.as_json(), "last_renewal": last_renewal(ctx.paths, r.domain)} for r in found]
     if args.json:
-        ctx.out.write(json.dumps({"certificates": [r.as_json() for r in found]}, indent=2) + "\n")
+        ctx.out.write(json.dumps({"certificates": certificates}, indent=2) + "\n")
         return 0
     if not found:
         ctx.say('No certificates yet: run "stackctl certs create" or "stackctl certs import FILE".')
         return 0
     from rich.table import Table
 
-    for report in found:
-        data = report.as_json()
+    for report, data in zip(found, certificates, strict=True):
         grid = Table.grid(padding=(0, 2))
         grid.add_column(style="bold")
         grid.add_column(overflow="fold")
@@ -182,6 +183,12 @@ def run_show(ctx: Context, args: argparse.Namespace) -> int:
         grid.add_row("renew from", f"{data['renew_after'][:10]} ({due})")
         grid.add_row("sha-256", data["fingerprint_sha256"])
         grid.add_row("path", data["path"])
+        last = data["last_renewal"]
+        if last:
+            grid.add_row(
+                "last renewal",
+                f"{last.get('time')}: {last.get('result')} via {last.get('path')} in {last.get('duration_s')}s",
+            )
         ctx.console.print(f"[bold]{report.domain}[/bold]")
         ctx.console.print(grid)
     return 0

@@ -100,6 +100,10 @@ def test_renew_if_due_when_nothing_is_due_is_silent_and_swaps_nothing(live: Stac
 
 
 def test_status_and_show_report_the_last_renewal(live: Stack) -> None:
-    code, out, _ = live.cli("status", "--json")
-    cert = json.loads(out)["certificates"][0]
-    assert cert["last_renewal"]["new_serial"]
+    _, out, _ = live.cli("status", "--json")
+    last = json.loads(out)["certificates"][0]["last_renewal"]
+    assert last["new_serial"] and last["path"] in ("runtime-api", "reload")
+    code, out, _ = live.cli("certs", "show", "--json")
+    assert code == 0 and json.loads(out)["certificates"][0]["last_renewal"] == last
+    code, out, _ = live.cli("certs", "show")
+    assert "last renewal" in out
