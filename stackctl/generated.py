@@ -5,6 +5,7 @@ from __future__ import annotations
 import difflib
 from dataclasses import dataclass
 
+from stackctl.certs.acme_account import existing_thumbprint
 from stackctl.fsio import atomic_write, read_text_if_exists
 from stackctl.layout import StackPaths
 from stackctl.passwords import read_secrets
@@ -23,10 +24,16 @@ class FileState:
         return self.desired != self.current
 
 
+def rendered(paths: StackPaths, spec: StackSpec) -> dict[str, str]:
+    """The generated files for this stack; with ACME, haproxy.cfg carries the account thumbprint."""
+    thumb = existing_thumbprint(paths.certs) if spec.tls.source == "acme" else None
+    return render_stack(spec, thumb)
+
+
 def generated_states(paths: StackPaths, spec: StackSpec) -> list[FileState]:
     """Each generated file with its desired and current text. Checks the secrets it refers to exist."""
     read_secrets(paths.secrets)
-    files = render_stack(spec)
+    files = rendered(paths, spec)
     return [FileState(name, text, read_text_if_exists(paths.root / name)) for name, text in files.items()]
 
 

@@ -185,9 +185,16 @@ def probe(target: Target) -> ProbeResult:
 
 
 def served_serial(target: Target) -> str | None:
-    """The serial of the certificate served for the domain right now (hex), or None if unreachable."""
+    """The serial of the certificate served for the domain right now (hex), or None if unreachable.
+    It asks what is served, not whether it is trusted: a temporary certificate has a serial too."""
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    ctx.check_hostname = False
+    ctx.verify_mode = ssl.CERT_NONE
     try:
-        with _tls_socket(target, ["http/1.1"]) as tls:
+        with (
+            socket.create_connection((target.address, target.https_port), timeout=target.timeout) as raw,
+            ctx.wrap_socket(raw, server_hostname=target.domain) as tls,
+        ):
             der = tls.getpeercert(binary_form=True)
     except (OSError, ssl.SSLError):
         return None

@@ -23,9 +23,9 @@ from stackctl.engine.model import HAPROXY_IMAGE_UID, services
 from stackctl.engine.preflight import prepare_host_folders, validate_haproxy_config
 from stackctl.engine.runtime_api import socket_path
 from stackctl.errors import OperationFailed, StackctlError
+from stackctl.generated import rendered
 from stackctl.layout import StackPaths
 from stackctl.probe import served_serial
-from stackctl.render import render_stack
 from stackctl.renewals import record
 from stackctl.spec import StackSpec
 from stackctl.stack_target import probe_target
@@ -70,7 +70,7 @@ def _owner_ids() -> tuple[int, int]:
 class _Swapper:
     def __init__(self, paths: StackPaths, spec: StackSpec, client: docker.DockerClient, container: str) -> None:
         self.paths, self.spec, self.client, self.container = paths, spec, client, container
-        cfg = render_stack(spec)["compose/haproxy/haproxy.cfg"]
+        cfg = rendered(paths, spec)["compose/haproxy/haproxy.cfg"]
         self.services = services(spec, paths, cfg)
         self.haproxy = next(s for s in self.services if s.name == "haproxy")
         self.path = "runtime-api"

@@ -7,6 +7,9 @@ import os
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from stackctl.certs.acme_account import AccountFiles, load_or_create_key
+from stackctl.certs.keys import key_pem
+from stackctl.certs.localca import temporary_self_signed
 from stackctl.certs.manage import current_is_usable, issue, utcnow
 from stackctl.certs.store import CertStore
 from stackctl.engine.apply import HASH_LABEL, ApplyResult, converge, ensure_network, project_containers
@@ -18,9 +21,18 @@ from stackctl.engine.waits import Deadline
 from stackctl.errors import InvalidInput
 from stackctl.fsio import atomic_write
 from stackctl.generated import generated_states, write_changed
+from stackctl.spec import StackSpec
 
 if TYPE_CHECKING:
     from stackctl.context import Context
+
+
+TEMPORARY_SOURCE = "temporary"
+
+
+def acme_certificate_in_place(store: CertStore, spec: StackSpec) -> bool:
+    site = store.read_site(spec.domain)
+    return site is not None and site.source == "acme" and current_is_usable(store, spec, utcnow())
 
 
 @dataclass
@@ -63,8 +75,10 @@ def bring_up(ctx: Context, timeout: float) -> UpOutcome:
     deadline = Deadline(timeout)
     paths = ctx.paths
     spec = ctx.load_spec()
-    states = generated_states(paths, spec)  # validates secrets too
     store = CertStore(paths.certs)
+    if spec.tls.source == "acme":
+        load_or_create_key(AccountFiles(paths.certs))  # haproxy.cfg answers challenges with its thumbprint
+    states = generated_states(paths, spec)  # validates secrets too
     if spec.tls.source == "import" and store.read_site(spec.domain) is None:
         raise InvalidInput("tls.source is import but no certificate was imported", "run: stackctl certs import FILE")
     client = connect()
@@ -78,7 +92,12 @@ def bring_up(ctx: Context, timeout: float) -> UpOutcome:
     ours = project_containers(client, spec.name)
     check_ports_free(client, wanted, ours)
 
-    if not current_is_usable(store, spec, utcnow()):
+    if spec.tls.source == "acme":
+        if not acme_certificate_in_place(store, spec):
+            # HAProxy needs some certificate to start and answer the challenge; the real one follows live.
+            leaf, key = temporary_self_signed(spec.names, spec.tls.key_type, utcnow())
+            store.write_site(spec.domain, leaf, [], key_pem(key), TEMPORARY_SOURCE)
+    elif not current_is_usable(store, spec, utcnow()):
         issued, source = issue(store, spec, utcnow())
         ctx.say(f"Issued a certificate for {', '.join(spec.names)} ({source}), serial {issued.leaf.serial_number:x}")
     haproxy = next(s for s in wanted if s.name == "haproxy")

@@ -7,7 +7,9 @@ import socket
 import ssl
 import subprocess
 import threading
+import time
 from dataclasses import dataclass, field
+from typing import Any
 
 from tests.helpers import require_tool
 
@@ -97,3 +99,32 @@ class FreshConnections:
         self._stop.set()
         for worker in self._workers:
             worker.join(timeout=10)
+
+
+def renew_under_load(stack: Any, cafile: str, domain: str = "photos.example.com") -> None:
+    """`certs renew --force` while h2load and fresh TLS clients run: zero failures, a new serial."""
+    from stackctl.certs.store import CertStore
+    from stackctl.probe import served_serial
+    from stackctl.spec import load_spec
+    from stackctl.stack_target import probe_target
+
+    def served() -> str | None:
+        spec = load_spec(stack.root / "stack.yaml")
+        return served_serial(probe_target(spec, CertStore(stack.root / "certs")))
+
+    before = served()
+    h2load = start_h2load(stack.https, domain, seconds=6)
+    with FreshConnections(stack.https, domain, cafile) as fresh:
+        time.sleep(2)
+        code, out, err = stack.cli("certs", "renew", "--force")
+        assert code == 0, err
+        time.sleep(2)
+    load = h2load_result(h2load)
+    after = served()
+    assert after is not None and after != before, "the served serial must change"
+    assert (load.failed, load.errored, load.timeout) == (0, 0, 0), load.output
+    # In duration mode h2load also counts the status of requests still in flight at the end.
+    assert load.succeeded == load.done > 100 and load.status_other == 0, load.output
+    assert fresh.failures == [], fresh.failures[:5]
+    assert fresh.ok > 10 and len(fresh.serials) == 2  # fresh connections saw the old, then the new certificate
+    assert "Serving the new certificate" in out

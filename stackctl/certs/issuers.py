@@ -47,7 +47,6 @@ def issuer_for(spec: StackSpec) -> Issuer:
             "tls.source is import: stackctl cannot issue or renew an imported certificate",
             "get a new one from its CA and run: stackctl certs import FILE",
         )
-    raise InvalidInput(
-        "tls.source acme is not supported by this version of stackctl yet",
-        "use tls.source local-ca, or obtain a certificate elsewhere and run: stackctl certs import FILE",
-    )
+    from stackctl.certs.acme_issuer import AcmeIssuer
+
+    return AcmeIssuer()

@@ -113,3 +113,24 @@ def load_or_create_ca(
     cert, key = build_ca(stack_name, now)
     store.write_ca(cert.public_bytes(serialization.Encoding.PEM), key_pem(key))
     return cert, key, True
+
+
+def temporary_self_signed(
+    names: tuple[str, ...], key_type: str, now: dt.datetime
+) -> tuple[x509.Certificate, PrivateKey]:
+    """A short-lived self-signed stand-in so HAProxy can start and answer ACME challenges on :80."""
+    key = generate_key(key_type)
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, f"{names[0]} (temporary, waiting for ACME)")])
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - BACKDATE)
+        .not_valid_after(now + dt.timedelta(days=7))
+        .add_extension(x509.SubjectAlternativeName([x509.DNSName(n) for n in names]), critical=False)
+        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+        .sign(key, hashes.SHA256())
+    )
+    return cert, key

@@ -23,7 +23,10 @@ from stackctl.names import uncovered
 from stackctl.renewals import last_renewal
 
 if TYPE_CHECKING:
+    import datetime as dt
     from collections.abc import Callable
+
+    from cryptography import x509
 
     from stackctl.certs.issuers import Issued
     from stackctl.context import Context
@@ -44,6 +47,11 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.set_defaults(handler=run_ca)
     p = csub.add_parser("create", help="issue a certificate from the configured source if none is valid")
     p.add_argument("--force", action="store_true", help="issue a new one even if the current one is valid")
+    p.add_argument(
+        "--staging",
+        action="store_true",
+        help="ACME only: a trial issuance against the staging directory (checks DNS and port 80; stores nothing)",
+    )
     p.set_defaults(handler=run_create)
     p = csub.add_parser("import", help="import a certificate (PEM, DER or PKCS#12) and its key")
     p.add_argument("cert", type=Path, help="certificate file; may also hold the key and chain, or be .p12/.pfx")
@@ -130,6 +138,8 @@ def run_create(ctx: Context, args: argparse.Namespace) -> int:
     spec = ctx.load_spec()
     store = CertStore(ctx.paths.certs)
     now = utcnow()
+    if args.staging:
+        return _trial_issuance(ctx, spec, store)
     site = store.read_site(spec.domain)
     if site is not None and not args.force:
         info = cert_info(site.leaf)
@@ -141,6 +151,20 @@ def run_create(ctx: Context, args: argparse.Namespace) -> int:
             return 0
     replaced = _replace(ctx, spec, lambda: obtain(store, spec, now), "create --force" if args.force else "create")
     _describe_new(ctx, store, spec.domain, cert_info(replaced.issued.leaf), "Created")
+    return 0
+
+
+def _trial_issuance(ctx: Context, spec: StackSpec, store: CertStore) -> int:
+    from stackctl.certs.acme_issuer import AcmeSession, staging_url
+
+    if spec.tls.source != "acme":
+        raise InvalidInput("--staging is for tls.source: acme", "set tls.source: acme and tls.acme.email first")
+    url = staging_url(spec)
+    ctx.say(f"Trial issuance for {', '.join(spec.names)} against {url} (nothing is stored or served)")
+    issued = AcmeSession(spec, store, url).order()
+    info = cert_info(issued.leaf)
+    ctx.say(f"OK: {info.issuer} issued serial {info.serial_hex} for {', '.join(info.names)}.")
+    ctx.say("DNS and port 80 work; production issuance should succeed (stackctl up or certs renew --force).")
     return 0
 
 
@@ -194,6 +218,21 @@ def run_show(ctx: Context, args: argparse.Namespace) -> int:
     return 0
 
 
+def _ari_says_due(ctx: Context, spec: StackSpec, store: CertStore, leaf: x509.Certificate, now: dt.datetime) -> bool:
+    """ACME Renewal Information (RFC 9773): the CA may ask for an earlier renewal (e.g. a revocation)."""
+    from cryptography.hazmat.primitives.serialization import Encoding
+
+    from stackctl.certs.acme_issuer import AcmeSession
+    from stackctl.errors import StackctlError
+
+    try:
+        suggested = AcmeSession(spec, store).renewal_time(leaf.public_bytes(Encoding.PEM))
+    except StackctlError as e:
+        ctx.warn(f"could not ask the CA for renewal information: {e.message}")
+        return False
+    return suggested is not None and now >= suggested
+
+
 def run_renew(ctx: Context, args: argparse.Namespace) -> int:
     spec = ctx.load_spec()
     store = CertStore(ctx.paths.certs)
@@ -201,7 +240,10 @@ def run_renew(ctx: Context, args: argparse.Namespace) -> int:
     site = store.read_site(spec.domain)
     info = cert_info(site.leaf) if site else None
     names_missing = bool(info and uncovered(spec.names, list(info.names)))
-    due = info is None or info.due(now) or names_missing
+    source_changed = site is not None and spec.tls.source != "import" and site.source != spec.tls.source
+    due = info is None or info.due(now) or names_missing or source_changed
+    if not due and not args.force and spec.tls.source == "acme" and site is not None:
+        due = _ari_says_due(ctx, spec, store, site.leaf, now)
     if not due and not args.force:
         if not args.if_due:
             assert info is not None
@@ -219,6 +261,8 @@ def run_renew(ctx: Context, args: argparse.Namespace) -> int:
             "get a new one from its CA and run: stackctl certs import FILE",
         )
     reason = "forced" if args.force else ("names changed" if names_missing else "due")
+    if source_changed and not args.force:
+        reason = f"tls.source is now {spec.tls.source}"
     replaced = _replace(ctx, spec, lambda: obtain(store, spec, now), reason)
     new = cert_info(replaced.issued.leaf)
     if info is not None:

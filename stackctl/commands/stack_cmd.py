@@ -13,12 +13,14 @@ from stackctl.errors import OperationFailed
 if TYPE_CHECKING:
     from stackctl.context import Context
     from stackctl.probe import ProbeResult
+    from stackctl.spec import StackSpec
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser("up", help="render, create certificates, start the stack on Docker and verify HTTPS")
     p.add_argument("--timeout", type=float, default=300.0, help="seconds to wait for everything (default 300)")
     p.add_argument("--no-verify", action="store_true", help="skip the final HTTPS verification")
+    p.add_argument("--ca-file", type=Path, help="verify against this CA file (e.g. a private ACME CA's root)")
     p.set_defaults(handler=run_up)
     p = sub.add_parser("down", help="remove the stack's containers and network (data folders are kept)")
     p.add_argument("--volumes", action="store_true", help="also remove the stack's named volumes")
@@ -57,17 +59,38 @@ def run_up(ctx: Context, args: argparse.Namespace) -> int:
 
     started = time.monotonic()
     outcome = bring_up(ctx, args.timeout)
+    spec = ctx.load_spec()
+    if spec.tls.source == "acme":
+        _obtain_acme_live(ctx, spec)
     if args.no_verify:
         ctx.say(f"Stack {outcome.project} is up ({time.monotonic() - started:.1f}s); verification skipped.")
         return 0
     left = max(1.0, args.timeout - (time.monotonic() - started))
-    result = verify_until(ctx, left)
+    result = verify_until(ctx, left, args.ca_file)
     print_probe(ctx, result)
     if not result.ok:
         failed = ", ".join(f"{c.name} ({c.detail})" for c in result.failures())
         raise OperationFailed(f"the stack is running but HTTPS verification failed: {failed}", "see stackctl status")
     ctx.say(f"Ready: {result.url} ({time.monotonic() - started:.1f}s)")
     return 0
+
+
+def _obtain_acme_live(ctx: Context, spec: StackSpec) -> None:
+    """With HAProxy answering challenges, get the real certificate and swap it in live."""
+    from stackctl.certs.acme_issuer import AcmeIssuer
+    from stackctl.certs.manage import utcnow
+    from stackctl.certs.store import CertStore
+    from stackctl.renewal_flow import replace_certificate
+    from stackctl.stackup import acme_certificate_in_place
+
+    store = CertStore(ctx.paths.certs)
+    if acme_certificate_in_place(store, spec):
+        return
+    ctx.say(f"obtaining a certificate for {', '.join(spec.names)} from {spec.tls.acme.directory_url}")
+    replaced = replace_certificate(
+        ctx.paths, spec, lambda: (AcmeIssuer().issue(spec, store, utcnow()), "acme"), "first ACME certificate"
+    )
+    ctx.say(f"Serving the ACME certificate (serial {replaced.new_serial}) via {replaced.path}")
 
 
 def run_down(ctx: Context, args: argparse.Namespace) -> int:

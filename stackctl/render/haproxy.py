@@ -56,8 +56,11 @@ def _acme_rules(acme_thumbprint: str | None) -> list[str]:
         ]
     return [
         "    # Stateless HTTP-01: the key authorization is <token>.<account key thumbprint>.",
+        r"    acl is_acme_token path_reg ^/\.well-known/acme-challenge/[A-Za-z0-9_-]+$",
         "    http-request return status 200 content-type text/plain "
-        f'lf-string "%[path,field(-1,/)].{acme_thumbprint}" if is_acme_challenge known_host',
+        f'lf-string "%[path,field(-1,/)].{acme_thumbprint}" if is_acme_token known_host',
+        '    http-request return status 404 content-type text/plain string "no such ACME challenge" '
+        "if is_acme_challenge",
     ]
 
 

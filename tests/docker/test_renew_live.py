@@ -4,7 +4,6 @@ both through the runtime API and through the seamless reload; failures keep the 
 from __future__ import annotations
 
 import json
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -17,7 +16,7 @@ from stackctl.spec import load_spec
 from stackctl.stack_target import probe_target
 from tests.docker.conftest import Stack, make_stack
 from tests.helpers import hash_tree
-from tests.load import FreshConnections, h2load_result, start_h2load
+from tests.load import renew_under_load
 
 DOMAIN = "photos.example.com"
 
@@ -40,22 +39,7 @@ def _last_history(stack: Stack) -> dict[str, object]:
 
 
 def _renew_under_load(stack: Stack) -> dict[str, object]:
-    before = _served(stack)
-    h2load = start_h2load(stack.https, DOMAIN, seconds=6)
-    with FreshConnections(stack.https, DOMAIN, stack.ca) as fresh:
-        time.sleep(2)
-        code, out, err = stack.cli("certs", "renew", "--force")
-        assert code == 0, err
-        time.sleep(2)
-    load = h2load_result(h2load)
-    after = _served(stack)
-    assert after is not None and after != before, "the served serial must change"
-    assert (load.failed, load.errored, load.timeout) == (0, 0, 0), load.output
-    # In duration mode h2load also counts the status of requests still in flight at the end.
-    assert load.succeeded == load.done > 100 and load.status_other == 0, load.output
-    assert fresh.failures == [], fresh.failures[:5]
-    assert fresh.ok > 10 and len(fresh.serials) == 2  # fresh connections saw the old, then the new certificate
-    assert "Serving the new certificate" in out
+    renew_under_load(stack, stack.ca)
     return _last_history(stack)
 
 

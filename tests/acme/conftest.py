@@ -1,0 +1,140 @@
+"""ACME tier: Debian's pebble and pebble-challtestsrv on loopback, a real ACME server.
+
+challtestsrv is pebble's DNS server and answers 127.0.0.1 for every name; pebble's httpPort is the
+stack's published HTTP port, so its validation requests reach HAProxy, which answers them itself.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import ipaddress
+import json
+import os
+import ssl
+import subprocess
+import time
+import urllib.request
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from tests.certfactory import make_cert
+from tests.docker.conftest import docker_client  # noqa: F401 - the acme tier runs stacks too
+from tests.helpers import free_port, require_tool, wait_for_port
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if "/tests/acme/" in str(item.fspath):
+            item.add_marker(pytest.mark.acme)
+            item.add_marker(pytest.mark.docker)
+
+
+@dataclass
+class Pebble:
+    directory: str
+    management: int
+    tls_ca: Path  # what the ACME client trusts to reach pebble (tls.acme.ca_bundle)
+    root: Path  # pebble's issuing root, from its management endpoint
+    log: Path
+
+    def new_account_requests(self) -> int:
+        return self.log.read_text().count("POST /sign-me-up")
+
+
+@pytest.fixture(scope="session")
+def pebble_tls(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, Path]:
+    """A CA and a 127.0.0.1 certificate for pebble's own HTTPS listener (Debian ships none)."""
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+
+    folder = tmp_path_factory.mktemp("pebble-tls")
+    ca = make_cert("pebble test listener CA", ca=True)
+    leaf = make_cert("localhost", ca, ["localhost"])
+    builder = (
+        x509.CertificateBuilder()
+        .subject_name(leaf.cert.subject)
+        .issuer_name(ca.cert.subject)
+        .public_key(leaf.key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(dt.datetime.now(dt.timezone.utc) - dt.timedelta(hours=1))
+        .not_valid_after(dt.datetime.now(dt.timezone.utc) + dt.timedelta(days=2))
+        .add_extension(
+            x509.SubjectAlternativeName([x509.DNSName("localhost"), x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
+            critical=False,
+        )
+    )
+    cert = builder.sign(ca.key, hashes.SHA256())
+    (folder / "ca.pem").write_bytes(ca.cert_pem)
+    (folder / "cert.pem").write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    (folder / "key.pem").write_bytes(leaf.key_pem())
+    return folder / "ca.pem", folder / "cert.pem", folder / "key.pem"
+
+
+@pytest.fixture(scope="session")
+def challtestsrv(tmp_path_factory: pytest.TempPathFactory) -> Iterator[int]:
+    binary = require_tool("pebble-challtestsrv")
+    dns, management = free_port(), free_port()
+    log = tmp_path_factory.mktemp("challtestsrv") / "log"
+    with open(log, "w") as out:
+        proc = subprocess.Popen(
+            [binary, "-dns01", f"127.0.0.1:{dns}", "-http01", "", "-https01", "", "-tlsalpn01", "",
+             "-management", f"127.0.0.1:{management}", "-defaultIPv4", "127.0.0.1", "-defaultIPv6", ""],
+            stdout=out, stderr=subprocess.STDOUT,
+        )  # fmt: skip
+    try:
+        wait_for_port(management)
+        yield dns
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+
+
+@contextlib.contextmanager
+def run_pebble(folder: Path, http_port: int, dns_port: int, tls: tuple[Path, Path, Path]) -> Iterator[Pebble]:
+    binary = require_tool("pebble")
+    listen, management = free_port(), free_port()
+    config = {
+        "pebble": {
+            "listenAddress": f"127.0.0.1:{listen}",
+            "managementListenAddress": f"127.0.0.1:{management}",
+            "certificate": str(tls[1]),
+            "privateKey": str(tls[2]),
+            "httpPort": http_port,
+            "tlsPort": free_port(),
+            "ocspResponderURL": "",
+            "externalAccountBindingRequired": False,
+        }
+    }
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "pebble.json").write_text(json.dumps(config))
+    log = folder / "pebble.log"
+    # No sleep before validation; nonce rejection off so runs are repeatable.
+    env = {**os.environ, "PEBBLE_VA_NOSLEEP": "1", "PEBBLE_WFE_NONCEREJECT": "0"}
+    with open(log, "w") as out:
+        proc = subprocess.Popen(
+            [binary, "-config", str(folder / "pebble.json"), "-dnsserver", f"127.0.0.1:{dns_port}"],
+            stdout=out, stderr=subprocess.STDOUT, env=env,
+        )  # fmt: skip
+    try:
+        wait_for_port(listen)
+        wait_for_port(management)
+        ctx = ssl.create_default_context(cafile=str(tls[0]))
+        root = folder / "pebble-root.pem"
+        deadline = time.monotonic() + 10
+        while True:
+            try:
+                with urllib.request.urlopen(f"https://127.0.0.1:{management}/roots/0", context=ctx, timeout=5) as r:
+                    root.write_bytes(r.read())
+                break
+            except OSError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.2)
+        yield Pebble(f"https://127.0.0.1:{listen}/dir", management, tls[0], root, log)
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
