@@ -63,5 +63,11 @@ lint: install
 	$(VENV)/bin/ruff format --check stackctl tests
 	$(VENV)/bin/mypy --strict stackctl
 
+# Proxy throughput, TLS handshakes and command latency side by side (nginx, Caddy, the seed config).
+# Writes a table to the terminal and JSON to $$BENCH_OUT (default .bench/bench.json).
+bench: install test-env
+	bash tests/bench/setup.sh
+	$(PY) -m tests.bench.run
+
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

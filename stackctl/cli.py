@@ -5,23 +5,22 @@ from __future__ import annotations
 import argparse
 import sys
 import traceback
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
 from stackctl import __version__
+from stackctl.commands import Handler
 from stackctl.errors import ExitStatus, StackctlError
 
 if TYPE_CHECKING:  # imported lazily at run time to keep --help fast
-    from stackctl.context import Context
+    pass
 
 EXIT_CODES_HELP = """exit codes:
   0    success
   1    the operation failed (or, for checks, something is not as it should be)
   2    invalid input or usage: stack.yaml, arguments, certificate files
   130  interrupted (Ctrl-C)"""
-
-Handler = Callable[["Context", argparse.Namespace], int]
 
 
 def _add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:

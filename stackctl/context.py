@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TextIO
-
-from rich.console import Console
+from typing import TYPE_CHECKING, TextIO
 
 from stackctl.layout import StackPaths
-from stackctl.spec import StackSpec, load_spec
+
+if TYPE_CHECKING:  # rich and the spec parser load only when a command needs them (fast --help)
+    from rich.console import Console
+
+    from stackctl.spec import StackSpec
 
 
 @dataclass
@@ -22,6 +24,8 @@ class Context:
     @property
     def console(self) -> Console:
         if self._console is None:
+            from rich.console import Console
+
             self._console = Console(file=self.out, soft_wrap=True, highlight=False)
         return self._console
 
@@ -33,4 +37,6 @@ class Context:
         print(f"warning: {message}", file=self.err)
 
     def load_spec(self) -> StackSpec:
+        from stackctl.spec import load_spec
+
         return load_spec(self.paths.spec)

@@ -1,38 +1,13 @@
-"""stackctl certs ca | create | import | show | renew."""
+"""stackctl certs ...: the arguments. The work is in certs_ops, imported only when a command runs."""
 
 from __future__ import annotations
 
 import argparse
-import json
 from pathlib import Path
-from typing import TYPE_CHECKING
 
-from stackctl.certs.inspect import CertInfo, cert_info
-from stackctl.certs.manage import (
-    issued_from_import,
-    obtain,
-    read_password,
-    reports,
-    switch_source_to_import,
-    utcnow,
-    validate_files,
-)
-from stackctl.certs.store import CertStore
-from stackctl.errors import InvalidInput, OperationFailed
-from stackctl.names import uncovered
-from stackctl.renewals import last_renewal
+from stackctl.commands import lazy
 
-if TYPE_CHECKING:
-    import datetime as dt
-    from collections.abc import Callable
-
-    from cryptography import x509
-
-    from stackctl.certs.issuers import Issued
-    from stackctl.context import Context
-    from stackctl.renewal_flow import Replaced
-    from stackctl.spec import StackSpec
-
+OPS = "stackctl.commands.certs_ops"
 RENEW_EXIT_CODES = """exit codes:
   0    renewed, or nothing was due
   1    renewal failed, or is due but impossible (an imported certificate): alert on this
@@ -44,7 +19,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     csub = certs.add_subparsers(dest="certs_command", metavar="SUBCOMMAND", required=True)
     p = csub.add_parser("ca", help="print the local CA certificate's path and how to trust it")
     p.add_argument("--path", action="store_true", help="print only the path")
-    p.set_defaults(handler=run_ca)
+    p.set_defaults(handler=lazy(OPS, "run_ca"))
     p = csub.add_parser("create", help="issue a certificate from the configured source if none is valid")
     p.add_argument("--force", action="store_true", help="issue a new one even if the current one is valid")
     p.add_argument(
@@ -52,16 +27,16 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         action="store_true",
         help="ACME only: a trial issuance against the staging directory (checks DNS and port 80; stores nothing)",
     )
-    p.set_defaults(handler=run_create)
+    p.set_defaults(handler=lazy(OPS, "run_create"))
     p = csub.add_parser("import", help="import a certificate (PEM, DER or PKCS#12) and its key")
     p.add_argument("cert", type=Path, help="certificate file; may also hold the key and chain, or be .p12/.pfx")
     p.add_argument("--key", type=Path, help="private key file, when not inside CERT")
     p.add_argument("--chain", type=Path, help="intermediate certificates, when not inside CERT")
     p.add_argument("--password-file", type=Path, help="file holding the password of the key or PKCS#12 file")
-    p.set_defaults(handler=run_import)
+    p.set_defaults(handler=lazy(OPS, "run_import"))
     p = csub.add_parser("show", help="list certificates: names, issuer, expiry, renewal date")
     p.add_argument("--json", action="store_true", help="print JSON")
-    p.set_defaults(handler=run_show)
+    p.set_defaults(handler=lazy(OPS, "run_show"))
     p = csub.add_parser(
         "renew",
         help="renew when due (a third of the lifetime left)",
@@ -70,202 +45,4 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     )
     p.add_argument("--force", action="store_true", help="renew even when not due")
     p.add_argument("--if-due", action="store_true", help="print nothing and exit 0 when nothing is due (for cron)")
-    p.set_defaults(handler=run_renew)
-
-
-def _date(info_moment: object) -> str:
-    import datetime as dt
-
-    assert isinstance(info_moment, dt.datetime)
-    return f"{info_moment:%-d %B %Y}"
-
-
-def _describe_new(ctx: Context, store: CertStore, domain: str, info: CertInfo, verb: str) -> None:
-    site = store.site_dir(domain)
-
-    def rel(path: Path) -> Path:
-        return path.relative_to(ctx.paths.root) if path.is_relative_to(ctx.paths.root) else path
-
-    ctx.say(f"{verb} a new certificate valid for the following names:")
-    for name in info.names:
-        ctx.say(f' - "{name}"')
-    ctx.say(f'The certificate is at "{rel(site / "cert.pem")}" and the key at "{rel(site / "key.pem")}".')
-    ctx.say(f'HAProxy loads "{rel(store.bundle(domain))}".')
-    days = info.days_left(utcnow())
-    ctx.say(f"It expires on {_date(info.not_after)} (in {days} days); renewal is due from {_date(info.renew_after)}.")
-
-
-def _replace(ctx: Context, spec: StackSpec, source: Callable[[], tuple[Issued, str]], reason: str) -> Replaced:
-    """Write the new certificate and, on a running stack, serve it live and prove it is served."""
-    from stackctl.renewal_flow import replace_certificate
-
-    replaced = replace_certificate(ctx.paths, spec, source, reason)
-    for note in replaced.issued.notes:
-        ctx.say(note)
-    if replaced.path != "disk":
-        how = "the runtime API" if replaced.path == "runtime-api" else "a seamless reload"
-        ctx.say(
-            f"Serving the new certificate (serial {replaced.new_serial}) via {how}, "
-            f"{replaced.duration_s:.2f}s after the start."
-        )
-    return replaced
-
-
-def run_ca(ctx: Context, args: argparse.Namespace) -> int:
-    store = CertStore(ctx.paths.certs)
-    if not store.ca_cert.exists():
-        raise OperationFailed(f"no local CA in {store.ca_cert.parent} yet", 'run "stackctl certs create" first')
-    path = store.ca_cert.resolve()
-    if args.path:
-        ctx.say(str(path))
-        return 0
-    ctx.say(f"The local CA certificate is at {path}")
-    ctx.say("Trust it on each device that opens PhotoPrism (the key stays in certs/ca/ca.key):")
-    ctx.say(
-        f"  Debian/Ubuntu: sudo cp {path} /usr/local/share/ca-certificates/stackctl.crt && sudo update-ca-certificates"
-    )
-    ctx.say(f"  Fedora/RHEL:   sudo cp {path} /etc/pki/ca-trust/source/anchors/stackctl.crt && sudo update-ca-trust")
-    ctx.say(
-        f"  macOS:         sudo security add-trusted-cert -d -r trustRoot -k /Library/Keychains/System.keychain {path}"
-    )
-    ctx.say(f"  Windows:       certutil -addstore -f ROOT {path.name}   (in an administrator prompt)")
-    ctx.say("  Firefox:       Settings > Privacy & Security > Certificates > View Certificates > Authorities > Import")
-    ctx.say("  Android/iOS:   copy the file to the device and install it as a CA certificate in the settings")
-    return 0
-
-
-def run_create(ctx: Context, args: argparse.Namespace) -> int:
-    spec = ctx.load_spec()
-    store = CertStore(ctx.paths.certs)
-    now = utcnow()
-    if args.staging:
-        return _trial_issuance(ctx, spec, store)
-    site = store.read_site(spec.domain)
-    if site is not None and not args.force:
-        info = cert_info(site.leaf)
-        if info.not_before <= now < info.not_after and not uncovered(spec.names, list(info.names)):
-            ctx.say(
-                f"A valid certificate for {spec.domain} exists (expires {_date(info.not_after)}); "
-                "use --force to replace it."
-            )
-            return 0
-    replaced = _replace(ctx, spec, lambda: obtain(store, spec, now), "create --force" if args.force else "create")
-    _describe_new(ctx, store, spec.domain, cert_info(replaced.issued.leaf), "Created")
-    return 0
-
-
-def _trial_issuance(ctx: Context, spec: StackSpec, store: CertStore) -> int:
-    from stackctl.certs.acme_issuer import AcmeSession, staging_url
-
-    if spec.tls.source != "acme":
-        raise InvalidInput("--staging is for tls.source: acme", "set tls.source: acme and tls.acme.email first")
-    url = staging_url(spec)
-    ctx.say(f"Trial issuance for {', '.join(spec.names)} against {url} (nothing is stored or served)")
-    issued = AcmeSession(spec, store, url).order()
-    info = cert_info(issued.leaf)
-    ctx.say(f"OK: {info.issuer} issued serial {info.serial_hex} for {', '.join(info.names)}.")
-    ctx.say("DNS and port 80 work; production issuance should succeed (stackctl up or certs renew --force).")
-    return 0
-
-
-def run_import(ctx: Context, args: argparse.Namespace) -> int:
-    spec = ctx.load_spec()
-    password = read_password(args.password_file)
-    files = [args.cert] + [p for p in (args.key, args.chain) if p is not None]
-    valid = validate_files(spec, files, password, utcnow())
-    for warning in valid.warnings:
-        ctx.warn(warning)
-    _replace(ctx, spec, lambda: (issued_from_import(valid), "import"), "import")
-    _describe_new(ctx, CertStore(ctx.paths.certs), spec.domain, cert_info(valid.leaf), "Imported")
-    if spec.tls.source != "import" and switch_source_to_import(ctx.paths):
-        ctx.say("stack.yaml now says tls.source: import.")
-    return 0
-
-
-def run_show(ctx: Context, args: argparse.Namespace) -> int:
-    store = CertStore(ctx.paths.certs)
-    found = reports(store, utcnow())
-    certificates = [{**r.as_json(), "last_renewal": last_renewal(ctx.paths, r.domain)} for r in found]
-    if args.json:
-        ctx.out.write(json.dumps({"certificates": certificates}, indent=2) + "\n")
-        return 0
-    if not found:
-        ctx.say('No certificates yet: run "stackctl certs create" or "stackctl certs import FILE".')
-        return 0
-    from rich.table import Table
-
-    for report, data in zip(found, certificates, strict=True):
-        grid = Table.grid(padding=(0, 2))
-        grid.add_column(style="bold")
-        grid.add_column(overflow="fold")
-        due = "[red]renewal due[/red]" if data["due"] else "[green]not due[/green]"
-        grid.add_row("names", ", ".join(data["names"]))
-        grid.add_row("source", f"{data['source']} ({data['key_type']})")
-        grid.add_row("issuer", data["issuer"])
-        grid.add_row("serial", data["serial"])
-        grid.add_row("valid", f"{data['not_before'][:10]} to {data['not_after'][:10]} ({data['days_left']} days left)")
-        grid.add_row("renew from", f"{data['renew_after'][:10]} ({due})")
-        grid.add_row("sha-256", data["fingerprint_sha256"])
-        grid.add_row("path", data["path"])
-        last = data["last_renewal"]
-        if last:
-            grid.add_row(
-                "last renewal",
-                f"{last.get('time')}: {last.get('result')} via {last.get('path')} in {last.get('duration_s')}s",
-            )
-        ctx.console.print(f"[bold]{report.domain}[/bold]")
-        ctx.console.print(grid)
-    return 0
-
-
-def _ari_says_due(ctx: Context, spec: StackSpec, store: CertStore, leaf: x509.Certificate, now: dt.datetime) -> bool:
-    """ACME Renewal Information (RFC 9773): the CA may ask for an earlier renewal (e.g. a revocation)."""
-    from cryptography.hazmat.primitives.serialization import Encoding
-
-    from stackctl.certs.acme_issuer import AcmeSession
-    from stackctl.errors import StackctlError
-
-    try:
-        suggested = AcmeSession(spec, store).renewal_time(leaf.public_bytes(Encoding.PEM))
-    except StackctlError as e:
-        ctx.warn(f"could not ask the CA for renewal information: {e.message}")
-        return False
-    return suggested is not None and now >= suggested
-
-
-def run_renew(ctx: Context, args: argparse.Namespace) -> int:
-    spec = ctx.load_spec()
-    store = CertStore(ctx.paths.certs)
-    now = utcnow()
-    site = store.read_site(spec.domain)
-    info = cert_info(site.leaf) if site else None
-    names_missing = bool(info and uncovered(spec.names, list(info.names)))
-    source_changed = site is not None and spec.tls.source != "import" and site.source != spec.tls.source
-    due = info is None or info.due(now) or names_missing or source_changed
-    if not due and not args.force and spec.tls.source == "acme" and site is not None:
-        due = _ari_says_due(ctx, spec, store, site.leaf, now)
-    if not due and not args.force:
-        if not args.if_due:
-            assert info is not None
-            ctx.say(
-                f"Not due: the certificate for {spec.domain} expires on {_date(info.not_after)}; "
-                f"renewal is due from {_date(info.renew_after)}."
-            )
-        return 0
-    if spec.tls.source == "import":
-        if info is None:
-            raise InvalidInput("no imported certificate yet", "run: stackctl certs import FILE")
-        raise OperationFailed(
-            f"cannot renew the imported certificate for {spec.domain}: it expires on {_date(info.not_after)}"
-            + (" and renewal is due" if due else ""),
-            "get a new one from its CA and run: stackctl certs import FILE",
-        )
-    reason = "forced" if args.force else ("names changed" if names_missing else "due")
-    if source_changed and not args.force:
-        reason = f"tls.source is now {spec.tls.source}"
-    replaced = _replace(ctx, spec, lambda: obtain(store, spec, now), reason)
-    new = cert_info(replaced.issued.leaf)
-    if info is not None:
-        ctx.say(f"Renewed the certificate for {spec.domain}: serial {info.serial_hex} -> {new.serial_hex}.")
-    _describe_new(ctx, store, spec.domain, new, "Issued")
-    return 0
+    p.set_defaults(handler=lazy(OPS, "run_renew"))

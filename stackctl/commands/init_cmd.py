@@ -6,9 +6,6 @@ import argparse
 from typing import TYPE_CHECKING, Any
 
 from stackctl.errors import InvalidInput, SpecError
-from stackctl.fsio import atomic_write
-from stackctl.passwords import write_missing_secrets
-from stackctl.spec import HAPROXY_LTS_IMAGE, spec_from_data
 
 if TYPE_CHECKING:
     from stackctl.context import Context
@@ -67,6 +64,8 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 
 def stack_yaml_text(domain: str) -> str:
+    from stackctl.spec import HAPROXY_LTS_IMAGE, spec_from_data
+
     # Validate the domain first so a bad one never reaches disk; this also yields the default subnet.
     data: dict[str, Any] = {"domain": domain}
     try:
@@ -77,6 +76,9 @@ def stack_yaml_text(domain: str) -> str:
 
 
 def run(ctx: Context, args: argparse.Namespace) -> int:
+    from stackctl.fsio import atomic_write
+    from stackctl.passwords import write_missing_secrets
+
     paths = ctx.paths
     spec_exists = paths.spec.exists()
     secrets_complete = all((paths.secrets / name).exists() for name in ("photoprism.env", "mariadb.env", "haproxy.env"))

@@ -5,8 +5,6 @@ from __future__ import annotations
 import argparse
 from typing import TYPE_CHECKING
 
-from stackctl.generated import generated_states, unified_diff, write_changed
-
 if TYPE_CHECKING:
     from stackctl.context import Context
 
@@ -20,6 +18,8 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 
 def run_render(ctx: Context, args: argparse.Namespace) -> int:
+    from stackctl.generated import generated_states, write_changed
+
     states = generated_states(ctx.paths, ctx.load_spec())
     if args.check:
         stale = [s.name for s in states if s.changed]
@@ -35,6 +35,8 @@ def run_render(ctx: Context, args: argparse.Namespace) -> int:
 
 
 def run_plan(ctx: Context, args: argparse.Namespace) -> int:
+    from stackctl.generated import generated_states, unified_diff
+
     states = generated_states(ctx.paths, ctx.load_spec())
     changed = [s for s in states if s.changed]
     for state in changed:

@@ -100,3 +100,19 @@ def test_ctrl_c_during_up_exits_130_and_the_next_up_repairs(stack: Stack) -> Non
     assert "Traceback" not in err
     stack.up()
     assert set(stack.containers()) == {"mariadb", "photoprism", "haproxy"}
+
+
+def test_a_container_exiting_during_start_shows_its_last_log_lines(stack: Stack) -> None:
+    # The HAProxy image run as "photoprism" exits at once (no config): a real crash at start.
+    stack.edit('"stackctl-test/photoprism:standin"', '"stackctl-test/haproxy:2.6"')
+    code, _, err = stack.cli("up", "--timeout", "60")
+    line = _one_line(err)
+    assert code == 1
+    assert "photoprism exited during start" in line and "haproxy" in line.lower()
+
+
+def test_timeout_names_the_step_that_is_not_ready(stack: Stack) -> None:
+    code, _, err = stack.cli("up", "--timeout", "2")
+    line = _one_line(err)
+    assert code == 1
+    assert "timed out after 2s waiting for mariadb to become healthy" in line

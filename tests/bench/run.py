@@ -1,0 +1,200 @@
+"""make bench: proxy throughput, TLS handshakes and command latency, side by side, in one run.
+
+Output: a rich table on the terminal, JSON to $BENCH_OUT (default .bench/bench.json)."""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+
+from tests.bench import commands
+from tests.bench.h2load import Measurement, run
+from tests.bench.proxies import NAME, proxies
+
+ROOT = Path(__file__).resolve().parents[2]
+REPETITIONS = int(os.environ.get("BENCH_REPETITIONS", "3"))
+MODES: dict[str, dict[str, Any]] = {
+    "h2": {"path": "/small", "requests": 20000, "clients": 16, "streams": 10},
+    "h1": {"path": "/small", "requests": 20000, "clients": 16, "h1": True},
+    "handshake": {"path": "/small", "requests": 3000, "clients": 16, "h1": True, "close": True},
+    "1mb": {"path": "/1mb", "requests": 400, "clients": 8, "h1": True},
+}
+
+
+def _median(values: list[float | None]) -> float | None:
+    present = [v for v in values if v is not None]
+    return round(statistics.median(present), 2) if present else None
+
+
+def _measure(port: int, mode: str) -> Measurement:
+    options = dict(MODES[mode])
+    path = options.pop("path")
+    return run(f"https://127.0.0.1:{port}{path}", authority=NAME, **options)
+
+
+def proxy_rows(work: Path) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    samples: dict[tuple[str, str], list[Measurement]] = {}
+    tls_samples: dict[str, list[Measurement]] = {}
+    with proxies(work) as (endpoints, tls_endpoints):
+        for _ in range(REPETITIONS):  # alternate the configs within each repetition
+            for mode in MODES:
+                for endpoint in endpoints:
+                    samples.setdefault((endpoint.config, mode), []).append(_measure(endpoint.port, mode))
+            for key_type, endpoint in tls_endpoints.items():
+                tls_samples.setdefault(key_type, []).append(_measure(endpoint.port, "handshake"))
+    rows = []
+    for (config, mode), runs in samples.items():
+        rows.append({
+            "config": config, "mode": mode, "rps": _median([m.rps for m in runs]),
+            "p50_ms": _median([m.p50_ms for m in runs]), "p99_ms": _median([m.p99_ms for m in runs]),
+            "failed": sum(m.failed for m in runs), "note": next((m.note for m in runs if m.note), ""),
+        })  # fmt: skip
+    tls = [
+        {"config": "stackctl", "key_type": key_type, "mode": "handshake", "rps": _median([m.rps for m in runs]),
+         "p50_ms": _median([m.p50_ms for m in runs]), "p99_ms": _median([m.p99_ms for m in runs])}
+        for key_type, runs in tls_samples.items()
+    ]  # fmt: skip
+    return rows, tls
+
+
+def ratios(rows: list[dict[str, Any]]) -> dict[str, dict[str, float | None]]:
+    by = {(r["config"], r["mode"]): r["rps"] for r in rows}
+    result: dict[str, dict[str, float | None]] = {}
+    for other in ("seed", "nginx", "caddy"):
+        result[f"stackctl/{other}"] = {}
+        for mode in MODES:
+            ours, theirs = by.get(("stackctl", mode)), by.get((other, mode))
+            result[f"stackctl/{other}"][mode] = round(ours / theirs, 2) if ours and theirs else None
+    return result
+
+
+def demo_stack() -> Path:
+    demo = ROOT / ".demo"
+    subprocess.run(["make", "-s", "demo"], cwd=ROOT, check=True, stdout=subprocess.DEVNULL)
+    return demo
+
+
+def cold_stack(work: Path) -> Path:
+    folder = work / "cold"
+    folder.mkdir(parents=True)
+    text = (ROOT / "tests/demo/stack.yaml").read_text()
+    text = text.replace("name: demo", "name: benchcold").replace("18080", "28080").replace("18443", "28443")
+    text = text.replace("18404", "28404") + "network: {subnet: 10.231.7.0/24}\n"
+    (folder / "stack.yaml").write_text(text)
+    subprocess.run(commands.stackctl(folder, "init"), check=True, stdout=subprocess.DEVNULL)
+    return folder
+
+
+def targets(rows: list[dict[str, Any]], cmds: list[commands.CommandRow], cold: list[dict[str, float]],
+            watch: dict[str, float]) -> list[tuple[str, str, bool | None]]:  # fmt: skip
+    r = ratios(rows)
+    by_cmd = {c.command: c for c in cmds}
+    out: list[tuple[str, str, bool | None]] = []
+    for mode in MODES:
+        seed, nginx, caddy = r["stackctl/seed"][mode], r["stackctl/nginx"][mode], r["stackctl/caddy"][mode]
+        out.append((f"{mode}: stackctl >= 0.9x seed", f"{seed}", None if seed is None else seed >= 0.9))
+        out.append((f"{mode}: stackctl >= 1.0x nginx", f"{nginx}", None if nginx is None else nginx >= 1.0))
+        if mode in ("h2", "h1"):
+            out.append((f"{mode}: stackctl >= 2x caddy", f"{caddy}", None if caddy is None else caddy >= 2.0))
+    for name, limit in (("--help", 0.3), ("up (no-op)", 1.0), ("status --json", 0.8), ("certs renew --force", 2.0)):
+        value = by_cmd[name].median_s
+        out.append((f"{name} <= {limit}s", f"{value}s", value <= limit))
+    worst_overhead = max(c["overhead_s"] for c in cold)
+    out.append(("cold up overhead <= 3s", f"{worst_overhead}s", worst_overhead <= 3.0))
+    out.append(
+        (
+            "status --watch CPU < 5% of a core",
+            f"{watch['cpu_percent_of_one_core']}%",
+            watch["cpu_percent_of_one_core"] < 5,
+        )
+    )
+    peak = max(by_cmd["status --json"].peak_rss_mb, watch["peak_rss_mb"])
+    out.append(("status peak memory < 100 MB", f"{peak} MB", peak < 100))
+    return out
+
+
+def main() -> int:
+    console = Console()
+    out_path = Path(os.environ.get("BENCH_OUT", ROOT / ".bench" / "bench.json"))
+    with tempfile.TemporaryDirectory(prefix="stackctl-bench-") as tmp:
+        work = Path(tmp)
+        console.print("[bold]proxies[/bold]: direct, seed, stackctl, nginx, caddy on 127.0.0.1 (h2load)")
+        rows, tls = proxy_rows(work)
+        console.print("[bold]commands[/bold] on the demo stack")
+        demo = demo_stack()
+        cmds = commands.measure(demo)
+        watch = commands.watch_cpu(demo)
+        console.print("[bold]cold up[/bold] with images present")
+        cold = [commands.cold_up(cold_stack(work / str(i))) for i in range(2)]
+    result = {
+        "proxy": rows, "tls": tls, "ratios": ratios(rows),
+        "commands": [c.__dict__ for c in cmds], "cold_up": cold, "status_watch": watch,
+        "machine": {"cpus": os.cpu_count(), "python": platform.python_version(), "platform": platform.platform(),
+                    "haproxy": _version(["haproxy", "-v"]), "nginx": _version(["nginx", "-v"]),
+                    "caddy": _version(["caddy", "version"]), "h2load": _version(["h2load", "--version"]),
+                    "repetitions": REPETITIONS},
+    }  # fmt: skip
+    result["targets"] = [{"target": t, "measured": m, "met": ok} for t, m, ok in targets(rows, cmds, cold, watch)]
+    out_path.parent.mkdir(parents=True, exist_ok=True)
+    out_path.write_text(json.dumps(result, indent=2) + "\n")
+    print_tables(console, result)
+    console.print(f"JSON: {out_path}")
+    return 0
+
+
+def _version(argv: list[str]) -> str:
+    binary = shutil.which(argv[0]) or f"/usr/sbin/{argv[0]}"
+    try:
+        done = subprocess.run([binary, *argv[1:]], capture_output=True, text=True, timeout=10, check=False)
+    except OSError:
+        return "missing"
+    return (done.stdout + done.stderr).strip().splitlines()[0] if (done.stdout + done.stderr).strip() else "?"
+
+
+def print_tables(console: Console, result: dict[str, Any]) -> None:
+    table = Table(title="Proxy rows (median requests/s; p50/p99 ms)")
+    table.add_column("mode")
+    configs = ["direct", "seed", "stackctl", "nginx", "caddy"]
+    for config in configs:
+        table.add_column(config, justify="right")
+    for mode in MODES:
+        cells = []
+        for config in configs:
+            row = next(r for r in result["proxy"] if r["config"] == config and r["mode"] == mode)
+            cells.append("n/a" if row["rps"] is None else f"{row['rps']:.0f}\n{row['p50_ms']}/{row['p99_ms']}")
+        table.add_row(mode, *cells)
+    console.print(table)
+    tls = Table(title="TLS handshakes through stackctl's config (new connections/s)")
+    tls.add_column("key")
+    tls.add_column("conn/s", justify="right")
+    for row in result["tls"]:
+        tls.add_row(row["key_type"], f"{row['rps']}")
+    console.print(tls)
+    cmd = Table(title="Commands on the demo stack")
+    for column in ("command", "median s", "peak RSS MB"):
+        cmd.add_column(column)
+    for row in result["commands"]:
+        cmd.add_row(row["command"], str(row["median_s"]), str(row["peak_rss_mb"]))
+    console.print(cmd)
+    tgt = Table(title="Targets")
+    for column in ("target", "measured", "met"):
+        tgt.add_column(column)
+    for row in result["targets"]:
+        met = {True: "[green]yes[/green]", False: "[red]no[/red]", None: "n/a"}[row["met"]]
+        tgt.add_row(row["target"], row["measured"], met)
+    console.print(tgt)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
