@@ -17,7 +17,8 @@ from stackctl.certs.issuers import Issued
 from stackctl.certs.keys import generate_key, key_pem
 from stackctl.certs.store import CertStore
 from stackctl.errors import OperationFailed
-from stackctl.spec import ACME_DIRECTORIES, StackSpec
+from stackctl.spec import StackSpec
+from stackctl.spec_rules import ACME_DIRECTORIES
 
 ORDER_DEADLINE = dt.timedelta(seconds=120)
 _HINTS = {

@@ -234,7 +234,13 @@ def proxies(work: Path) -> Iterator[tuple[list[Endpoint], dict[str, Endpoint]]]:
         _haproxy(
             procs, work, "stackctl-rsa", stackctl_config(work, "rsa", ours_rsa, backend, rsa.bundle_dir), [ours_rsa]
         )
-        _nginx(procs, work, "proxy", NGINX_PROXY.format(port=nginx, backend=backend, name=NAME, tls=tls, work=work), [nginx])
+        _nginx(
+            procs,
+            work,
+            "proxy",
+            NGINX_PROXY.format(port=nginx, backend=backend, name=NAME, tls=tls, work=work),
+            [nginx],
+        )
         caddyfile = work / "Caddyfile"
         caddyfile.write_text(CADDYFILE.format(name=NAME, port=caddy, cert=ecdsa.cert, key=ecdsa.key, backend=backend))
         procs.start(

@@ -149,7 +149,9 @@ def main() -> int:
     out_path.parent.mkdir(parents=True, exist_ok=True)
     out_path.write_text(json.dumps(result, indent=2) + "\n")
     print_tables(console, result)
-    console.print(f"JSON: {out_path}")
+    markdown = out_path.with_suffix(".md")
+    markdown.write_text(markdown_tables(result))
+    console.print(f"JSON: {out_path}  (Markdown tables for the README: {markdown})")
     return 0
 
 
@@ -160,6 +162,31 @@ def _version(argv: list[str]) -> str:
     except OSError:
         return "missing"
     return (done.stdout + done.stderr).strip().splitlines()[0] if (done.stdout + done.stderr).strip() else "?"
+
+
+def markdown_tables(result: dict[str, Any]) -> str:
+    configs = ["direct", "seed", "stackctl", "nginx", "caddy"]
+    lines = ["| mode | " + " | ".join(configs) + " | stackctl/seed | stackctl/nginx | stackctl/caddy |",
+             "|---|" + "---:|" * (len(configs) + 3)]  # fmt: skip
+    for mode in MODES:
+        cells = []
+        for config in configs:
+            row = next(r for r in result["proxy"] if r["config"] == config and r["mode"] == mode)
+            cells.append(
+                f"n/a ({row['note']})"
+                if row["rps"] is None
+                else f"{row['rps']:.0f} ({row['p50_ms']}/{row['p99_ms']} ms)"
+            )
+        ratio_cells = [str(result["ratios"][f"stackctl/{o}"][mode] or "n/a") for o in ("seed", "nginx", "caddy")]
+        lines.append(f"| {mode} | " + " | ".join(cells + ratio_cells) + " |")
+    lines += ["", "| TLS handshakes, stackctl config | new connections/s | p50/p99 ms |", "|---|---:|---:|"]
+    lines += [f"| {r['key_type']} | {r['rps']} | {r['p50_ms']}/{r['p99_ms']} |" for r in result["tls"]]
+    lines += ["", "| command (demo stack) | median s | peak RSS MB |", "|---|---:|---:|"]
+    lines += [f"| `{c['command']}` | {c['median_s']} | {c['peak_rss_mb']} |" for c in result["commands"]]
+    lines += ["", "| target | measured | met |", "|---|---|---|"]
+    met = {True: "yes", False: "**no**", None: "n/a"}
+    lines += [f"| {t['target']} | {t['measured']} | {met[t['met']]} |" for t in result["targets"]]
+    return "\n".join(lines) + "\n"
 
 
 def print_tables(console: Console, result: dict[str, Any]) -> None:
