@@ -17,11 +17,12 @@ from stackctl.engine.client import connect
 from stackctl.engine.images import ensure_images
 from stackctl.engine.model import HAPROXY_IMAGE_UID, network_name, services
 from stackctl.engine.preflight import check_ports_free, prepare_host_folders, validate_haproxy_config
-from stackctl.engine.waits import Deadline
+from stackctl.engine.waits import Deadline, wait_http_answers
 from stackctl.errors import InvalidInput
 from stackctl.fsio import atomic_write
 from stackctl.generated import generated_states, write_changed
 from stackctl.spec import StackSpec
+from stackctl.stack_target import probe_address
 
 if TYPE_CHECKING:
     from stackctl.context import Context
@@ -119,4 +120,5 @@ def bring_up(ctx: Context, timeout: float) -> UpOutcome:
     subnet = ipaddress.ip_network(spec.network.subnet)
     ensure_network(client, network_name(spec), spec.name, str(subnet), str(next(subnet.hosts())))
     applied = converge(client, spec.name, network_name(spec), wanted, paths.root / "compose", deadline, ctx.say)
+    wait_http_answers(probe_address(spec), spec.ports.http, spec.domain, deadline)
     return UpOutcome(spec.name, applied)

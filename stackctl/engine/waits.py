@@ -57,3 +57,26 @@ def wait_ready(container: Container, service: str, needs_health: bool, deadline:
                 f"raise --timeout or look at: docker logs {container.name}",
             )
         time.sleep(POLL_SECONDS)
+
+
+def wait_http_answers(address: str, port: int, host: str, deadline: Deadline) -> None:
+    """Return once an HTTP request to the published port gets any HTTP answer. A running container is
+    not yet a listening proxy: until HAProxy binds, Docker's port forwarder accepts and then resets."""
+    import http.client
+
+    last = "no answer"
+    while not deadline.expired():
+        conn = http.client.HTTPConnection(address, port, timeout=2)
+        try:
+            conn.request("GET", "/", headers={"Host": host})
+            conn.getresponse().read()
+            return
+        except (OSError, http.client.HTTPException) as e:
+            last = str(e) or type(e).__name__
+        finally:
+            conn.close()
+        time.sleep(POLL_SECONDS)
+    raise OperationFailed(
+        f"timed out after {deadline.seconds:.0f}s waiting for HAProxy to answer on {address}:{port} ({last})",
+        "look at: docker logs of the haproxy container",
+    )
