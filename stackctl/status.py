@@ -25,7 +25,7 @@ from stackctl.probe import probe
 from stackctl.renewals import last_renewal
 from stackctl.spec import StackSpec
 from stackctl.stack_target import probe_target
-from stackctl.status_model import BackendStatus, ContainerStatus, StatusSnapshot
+from stackctl.status_model import ContainerStatus, StatusSnapshot
 
 T = TypeVar("T")
 
@@ -91,14 +91,6 @@ def _containers(client: docker.DockerClient, spec: StackSpec, wanted: list[str])
     return result
 
 
-def _backends(paths: StackPaths, timeout: float) -> list[BackendStatus]:
-    return [
-        BackendStatus(s.proxy, s.name, s.kind, s.status, s.check, s.current_sessions, s.total_sessions,
-                      s.request_rate, s.responses_4xx, s.responses_5xx)
-        for s in show_stat(socket_path(paths.run), timeout=timeout)
-    ]  # fmt: skip
-
-
 def _certificates(paths: StackPaths) -> list[dict[str, Any]]:
     store = CertStore(paths.certs)
     result = []
@@ -134,7 +126,7 @@ def gather(paths: StackPaths, spec: StackSpec, timeouts: Timeouts = Timeouts()) 
     target = probe_target(spec, CertStore(paths.certs), timeout=timeouts.probe - 0.5)
     sources: dict[str, tuple[_Source, float]] = {
         "containers": (_Source(containers), timeouts.containers),
-        "haproxy": (_Source(lambda: _backends(paths, timeouts.haproxy)), timeouts.haproxy),
+        "haproxy": (_Source(lambda: show_stat(socket_path(paths.run), timeout=timeouts.haproxy)), timeouts.haproxy),
         "certificates": (_Source(lambda: _certificates(paths)), timeouts.certificates),
         "probe": (_Source(lambda: probe(target).as_json()), timeouts.probe),
     }

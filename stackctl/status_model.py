@@ -5,6 +5,10 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from stackctl.engine.runtime_api import ProxyStat as BackendStatus
+
+__all__ = ["BackendStatus", "ContainerStatus", "StatusSnapshot", "assess"]
+
 
 @dataclass(frozen=True)
 class ContainerStatus:
@@ -16,20 +20,6 @@ class ContainerStatus:
     uptime_s: float | None
     restarts: int
     exit_code: int | None
-
-
-@dataclass(frozen=True)
-class BackendStatus:
-    proxy: str
-    name: str
-    kind: str  # frontend, backend, server
-    status: str  # UP, DOWN, MAINT, OPEN, ...
-    check: str
-    current_sessions: int
-    total_sessions: int
-    request_rate: int
-    responses_4xx: int
-    responses_5xx: int
 
 
 @dataclass

@@ -33,19 +33,18 @@ def command(sock_path: Path, line: str, payload: str | None = None, timeout: flo
 
 @dataclass(frozen=True)
 class ProxyStat:
+    """One row of `show stat`: a frontend, a backend or a server."""
+
     proxy: str
     name: str  # FRONTEND, BACKEND or a server name
-    status: str
+    kind: str  # frontend, backend, server
+    status: str  # UP, DOWN, MAINT, OPEN, ...
     check: str
     current_sessions: int
     total_sessions: int
     request_rate: int
     responses_4xx: int
     responses_5xx: int
-
-    @property
-    def kind(self) -> str:
-        return {"FRONTEND": "frontend", "BACKEND": "backend"}.get(self.name, "server")
 
 
 def _int(value: str | None) -> int:
@@ -66,6 +65,7 @@ def parse_show_stat(csv_text: str) -> list[ProxyStat]:
             ProxyStat(
                 proxy=row["pxname"],
                 name=row["svname"],
+                kind={"FRONTEND": "frontend", "BACKEND": "backend"}.get(row["svname"], "server"),
                 status=(row.get("status") or "").split(" ")[0],
                 check=(row.get("check_status") or "").strip(),
                 current_sessions=_int(row.get("scur")),
