@@ -19,7 +19,7 @@ from stackctl.certs.keys import key_pem
 from stackctl.certs.store import CertStore, pem_of
 from stackctl.engine.client import connect
 from stackctl.engine.hotswap import ApiUnavailable, reload_haproxy, swap_via_runtime_api
-from stackctl.engine.model import HAPROXY_IMAGE_UID, services
+from stackctl.engine.model import services
 from stackctl.engine.preflight import prepare_host_folders, validate_haproxy_config
 from stackctl.engine.runtime_api import socket_path
 from stackctl.errors import OperationFailed, StackctlError
@@ -61,12 +61,6 @@ def _running_haproxy(spec: StackSpec) -> tuple[docker.DockerClient, str] | None:
     return (client, container.name or "") if container.status == "running" else None
 
 
-def _owner_ids() -> tuple[int, int]:
-    if os.geteuid() == 0:
-        return HAPROXY_IMAGE_UID, HAPROXY_IMAGE_UID
-    return os.getuid(), os.getgid()
-
-
 class _Swapper:
     def __init__(self, paths: StackPaths, spec: StackSpec, client: docker.DockerClient, container: str) -> None:
         self.paths, self.spec, self.client, self.container = paths, spec, client, container
@@ -76,7 +70,7 @@ class _Swapper:
         self.path = "runtime-api"
 
     def hand_over(self) -> None:
-        prepare_host_folders(self.services, self.paths.run, _owner_ids())
+        prepare_host_folders(self.services, self.paths.run)
 
     def swap(self, bundle: str) -> None:
         """Sets self.path to the mechanism used, also when it then fails."""

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import ipaddress
-import os
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -15,7 +14,7 @@ from stackctl.certs.store import CertStore
 from stackctl.engine.apply import HASH_LABEL, ApplyResult, converge, ensure_network, project_containers
 from stackctl.engine.client import connect
 from stackctl.engine.images import ensure_images
-from stackctl.engine.model import HAPROXY_IMAGE_UID, network_name, services
+from stackctl.engine.model import network_name, services
 from stackctl.engine.preflight import check_ports_free, prepare_host_folders, validate_haproxy_config
 from stackctl.engine.waits import Deadline, wait_http_answers
 from stackctl.errors import InvalidInput
@@ -102,9 +101,7 @@ def bring_up(ctx: Context, timeout: float) -> UpOutcome:
         issued, source = issue(store, spec, utcnow())
         ctx.say(f"Issued a certificate for {', '.join(spec.names)} ({source}), serial {issued.leaf.serial_number:x}")
     haproxy = next(s for s in wanted if s.name == "haproxy")
-    uid = HAPROXY_IMAGE_UID if os.geteuid() == 0 else os.getuid()
-    gid = HAPROXY_IMAGE_UID if os.geteuid() == 0 else os.getgid()
-    prepare_host_folders(wanted, paths.run, (uid, gid))
+    prepare_host_folders(wanted, paths.run)
     existing_haproxy = ours.get("haproxy")
     if existing_haproxy is None or existing_haproxy.labels.get(HASH_LABEL) != haproxy.config_hash:
         candidate = paths.haproxy_cfg.absolute().with_name(".haproxy.cfg.candidate")

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 
 from stackctl.certs.inspect import CertInfo, cert_info
 from stackctl.certs.manage import (
+    current_is_usable,
     issued_from_import,
     obtain,
     read_password,
@@ -102,14 +103,12 @@ def run_create(ctx: Context, args: argparse.Namespace) -> int:
     if args.staging:
         return _trial_issuance(ctx, spec, store)
     site = store.read_site(spec.domain)
-    if site is not None and not args.force:
-        info = cert_info(site.leaf)
-        if info.not_before <= now < info.not_after and not uncovered(spec.names, list(info.names)):
-            ctx.say(
-                f"A valid certificate for {spec.domain} exists (expires {_date(info.not_after)}); "
-                "use --force to replace it."
-            )
-            return 0
+    if site is not None and not args.force and current_is_usable(store, spec, now):
+        ctx.say(
+            f"A valid certificate for {spec.domain} exists (expires {_date(site.leaf.not_valid_after_utc)}); "
+            "use --force to replace it."
+        )
+        return 0
     replaced = _replace(ctx, spec, lambda: obtain(store, spec, now), "create --force" if args.force else "create")
     _describe_new(ctx, store, spec.domain, cert_info(replaced.issued.leaf), "Created")
     return 0

@@ -121,11 +121,17 @@ def _healthcheck(raw: dict[str, Any] | None) -> dict[str, Any] | None:
     }
 
 
-def haproxy_user() -> str:
-    """Never root: the image's haproxy user when stackctl is root, else the owner of the stack files."""
+def haproxy_ids() -> tuple[int, int]:
+    """HAProxy's uid and gid, never root: the image's haproxy user when stackctl is root, else the
+    owner of the stack files (who can then read their 0600 keys without any chown)."""
     if os.geteuid() == 0:
-        return f"{HAPROXY_IMAGE_UID}:{HAPROXY_IMAGE_UID}"
-    return f"{os.getuid()}:{os.getgid()}"
+        return HAPROXY_IMAGE_UID, HAPROXY_IMAGE_UID
+    return os.getuid(), os.getgid()
+
+
+def haproxy_user() -> str:
+    uid, gid = haproxy_ids()
+    return f"{uid}:{gid}"
 
 
 def services(spec: StackSpec, paths: StackPaths, haproxy_cfg_text: str) -> list[Service]:

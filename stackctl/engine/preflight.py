@@ -13,7 +13,7 @@ import docker.errors
 from docker.models.containers import Container
 
 from stackctl.engine.client import api_error
-from stackctl.engine.model import Service
+from stackctl.engine.model import Service, haproxy_ids
 from stackctl.errors import OperationFailed
 from stackctl.fsio import PRIVATE_DIR_MODE, ensure_dir
 
@@ -73,7 +73,7 @@ def check_ports_free(client: docker.DockerClient, services: list[Service], ours:
                     ) from None
 
 
-def prepare_host_folders(services: list[Service], run_dir: Path, haproxy_uid_gid: tuple[int, int]) -> None:
+def prepare_host_folders(services: list[Service], run_dir: Path) -> None:
     """Create bind-mount sources; hand the certificate bundles and the socket folder to HAProxy's user."""
     ensure_dir(run_dir, PRIVATE_DIR_MODE)
     for service in services:
@@ -81,7 +81,7 @@ def prepare_host_folders(services: list[Service], run_dir: Path, haproxy_uid_gid
             if bind.host.suffix in (".cfg", ".pem") or bind.host.exists():
                 continue
             ensure_dir(bind.host, PRIVATE_DIR_MODE if bind.host.parent == run_dir else 0o755)
-    uid, gid = haproxy_uid_gid
+    uid, gid = haproxy_ids()
     haproxy = next((s for s in services if s.name == "haproxy"), None)
     if haproxy is None:
         return

@@ -46,6 +46,7 @@ def wait_ready(container: Container, service: str, needs_health: bool, deadline:
         if state["Status"] == "running" and (not needs_health or health == "healthy"):
             return
         if deadline.expired():
+            logs = last_log_lines(container)
             detail = f"state {state['Status']}" + (f", health {health}" if health else "")
             log = state.get("Health", {}).get("Log") or []
             last_check = log[-1]["Output"].strip() if log else ""
@@ -53,7 +54,7 @@ def wait_ready(container: Container, service: str, needs_health: bool, deadline:
                 f"timed out after {deadline.seconds:.0f}s waiting for {service} to become "
                 f"{'healthy' if needs_health else 'running'} ({detail})"
                 + (f"; last health check: {last_check}" if last_check else "")
-                + (f"; last log lines: {last_log_lines(container)}" if last_log_lines(container) else ""),
+                + (f"; last log lines: {logs}" if logs else ""),
                 f"raise --timeout or look at: docker logs {container.name}",
             )
         time.sleep(POLL_SECONDS)
