@@ -17,10 +17,14 @@ class StackctlError(Exception):
 
     exit_status = ExitStatus.FAILED
 
-    def __init__(self, message: str, hint: str | None = None) -> None:
+    def __init__(self, message: str, hint: str) -> None:
         super().__init__(message)
         self.message = message
         self.hint = hint
+
+    def line(self) -> str:
+        """The one line a user sees: `error: <what is wrong> — <what to do>`."""
+        return f"error: {' '.join(self.message.split())} — {' '.join(self.hint.split())}"
 
 
 class InvalidInput(StackctlError):
@@ -29,10 +33,13 @@ class InvalidInput(StackctlError):
     exit_status = ExitStatus.INVALID
 
 
+SPEC_HINT = "fix it in stack.yaml (the README's stack.yaml table lists every key and its rule)"
+
+
 class SpecError(InvalidInput):
     """A stack.yaml value breaks a rule. `path` is the dotted key, e.g. `ports.https`."""
 
-    def __init__(self, path: str, rule: str, hint: str | None = None) -> None:
+    def __init__(self, path: str, rule: str, hint: str = SPEC_HINT) -> None:
         super().__init__(f"{path}: {rule}" if path else rule, hint)
         self.path = path
         self.rule = rule

@@ -5,7 +5,7 @@ from __future__ import annotations
 import ipaddress
 import re
 
-_LABEL = re.compile(r"^[a-z0-9]([a-z0-9-]*[a-z0-9])?$")
+_LABEL = re.compile(r"[a-z0-9]([a-z0-9-]*[a-z0-9])?")
 
 
 def hostname_problem(name: str) -> str | None:
@@ -23,7 +23,7 @@ def hostname_problem(name: str) -> str | None:
     for label in labels:
         if len(label) > 63:
             return f"each label must be at most 63 characters, got one of {len(label)}"
-        if not _LABEL.match(label):
+        if not _LABEL.fullmatch(label):
             return "each label must hold only letters, digits and hyphens and not start or end with a hyphen"
     if labels[-1].isdigit():
         return "the last label must not be all digits"

@@ -9,6 +9,7 @@ from typing import Any
 
 from stackctl import spec_rules as rule
 from stackctl.errors import InvalidInput, SpecError
+from stackctl.fsio import MiB, read_user_text
 from stackctl.spec_rules import ACME_DIRECTORIES
 from stackctl.yamlload import parse_yaml
 
@@ -124,7 +125,7 @@ def _tls(section: rule.Section) -> TlsSettings:
     acme = AcmeSettings(
         email=acme_section.take("email", None, rule.email),
         directory=acme_section.take("directory", "letsencrypt-staging", rule.acme_directory),
-        ca_bundle=acme_section.take("ca_bundle", None, rule.optional_string),
+        ca_bundle=acme_section.take("ca_bundle", None, rule.optional_host_path),
         agree_tos=acme_section.take("agree_tos", False, rule.boolean),
     )
     acme_section.finish()
@@ -162,9 +163,9 @@ def spec_from_data(data: Any) -> StackSpec:
     pull = top.take("pull", "missing", rule.choice(*PULL_POLICIES))
     pp = top.section("photoprism")
     photoprism = PhotoprismSettings(
-        originals=pp.take("originals", "./originals", rule.string),
-        storage=pp.take("storage", "./storage", rule.string),
-        import_path=pp.take("import", None, rule.optional_string),
+        originals=pp.take("originals", "./originals", rule.host_path),
+        storage=pp.take("storage", "./storage", rule.host_path),
+        import_path=pp.take("import", None, rule.optional_host_path),
         admin_user=pp.take("admin_user", "admin", rule.admin_user),
         env=pp.take("env", (), rule.env_vars),
     )
@@ -172,7 +173,7 @@ def spec_from_data(data: Any) -> StackSpec:
     db = top.section("database")
     database = DatabaseSettings(
         kind=db.take("kind", "mariadb", rule.choice(*DATABASE_KINDS)),
-        path=db.take("path", "./database", rule.string),
+        path=db.take("path", "./database", rule.host_path),
     )
     db.finish()
     net = top.section("network")
@@ -193,19 +194,16 @@ def spec_from_data(data: Any) -> StackSpec:
     )
 
 
+SPEC_MAX_BYTES = MiB
+
+
 def read_spec_text(path: Path) -> str:
-    try:
-        return path.read_text(encoding="utf-8")
-    except FileNotFoundError:
+    """stack.yaml's text, read with limits: a regular file of at most 1 MiB of UTF-8."""
+    if not path.exists() and not path.is_symlink():
         raise InvalidInput(
             f"{path.name}: not found in {path.parent}", 'run "stackctl init --domain <your domain>" first'
-        ) from None
-    except IsADirectoryError:
-        raise InvalidInput(f"{path.name}: is a folder, not a file", "move it away and run stackctl init") from None
-    except UnicodeDecodeError as e:
-        raise InvalidInput(f"{path.name}: not UTF-8 text (byte {e.start})", "save it as UTF-8") from None
-    except OSError as e:
-        raise InvalidInput(f"{path.name}: cannot be read: {e.strerror}", "check its permissions") from None
+        )
+    return read_user_text(path, SPEC_MAX_BYTES, "", "stack.yaml must be a regular text file of at most 1 MiB")
 
 
 def load_spec(path: Path) -> StackSpec:
@@ -214,31 +212,3 @@ def load_spec(path: Path) -> StackSpec:
         return spec_from_data(data)
     except SpecError as e:
         raise SpecError(f"{path.name}: {e.path}" if e.path else path.name, e.rule, e.hint) from None
-
-
-def replace_top_level_value(text: str, key_path: tuple[str, str], value: str) -> str:
-    """Set `section.key: value` in stack.yaml text, keeping every comment and other line as written."""
-    section, key = key_path
-    lines = text.splitlines(keepends=True)
-    in_section = False
-    for i, line in enumerate(lines):
-        stripped = line.lstrip()
-        indent = len(line) - len(stripped)
-        if indent == 0 and stripped and not stripped.startswith("#"):
-            in_section = stripped.split(":", 1)[0].strip() == section
-            continue
-        if in_section and indent > 0 and stripped.split(":", 1)[0].strip() == key:
-            comment = ""
-            if "#" in stripped:
-                comment = "  " + stripped[stripped.index("#") :].rstrip("\n")
-            lines[i] = f"{' ' * indent}{key}: {value}{comment}\n"
-            return "".join(lines)
-    if any(line.split(":", 1)[0] == section for line in lines):
-        out = []
-        for line in lines:
-            out.append(line)
-            if line.split(":", 1)[0] == section and line.rstrip().endswith(":"):
-                out.append(f"  {key}: {value}\n")
-        return "".join(out)
-    suffix = "" if not text or text.endswith("\n") else "\n"
-    return f"{text}{suffix}{section}:\n  {key}: {value}\n"

@@ -39,9 +39,15 @@ def load_or_create_key(files: AccountFiles) -> JWKEC:
         try:
             key = serialization.load_pem_private_key(files.key.read_bytes(), password=None)
         except (OSError, ValueError) as e:
-            raise OperationFailed(f"failed to read the ACME account key {files.key}: {e}") from e
+            raise OperationFailed(
+                f"failed to read the ACME account key {files.key}: {type(e).__name__}",
+                "restore it from a backup, or delete it to register a new account",
+            ) from e
         if not isinstance(key, ec.EllipticCurvePrivateKey):
-            raise OperationFailed(f"failed to use the ACME account key {files.key}: not an ECDSA key")
+            raise OperationFailed(
+                f"failed to use the ACME account key {files.key}: not an ECDSA key",
+                "delete it to register a new account",
+            )
         return JWKEC(key=key)
     ensure_dir(files.certs_root, PRIVATE_DIR_MODE)
     ensure_dir(files.folder, PRIVATE_DIR_MODE)

@@ -61,7 +61,10 @@ class AcmeSession:
                 "check tls.acme.directory, the network, and tls.acme.ca_bundle for a private CA",
             ) from e
         except messages.Error as e:
-            raise OperationFailed(f"failed to read the ACME directory at {self.url}: {e.detail}") from e
+            raise OperationFailed(
+                f"failed to read the ACME directory at {self.url}: {e.detail}",
+                "check that tls.acme.directory is the directory URL of an ACME CA",
+            ) from e
         self.acme = client.ClientV2(directory, net=self.net)
         self.registered_now = False
         self._register()
@@ -84,7 +87,10 @@ class AcmeSession:
                     _hint(e, self.spec.domain, self.spec),
                 ) from e
             except requests.exceptions.RequestException as e:
-                raise OperationFailed(f"failed to register an ACME account at {self.host}: {_short(e)}") from e
+                raise OperationFailed(
+                    f"failed to register an ACME account at {self.host}: {_short(e)}",
+                    "check the network and tls.acme.directory, then try again",
+                ) from e
             save_account_uri(self.files, self.url, str(uri), self.spec.tls.acme.email)
         self.net.account = messages.RegistrationResource(uri=uri, body=messages.Registration())
 
@@ -104,7 +110,8 @@ class AcmeSession:
                 http01 = next((c for c in authz.body.challenges if isinstance(c.chall, challenges.HTTP01)), None)
                 if http01 is None:
                     raise OperationFailed(
-                        f"the CA at {self.host} offers no HTTP-01 challenge for {authz.body.identifier.value}"
+                        f"the CA at {self.host} offers no HTTP-01 challenge for {authz.body.identifier.value}",
+                        "use a CA that supports HTTP-01, or import a certificate (stackctl certs import)",
                     )
                 self.acme.answer_challenge(http01, http01.response(self.key))
             finished = self.acme.poll_and_finalize(order, deadline=dt.datetime.now() + ORDER_DEADLINE)
@@ -112,7 +119,8 @@ class AcmeSession:
             raise _validation_failure(e, self.spec, self.host) from e
         except errors.TimeoutError as e:
             raise OperationFailed(
-                f"failed to obtain a certificate: {self.host} did not finish the order in time"
+                f"failed to obtain a certificate: {self.host} did not finish the order in time",
+                "try again later; the CA may be overloaded",
             ) from e
         except messages.Error as e:
             raise OperationFailed(
@@ -120,7 +128,10 @@ class AcmeSession:
                 _hint(e, self.spec.domain, self.spec),
             ) from e
         except requests.exceptions.RequestException as e:
-            raise OperationFailed(f"failed to obtain a certificate from {self.host}: {_short(e)}") from e
+            raise OperationFailed(
+                f"failed to obtain a certificate from {self.host}: {_short(e)}",
+                "check the network and try again",
+            ) from e
         certs = x509.load_pem_x509_certificates(finished.fullchain_pem.encode())
         return Issued(leaf=certs[0], chain=list(certs[1:]), key_pem=key_pem(key))
 
@@ -158,8 +169,11 @@ def _validation_failure(error: errors.ValidationError, spec: StackSpec, host: st
                 return OperationFailed(
                     f"the CA at {host} could not validate {name}: {problem.detail}", _hint(problem, name, spec)
                 )
-        return OperationFailed(f"the CA at {host} could not validate {name}")
-    return OperationFailed(f"the CA at {host} refused the order")
+        return OperationFailed(
+            f"the CA at {host} could not validate {name}",
+            f"check that {name} resolves to this host and port 80 reaches it",
+        )
+    return OperationFailed(f"the CA at {host} refused the order", "check the names in stack.yaml and try again")
 
 
 class AcmeIssuer:

@@ -114,7 +114,10 @@ def load_or_create_ca(
                 "restore it from a backup, or delete certs/ca to start a new CA (devices must trust it again)",
             ) from e
         if not isinstance(key, ec.EllipticCurvePrivateKey):
-            raise OperationFailed(f"failed to load the local CA: {store.ca_key} is not an ECDSA key")
+            raise OperationFailed(
+                f"failed to load the local CA: {store.ca_key} is not an ECDSA key",
+                "restore it from a backup, or delete certs/ca to start a new CA (devices must trust it again)",
+            )
         return cert, key, False
     cert, key = build_ca(stack_name, now)
     store.write_ca(cert.public_bytes(serialization.Encoding.PEM), key_pem(key))

@@ -16,11 +16,9 @@ from stackctl.certs.keys import key_pem
 from stackctl.certs.material import Material, parse_material
 from stackctl.certs.store import CertStore
 from stackctl.certs.validate import ValidImport, validate_import
-from stackctl.errors import InvalidInput, OperationFailed
-from stackctl.fsio import atomic_write
-from stackctl.layout import StackPaths
+from stackctl.fsio import MiB, read_user_file
 from stackctl.names import uncovered
-from stackctl.spec import StackSpec, load_spec, replace_top_level_value
+from stackctl.spec import StackSpec
 
 SYSTEM_TRUST_BUNDLE = Path("/etc/ssl/certs/ca-certificates.crt")
 
@@ -91,15 +89,12 @@ def issue(store: CertStore, spec: StackSpec, now: dt.datetime) -> tuple[Issued, 
     return issued, source
 
 
+CERT_FILE_MAX_BYTES = MiB
+PASSWORD_FILE_MAX_BYTES = 4096
+
+
 def _read_input(path: Path, password: bytes | None) -> Material:
-    try:
-        data = path.read_bytes()
-    except FileNotFoundError:
-        raise InvalidInput(f"{path}: no such file") from None
-    except IsADirectoryError:
-        raise InvalidInput(f"{path}: is a folder, not a file") from None
-    except OSError as e:
-        raise InvalidInput(f"{path}: cannot be read: {e.strerror}") from None
+    data = read_user_file(path, CERT_FILE_MAX_BYTES, "", "give a certificate or key file (PEM, DER or PKCS#12)")
     return parse_material(data, str(path), password)
 
 
@@ -124,10 +119,9 @@ def _trusted_roots() -> frozenset[bytes]:
 def read_password(password_file: Path | None) -> bytes | None:
     if password_file is None:
         return None
-    try:
-        return password_file.read_bytes().rstrip(b"\r\n")
-    except OSError as e:
-        raise InvalidInput(f"{password_file}: cannot be read: {e.strerror or e}") from None
+    hint = "give a file holding only the password"
+    data = read_user_file(password_file, PASSWORD_FILE_MAX_BYTES, "--password-file", hint)
+    return data.rstrip(b"\r\n")
 
 
 def validate_files(spec: StackSpec, files: list[Path], password: bytes | None, now: dt.datetime) -> ValidImport:
@@ -135,21 +129,6 @@ def validate_files(spec: StackSpec, files: list[Path], password: bytes | None, n
     for path in files:
         material.extend(_read_input(path, password))
     return validate_import(material, spec.names, now, _trusted_roots())
-
-
-def switch_source_to_import(paths: StackPaths) -> bool:
-    """Set tls.source: import in stack.yaml, keeping its comments. Returns whether it changed."""
-    text = paths.spec.read_text()
-    new_text = replace_top_level_value(text, ("tls", "source"), "import")
-    if new_text == text:
-        return False
-    atomic_write(paths.spec, new_text)
-    if load_spec(paths.spec).tls.source != "import":
-        atomic_write(paths.spec, text)
-        raise OperationFailed(
-            "failed to switch tls.source to import in stack.yaml automatically", "set tls.source: import by hand"
-        )
-    return True
 
 
 def issued_from_import(valid: ValidImport) -> Issued:

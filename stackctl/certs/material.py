@@ -48,7 +48,9 @@ def _load_pem_key(block: bytes, label: str, password: bytes | None) -> PrivateKe
             raise InvalidInput(
                 f"{label}: wrong password for the encrypted private key", "check --password-file"
             ) from None
-        raise InvalidInput(f"{label}: the private key is damaged or in an unknown format") from None
+        raise InvalidInput(
+            f"{label}: the private key is damaged or in an unknown format", "give the PEM or DER key file as issued"
+        ) from None
 
 
 def _parse_pem(data: bytes, label: str, password: bytes | None) -> Material:
@@ -93,7 +95,7 @@ def _parse_pkcs12(data: bytes, label: str, password: bytes | None) -> Material:
 def parse_material(data: bytes, label: str, password: bytes | None = None) -> Material:
     """Everything usable in one file. Raises InvalidInput naming the file and the problem."""
     if not data.strip():
-        raise InvalidInput(f"{label}: the file is empty")
+        raise InvalidInput(f"{label}: the file is empty", "give the certificate file, not an empty one")
     if b"-----BEGIN " in data:
         return _parse_pem(data, label, password)
     try:

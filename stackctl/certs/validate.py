@@ -75,7 +75,9 @@ def validate_import(
     material: Material, names: tuple[str, ...], now: dt.datetime, trusted_roots: frozenset[bytes] = frozenset()
 ) -> ValidImport:
     if not material.certs:
-        raise InvalidInput("no certificate found in the given files")
+        raise InvalidInput(
+            "no certificate found in the given files", "give the certificate file (PEM, DER or PKCS#12) as CERT"
+        )
     if not material.keys:
         raise InvalidInput("no private key found", "pass it with --key FILE (or in the same file)")
     if len(material.keys) > 1:
@@ -93,7 +95,8 @@ def validate_import(
         )
     if now < leaf.not_valid_before_utc:
         raise InvalidInput(
-            f"the certificate is not valid yet (valid from {leaf.not_valid_before_utc:%Y-%m-%d %H:%M} UTC)"
+            f"the certificate is not valid yet (valid from {leaf.not_valid_before_utc:%Y-%m-%d %H:%M} UTC)",
+            "check this machine's clock, or import it once it is valid",
         )
     if now > leaf.not_valid_after_utc:
         raise InvalidInput(
@@ -110,6 +113,9 @@ def validate_import(
         )
     _check_key(key)
     if not server_auth_allowed(leaf):
-        raise InvalidInput("the certificate is not allowed for servers (its EKU lacks serverAuth)")
+        raise InvalidInput(
+            "the certificate is not allowed for servers (its EKU lacks serverAuth)",
+            "get a TLS server certificate (extended key usage serverAuth) from its CA",
+        )
     chain, warnings = order_chain(leaf, material.certs, trusted_roots)
     return ValidImport(leaf=leaf, chain=chain, key=key, warnings=warnings)

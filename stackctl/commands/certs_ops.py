@@ -14,14 +14,15 @@ from stackctl.certs.manage import (
     obtain,
     read_password,
     reports,
-    switch_source_to_import,
     utcnow,
     validate_files,
 )
 from stackctl.certs.store import CertStore
 from stackctl.errors import InvalidInput, OperationFailed
+from stackctl.fsio import atomic_write
 from stackctl.names import uncovered
 from stackctl.renewals import last_renewal
+from stackctl.spec_edit import edited_spec_text
 
 if TYPE_CHECKING:
     import datetime as dt
@@ -133,11 +134,14 @@ def run_import(ctx: Context, args: argparse.Namespace) -> int:
     password = read_password(args.password_file)
     files = [args.cert] + [p for p in (args.key, args.chain) if p is not None]
     valid = validate_files(spec, files, password, utcnow())
+    # The edit is made and checked before anything is written, so a stack.yaml it cannot edit changes nothing.
+    switched = None if spec.tls.source == "import" else edited_spec_text(ctx.paths.spec, ("tls", "source"), "import")
     for warning in valid.warnings:
         ctx.warn(warning)
     _replace(ctx, spec, lambda: (issued_from_import(valid), "import"), "import")
     _describe_new(ctx, CertStore(ctx.paths.certs), spec.domain, cert_info(valid.leaf), "Imported")
-    if spec.tls.source != "import" and switch_source_to_import(ctx.paths):
+    if switched is not None:
+        atomic_write(ctx.paths.spec, switched[1], ctx.paths.spec.stat().st_mode & 0o777)
         ctx.say("stack.yaml now says tls.source: import.")
     return 0
 

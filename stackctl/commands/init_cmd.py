@@ -71,7 +71,7 @@ def stack_yaml_text(domain: str) -> str:
     try:
         spec = spec_from_data(data)
     except SpecError as e:
-        raise InvalidInput(f"--domain: {e.rule}") from None
+        raise InvalidInput(f"--domain: {e.rule}", "give a DNS name such as photos.example.com") from None
     return STACK_TEMPLATE.format(domain=spec.domain, haproxy=HAPROXY_LTS_IMAGE, subnet=spec.network.subnet)
 
 

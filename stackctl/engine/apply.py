@@ -11,7 +11,7 @@ import docker.errors
 import docker.types
 from docker.models.containers import Container
 
-from stackctl.engine.client import api_error
+from stackctl.engine.client import DOCKER_ERRORS, api_error, docker_call
 from stackctl.engine.model import Service
 from stackctl.engine.waits import Deadline, wait_ready
 
@@ -31,7 +31,8 @@ class ApplyResult:
 
 def project_containers(client: docker.DockerClient, project: str) -> dict[str, Container]:
     """This project's service containers by service name (one-off containers excluded)."""
-    found = client.containers.list(all=True, filters={"label": [f"{PROJECT_LABEL}={project}"]})
+    with docker_call(f"list the containers of project {project}"):
+        found = client.containers.list(all=True, filters={"label": [f"{PROJECT_LABEL}={project}"]})
     return {
         str(c.labels.get(SERVICE_LABEL, c.name)): c
         for c in found
@@ -40,7 +41,8 @@ def project_containers(client: docker.DockerClient, project: str) -> dict[str, C
 
 
 def ensure_network(client: docker.DockerClient, name: str, project: str, subnet: str, gateway: str) -> None:
-    existing = client.networks.list(names=[name])
+    with docker_call(f"look up network {name}"):
+        existing = client.networks.list(names=[name])
     if any(n.name == name for n in existing):
         return
     try:
@@ -50,7 +52,7 @@ def ensure_network(client: docker.DockerClient, name: str, project: str, subnet:
             ipam=docker.types.IPAMConfig(pool_configs=[docker.types.IPAMPool(subnet=subnet, gateway=gateway)]),
             labels={PROJECT_LABEL: project, "com.docker.compose.network": "photoprism"},
         )
-    except docker.errors.APIError as e:
+    except DOCKER_ERRORS as e:
         raise api_error(f"create network {name} with subnet {subnet}", e) from e
 
 
@@ -70,7 +72,7 @@ def _create(client: docker.DockerClient, service: Service, project: str, network
             networking_config={network: client.api.create_endpoint_config(aliases=[service.name])},
             **service.options,
         )
-    except docker.errors.APIError as e:
+    except DOCKER_ERRORS as e:
         raise api_error(f"create container {service.container_name}", e) from e
 
 
@@ -79,7 +81,7 @@ def remove_container(container: Container, timeout: int = 10) -> None:
         container.remove(force=True, v=False) if timeout == 0 else _stop_and_remove(container, timeout)
     except docker.errors.NotFound:
         return
-    except docker.errors.APIError as e:
+    except DOCKER_ERRORS as e:
         raise api_error(f"remove container {container.name}", e) from e
 
 
@@ -134,7 +136,7 @@ def converge(
 def _start(container: Container) -> None:
     try:
         container.start()
-    except docker.errors.APIError as e:
+    except DOCKER_ERRORS as e:
         raise api_error(f"start container {container.name}", e) from e
 
 
@@ -144,15 +146,20 @@ def down(client: docker.DockerClient, project: str, network: str, volumes: bool,
         report(f"removing {container.name}")
         remove_container(container)
         removed.append(name)
-    for net in client.networks.list(names=[network]):
+    with docker_call(f"look up network {network}"):
+        networks = client.networks.list(names=[network])
+    for net in networks:
         if net.name == network:
             report(f"removing network {network}")
             try:
                 net.remove()
-            except docker.errors.APIError as e:
+            except DOCKER_ERRORS as e:
                 raise api_error(f"remove network {network}", e) from e
     if volumes:
-        for volume in client.volumes.list(filters={"label": f"{PROJECT_LABEL}={project}"}):
+        with docker_call(f"list the volumes of project {project}"):
+            volumes_found = client.volumes.list(filters={"label": f"{PROJECT_LABEL}={project}"})
+        for volume in volumes_found:
             report(f"removing volume {volume.name}")
-            volume.remove()
+            with docker_call(f"remove volume {volume.name}", "stop what uses it, then run stackctl down again"):
+                volume.remove()
     return removed

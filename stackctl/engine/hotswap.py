@@ -8,7 +8,7 @@ from pathlib import Path
 import docker
 import docker.errors
 
-from stackctl.engine.client import api_error
+from stackctl.engine.client import DOCKER_ERRORS, api_error
 from stackctl.engine.runtime_api import command
 from stackctl.errors import OperationFailed
 from stackctl.render.haproxy import CONTAINER_LAYOUT
@@ -36,11 +36,17 @@ def swap_via_runtime_api(sock: Path, domain: str, bundle_pem: str) -> None:
     reply = command(sock, f"set ssl cert {name}", payload=bundle_pem, timeout=5)
     if "Transaction created" not in reply and "Transaction updated" not in reply:
         command(sock, f"abort ssl cert {name}", timeout=3)
-        raise OperationFailed(f"HAProxy refused the new certificate: {' '.join(reply.split())}")
+        raise OperationFailed(
+            f"HAProxy refused the new certificate: {' '.join(reply.split())}",
+            "check the certificate and key (stackctl certs show)",
+        )
     reply = command(sock, f"commit ssl cert {name}", timeout=10)
     if "Success" not in reply:
         command(sock, f"abort ssl cert {name}", timeout=3)
-        raise OperationFailed(f"HAProxy could not commit the new certificate: {' '.join(reply.split())}")
+        raise OperationFailed(
+            f"HAProxy could not commit the new certificate: {' '.join(reply.split())}",
+            "look at the haproxy container's log",
+        )
 
 
 def reload_haproxy(client: docker.DockerClient, container_name: str) -> None:
@@ -48,6 +54,8 @@ def reload_haproxy(client: docker.DockerClient, container_name: str) -> None:
     try:
         client.containers.get(container_name).kill(signal="SIGUSR2")
     except docker.errors.NotFound as e:
-        raise OperationFailed(f"failed to reload HAProxy: container {container_name} not found") from e
-    except docker.errors.APIError as e:
+        raise OperationFailed(
+            f"failed to reload HAProxy: container {container_name} not found", "run stackctl up to start the stack"
+        ) from e
+    except DOCKER_ERRORS as e:
         raise api_error(f"reload HAProxy in {container_name}", e) from e

@@ -8,6 +8,7 @@ import docker
 import docker.errors
 from docker.utils import parse_repository_tag
 
+from stackctl.engine.client import DOCKER_ERRORS, translate
 from stackctl.errors import OperationFailed
 
 # (image, layer id, bytes done, bytes total)
@@ -20,8 +21,8 @@ def image_present(client: docker.DockerClient, image: str) -> bool:
         return True
     except docker.errors.ImageNotFound:
         return False
-    except docker.errors.APIError as e:
-        raise OperationFailed(f"failed to look up image {image}: {e.explanation}") from e
+    except DOCKER_ERRORS as e:
+        raise translate(f"look up image {image}", e) from e
 
 
 def pull(client: docker.DockerClient, image: str, progress: Progress) -> None:
@@ -35,12 +36,12 @@ def pull(client: docker.DockerClient, image: str, progress: Progress) -> None:
             detail = event.get("progressDetail") or {}
             if event.get("id") and detail.get("total"):
                 progress(image, event["id"], int(detail.get("current", 0)), int(detail["total"]))
-    except docker.errors.APIError as e:
-        reason = e.explanation or str(e)
+    except DOCKER_ERRORS as e:
+        reason = str(getattr(e, "explanation", None) or e).lower()
         hint = "check the image name and that its registry is reachable"
-        if "connection refused" in str(reason).lower() or "no such host" in str(reason).lower():
+        if "connection refused" in reason or "no such host" in reason:
             hint = "the registry is unreachable; use a local image and pull: never, or fix the network"
-        raise OperationFailed(f"failed to pull {image}: {reason}", hint) from e
+        raise translate(f"pull {image}", e, hint) from e
 
 
 def ensure_images(client: docker.DockerClient, images: list[str], policy: str, progress: Progress) -> list[str]:

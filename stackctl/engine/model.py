@@ -18,11 +18,11 @@ from stackctl.spec import StackSpec
 # The HAProxy container's user when stackctl runs as root: the official image's haproxy user.
 HAPROXY_IMAGE_UID = 99
 START_ORDER = ("mariadb", "photoprism", "haproxy")
-_DURATION = re.compile(r"^(\d+)(ms|s|m|h)$")
+_DURATION = re.compile(r"(\d+)(ms|s|m|h)")
 
 
 def duration_ns(text: str) -> int:
-    match = _DURATION.match(text)
+    match = _DURATION.fullmatch(text)
     if not match:
         raise ValueError(f"unsupported duration {text!r}")
     unit = {"ms": 10**6, "s": 10**9, "m": 60 * 10**9, "h": 3600 * 10**9}[match.group(2)]

@@ -12,7 +12,7 @@ import docker
 import docker.errors
 from docker.models.containers import Container
 
-from stackctl.engine.client import api_error
+from stackctl.engine.client import DOCKER_ERRORS, api_error
 from stackctl.engine.model import Service, haproxy_ids
 from stackctl.errors import OperationFailed
 from stackctl.fsio import PRIVATE_DIR_MODE, ensure_dir
@@ -21,7 +21,11 @@ HAPROXY_CONFIG_PATH = "/usr/local/etc/haproxy/haproxy.cfg"
 
 
 def _port_owner(client: docker.DockerClient, port: int) -> str | None:
-    for container in client.containers.list():
+    try:
+        running = client.containers.list()
+    except DOCKER_ERRORS:
+        running = []  # only used to name the owner of a taken port; the port check itself already failed
+    for container in running:
         for bindings in (container.ports or {}).values():
             if any(str(b.get("HostPort")) == str(port) for b in bindings or []):
                 return f"container {container.name}"
@@ -65,7 +69,10 @@ def check_ports_free(client: docker.DockerClient, services: list[Service], ours:
                     probe.bind((address, port))
                 except OSError as e:
                     if e.errno != errno.EADDRINUSE:
-                        raise OperationFailed(f"failed to check port {address}:{port}: {e.strerror}") from e
+                        raise OperationFailed(
+                            f"failed to check port {address}:{port}: {e.strerror}",
+                            "check ports.bind in stack.yaml: it must be an address of this host",
+                        ) from e
                     owner = _port_owner(client, port)
                     raise OperationFailed(
                         f"port {port} on {address} is already in use" + (f" by {owner}" if owner else ""),
@@ -101,7 +108,10 @@ def _hand_over(folder: Path, uid: int, gid: int) -> None:
             if child.is_file():
                 os.chown(child, uid, gid)
     except OSError as e:
-        raise OperationFailed(f"failed to give {folder} to the HAProxy user {uid}: {e.strerror}") from e
+        raise OperationFailed(
+            f"failed to give {folder} to the HAProxy user {uid}: {e.strerror}",
+            "run stackctl as the stack folder's owner or as root",
+        ) from e
 
 
 def validate_haproxy_config(client: docker.DockerClient, haproxy: Service, candidate: Path) -> None:
@@ -132,5 +142,5 @@ def validate_haproxy_config(client: docker.DockerClient, haproxy: Service, candi
             f"{haproxy.image} rejects the HAProxy configuration: {detail}",
             "nothing was changed; fix the cause (a certificate in certs/haproxy/?) and run stackctl up again",
         ) from e
-    except docker.errors.APIError as e:
+    except DOCKER_ERRORS as e:
         raise api_error(f"check the HAProxy configuration with {haproxy.image}", e) from e

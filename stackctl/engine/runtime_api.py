@@ -27,7 +27,10 @@ def command(sock_path: Path, line: str, payload: str | None = None, timeout: flo
             while chunk := conn.recv(65536):
                 chunks.append(chunk)
     except OSError as e:
-        raise OperationFailed(f"failed to reach the HAProxy runtime API at {sock_path}: {e.strerror or e}") from e
+        raise OperationFailed(
+            f"failed to reach the HAProxy runtime API at {sock_path}: {e.strerror or e}",
+            "check that the stack runs (stackctl status)",
+        ) from e
     return b"".join(chunks).decode(errors="replace")
 
 

@@ -6,6 +6,7 @@ import time
 
 from docker.models.containers import Container
 
+from stackctl.engine.client import docker_call
 from stackctl.errors import OperationFailed
 
 POLL_SECONDS = 0.2
@@ -35,7 +36,8 @@ class Deadline:
 def wait_ready(container: Container, service: str, needs_health: bool, deadline: Deadline) -> None:
     """Return once `container` runs (and is healthy when it has a health check)."""
     while True:
-        container.reload()
+        with docker_call(f"read the state of the {service} container {container.name}", "run stackctl up again"):
+            container.reload()
         state = container.attrs["State"]
         if state["Status"] in ("exited", "dead") or state.get("Restarting"):
             raise OperationFailed(
