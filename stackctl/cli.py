@@ -11,10 +11,10 @@ from typing import TYPE_CHECKING, TextIO
 
 from stackctl import __version__
 from stackctl.commands import Handler
-from stackctl.errors import ExitStatus, StackctlError
+from stackctl.errors import ExitStatus, InvalidInput, StackctlError
 
 if TYPE_CHECKING:  # imported lazily at run time to keep --help fast
-    pass
+    from stackctl.edges import Edges
 
 EXIT_CODES_HELP = """exit codes:
   0    success
@@ -33,8 +33,12 @@ def _add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     status_cmd.register(sub)
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+def build_parser(out: TextIO, err: TextIO) -> argparse.ArgumentParser:
+    from stackctl.commands.argtypes import StackctlParser
+
+    parser = StackctlParser(
+        out=out,
+        err=err,
         prog="stackctl",
         description="PhotoPrism behind a TLS-terminating HAProxy on Docker: generate, run, verify, renew.",
         epilog=EXIT_CODES_HELP,
@@ -48,44 +52,54 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _print_error(err: TextIO, error: StackctlError) -> None:
-    message = " ".join(error.message.split())
-    line = f"error: {message}"
-    if error.hint:
-        line += f" — {error.hint}"
-    print(line, file=err)
+def _stack_folder(folder: Path) -> Path:
+    if folder.exists() and not folder.is_dir():
+        raise InvalidInput(f"--dir {folder}: is a file, not a folder", "give the stack folder (it holds stack.yaml)")
+    return folder
 
 
-def main(argv: Sequence[str] | None = None, out: TextIO | None = None, err: TextIO | None = None) -> int:
+def main(
+    argv: Sequence[str] | None = None,
+    out: TextIO | None = None,
+    err: TextIO | None = None,
+    edges: Edges | None = None,
+) -> int:
+    """Run one command. `edges` are the outside services commands reach through; the real ones by
+    default, tests may pass others (see stackctl.edges)."""
     from stackctl.context import Context
     from stackctl.layout import StackPaths
 
     out = out or sys.stdout
     err = err or sys.stderr
-    parser = build_parser()
+    debug = "--debug" in (sys.argv[1:] if argv is None else argv)
     try:
-        old_out, old_err = sys.stdout, sys.stderr
-        sys.stdout, sys.stderr = out, err  # argparse prints help and usage errors there
         try:
-            args = parser.parse_args(argv)
-        finally:
-            sys.stdout, sys.stderr = old_out, old_err
-    except SystemExit as e:
-        return int(e.code) if isinstance(e.code, int) else ExitStatus.INVALID
-    ctx = Context(paths=StackPaths(args.dir), out=out, err=err, debug=args.debug)
-    handler: Handler = args.handler
-    try:
+            args = build_parser(out, err).parse_args(argv)
+        except SystemExit as e:  # --help and --version
+            return int(e.code) if isinstance(e.code, int) else ExitStatus.INVALID
+        ctx = Context(paths=StackPaths(_stack_folder(args.dir)), out=out, err=err, debug=debug, edges=edges)
+        handler: Handler = args.handler
         return handler(ctx, args)
     except StackctlError as e:
-        if args.debug:
+        if debug:
             traceback.print_exc(file=err)
-        _print_error(err, e)
+        print(e.line(), file=err)
         return int(e.exit_status)
+    except OSError as e:  # an edge that did not translate it; still one line, never a traceback
+        if debug:
+            traceback.print_exc(file=err)
+        where = f" {e.filename}" if e.filename else ""
+        print(
+            f"error: failed to access{where}: {e.strerror or type(e).__name__} — "
+            "check the stack folder's permissions, or run stackctl as its owner",
+            file=err,
+        )
+        return int(ExitStatus.FAILED)
     except KeyboardInterrupt:
         print("interrupted", file=err)
         return int(ExitStatus.INTERRUPTED)
     except Exception as e:
-        if args.debug:
+        if debug:
             traceback.print_exc(file=err)
         print(
             f"error: unexpected failure ({type(e).__name__}) — run again with --debug and report it",

@@ -10,6 +10,7 @@ from stackctl.layout import StackPaths
 if TYPE_CHECKING:  # rich and the spec parser load only when a command needs them (fast --help)
     from rich.console import Console
 
+    from stackctl.edges import Edges
     from stackctl.spec import StackSpec
 
 
@@ -19,7 +20,17 @@ class Context:
     out: TextIO
     err: TextIO
     debug: bool = False
+    edges: Edges | None = None
     _console: Console | None = None
+
+    @property
+    def edge(self) -> Edges:
+        """The outside services (real by default); a test may have passed its own."""
+        if self.edges is None:
+            from stackctl.edges import Edges
+
+            self.edges = Edges()
+        return self.edges
 
     @property
     def console(self) -> Console:

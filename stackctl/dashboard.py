@@ -41,7 +41,7 @@ def _containers(s: StatusSnapshot) -> RenderableType:
     table = Table(box=None, padding=(0, 1), pad_edge=False, show_edge=False)
     for column in ("service", "state", "health", "up", "restarts"):
         table.add_column(column, no_wrap=True)
-    table.add_column("image", overflow="ellipsis", no_wrap=True, max_width=24)
+    table.add_column("image", overflow="ellipsis", no_wrap=True)
     for c in s.containers:
         ok = c.state == "running" and c.health in (None, "healthy")
         state = c.state if c.exit_code in (None, 0) else f"{c.state} ({c.exit_code})"

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from stackctl.errors import InvalidInput
-from stackctl.fsio import PRIVATE_DIR_MODE, PRIVATE_FILE_MODE, atomic_write, ensure_dir
+from stackctl.fsio import PRIVATE_DIR_MODE, PRIVATE_FILE_MODE, atomic_write, ensure_dir, read_user_text
 
 # env file name -> the variables it holds. The same database password appears for both services;
 # `check_secrets` makes sure the two copies agree.
@@ -74,13 +74,20 @@ def parse_env_file(text: str) -> dict[str, str]:
     return values
 
 
+ENV_FILE_MAX_BYTES = 64 * 1024
+
+
+def read_env_file(path: Path) -> dict[str, str]:
+    """A generated env file, read with limits (a regular file of at most 64 KiB)."""
+    hint = 'delete it and run "stackctl init" to create it again'
+    return parse_env_file(read_user_text(path, ENV_FILE_MAX_BYTES, f"secrets/{path.name}", hint))
+
+
 def _read_all(secrets_dir: Path) -> dict[str, str]:
     values: dict[str, str] = {}
     for name in SECRET_FILES:
-        try:
-            values.update(parse_env_file((secrets_dir / name).read_text()))
-        except OSError:
-            continue
+        if (secrets_dir / name).exists():
+            values.update(read_env_file(secrets_dir / name))
     return values
 
 
@@ -89,14 +96,9 @@ def read_secrets(secrets_dir: Path) -> dict[str, str]:
     values: dict[str, str] = {}
     for name, keys in SECRET_FILES.items():
         path = secrets_dir / name
-        try:
-            content = parse_env_file(path.read_text())
-        except FileNotFoundError:
-            raise InvalidInput(
-                f"secrets/{name}: missing", 'run "stackctl init" to create the missing secrets'
-            ) from None
-        except (OSError, UnicodeDecodeError) as e:
-            raise InvalidInput(f"secrets/{name}: cannot be read: {e}", "check its permissions") from None
+        if not path.exists() and not path.is_symlink():
+            raise InvalidInput(f"secrets/{name}: missing", 'run "stackctl init" to create the missing secrets')
+        content = read_env_file(path)
         for key in keys:
             if not content.get(key):
                 raise InvalidInput(

@@ -1,25 +1,22 @@
 """Replace a stack's certificate: on disk, and live on a running HAProxy with zero failed requests.
-Any failure puts the old files back and keeps the old certificate served."""
+Any failure puts the old files back, keeps the old certificate served and is written to the history."""
 
 from __future__ import annotations
 
 import datetime as dt
-import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
+from typing import Any
 
 import docker
-import docker.errors
-from cryptography.hazmat.primitives.asymmetric import ec
 
 from stackctl.certs.issuers import Issued
-from stackctl.certs.keys import key_pem
 from stackctl.certs.store import CertStore, pem_of
 from stackctl.engine.client import connect
-from stackctl.engine.hotswap import ApiUnavailable, reload_haproxy, swap_via_runtime_api
+from stackctl.engine.hotswap import ApiUnavailable, reload_haproxy, runtime_api_answers, swap_via_runtime_api
 from stackctl.engine.model import services
+from stackctl.engine.ownership import owned_container
 from stackctl.engine.preflight import prepare_host_folders, validate_haproxy_config
 from stackctl.engine.runtime_api import socket_path
 from stackctl.errors import OperationFailed, StackctlError
@@ -31,8 +28,6 @@ from stackctl.spec import StackSpec
 from stackctl.stack_target import probe_target
 
 SERVED_WAIT_S = 5.0
-# Test-only: simulates a CA handing out a broken certificate, a fault that cannot be produced for real.
-TEST_FAULT_ENV = "STACKCTL_TEST_FAULT"
 
 
 @dataclass(frozen=True)
@@ -45,25 +40,48 @@ class Replaced:
     new_serial: str
 
 
-def _apply_test_fault(issued: Issued) -> Issued:
-    fault = os.environ.get(TEST_FAULT_ENV)
-    if fault == "mismatched-key":
-        return Issued(issued.leaf, issued.chain, key_pem(ec.generate_private_key(ec.SECP256R1())), issued.notes)
-    return issued
+@dataclass(frozen=True)
+class Liveness:
+    """Whether this stack's HAProxy runs, from every signal there is; Docker alone is not enough
+    (a user without access to its socket would otherwise renew "on disk" while the old one is served)."""
+
+    runtime_api: bool  # the stack's runtime socket answers
+    serves_current: bool  # the published HTTPS port hands out this stack's current certificate
+    container: str | None  # the running HAProxy container Docker reports, None if not or unknown
+    docker_problem: str | None  # why Docker could not be asked, if it could not
+
+    @property
+    def running(self) -> bool:
+        return self.runtime_api or self.serves_current or self.container is not None
 
 
-def _running_haproxy(spec: StackSpec) -> tuple[docker.DockerClient, str] | None:
+def _docker_view(spec: StackSpec, paths: StackPaths) -> tuple[docker.DockerClient | None, str | None, str | None]:
     try:
         client = connect(timeout=10)
-        container = client.containers.get(f"{spec.name}-haproxy-1")
-    except (StackctlError, docker.errors.NotFound):
-        return None
-    return (client, container.name or "") if container.status == "running" else None
+    except StackctlError as e:
+        return None, None, e.message
+    container = owned_container(client, spec.name, "haproxy", paths.compose_dir)
+    running = container is not None and container.status == "running"
+    return client, (container.name or None) if running and container else None, None
+
+
+def liveness(
+    paths: StackPaths, spec: StackSpec, current_serial: str | None
+) -> tuple[Liveness, docker.DockerClient | None]:
+    client, container, problem = _docker_view(spec, paths)
+    api = runtime_api_answers(socket_path(paths.run))
+    served = (
+        current_serial is not None
+        and served_serial(probe_target(spec, CertStore(paths.certs), timeout=2.0)) == current_serial
+    )
+    return Liveness(api, served, container, problem), client
 
 
 class _Swapper:
-    def __init__(self, paths: StackPaths, spec: StackSpec, client: docker.DockerClient, container: str) -> None:
-        self.paths, self.spec, self.client, self.container = paths, spec, client, container
+    """Hands a bundle to the running HAProxy: runtime API first, else a reload through Docker."""
+
+    def __init__(self, paths: StackPaths, spec: StackSpec, live: Liveness, client: docker.DockerClient | None) -> None:
+        self.paths, self.spec, self.live, self.client = paths, spec, live, client
         cfg = rendered(paths, spec)["compose/haproxy/haproxy.cfg"]
         self.services = services(spec, paths, cfg)
         self.haproxy = next(s for s in self.services if s.name == "haproxy")
@@ -77,10 +95,17 @@ class _Swapper:
         try:
             self.path = "runtime-api"
             swap_via_runtime_api(socket_path(self.paths.run), self.spec.domain, bundle)
-        except ApiUnavailable:
+        except ApiUnavailable as e:
             self.path = "reload"
+            if self.client is None or self.live.container is None:
+                why = self.live.docker_problem or "Docker reports no running HAProxy container of this stack"
+                raise OperationFailed(
+                    f"HAProxy is running but cannot be given the new certificate: the runtime API is not "
+                    f"reachable ({e}) and {why}",
+                    "make run/haproxy/admin.sock reachable or start the Docker engine, then renew again",
+                ) from e
             validate_haproxy_config(self.client, self.haproxy, self.paths.haproxy_cfg.absolute())
-            reload_haproxy(self.client, self.container)
+            reload_haproxy(self.client, self.live.container)
 
 
 def _wait_served(paths: StackPaths, spec: StackSpec, serial: str) -> None:
@@ -92,7 +117,10 @@ def _wait_served(paths: StackPaths, spec: StackSpec, serial: str) -> None:
         if seen == serial:
             return
         time.sleep(0.05)
-    raise OperationFailed(f"HAProxy still serves serial {seen} instead of {serial}")
+    raise OperationFailed(
+        f"HAProxy still serves serial {seen} instead of {serial} after {SERVED_WAIT_S:.0f}s",
+        "look at the haproxy container's log",
+    )
 
 
 def replace_certificate(
@@ -104,11 +132,10 @@ def replace_certificate(
     old = store.read_site(spec.domain)
     old_serial = format(old.leaf.serial_number, "x") if old else None
     snapshot = store.snapshot(spec.domain)
-    running = _running_haproxy(spec)
+    live, client = liveness(paths, spec, old_serial)
     issued, source = obtain()
-    issued = _apply_test_fault(issued)
     new_serial = format(issued.leaf.serial_number, "x")
-    entry = {
+    entry: dict[str, Any] = {
         "time": dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
         "domain": spec.domain,
         "names": list(spec.names),
@@ -116,47 +143,64 @@ def replace_certificate(
         "old_serial": old_serial,
         "new_serial": new_serial,
     }
-    store.write_site(spec.domain, issued.leaf, issued.chain, issued.key_pem, source)
-    if running is None:
-        result = Replaced(issued, source, "disk", time.monotonic() - started, old_serial, new_serial)
-        record(paths, {**entry, "path": "disk", "duration_s": round(result.duration_s, 3), "result": "ok"})
-        return result
-    swapper = _Swapper(paths, spec, *running)
+
+    def finish(path: str, result: str) -> float:
+        duration = time.monotonic() - started
+        record(paths, {**entry, "path": path, "duration_s": round(duration, 3), "result": result})
+        return duration
+
+    try:
+        store.write_site(spec.domain, issued.leaf, issued.chain, issued.key_pem, source)
+    except StackctlError as e:
+        store.restore(snapshot)
+        finish("disk", f"failed: {e.message}")
+        raise
+    if not live.running:
+        return Replaced(issued, source, "disk", finish("disk", "ok"), old_serial, new_serial)
+    swapper = _Swapper(paths, spec, live, client)
     try:
         swapper.hand_over()
         swapper.swap((pem_of([issued.leaf, *issued.chain]) + issued.key_pem).decode())
         _wait_served(paths, spec, new_serial)
     except StackctlError as e:
         path = swapper.path
-        _roll_back(store, snapshot, swapper, old_serial, paths, spec)
-        duration = round(time.monotonic() - started, 3)
-        record(paths, {**entry, "path": path, "duration_s": duration, "result": f"failed: {e.message}"})
+        rollback_problem = _roll_back(store, snapshot, swapper, old_serial, paths, spec)
+        if rollback_problem is not None:
+            finish(path, f"failed: {e.message}; rollback failed: {rollback_problem}")
+            raise OperationFailed(
+                f"failed to replace the certificate for {spec.domain}: {e.message}; "
+                f"putting the old one back also failed: {rollback_problem}",
+                "the previous files are back on disk; run stackctl up to load them, then stackctl status",
+            ) from e
+        finish(path, f"failed: {e.message}")
         raise OperationFailed(
             f"failed to replace the certificate for {spec.domain}: {e.message}",
-            f"the previous certificate (serial {old_serial}) is still on disk and served",
+            f"the previous certificate (serial {old_serial}) is still on disk and served; {e.hint}",
         ) from e
-    result = Replaced(issued, source, swapper.path, time.monotonic() - started, old_serial, new_serial)
-    record(paths, {**entry, "path": swapper.path, "duration_s": round(result.duration_s, 3), "result": "ok"})
-    return result
+    return Replaced(issued, source, swapper.path, finish(swapper.path, "ok"), old_serial, new_serial)
 
 
 def _roll_back(
     store: CertStore,
-    snapshot: dict[Path, tuple[bytes, int] | None],
+    snapshot: dict[Any, tuple[bytes, int] | None],
     swapper: _Swapper,
     old_serial: str | None,
     paths: StackPaths,
     spec: StackSpec,
-) -> None:
-    store.restore(snapshot)
-    swapper.hand_over()
-    if old_serial is None:
-        return
-    target = probe_target(spec, store, timeout=2.0)
-    if served_serial(target) == old_serial:
-        return
-    old = store.bundle(spec.domain).read_text()
+) -> str | None:
+    """Put the old files back and make sure the old certificate is served. Returns what went wrong."""
     try:
-        swapper.swap(old)
-    except StackctlError:
-        reload_haproxy(swapper.client, swapper.container)
+        store.restore(snapshot)
+        swapper.hand_over()
+        if old_serial is None:
+            return None
+        target = probe_target(spec, store, timeout=2.0)
+        if served_serial(target) == old_serial:
+            return None
+        swapper.swap(store.bundle(spec.domain).read_text())
+        _wait_served(paths, spec, old_serial)
+    except StackctlError as e:
+        return e.message
+    except OSError as e:
+        return f"{e.filename}: {e.strerror}"
+    return None

@@ -7,8 +7,10 @@ import os
 from pathlib import Path
 from typing import Any
 
-from stackctl.fsio import PRIVATE_DIR_MODE, ensure_dir
+from stackctl.fsio import PRIVATE_DIR_MODE, MiB, ensure_dir, read_user_file
 from stackctl.layout import StackPaths
+
+HISTORY_MAX_BYTES = 16 * MiB
 
 
 def history_path(paths: StackPaths) -> Path:
@@ -29,10 +31,14 @@ def record(paths: StackPaths, entry: dict[str, Any]) -> None:
 
 
 def entries(paths: StackPaths) -> list[dict[str, Any]]:
-    try:
-        lines = history_path(paths).read_text().splitlines()
-    except FileNotFoundError:
+    path = history_path(paths)
+    if not path.exists():
         return []
+    lines = (
+        read_user_file(path, HISTORY_MAX_BYTES, "", "move certs/renewals.jsonl away")
+        .decode(errors="replace")
+        .splitlines()
+    )
     result = []
     for line in lines:
         try:

@@ -70,7 +70,7 @@ def show(value: Any) -> str:
         text = json.dumps(value)
     except (TypeError, ValueError):
         text = type(value).__name__
-    return text if len(text) <= SHOWN_CHARS else f"{text[: SHOWN_CHARS - 12]}...\" ({len(text)} chars)"
+    return text if len(text) <= SHOWN_CHARS else f'{text[: SHOWN_CHARS - 12]}..." ({len(text)} chars)'
 
 
 def kind(value: Any) -> str:

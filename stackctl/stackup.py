@@ -11,10 +11,11 @@ from stackctl.certs.keys import key_pem
 from stackctl.certs.localca import temporary_self_signed
 from stackctl.certs.manage import current_is_usable, issue, utcnow
 from stackctl.certs.store import CertStore
-from stackctl.engine.apply import HASH_LABEL, ApplyResult, converge, ensure_network, project_containers
+from stackctl.engine.apply import ApplyResult, converge, ensure_network
 from stackctl.engine.client import connect
 from stackctl.engine.images import ensure_images
 from stackctl.engine.model import network_name, services
+from stackctl.engine.ownership import HASH_LABEL, project_containers
 from stackctl.engine.preflight import check_ports_free, prepare_host_folders, validate_haproxy_config
 from stackctl.engine.waits import Deadline, wait_http_answers
 from stackctl.errors import InvalidInput
@@ -89,7 +90,7 @@ def bring_up(ctx: Context, timeout: float) -> UpOutcome:
         ensure_images(client, [s.image for s in wanted], spec.pull, progress)
     finally:
         progress.stop()
-    ours = project_containers(client, spec.name)
+    ours = project_containers(client, spec.name, paths.compose_dir)
     check_ports_free(client, wanted, ours)
 
     if spec.tls.source == "acme":
@@ -98,7 +99,7 @@ def bring_up(ctx: Context, timeout: float) -> UpOutcome:
             leaf, key = temporary_self_signed(spec.names, spec.tls.key_type, utcnow())
             store.write_site(spec.domain, leaf, [], key_pem(key), TEMPORARY_SOURCE)
     elif not current_is_usable(store, spec, utcnow()):
-        issued, source = issue(store, spec, utcnow())
+        issued, source = issue(store, spec, utcnow(), ctx.edge.issuer_for)
         ctx.say(f"Issued a certificate for {', '.join(spec.names)} ({source}), serial {issued.leaf.serial_number:x}")
     haproxy = next(s for s in wanted if s.name == "haproxy")
     prepare_host_folders(wanted, paths.run)
@@ -116,6 +117,6 @@ def bring_up(ctx: Context, timeout: float) -> UpOutcome:
 
     subnet = ipaddress.ip_network(spec.network.subnet)
     ensure_network(client, network_name(spec), spec.name, str(subnet), str(next(subnet.hosts())))
-    applied = converge(client, spec.name, network_name(spec), wanted, paths.root / "compose", deadline, ctx.say)
+    applied = converge(client, spec.name, network_name(spec), wanted, paths.compose_dir, deadline, ctx.say)
     wait_http_answers(probe_address(spec), spec.ports.http, spec.domain, deadline)
     return UpOutcome(spec.name, applied)

@@ -14,9 +14,9 @@ import docker
 
 from stackctl.certs.manage import reports, utcnow
 from stackctl.certs.store import CertStore
-from stackctl.engine.apply import HASH_LABEL, project_containers
 from stackctl.engine.client import connect
 from stackctl.engine.model import services
+from stackctl.engine.ownership import HASH_LABEL, project_containers
 from stackctl.engine.runtime_api import show_stat, socket_path
 from stackctl.errors import StackctlError
 from stackctl.generated import generated_states
@@ -65,8 +65,10 @@ def _age_seconds(started_at: str, now: dt.datetime) -> float | None:
     return max(0.0, (now - started).total_seconds())
 
 
-def _containers(client: docker.DockerClient, spec: StackSpec, wanted: list[str]) -> list[ContainerStatus]:
-    found = project_containers(client, spec.name)
+def _containers(
+    client: docker.DockerClient, spec: StackSpec, paths: StackPaths, wanted: list[str]
+) -> list[ContainerStatus]:
+    found = project_containers(client, spec.name, paths.compose_dir)
     now = utcnow()
     result = []
     for service in wanted:
@@ -106,7 +108,7 @@ def _drift(paths: StackPaths, spec: StackSpec, client: docker.DockerClient | Non
     drift = [s.name for s in states if s.changed]
     if client is not None:
         cfg = next(s.desired for s in states if s.name.endswith("haproxy.cfg"))
-        running = project_containers(client, spec.name)
+        running = project_containers(client, spec.name, paths.compose_dir)
         for service in services(spec, paths, cfg):
             container = running.get(service.name)
             if container is not None and container.labels.get(HASH_LABEL) != service.config_hash:
@@ -121,7 +123,7 @@ def gather(paths: StackPaths, spec: StackSpec, timeouts: Timeouts = Timeouts()) 
 
     def containers() -> list[ContainerStatus]:
         client_box["client"] = connect(timeout=int(max(1, timeouts.containers)))
-        return _containers(client_box["client"], spec, wanted)
+        return _containers(client_box["client"], spec, paths, wanted)
 
     target = probe_target(spec, CertStore(paths.certs), timeout=timeouts.probe - 0.5)
     sources: dict[str, tuple[_Source, float]] = {

@@ -141,7 +141,7 @@ BAD: list[tuple[Case, str]] = [
     (truncated_pem, "truncated PEM"),
     (a_csr, "certificate signing request"),
     (rsa_1024, "RSA-1024, too weak"),
-    (ca_as_leaf, "is a CA certificate"),
+    (ca_as_leaf, "marked as a CA"),
     (client_auth_only, "lacks serverAuth"),
     (empty_file, "empty"),
     (missing_file, "no such file"),

@@ -12,8 +12,8 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from josepy.b64 import b64encode
 from josepy.jwk import JWK, JWKEC
 
-from stackctl.errors import OperationFailed
-from stackctl.fsio import PRIVATE_DIR_MODE, PRIVATE_FILE_MODE, atomic_write, ensure_dir
+from stackctl.errors import OperationFailed, StackctlError
+from stackctl.fsio import PRIVATE_DIR_MODE, PRIVATE_FILE_MODE, MiB, atomic_write, ensure_dir, read_user_file
 
 
 @dataclass(frozen=True)
@@ -37,8 +37,8 @@ def load_or_create_key(files: AccountFiles) -> JWKEC:
     """The account key, created on first use. Creating it needs no network."""
     if files.key.exists():
         try:
-            key = serialization.load_pem_private_key(files.key.read_bytes(), password=None)
-        except (OSError, ValueError) as e:
+            key = serialization.load_pem_private_key(read_user_file(files.key, MiB, ""), password=None)
+        except (StackctlError, ValueError, TypeError) as e:
             raise OperationFailed(
                 f"failed to read the ACME account key {files.key}: {type(e).__name__}",
                 "restore it from a backup, or delete it to register a new account",
@@ -69,8 +69,8 @@ def existing_thumbprint(certs_root: Path) -> str | None:
 
 def saved_account_uri(files: AccountFiles, directory_url: str) -> str | None:
     try:
-        data = json.loads(files.registration(directory_url).read_text())
-    except (OSError, ValueError):
+        data = json.loads(read_user_file(files.registration(directory_url), MiB, ""))
+    except (StackctlError, ValueError):
         return None
     uri = data.get("uri")
     return str(uri) if uri else None

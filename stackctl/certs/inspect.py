@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
+from cryptography.hazmat.primitives.asymmetric.types import CertificatePublicKeyTypes
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 PublicKey = ec.EllipticCurvePublicKey | rsa.RSAPublicKey
@@ -82,8 +83,8 @@ def fingerprint(cert: x509.Certificate) -> str:
     return cert.fingerprint(hashes.SHA256()).hex(":").upper()
 
 
-def public_key_bytes(public_key: object) -> bytes:
-    assert isinstance(public_key, (ec.EllipticCurvePublicKey, rsa.RSAPublicKey))
+def public_key_bytes(public_key: CertificatePublicKeyTypes) -> bytes:
+    """The key's SubjectPublicKeyInfo, to compare keys of any type (an Ed25519 certificate included)."""
     return public_key.public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
 
 

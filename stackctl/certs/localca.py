@@ -12,7 +12,8 @@ from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 from stackctl.certs.keys import PrivateKey, generate_key, key_pem
 from stackctl.certs.store import CertStore
-from stackctl.errors import OperationFailed
+from stackctl.errors import OperationFailed, StackctlError
+from stackctl.fsio import MiB, read_user_file
 
 CA_LIFETIME = dt.timedelta(days=3650)
 LEAF_LIFETIME = dt.timedelta(days=90)
@@ -106,11 +107,12 @@ def load_or_create_ca(
     """The stack CA, created on first use. Returns (cert, key, created)."""
     if store.ca_cert.exists() and store.ca_key.exists():
         try:
-            cert = x509.load_pem_x509_certificate(store.ca_cert.read_bytes())
-            key = serialization.load_pem_private_key(store.ca_key.read_bytes(), password=None)
-        except (OSError, ValueError) as e:
+            cert = x509.load_pem_x509_certificate(read_user_file(store.ca_cert, MiB, ""))
+            key = serialization.load_pem_private_key(read_user_file(store.ca_key, MiB, ""), password=None)
+        except (StackctlError, ValueError, TypeError) as e:
+            why = e.message if isinstance(e, StackctlError) else type(e).__name__
             raise OperationFailed(
-                f"failed to load the local CA in {store.ca_cert.parent}: {e}",
+                f"failed to load the local CA in {store.ca_cert.parent}: {why}",
                 "restore it from a backup, or delete certs/ca to start a new CA (devices must trust it again)",
             ) from e
         if not isinstance(key, ec.EllipticCurvePrivateKey):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -11,7 +12,7 @@ from typing import Any
 from cryptography import x509
 
 from stackctl.certs.inspect import CertInfo, cert_info
-from stackctl.certs.issuers import Issued, issuer_for
+from stackctl.certs.issuers import Issued, Issuer, issuer_for
 from stackctl.certs.keys import key_pem
 from stackctl.certs.material import Material, parse_material
 from stackctl.certs.store import CertStore
@@ -76,15 +77,22 @@ def current_is_usable(store: CertStore, spec: StackSpec, now: dt.datetime) -> bo
     return info.not_before <= now < info.not_after and not uncovered(spec.names, list(info.names))
 
 
-def obtain(store: CertStore, spec: StackSpec, now: dt.datetime) -> tuple[Issued, str]:
+IssuerFor = Callable[[StackSpec], Issuer]
+
+
+def obtain(
+    store: CertStore, spec: StackSpec, now: dt.datetime, issuer_for: IssuerFor = issuer_for
+) -> tuple[Issued, str]:
     """A new certificate from the configured source (not yet stored). Returns it and the source."""
     issuer = issuer_for(spec)
     return issuer.issue(spec, store, now), issuer.source
 
 
-def issue(store: CertStore, spec: StackSpec, now: dt.datetime) -> tuple[Issued, str]:
+def issue(
+    store: CertStore, spec: StackSpec, now: dt.datetime, issuer_for: IssuerFor = issuer_for
+) -> tuple[Issued, str]:
     """Obtain a new certificate and store it (no running stack involved)."""
-    issued, source = obtain(store, spec, now)
+    issued, source = obtain(store, spec, now, issuer_for)
     store.write_site(spec.domain, issued.leaf, issued.chain, issued.key_pem, source)
     return issued, source
 

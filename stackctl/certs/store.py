@@ -16,8 +16,16 @@ from typing import Any
 from cryptography import x509
 
 from stackctl.certs.inspect import fingerprint
-from stackctl.errors import OperationFailed
-from stackctl.fsio import PRIVATE_DIR_MODE, PRIVATE_FILE_MODE, PUBLIC_FILE_MODE, atomic_write, ensure_dir
+from stackctl.errors import OperationFailed, StackctlError
+from stackctl.fsio import (
+    PRIVATE_DIR_MODE,
+    PRIVATE_FILE_MODE,
+    PUBLIC_FILE_MODE,
+    MiB,
+    atomic_write,
+    ensure_dir,
+    read_user_file,
+)
 
 
 @dataclass(frozen=True)
@@ -100,14 +108,15 @@ class CertStore:
         if not cert_path.exists():
             return None
         try:
-            leaf = x509.load_pem_x509_certificate(cert_path.read_bytes())
-            chain_path = site / "chain.pem"
-            chain = tuple(x509.load_pem_x509_certificates(chain_path.read_bytes())) if chain_path.stat().st_size else ()
+            leaf = x509.load_pem_x509_certificate(read_user_file(cert_path, MiB, ""))
+            chain_pem = read_user_file(site / "chain.pem", MiB, "")
+            chain = tuple(x509.load_pem_x509_certificates(chain_pem)) if chain_pem.strip() else ()
             meta_path = site / "meta.json"
-            meta = json.loads(meta_path.read_text()) if meta_path.exists() else {}
-        except (OSError, ValueError) as e:
+            meta = json.loads(read_user_file(meta_path, MiB, "")) if meta_path.exists() else {}
+        except (StackctlError, ValueError) as e:
+            why = e.message if isinstance(e, StackctlError) else str(e)[:160]
             raise OperationFailed(
-                f"failed to read the certificate in {site}: {e}", 'run "stackctl certs create --force" to replace it'
+                f"failed to read the certificate in {site}: {why}", 'run "stackctl certs create --force" to replace it'
             ) from e
         return StoredSite(domain, leaf, chain, meta, cert_path)
 
@@ -119,10 +128,10 @@ class CertStore:
         """The site's files as they are now, to restore if a later step fails."""
         state: dict[Path, tuple[bytes, int] | None] = {}
         for path in self.site_files(domain):
-            try:
-                state[path] = (path.read_bytes(), path.stat().st_mode & 0o777)
-            except FileNotFoundError:
+            if not path.exists():
                 state[path] = None
+                continue
+            state[path] = (read_user_file(path, MiB, ""), path.stat().st_mode & 0o777)
         return state
 
     def restore(self, state: dict[Path, tuple[bytes, int] | None]) -> None:

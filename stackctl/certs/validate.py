@@ -6,7 +6,7 @@ import datetime as dt
 from dataclasses import dataclass, field
 
 from cryptography import x509
-from cryptography.exceptions import InvalidSignature
+from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
 from stackctl.certs.inspect import dns_names, is_ca, public_key_bytes, server_auth_allowed
@@ -30,7 +30,7 @@ def _issued_by(cert: x509.Certificate, issuer: x509.Certificate) -> bool:
     try:
         cert.verify_directly_issued_by(issuer)
         return True
-    except (ValueError, TypeError, InvalidSignature):
+    except (ValueError, TypeError, InvalidSignature, UnsupportedAlgorithm):
         return False
 
 
@@ -64,6 +64,15 @@ def order_chain(
     return chain, warnings
 
 
+def _check_extensions(cert: x509.Certificate) -> None:
+    try:
+        cert.extensions  # noqa: B018 -- parsed lazily: reading them is the check
+    except ValueError as e:
+        raise InvalidInput(
+            f"the certificate has a malformed extension ({str(e)[:100]})", "get a correctly issued one from its CA"
+        ) from None
+
+
 def _check_key(key: PrivateKey) -> None:
     if isinstance(key, rsa.RSAPrivateKey) and key.key_size < 2048:
         raise InvalidInput(f"the key is RSA-{key.key_size}, too weak", "use RSA 2048 or more, or ECDSA P-256")
@@ -89,9 +98,13 @@ def validate_import(
         raise InvalidInput(
             "the private key does not match the certificate", "give the key the certificate was issued for"
         )
+    _check_extensions(leaf)
     if is_ca(leaf):
         raise InvalidInput(
-            "the certificate is a CA certificate, not a server certificate", "give the site's own certificate"
+            "the certificate is marked as a CA (basicConstraints CA:TRUE, which `openssl req -x509` sets by "
+            "default); browsers such as Firefox refuse a CA certificate as a server certificate",
+            "make it with `-addext basicConstraints=critical,CA:FALSE`, or let stackctl make a trusted one: "
+            "set tls.source: local-ca and run stackctl certs create",
         )
     if now < leaf.not_valid_before_utc:
         raise InvalidInput(

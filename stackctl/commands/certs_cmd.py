@@ -43,6 +43,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         epilog=RENEW_EXIT_CODES,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    p.add_argument("--force", action="store_true", help="renew even when not due")
-    p.add_argument("--if-due", action="store_true", help="print nothing and exit 0 when nothing is due (for cron)")
+    when = p.add_mutually_exclusive_group()
+    when.add_argument("--force", action="store_true", help="renew even when not due")
+    when.add_argument("--if-due", action="store_true", help="print nothing and exit 0 when nothing is due (for cron)")
     p.set_defaults(handler=lazy(OPS, "run_renew"))

@@ -110,7 +110,8 @@ def run_create(ctx: Context, args: argparse.Namespace) -> int:
             "use --force to replace it."
         )
         return 0
-    replaced = _replace(ctx, spec, lambda: obtain(store, spec, now), "create --force" if args.force else "create")
+    reason = "create --force" if args.force else "create"
+    replaced = _replace(ctx, spec, lambda: obtain(store, spec, now, ctx.edge.issuer_for), reason)
     _describe_new(ctx, store, spec.domain, cert_info(replaced.issued.leaf), "Created")
     return 0
 
@@ -147,6 +148,7 @@ def run_import(ctx: Context, args: argparse.Namespace) -> int:
 
 
 def run_show(ctx: Context, args: argparse.Namespace) -> int:
+    ctx.load_spec()  # an invalid stack.yaml is refused here as by every other command
     store = CertStore(ctx.paths.certs)
     found = reports(store, utcnow())
     certificates = [{**r.as_json(), "last_renewal": last_renewal(ctx.paths, r.domain)} for r in found]
@@ -227,7 +229,7 @@ def run_renew(ctx: Context, args: argparse.Namespace) -> int:
     reason = "forced" if args.force else ("names changed" if names_missing else "due")
     if source_changed and not args.force:
         reason = f"tls.source is now {spec.tls.source}"
-    replaced = _replace(ctx, spec, lambda: obtain(store, spec, now), reason)
+    replaced = _replace(ctx, spec, lambda: obtain(store, spec, now, ctx.edge.issuer_for), reason)
     new = cert_info(replaced.issued.leaf)
     if info is not None:
         ctx.say(f"Renewed the certificate for {spec.domain}: serial {info.serial_hex} -> {new.serial_hex}.")

@@ -8,7 +8,8 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from stackctl.errors import OperationFailed
+from stackctl.commands.argtypes import seconds
+from stackctl.errors import InvalidInput, OperationFailed
 
 if TYPE_CHECKING:
     from stackctl.context import Context
@@ -18,9 +19,12 @@ if TYPE_CHECKING:
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser("up", help="render, create certificates, start the stack on Docker and verify HTTPS")
-    p.add_argument("--timeout", type=float, default=300.0, help="seconds to wait for everything (default 300)")
-    p.add_argument("--no-verify", action="store_true", help="skip the final HTTPS verification")
-    p.add_argument("--ca-file", type=Path, help="verify against this CA file (e.g. a private ACME CA's root)")
+    p.add_argument(
+        "--timeout", type=seconds(1, 86400), default=300.0, help="seconds to wait for everything (default 300)"
+    )
+    verify = p.add_mutually_exclusive_group()
+    verify.add_argument("--no-verify", action="store_true", help="skip the final HTTPS verification")
+    verify.add_argument("--ca-file", type=Path, help="verify against this CA file (e.g. a private ACME CA's root)")
     p.set_defaults(handler=run_up)
     p = sub.add_parser("down", help="remove the stack's containers and network (data folders are kept)")
     p.add_argument("--volumes", action="store_true", help="also remove the stack's named volumes")
@@ -29,6 +33,27 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.add_argument("--json", action="store_true", help="print JSON")
     p.add_argument("--ca-file", type=Path, help="trust this CA file instead of the stack CA / system store")
     p.set_defaults(handler=run_verify)
+
+
+CA_FILE_MAX_BYTES = 1024 * 1024
+
+
+def checked_ca_file(path: Path | None) -> Path | None:
+    """--ca-file: a regular file of at most 1 MiB holding at least one PEM certificate."""
+    if path is None:
+        return None
+    from cryptography import x509
+
+    from stackctl.fsio import read_user_file
+
+    hint = "give the PEM file of the CA that issued the served certificate"
+    data = read_user_file(path, CA_FILE_MAX_BYTES, "--ca-file", hint)
+    try:
+        if x509.load_pem_x509_certificates(data):
+            return path
+    except ValueError:
+        pass
+    raise InvalidInput(f"--ca-file {path}: holds no PEM certificate", hint)
 
 
 def print_probe(ctx: Context, result: ProbeResult) -> None:
@@ -45,7 +70,7 @@ def verify_until(ctx: Context, deadline_s: float, ca_file: Path | None = None) -
     from stackctl.stack_target import probe_target
 
     spec = ctx.load_spec()
-    target = probe_target(spec, CertStore(ctx.paths.certs), ca_file)
+    target = probe_target(spec, CertStore(ctx.paths.certs), checked_ca_file(ca_file))
     end = time.monotonic() + deadline_s
     while True:
         result = probe(target)
@@ -57,6 +82,7 @@ def verify_until(ctx: Context, deadline_s: float, ca_file: Path | None = None) -
 def run_up(ctx: Context, args: argparse.Namespace) -> int:
     from stackctl.stackup import bring_up
 
+    checked_ca_file(args.ca_file)  # a missing or bad --ca-file is refused before anything changes
     started = time.monotonic()
     outcome = bring_up(ctx, args.timeout)
     spec = ctx.load_spec()
@@ -77,7 +103,6 @@ def run_up(ctx: Context, args: argparse.Namespace) -> int:
 
 def _obtain_acme_live(ctx: Context, spec: StackSpec) -> None:
     """With HAProxy answering challenges, get the real certificate and swap it in live."""
-    from stackctl.certs.acme_issuer import AcmeIssuer
     from stackctl.certs.manage import utcnow
     from stackctl.certs.store import CertStore
     from stackctl.renewal_flow import replace_certificate
@@ -87,8 +112,9 @@ def _obtain_acme_live(ctx: Context, spec: StackSpec) -> None:
     if acme_certificate_in_place(store, spec):
         return
     ctx.say(f"obtaining a certificate for {', '.join(spec.names)} from {spec.tls.acme.directory_url}")
+    issuer = ctx.edge.issuer_for(spec)
     replaced = replace_certificate(
-        ctx.paths, spec, lambda: (AcmeIssuer().issue(spec, store, utcnow()), "acme"), "first ACME certificate"
+        ctx.paths, spec, lambda: (issuer.issue(spec, store, utcnow()), issuer.source), "first ACME certificate"
     )
     ctx.say(f"Serving the ACME certificate (serial {replaced.new_serial}) via {replaced.path}")
 
@@ -100,7 +126,7 @@ def run_down(ctx: Context, args: argparse.Namespace) -> int:
 
     spec = ctx.load_spec()
     client = connect()
-    removed = down(client, spec.name, network_name(spec), args.volumes, ctx.say)
+    removed = down(client, spec.name, network_name(spec), ctx.paths.compose_dir, args.volumes, ctx.say)
     if removed:
         ctx.say(f"Stack {spec.name} is down. Photos, storage and database folders are kept.")
     else:
@@ -114,7 +140,7 @@ def run_verify(ctx: Context, args: argparse.Namespace) -> int:
     from stackctl.stack_target import probe_target
 
     spec = ctx.load_spec()
-    result = probe(probe_target(spec, CertStore(ctx.paths.certs), args.ca_file))
+    result = probe(probe_target(spec, CertStore(ctx.paths.certs), checked_ca_file(args.ca_file)))
     if args.json:
         ctx.out.write(json.dumps(result.as_json(), indent=2) + "\n")
     else:

@@ -6,6 +6,8 @@ import argparse
 import time
 from typing import TYPE_CHECKING
 
+from stackctl.commands.argtypes import UsageError, seconds
+
 if TYPE_CHECKING:
     from stackctl.context import Context
 
@@ -22,9 +24,15 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         epilog=STATUS_EXIT_CODES,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    p.add_argument("--json", action="store_true", help="print the snapshot as JSON")
-    p.add_argument("--watch", action="store_true", help="refresh in place until Ctrl-C")
-    p.add_argument("--interval", type=float, default=2.0, help="seconds between refreshes with --watch (default 2)")
+    mode = p.add_mutually_exclusive_group()
+    mode.add_argument("--json", action="store_true", help="print the snapshot as JSON")
+    mode.add_argument("--watch", action="store_true", help="refresh in place until Ctrl-C")
+    p.add_argument(
+        "--interval",
+        type=seconds(0.5, 3600),
+        default=None,
+        help="seconds between refreshes with --watch, 0.5 to 3600 (default 2)",
+    )
     p.set_defaults(handler=run)
 
 
@@ -33,8 +41,10 @@ def run(ctx: Context, args: argparse.Namespace) -> int:
     from stackctl.status import gather, snapshot_json
 
     spec = ctx.load_spec()
+    if args.interval is not None and not args.watch:
+        raise UsageError("stackctl status: --interval needs --watch", 'add --watch, or see "stackctl status --help"')
     if args.watch:
-        return _watch(ctx, args.interval)
+        return _watch(ctx, args.interval or 2.0)
     snapshot = gather(ctx.paths, spec)
     if args.json:
         ctx.out.write(snapshot_json(snapshot) + "\n")
@@ -49,8 +59,6 @@ def _watch(ctx: Context, interval: float) -> int:
     from stackctl.dashboard import build_dashboard
     from stackctl.status import gather
 
-    if interval < 0.5:
-        interval = 0.5
     spec = ctx.load_spec()
     try:
         with Live(console=ctx.console, auto_refresh=False, transient=False) as live:

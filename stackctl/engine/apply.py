@@ -13,11 +13,9 @@ from docker.models.containers import Container
 
 from stackctl.engine.client import DOCKER_ERRORS, api_error, docker_call
 from stackctl.engine.model import Service
+from stackctl.engine.ownership import HASH_LABEL, PROJECT_LABEL, project_containers
 from stackctl.engine.waits import Deadline, wait_ready
 
-PROJECT_LABEL = "com.docker.compose.project"
-SERVICE_LABEL = "com.docker.compose.service"
-HASH_LABEL = "com.docker.compose.config-hash"
 Report = Callable[[str], None]
 
 
@@ -27,17 +25,6 @@ class ApplyResult:
     started: list[str] = field(default_factory=list)
     created: list[str] = field(default_factory=list)
     removed: list[str] = field(default_factory=list)
-
-
-def project_containers(client: docker.DockerClient, project: str) -> dict[str, Container]:
-    """This project's service containers by service name (one-off containers excluded)."""
-    with docker_call(f"list the containers of project {project}"):
-        found = client.containers.list(all=True, filters={"label": [f"{PROJECT_LABEL}={project}"]})
-    return {
-        str(c.labels.get(SERVICE_LABEL, c.name)): c
-        for c in found
-        if c.labels.get("com.docker.compose.oneoff", "False") == "False"
-    }
 
 
 def ensure_network(client: docker.DockerClient, name: str, project: str, subnet: str, gateway: str) -> None:
@@ -101,7 +88,7 @@ def converge(
     report: Report,
 ) -> ApplyResult:
     result = ApplyResult()
-    existing = project_containers(client, project)
+    existing = project_containers(client, project, working_dir)
     wanted = {s.name for s in services}
     for name, container in existing.items():
         if name not in wanted:
@@ -140,9 +127,11 @@ def _start(container: Container) -> None:
         raise api_error(f"start container {container.name}", e) from e
 
 
-def down(client: docker.DockerClient, project: str, network: str, volumes: bool, report: Report) -> list[str]:
+def down(
+    client: docker.DockerClient, project: str, network: str, working_dir: Path, volumes: bool, report: Report
+) -> list[str]:
     removed = []
-    for name, container in project_containers(client, project).items():
+    for name, container in project_containers(client, project, working_dir).items():
         report(f"removing {container.name}")
         remove_container(container)
         removed.append(name)

@@ -23,6 +23,14 @@ class ApiUnavailable(Exception):
     """The runtime API cannot take this update (unreachable, or the certificate is not loaded yet)."""
 
 
+def runtime_api_answers(sock: Path) -> bool:
+    """Whether HAProxy answers on the stack's runtime socket (it runs, whatever Docker says)."""
+    try:
+        return "Name: HAProxy" in command(sock, "show info", timeout=2)
+    except OperationFailed:
+        return False
+
+
 def swap_via_runtime_api(sock: Path, domain: str, bundle_pem: str) -> None:
     """`set ssl cert` + `commit ssl cert`. HAProxy refuses a bundle it cannot use (key mismatch,
     garbage): that refusal raises OperationFailed with its words, and the transaction is aborted."""

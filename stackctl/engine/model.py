@@ -10,8 +10,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from stackctl.engine.ownership import (
+    CONFIG_FILES_LABEL,
+    HASH_LABEL,
+    NUMBER_LABEL,
+    ONEOFF_LABEL,
+    PROJECT_LABEL,
+    SERVICE_LABEL,
+    WORKING_DIR_LABEL,
+)
 from stackctl.layout import StackPaths
-from stackctl.passwords import parse_env_file
+from stackctl.passwords import read_env_file
 from stackctl.render.compose import NETWORK, compose_model
 from stackctl.spec import StackSpec
 
@@ -69,14 +78,15 @@ class Service:
         return hashlib.sha256(json.dumps(document, sort_keys=True).encode()).hexdigest()
 
     def labels(self, project: str, working_dir: Path) -> dict[str, str]:
+        folder = working_dir.absolute()
         return {
-            "com.docker.compose.project": project,
-            "com.docker.compose.service": self.name,
-            "com.docker.compose.container-number": "1",
-            "com.docker.compose.oneoff": "False",
-            "com.docker.compose.config-hash": self.config_hash,
-            "com.docker.compose.project.working_dir": str(working_dir),
-            "com.docker.compose.project.config_files": str(working_dir / "compose.yaml"),
+            PROJECT_LABEL: project,
+            SERVICE_LABEL: self.name,
+            NUMBER_LABEL: "1",
+            ONEOFF_LABEL: "False",
+            HASH_LABEL: self.config_hash,
+            WORKING_DIR_LABEL: str(folder),
+            CONFIG_FILES_LABEL: str(folder / "compose.yaml"),
         }
 
 
@@ -88,7 +98,7 @@ def _under(compose_dir: Path, relative: str) -> Path:
 def _read_env_files(compose_dir: Path, names: list[str]) -> dict[str, str]:
     values: dict[str, str] = {}
     for name in names:
-        values.update(parse_env_file(_under(compose_dir, name).read_text()))
+        values.update(read_env_file(_under(compose_dir, name)))
     return values
 
 
@@ -121,17 +131,13 @@ def _healthcheck(raw: dict[str, Any] | None) -> dict[str, Any] | None:
     }
 
 
-def haproxy_ids() -> tuple[int, int]:
-    """HAProxy's uid and gid, never root: the image's haproxy user when stackctl is root, else the
-    owner of the stack files (who can then read their 0600 keys without any chown)."""
-    if os.geteuid() == 0:
+def haproxy_ids(stack_root: Path) -> tuple[int, int]:
+    """HAProxy's uid and gid, never root and never the caller's (sudo must not change them): the
+    owner of the stack folder, who can read its 0600 keys, or the image's haproxy user when root owns it."""
+    info = stack_root.stat()
+    if info.st_uid == 0:
         return HAPROXY_IMAGE_UID, HAPROXY_IMAGE_UID
-    return os.getuid(), os.getgid()
-
-
-def haproxy_user() -> str:
-    uid, gid = haproxy_ids()
-    return f"{uid}:{gid}"
+    return info.st_uid, info.st_gid
 
 
 def services(spec: StackSpec, paths: StackPaths, haproxy_cfg_text: str) -> list[Service]:
@@ -149,7 +155,8 @@ def services(spec: StackSpec, paths: StackPaths, haproxy_cfg_text: str) -> list[
             "stop_signal": raw.get("stop_signal"),
         }
         if name == "haproxy":
-            options["user"] = haproxy_user()
+            uid, gid = haproxy_ids(paths.root)
+            options["user"] = f"{uid}:{gid}"
         environment = {**_read_env_files(paths.compose_dir, raw.get("env_file", [])), **raw.get("environment", {})}
         result.append(
             Service(

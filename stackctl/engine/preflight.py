@@ -81,6 +81,7 @@ def check_ports_free(client: docker.DockerClient, services: list[Service], ours:
 
 
 def prepare_host_folders(services: list[Service], run_dir: Path) -> None:
+    """`run_dir` is the stack folder's run/; HAProxy's user is derived from the stack folder."""
     """Create bind-mount sources; hand the certificate bundles and the socket folder to HAProxy's user."""
     ensure_dir(run_dir, PRIVATE_DIR_MODE)
     for service in services:
@@ -88,7 +89,7 @@ def prepare_host_folders(services: list[Service], run_dir: Path) -> None:
             if bind.host.suffix in (".cfg", ".pem") or bind.host.exists():
                 continue
             ensure_dir(bind.host, PRIVATE_DIR_MODE if bind.host.parent == run_dir else 0o755)
-    uid, gid = haproxy_ids()
+    uid, gid = haproxy_ids(run_dir.parent)
     haproxy = next((s for s in services if s.name == "haproxy"), None)
     if haproxy is None:
         return
@@ -101,7 +102,7 @@ def prepare_host_folders(services: list[Service], run_dir: Path) -> None:
 def _hand_over(folder: Path, uid: int, gid: int) -> None:
     """chown a 0700 folder and its files to HAProxy's user, so it can read 0600 keys and make its socket."""
     if os.geteuid() != 0:
-        return  # HAProxy runs as the stack owner then (model.haproxy_user): the files are already theirs
+        return  # only root can chown; a non-root caller owns the folder, and HAProxy runs as its owner
     try:
         os.chown(folder, uid, gid)
         for child in folder.iterdir():

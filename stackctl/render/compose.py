@@ -160,6 +160,18 @@ def compose_model(spec: StackSpec) -> dict[str, Any]:
     }
 
 
+def _without_interpolation(value: Any) -> Any:
+    """`docker compose` expands `$VAR` and `${VAR}` in every string; `$$` is a literal `$`."""
+    if isinstance(value, str):
+        return value.replace("$", "$$")
+    if isinstance(value, dict):
+        return {k: _without_interpolation(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_without_interpolation(v) for v in value]
+    return value
+
+
 def render_compose(spec: StackSpec) -> str:
-    body = yaml.safe_dump(compose_model(spec), sort_keys=False, default_flow_style=False, width=120)
+    document = _without_interpolation(compose_model(spec))
+    body = yaml.safe_dump(document, sort_keys=False, default_flow_style=False, width=120)
     return f"# {GENERATED_HEADER}\n{body}"
