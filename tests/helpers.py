@@ -11,7 +11,7 @@ import shutil
 import socket
 import subprocess
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -22,6 +22,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
 from stackctl.cli import main
+from stackctl.edges import Edges
 
 IN_CI = os.environ.get("CI") == "true"
 
@@ -61,9 +62,9 @@ class CliResult:
     err: str
 
 
-def run_cli(*argv: str) -> CliResult:
+def run_cli(*argv: str, edges: Edges | None = None) -> CliResult:
     out, err = io.StringIO(), io.StringIO()
-    code = main(list(argv), out=out, err=err)
+    code = main(list(argv), out=out, err=err, edges=edges)
     return CliResult(code, out.getvalue(), err.getvalue())
 
 
@@ -87,6 +88,15 @@ def self_signed_bundle(names: list[str], days: int = 30) -> bytes:
         serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
     )
     return cert.public_bytes(serialization.Encoding.PEM) + key_pem
+
+
+def wait_until(predicate: Callable[[], object], timeout: float, what: str, every: float = 0.05) -> None:
+    """Poll `predicate` until it is true; fail naming `what` after `timeout` seconds. Never a bare sleep."""
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+        time.sleep(every)
 
 
 def wait_for_port(port: int, host: str = "127.0.0.1", timeout: float = 10.0) -> None:

@@ -14,6 +14,7 @@ import docker
 import docker.errors
 import pytest
 
+from stackctl.edges import Edges
 from tests.helpers import IN_CI, free_port, run_cli
 
 TEST_IMAGES = {
@@ -59,8 +60,8 @@ class Stack:
     stats: int
     client: docker.DockerClient
 
-    def cli(self, *argv: str) -> tuple[int, str, str]:
-        result = run_cli("--dir", str(self.root), *argv)
+    def cli(self, *argv: str, edges: Edges | None = None) -> tuple[int, str, str]:
+        result = run_cli("--dir", str(self.root), *argv, edges=edges)
         return result.code, result.out, result.err
 
     def up(self, *extra: str) -> str:

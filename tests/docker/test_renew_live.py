@@ -15,6 +15,7 @@ from stackctl.probe import served_serial
 from stackctl.spec import load_spec
 from stackctl.stack_target import probe_target
 from tests.docker.conftest import Stack, make_stack
+from tests.fakes import broken_key_edges
 from tests.helpers import hash_tree
 from tests.load import renew_under_load
 
@@ -39,7 +40,8 @@ def _last_history(stack: Stack) -> dict[str, object]:
 
 
 def _renew_under_load(stack: Stack) -> dict[str, object]:
-    renew_under_load(stack, stack.ca)
+    measured = renew_under_load(stack, stack.ca)
+    print(f"renewal under load: {measured}")
     return _last_history(stack)
 
 
@@ -63,17 +65,45 @@ def _certs_state(root: Path) -> dict[str, str]:
     return {k: v for k, v in hash_tree(root / "certs").items() if k != "renewals.jsonl"}
 
 
-def test_a_broken_new_certificate_keeps_the_old_one_served_and_on_disk(
-    live: Stack, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_a_broken_new_certificate_keeps_the_old_one_served_and_on_disk(live: Stack) -> None:
     before_serial, before_files = _served(live), _certs_state(live.root)
-    monkeypatch.setenv("STACKCTL_TEST_FAULT", "mismatched-key")
-    code, _, err = live.cli("certs", "renew", "--force")
+    code, _, err = live.cli("certs", "renew", "--force", edges=broken_key_edges())
     assert code == 1 and "still on disk and served" in err
     assert len(err.strip().splitlines()) == 1
     assert _served(live) == before_serial
     assert _certs_state(live.root) == before_files
     assert str(_last_history(live)["result"]).startswith("failed")
+
+
+def _on_disk_serial(stack: Stack) -> str | None:
+    site = CertStore(stack.root / "certs").read_site(DOMAIN)
+    return format(site.leaf.serial_number, "x") if site else None
+
+
+def test_renewal_that_cannot_reach_haproxy_exits_1_and_keeps_the_old_certificate(
+    live: Stack, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """Docker unreachable (e.g. no access to its socket) and the runtime socket hidden: HAProxy still
+    serves this stack's certificate, so the renewal must not claim success on disk alone."""
+    served_before, disk_before, files_before = _served(live), _on_disk_serial(live), _certs_state(live.root)
+    monkeypatch.setenv("DOCKER_HOST", f"unix://{tmp_path}/no-engine.sock")
+    sock = live.root / "run" / "haproxy" / "admin.sock"
+    hidden = sock.with_name("hidden.sock")
+    sock.rename(hidden)
+    try:
+        code, out, err = live.cli("certs", "renew", "--force")
+    finally:
+        hidden.rename(sock)
+    assert code == 1, out
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: ") and " — " in lines[0], err
+    assert "runtime API" in lines[0] and "Docker engine" in lines[0]
+    assert "Renewed" not in out
+    assert _served(live) == served_before and _on_disk_serial(live) == disk_before
+    assert _certs_state(live.root) == files_before
+    entry = _last_history(live)
+    assert str(entry["result"]).startswith("failed: HAProxy is running but cannot be given the new certificate")
+    assert entry["old_serial"] == disk_before
 
 
 def test_renew_if_due_when_nothing_is_due_is_silent_and_swaps_nothing(live: Stack) -> None:
