@@ -48,7 +48,11 @@ def hash_tree(root: Path) -> dict[str, str]:
     result = {}
     for path in sorted(root.rglob("*")):
         rel = str(path.relative_to(root))
-        if path.is_file():
+        if path.is_symlink():
+            result[rel] = f"symlink to {os.readlink(path)}"
+        elif not (path.is_file() or path.is_dir()):
+            result[rel] = "special" + oct(path.lstat().st_mode)
+        elif path.is_file():
             result[rel] = hashlib.sha256(path.read_bytes()).hexdigest() + oct(path.stat().st_mode)
         else:
             result[rel] = "dir" + oct(path.stat().st_mode)

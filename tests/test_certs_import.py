@@ -7,8 +7,10 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import rsa
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
+from cryptography.x509.oid import ExtensionOID
 
 from stackctl.certs.store import CertStore
 from stackctl.spec import load_spec
@@ -128,7 +130,65 @@ def garbage(pki: Pki, d: Path) -> list[str]:
     return [_write(d, "c.crt", b"hello, this is not a certificate\n")]
 
 
+def ed25519_leaf_and_key(pki: Pki, d: Path) -> list[str]:
+    leaf = pki.leaf([DOMAIN], key=ed25519.Ed25519PrivateKey.generate())
+    return [_write(d, "c.pem", leaf.cert_pem + leaf.key_pem())]
+
+
+def ed25519_leaf_with_an_ecdsa_key(pki: Pki, d: Path) -> list[str]:
+    leaf, other = pki.leaf([DOMAIN], key=ed25519.Ed25519PrivateKey.generate()), pki.leaf([DOMAIN])
+    return [_write(d, "c.pem", leaf.cert_pem), "--key", _write(d, "k.pem", other.key_pem())]
+
+
+def malformed_san(pki: Pki, d: Path) -> list[str]:
+    key = ec.generate_private_key(ec.SECP256R1())
+    broken = x509.UnrecognizedExtension(ExtensionOID.SUBJECT_ALTERNATIVE_NAME, b"\x30\x03\x82\x05a")
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(pki.root.cert.subject)
+        .issuer_name(pki.intermediate.cert.subject)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(NOW - dt.timedelta(days=1))
+        .not_valid_after(NOW + dt.timedelta(days=30))
+        .add_extension(broken, critical=False)
+        .sign(pki.intermediate.key, hashes.SHA256())
+    )
+    pem = cert.public_bytes(serialization.Encoding.PEM)
+    key_pem = key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    )
+    return [_write(d, "c.pem", pem + key_pem)]
+
+
+def openssl_style_self_signed(pki: Pki, d: Path) -> list[str]:
+    """What `openssl req -x509 -newkey ...` makes: self-signed, with basicConstraints CA:TRUE."""
+    leaf = make_cert(DOMAIN, None, [DOMAIN], ca=True)
+    return [_write(d, "c.pem", leaf.cert_pem + leaf.key_pem())]
+
+
+def two_keys(pki: Pki, d: Path) -> list[str]:
+    leaf, other = pki.leaf([DOMAIN]), pki.leaf([DOMAIN])
+    return [_write(d, "c.pem", leaf.cert_pem + leaf.key_pem() + other.key_pem())]
+
+
+def p384_is_fine_but_p521_is_not(pki: Pki, d: Path) -> list[str]:
+    leaf = pki.leaf([DOMAIN], key=ec.generate_private_key(ec.SECP521R1()))
+    return [_write(d, "c.pem", leaf.cert_pem + leaf.key_pem())]
+
+
+def unknown_pem_block(pki: Pki, d: Path) -> list[str]:
+    return [_write(d, "c.pem", b"-----BEGIN OPENSSH PRIVATE KEY-----\nAAAA\n-----END OPENSSH PRIVATE KEY-----\n")]
+
+
 BAD: list[tuple[Case, str]] = [
+    (ed25519_leaf_and_key, "unsupported key type"),
+    (ed25519_leaf_with_an_ecdsa_key, "does not match"),
+    (malformed_san, "malformed extension"),
+    (openssl_style_self_signed, "browsers such as Firefox refuse"),
+    (two_keys, "2 private keys"),
+    (p384_is_fine_but_p521_is_not, "secp521r1"),
+    (unknown_pem_block, "damaged or in an unknown format"),
     (mismatched_key, "does not match"),
     (expired, "expired on"),
     (not_yet_valid, "not valid yet"),
@@ -165,6 +225,7 @@ def test_bad_import_is_refused_and_changes_nothing(
     assert len(result.err.strip().splitlines()) == 1, result.err
     assert "Traceback" not in result.err
     assert fragment in result.err
+    assert " — " in result.err and "PRIVATE KEY" not in result.err
     assert hash_tree(stack_dir) == before
 
 
@@ -264,3 +325,11 @@ def test_renew_of_an_import_names_expiry_and_alerts_when_due(pki: Pki, stack_dir
     assert result.code == 1
     assert "cannot renew the imported certificate" in result.err and "expires on" in result.err
     assert hash_tree(stack_dir) == before
+
+
+def test_flow_style_tls_is_switched_to_import_keeping_comments(pki: Pki, stack_dir: Path, tmp_path: Path) -> None:
+    (stack_dir / "stack.yaml").write_text(f"domain: {DOMAIN}  # where people go\ntls: {{source: local-ca}}  # flow\n")
+    leaf = pki.leaf([DOMAIN])
+    _import(stack_dir, _write(tmp_path, "c.pem", leaf.cert_pem + pki.intermediate.cert_pem + leaf.key_pem()))
+    text = (stack_dir / "stack.yaml").read_text()
+    assert "# where people go" in text and "# flow" in text and "source: import" in text

@@ -80,7 +80,9 @@ def run(ctx: Context, args: argparse.Namespace) -> int:
     from stackctl.passwords import write_missing_secrets
 
     paths = ctx.paths
-    spec_exists = paths.spec.exists()
+    if args.domain is not None:
+        stack_yaml_text(args.domain)  # a bad --domain is named first, whatever else is wrong
+    spec_exists = paths.spec.exists() or paths.spec.is_symlink()
     secrets_complete = all((paths.secrets / name).exists() for name in ("photoprism.env", "mariadb.env", "haproxy.env"))
     if spec_exists and secrets_complete and not args.force:
         raise InvalidInput(

@@ -1,0 +1,54 @@
+"""Command-line errors come out in our one-line form with exit 2: argparse's own, bad numbers,
+options that contradict each other."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.bad_input.conftest import Folder
+
+BAD_ARGV: list[tuple[list[str], str]] = [
+    (["frobnicate"], "invalid choice"),
+    ([], "required"),
+    (["--bogus", "render"], "unrecognized arguments"),
+    (["render", "--bogus"], "unrecognized arguments"),
+    (["render", "extra"], "unrecognized arguments"),
+    (["certs"], "required"),
+    (["certs", "frob"], "invalid choice"),
+    (["certs", "import"], "the following arguments are required: cert"),
+    (["certs", "import", "a.pem", "--key"], "expected one argument"),
+    (["up", "--timeout"], "expected one argument"),
+    (["up", "--timeout", "-5"], "from 1 to 86400"),
+    (["up", "--timeout", "nan"], "from 1 to 86400"),
+    (["up", "--timeout", "inf"], "from 1 to 86400"),
+    (["up", "--timeout", "0"], "from 1 to 86400"),
+    (["up", "--timeout", "5s"], "must be a number of seconds"),
+    (["up", "--timeout", "1e9"], "from 1 to 86400"),
+    (["up", "--no-verify", "--ca-file", "root.pem"], "not allowed with"),
+    (["status", "--watch", "--interval", "-1"], "from 0.5 to 3600"),
+    (["status", "--watch", "--interval", "nan"], "from 0.5 to 3600"),
+    (["status", "--watch", "--interval", "0.1"], "from 0.5 to 3600"),
+    (["status", "--watch", "--interval", "x"], "must be a number of seconds"),
+    (["status", "--watch", "--json"], "not allowed with"),
+    (["status", "--interval", "5"], "--interval needs --watch"),
+    (["certs", "renew", "--force", "--if-due"], "not allowed with"),
+    (["init", "--domain", "photos.example.com\n.if"], "--domain"),
+    (["init", "--domain", "*.example.com"], "--domain"),
+    (["init", "--domain", "127.0.0.1"], "--domain"),
+    (["init", "--domain", ""], "--domain"),
+    (["init", "--domain", "photos.example.com:443"], "--domain"),
+    (["down", "--volumes", "yes"], "unrecognized arguments"),
+    (["verify", "--json", "--json", "x"], "unrecognized arguments"),
+]
+
+
+@pytest.mark.parametrize(("argv", "fragment"), BAD_ARGV, ids=[" ".join(a) or "nothing" for a, _ in BAD_ARGV])
+def test_bad_command_line_is_one_line_and_exit_2(folder: Folder, argv: list[str], fragment: str) -> None:
+    line = folder.refuses(*argv, fragment=fragment)
+    assert "usage:" not in line
+    assert "--help" in line or "--domain" in line or "needs --watch" in line
+
+
+def test_help_still_goes_to_standard_output(folder: Folder) -> None:
+    result = folder.cli("certs", "renew", "--help")
+    assert result.code == 0 and "--if-due" in result.out and result.err == ""
