@@ -133,21 +133,26 @@ def replace_certificate(
     old_serial = format(old.leaf.serial_number, "x") if old else None
     snapshot = store.snapshot(spec.domain)
     live, client = liveness(paths, spec, old_serial)
-    issued, source = obtain()
-    new_serial = format(issued.leaf.serial_number, "x")
     entry: dict[str, Any] = {
         "time": dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
         "domain": spec.domain,
         "names": list(spec.names),
         "reason": reason,
         "old_serial": old_serial,
-        "new_serial": new_serial,
+        "new_serial": None,
     }
 
     def finish(path: str, result: str) -> float:
         duration = time.monotonic() - started
         record(paths, {**entry, "path": path, "duration_s": round(duration, 3), "result": result})
         return duration
+
+    try:
+        issued, source = obtain()
+    except StackctlError as e:
+        finish("none", f"failed: {e.message}")  # e.g. the CA refused: nothing was written
+        raise
+    new_serial = entry["new_serial"] = format(issued.leaf.serial_number, "x")
 
     try:
         store.write_site(spec.domain, issued.leaf, issued.chain, issued.key_pem, source)

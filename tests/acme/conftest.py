@@ -13,7 +13,6 @@ import json
 import os
 import ssl
 import subprocess
-import time
 import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -23,7 +22,7 @@ import pytest
 
 from tests.certfactory import make_cert
 from tests.docker.conftest import docker_client  # noqa: F401 - the acme tier runs stacks too
-from tests.helpers import free_port, require_tool, wait_for_port
+from tests.helpers import free_port, require_tool, wait_for_port, wait_until
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -124,16 +123,16 @@ def run_pebble(folder: Path, http_port: int, dns_port: int, tls: tuple[Path, Pat
         wait_for_port(management)
         ctx = ssl.create_default_context(cafile=str(tls[0]))
         root = folder / "pebble-root.pem"
-        deadline = time.monotonic() + 10
-        while True:
+
+        def fetch_root() -> bool:
             try:
                 with urllib.request.urlopen(f"https://127.0.0.1:{management}/roots/0", context=ctx, timeout=5) as r:
                     root.write_bytes(r.read())
-                break
+                return True
             except OSError:
-                if time.monotonic() > deadline:
-                    raise
-                time.sleep(0.2)
+                return False
+
+        wait_until(fetch_root, 10, "pebble's root certificate at /roots/0", every=0.2)
         yield Pebble(f"https://127.0.0.1:{listen}/dir", management, tls[0], root, log)
     finally:
         proc.terminate()

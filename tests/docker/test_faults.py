@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import shutil
 import socket
 from pathlib import Path
 
@@ -25,7 +27,7 @@ def test_host_port_already_taken_names_the_port_and_starts_nothing(stack: Stack)
         code, _, err = stack.cli("up", "--timeout", "60")
     line = _one_line(err)
     assert code == 1
-    assert f"port {stack.https}" in line and "already in use" in line and "python" in line
+    assert f"port {stack.https}" in line and "already in use" in line and f"(pid {os.getpid()})" in line
     assert stack.containers() == {}
 
 
@@ -116,3 +118,19 @@ def test_timeout_names_the_step_that_is_not_ready(stack: Stack) -> None:
     line = _one_line(err)
     assert code == 1
     assert "timed out after 2s waiting for mariadb to become healthy" in line
+
+
+def test_a_second_folder_with_the_same_name_is_refused_and_names_the_first(stack: Stack, tmp_path: Path) -> None:
+    stack.up()
+    ids = stack.containers()
+    twin = tmp_path / "twin"
+    shutil.copytree(stack.root, twin, ignore=shutil.ignore_patterns("run", "compose"))
+    before = hash_tree(twin)
+    for command in (["up", "--timeout", "60"], ["down"], ["certs", "renew", "--force"]):
+        result = run_cli("--dir", str(twin), *command)
+        line = _one_line(result.err)
+        assert result.code == 2, line
+        assert f"already used by the stack in {stack.root}" in line and " — " in line
+    assert hash_tree(twin) == before
+    assert stack.containers() == ids  # nothing of the first stack was touched
+    assert all(stack.client.containers.get(i).status == "running" for i in ids.values())

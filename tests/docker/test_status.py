@@ -15,6 +15,7 @@ from stackctl.certs.manage import issue, utcnow
 from stackctl.certs.store import CertStore
 from stackctl.spec import load_spec
 from tests.docker.conftest import Stack
+from tests.helpers import wait_until
 
 
 def _status(stack: Stack) -> tuple[int, dict[str, object]]:
@@ -46,14 +47,16 @@ def test_status_follows_the_stack_through_its_life(stack: Stack) -> None:
     assert _status(stack)[0] == 0
 
     stack.container("photoprism").stop(timeout=3)
-    deadline = time.monotonic() + 20
-    while True:
-        code, data = _status(stack)
-        servers = [b for b in data["backends"] or [] if b["kind"] == "server"]  # type: ignore[union-attr]
-        if servers and servers[0]["status"] == "DOWN":
-            break
-        assert time.monotonic() < deadline, data
-        time.sleep(1)
+    seen: dict[str, object] = {}
+
+    def photoprism_down() -> bool:
+        seen["code"], seen["data"] = _status(stack)
+        data = seen["data"]
+        servers = [b for b in data["backends"] or [] if b["kind"] == "server"]  # type: ignore[index,union-attr]
+        return bool(servers) and servers[0]["status"] == "DOWN"
+
+    wait_until(photoprism_down, 20, "status to show the photoprism server DOWN", every=0.5)
+    code, data = seen["code"], seen["data"]
     assert code == 1 and "photoprism" in str(data["verdict"]).split(";")[0]
 
     assert stack.cli("down")[0] == 0

@@ -62,7 +62,7 @@ def test_websocket_round_trip_survives_20_seconds_idle(running_stack: Stack) -> 
         assert ws.status == 101
         ws.send(b"hello")
         assert ws.receive() == (0x1, b"hello")
-        time.sleep(20)
+        time.sleep(20)  # the idle time under test (longer than PhotoPrism's 15 s pings), not a wait for a state
         ws.send(b"still there?")
         assert ws.receive() == (0x1, b"still there?")
     finally:

@@ -6,6 +6,7 @@ import json
 import time
 
 from tests.docker.conftest import Stack
+from tests.helpers import wait_until
 
 
 def test_up_cycle(stack: Stack) -> None:
@@ -90,10 +91,7 @@ def test_stopped_photoprism_gives_503_and_up_restores_it(stack: Stack) -> None:
     assert status() == 200
     stack.container("photoprism").stop(timeout=2)
     stopped = time.monotonic()
-    deadline = stopped + 15
-    while status() != 503:
-        assert time.monotonic() < deadline, "HAProxy still answers something other than 503 for a stopped backend"
-        time.sleep(0.5)
+    wait_until(lambda: status() == 503, 15, "HAProxy to answer 503 for a stopped backend", every=0.2)
     # inter 2s, fall 2: HAProxy notices within a few seconds plus one request's time.
     assert time.monotonic() - stopped < 15
     stack.up()
