@@ -22,6 +22,8 @@ import h2.errors
 import h2.events
 import h2.exceptions
 
+from tests.helpers import Workers
+
 
 @dataclass
 class H2Stats:
@@ -145,7 +147,7 @@ class H2Load:
         self.clients, self.streams = clients, streams
         self.stats = H2Stats()
         self._stop = threading.Event()
-        self._threads: list[threading.Thread] = []
+        self._workers = Workers(clients, self._run, self._stop)
 
     def _run(self) -> None:
         conn: _Connection | None = None
@@ -175,13 +177,8 @@ class H2Load:
             conn.close()
 
     def __enter__(self) -> H2Load:
-        for _ in range(self.clients):
-            thread = threading.Thread(target=self._run, daemon=True)
-            thread.start()
-            self._threads.append(thread)
+        self._workers.__enter__()
         return self
 
     def __exit__(self, *exc: object) -> None:
-        self._stop.set()
-        for thread in self._threads:
-            thread.join(timeout=30)
+        self._workers.__exit__(*exc)

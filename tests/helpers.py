@@ -10,6 +10,7 @@ import os
 import shutil
 import socket
 import subprocess
+import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -92,6 +93,24 @@ def self_signed_bundle(names: list[str], days: int = 30) -> bytes:
         serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
     )
     return cert.public_bytes(serialization.Encoding.PEM) + key_pem
+
+
+class Workers:
+    """`count` daemon threads running `target` until `stop` is set; started and joined as a block."""
+
+    def __init__(self, count: int, target: Callable[[], None], stop: threading.Event) -> None:
+        self.stop = stop
+        self.threads = [threading.Thread(target=target, daemon=True) for _ in range(count)]
+
+    def __enter__(self) -> Workers:
+        for thread in self.threads:
+            thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop.set()
+        for thread in self.threads:
+            thread.join(timeout=30)
 
 
 def wait_until(predicate: Callable[[], object], timeout: float, what: str, every: float = 0.05) -> None:

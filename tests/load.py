@@ -11,7 +11,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from tests.helpers import require_tool
+from tests.helpers import Workers, require_tool
 
 
 @dataclass
@@ -62,7 +62,7 @@ class FreshConnections:
     serials: set[int] = field(default_factory=set)
     ok_times: list[float] = field(default_factory=list)
     _stop: threading.Event = field(default_factory=threading.Event)
-    _workers: list[threading.Thread] = field(default_factory=list)
+    _workers: Workers | None = None
 
     def _run(self) -> None:
         ctx = ssl.create_default_context(cafile=self.cafile)
@@ -94,16 +94,11 @@ class FreshConnections:
         return sum(1 for t in list(self.ok_times) if t > moment)
 
     def __enter__(self) -> FreshConnections:
-        for _ in range(self.threads):
-            worker = threading.Thread(target=self._run, daemon=True)
-            worker.start()
-            self._workers.append(worker)
+        self._workers = Workers(self.threads, self._run, self._stop).__enter__()
         return self
 
     def __exit__(self, *exc: object) -> None:
-        self._stop.set()
-        for worker in self._workers:
-            worker.join(timeout=10)
+        self._workers.__exit__(*exc)
 
 
 # httplog: ... <status> <bytes> <req cookie> <resp cookie> <termination state> ... "<method> <uri> <version>"
