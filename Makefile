@@ -62,6 +62,7 @@ lint: install
 	$(VENV)/bin/ruff check stackctl tests
 	$(VENV)/bin/ruff format --check stackctl tests
 	$(VENV)/bin/mypy --strict stackctl
+	$(VENV)/bin/lint-imports
 
 # Proxy throughput, TLS handshakes and command latency side by side (nginx, Caddy, the seed config).
 # Writes a table to the terminal and JSON to $$BENCH_OUT (default .bench/bench.json).

@@ -11,10 +11,10 @@ from typing import TYPE_CHECKING, TextIO
 
 from stackctl import __version__
 from stackctl.commands import Handler
-from stackctl.errors import ExitStatus, InvalidInput, StackctlError
+from stackctl.core.errors import ExitStatus, InvalidInput, StackctlError
 
 if TYPE_CHECKING:  # imported lazily at run time to keep --help fast
-    from stackctl.edges import Edges
+    from stackctl.flows.edges import Edges
 
 EXIT_CODES_HELP = """exit codes:
   0    success
@@ -65,9 +65,9 @@ def main(
     edges: Edges | None = None,
 ) -> int:
     """Run one command. `edges` are the outside services commands reach through; the real ones by
-    default, tests may pass others (see stackctl.edges)."""
-    from stackctl.context import Context
-    from stackctl.layout import StackPaths
+    default, tests may pass others (see stackctl.flows.edges)."""
+    from stackctl.commands.context import Context
+    from stackctl.config.layout import StackPaths
 
     out = out or sys.stdout
     err = err or sys.stderr

@@ -1,4 +1,4 @@
-"""Fakes for faults that cannot be produced for real, injected through stackctl.edges.Edges."""
+"""Fakes for faults that cannot be produced for real, injected through stackctl.flows.edges.Edges."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from stackctl.certs.issuers import Issued, Issuer, issuer_for
 from stackctl.certs.keys import key_pem
 from stackctl.certs.store import CertStore
-from stackctl.edges import Edges
-from stackctl.spec import StackSpec
+from stackctl.config.spec import StackSpec
+from stackctl.flows.edges import Edges
 
 
 class BrokenKeyIssuer:

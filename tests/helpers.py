@@ -23,7 +23,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
 from stackctl.cli import main
-from stackctl.edges import Edges
+from stackctl.flows.edges import Edges
 
 IN_CI = os.environ.get("CI") == "true"
 

@@ -125,9 +125,9 @@ def renew_under_load(stack: Any, cafile: str, domain: str = "photos.example.com"
     """`certs renew --force` under HTTP/2 keep-alive load and a stream of fresh TLS connections.
     A failure is what a browser would show; load goes on after the swap and must be served."""
     from stackctl.certs.store import CertStore
-    from stackctl.probe import served_serial
-    from stackctl.spec import load_spec
-    from stackctl.stack_target import probe_target
+    from stackctl.config.spec import load_spec
+    from stackctl.health.probe import served_serial
+    from stackctl.health.target import probe_target
     from tests.h2client import H2Load
     from tests.helpers import wait_until
 

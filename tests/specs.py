@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from stackctl.spec import StackSpec, spec_from_data
+from stackctl.config.spec import StackSpec, spec_from_data
 
 EXAMPLES: dict[str, dict[str, object]] = {
     "minimal": {"domain": "photos.example.com"},

@@ -13,7 +13,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 from cryptography.x509.oid import ExtensionOID
 
 from stackctl.certs.store import CertStore
-from stackctl.spec import load_spec
+from stackctl.config.spec import load_spec
 from tests.certfactory import CLIENT_AUTH_ONLY, NOW, Pki, csr_pem, make_cert, make_pki, p12
 from tests.helpers import hash_tree, run_cli
 

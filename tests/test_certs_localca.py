@@ -15,8 +15,8 @@ import pytest
 
 from stackctl.certs.inspect import CertInfo
 from stackctl.certs.store import CertStore
+from stackctl.config.spec import load_spec
 from stackctl.render.haproxy import HaproxyLayout, render_haproxy
-from stackctl.spec import load_spec
 from tests.helpers import free_port, hash_tree, native_haproxy, require_tool, run_cli
 
 ALIASES = ["photo.example.com", "pics.example.org"]

@@ -9,9 +9,9 @@ import docker.errors
 import pytest
 import requests
 
-from stackctl.engine.client import docker_call
-from stackctl.engine.model import HAPROXY_IMAGE_UID, haproxy_ids
-from stackctl.errors import OperationFailed
+from stackctl.core.errors import OperationFailed
+from stackctl.engines.docker.client import docker_call
+from stackctl.engines.docker.model import HAPROXY_IMAGE_UID, haproxy_ids
 
 
 def test_an_api_error_carries_the_operation_and_dockers_words() -> None:

@@ -15,8 +15,8 @@ from pathlib import Path
 
 import pytest
 
+from stackctl.config.spec import spec_from_data
 from stackctl.render.haproxy import HaproxyLayout, render_haproxy
-from stackctl.spec import spec_from_data
 from tests.helpers import free_port, native_haproxy, require_tool, self_signed_bundle
 from tests.standin import _Server, http_standin
 

@@ -9,9 +9,9 @@ from typing import Any
 import pytest
 import yaml
 
-from stackctl.errors import SpecError
+from stackctl.config.spec import spec_from_data
+from stackctl.core.errors import SpecError
 from stackctl.render import render_stack
-from stackctl.spec import spec_from_data
 
 PAYLOADS = ["\n.notice injected\n", "\nx-injected: 1", ":/etc:rw", " #x", '"', "'", "%[env(STATS_PASSWORD)]", "${HOME}"]
 

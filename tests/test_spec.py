@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from stackctl.spec import spec_from_data
+from stackctl.config.spec import spec_from_data
 from tests.helpers import hash_tree, run_cli
 
 

@@ -12,8 +12,8 @@ from typing import Any
 import pytest
 from rich.console import Console
 
-from stackctl.dashboard import build_dashboard
-from stackctl.status_model import BackendStatus, ContainerStatus, StatusSnapshot
+from stackctl.health.model import BackendStatus, ContainerStatus, StatusSnapshot
+from stackctl.ui.dashboard import build_dashboard
 from tests.helpers import run_cli
 
 GOLDEN = Path(__file__).parent / "golden" / "status"

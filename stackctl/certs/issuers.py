@@ -11,8 +11,8 @@ from cryptography import x509
 from stackctl.certs.keys import key_pem
 from stackctl.certs.localca import issue_leaf, load_or_create_ca
 from stackctl.certs.store import CertStore
-from stackctl.errors import InvalidInput
-from stackctl.spec import StackSpec
+from stackctl.config.spec import StackSpec
+from stackctl.core.errors import InvalidInput
 
 
 @dataclass(frozen=True)
@@ -47,6 +47,6 @@ def issuer_for(spec: StackSpec) -> Issuer:
             "tls.source is import: stackctl cannot issue or renew an imported certificate",
             "get a new one from its CA and run: stackctl certs import FILE",
         )
-    from stackctl.certs.acme_issuer import AcmeIssuer
+    from stackctl.certs.acme.issuer import AcmeIssuer
 
     return AcmeIssuer()

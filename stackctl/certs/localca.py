@@ -12,8 +12,8 @@ from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 from stackctl.certs.keys import PrivateKey, generate_key, key_pem
 from stackctl.certs.store import CertStore
-from stackctl.errors import OperationFailed, StackctlError
-from stackctl.fsio import MiB, read_user_file
+from stackctl.core.errors import OperationFailed, StackctlError
+from stackctl.core.fsio import MiB, read_user_file
 
 CA_LIFETIME = dt.timedelta(days=3650)
 LEAF_LIFETIME = dt.timedelta(days=90)

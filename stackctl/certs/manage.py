@@ -17,9 +17,9 @@ from stackctl.certs.keys import key_pem
 from stackctl.certs.material import Material, parse_material
 from stackctl.certs.store import CertStore
 from stackctl.certs.validate import ValidImport, validate_import
-from stackctl.fsio import MiB, read_user_file
-from stackctl.names import uncovered
-from stackctl.spec import StackSpec
+from stackctl.config.spec import StackSpec
+from stackctl.core.fsio import MiB, read_user_file
+from stackctl.core.names import uncovered
 
 SYSTEM_TRUST_BUNDLE = Path("/etc/ssl/certs/ca-certificates.crt")
 

@@ -16,8 +16,8 @@ from typing import Any
 from cryptography import x509
 
 from stackctl.certs.inspect import fingerprint
-from stackctl.errors import OperationFailed, StackctlError
-from stackctl.fsio import (
+from stackctl.core.errors import OperationFailed, StackctlError
+from stackctl.core.fsio import (
     PRIVATE_DIR_MODE,
     PRIVATE_FILE_MODE,
     PUBLIC_FILE_MODE,

@@ -12,8 +12,8 @@ from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from stackctl.certs.inspect import dns_names, is_ca, public_key_bytes, server_auth_allowed
 from stackctl.certs.keys import PrivateKey
 from stackctl.certs.material import Material
-from stackctl.errors import InvalidInput
-from stackctl.names import uncovered
+from stackctl.core.errors import InvalidInput
+from stackctl.core.names import uncovered
 
 ACCEPTED_CURVES = ("secp256r1", "secp384r1")
 

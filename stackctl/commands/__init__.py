@@ -9,7 +9,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from stackctl.context import Context
+    from stackctl.commands.context import Context
 
 Handler = Callable[["Context", argparse.Namespace], int]
 

@@ -9,7 +9,7 @@ import sys
 from collections.abc import Callable
 from typing import IO, Any, NoReturn
 
-from stackctl.errors import InvalidInput
+from stackctl.core.errors import InvalidInput
 
 
 class UsageError(InvalidInput):

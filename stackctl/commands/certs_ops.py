@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from stackctl.certs.history import last_renewal
 from stackctl.certs.inspect import CertInfo, cert_info
 from stackctl.certs.manage import (
     current_is_usable,
@@ -18,11 +19,10 @@ from stackctl.certs.manage import (
     validate_files,
 )
 from stackctl.certs.store import CertStore
-from stackctl.errors import InvalidInput, OperationFailed
-from stackctl.fsio import atomic_write
-from stackctl.names import uncovered
-from stackctl.renewals import last_renewal
-from stackctl.spec_edit import edited_spec_text
+from stackctl.config.edit import edited_spec_text
+from stackctl.core.errors import InvalidInput, OperationFailed
+from stackctl.core.fsio import atomic_write
+from stackctl.core.names import uncovered
 
 if TYPE_CHECKING:
     import datetime as dt
@@ -31,9 +31,9 @@ if TYPE_CHECKING:
     from cryptography import x509
 
     from stackctl.certs.issuers import Issued
-    from stackctl.context import Context
-    from stackctl.renewal_flow import Replaced
-    from stackctl.spec import StackSpec
+    from stackctl.commands.context import Context
+    from stackctl.config.spec import StackSpec
+    from stackctl.flows.replace_certificate import Replaced
 
 
 def _date(info_moment: object) -> str:
@@ -60,7 +60,7 @@ def _describe_new(ctx: Context, store: CertStore, domain: str, info: CertInfo, v
 
 def _replace(ctx: Context, spec: StackSpec, source: Callable[[], tuple[Issued, str]], reason: str) -> Replaced:
     """Write the new certificate and, on a running stack, serve it live and prove it is served."""
-    from stackctl.renewal_flow import replace_certificate
+    from stackctl.flows.replace_certificate import replace_certificate
 
     replaced = replace_certificate(ctx.paths, spec, source, reason)
     for note in replaced.issued.notes:
@@ -117,7 +117,7 @@ def run_create(ctx: Context, args: argparse.Namespace) -> int:
 
 
 def _trial_issuance(ctx: Context, spec: StackSpec, store: CertStore) -> int:
-    from stackctl.certs.acme_issuer import AcmeSession, staging_url
+    from stackctl.certs.acme.issuer import AcmeSession, staging_url
 
     if spec.tls.source != "acme":
         raise InvalidInput("--staging is for tls.source: acme", "set tls.source: acme and tls.acme.email first")
@@ -188,8 +188,8 @@ def _ari_says_due(ctx: Context, spec: StackSpec, store: CertStore, leaf: x509.Ce
     """ACME Renewal Information (RFC 9773): the CA may ask for an earlier renewal (e.g. a revocation)."""
     from cryptography.hazmat.primitives.serialization import Encoding
 
-    from stackctl.certs.acme_issuer import AcmeSession
-    from stackctl.errors import StackctlError
+    from stackctl.certs.acme.issuer import AcmeSession
+    from stackctl.core.errors import StackctlError
 
     try:
         suggested = AcmeSession(spec, store).renewal_time(leaf.public_bytes(Encoding.PEM))

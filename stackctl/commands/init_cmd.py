@@ -5,10 +5,10 @@ from __future__ import annotations
 import argparse
 from typing import TYPE_CHECKING, Any
 
-from stackctl.errors import InvalidInput, SpecError
+from stackctl.core.errors import InvalidInput, SpecError
 
 if TYPE_CHECKING:
-    from stackctl.context import Context
+    from stackctl.commands.context import Context
 
 STACK_TEMPLATE = """\
 # stackctl stack: PhotoPrism behind HAProxy with TLS. Every key but `domain` is optional;
@@ -64,7 +64,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 
 def stack_yaml_text(domain: str) -> str:
-    from stackctl.spec import HAPROXY_LTS_IMAGE, spec_from_data
+    from stackctl.config.spec import HAPROXY_LTS_IMAGE, spec_from_data
 
     # Validate the domain first so a bad one never reaches disk; this also yields the default subnet.
     data: dict[str, Any] = {"domain": domain}
@@ -76,8 +76,8 @@ def stack_yaml_text(domain: str) -> str:
 
 
 def run(ctx: Context, args: argparse.Namespace) -> int:
-    from stackctl.fsio import atomic_write
-    from stackctl.passwords import write_missing_secrets
+    from stackctl.config.secrets import write_missing_secrets
+    from stackctl.core.fsio import atomic_write
 
     paths = ctx.paths
     if args.domain is not None:

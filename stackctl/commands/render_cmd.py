@@ -6,7 +6,7 @@ import argparse
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from stackctl.context import Context
+    from stackctl.commands.context import Context
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -18,7 +18,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 
 def run_render(ctx: Context, args: argparse.Namespace) -> int:
-    from stackctl.generated import generated_states, write_changed
+    from stackctl.flows.generated import generated_states, write_changed
 
     states = generated_states(ctx.paths, ctx.load_spec())
     if args.check:
@@ -35,7 +35,7 @@ def run_render(ctx: Context, args: argparse.Namespace) -> int:
 
 
 def run_plan(ctx: Context, args: argparse.Namespace) -> int:
-    from stackctl.generated import generated_states, unified_diff
+    from stackctl.flows.generated import generated_states, unified_diff
 
     states = generated_states(ctx.paths, ctx.load_spec())
     changed = [s for s in states if s.changed]

@@ -4,17 +4,14 @@ from __future__ import annotations
 
 import argparse
 import json
-import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from stackctl.commands.argtypes import seconds
-from stackctl.errors import InvalidInput, OperationFailed
+from stackctl.core.errors import InvalidInput, OperationFailed
 
 if TYPE_CHECKING:
-    from stackctl.context import Context
-    from stackctl.probe import ProbeResult
-    from stackctl.spec import StackSpec
+    from stackctl.commands.context import Context
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -44,7 +41,7 @@ def checked_ca_file(path: Path | None) -> Path | None:
         return None
     from cryptography import x509
 
-    from stackctl.fsio import read_user_file
+    from stackctl.core.fsio import read_user_file
 
     hint = "give the PEM file of the CA that issued the served certificate"
     data = read_user_file(path, CA_FILE_MAX_BYTES, "--ca-file", hint)
@@ -56,73 +53,33 @@ def checked_ca_file(path: Path | None) -> Path | None:
     raise InvalidInput(f"--ca-file {path}: holds no PEM certificate", hint)
 
 
-def print_probe(ctx: Context, result: ProbeResult) -> None:
-    for check in result.checks:
-        mark = "[green]ok[/green]  " if check.ok else "[red]FAIL[/red]"
-        ctx.console.print(f"  {mark} {check.name:<19}", end="")
-        ctx.say(check.detail)
-
-
-def verify_until(ctx: Context, deadline_s: float, ca_file: Path | None = None) -> ProbeResult:
-    """Probe until every check passes or the time is up (HAProxy marks PhotoPrism UP after its checks)."""
-    from stackctl.certs.store import CertStore
-    from stackctl.probe import probe
-    from stackctl.stack_target import probe_target
-
-    spec = ctx.load_spec()
-    target = probe_target(spec, CertStore(ctx.paths.certs), checked_ca_file(ca_file))
-    end = time.monotonic() + deadline_s
-    while True:
-        result = probe(target)
-        if result.ok or time.monotonic() >= end:
-            return result
-        time.sleep(0.25)
-
-
 def run_up(ctx: Context, args: argparse.Namespace) -> int:
-    from stackctl.stackup import bring_up
+    from stackctl.flows.up import up
+    from stackctl.ui.probe_report import print_probe
+    from stackctl.ui.progress import PullProgressBar
 
-    checked_ca_file(args.ca_file)  # a missing or bad --ca-file is refused before anything changes
-    started = time.monotonic()
-    outcome = bring_up(ctx, args.timeout)
+    ca_file = checked_ca_file(args.ca_file)  # a missing or bad --ca-file is refused before anything changes
     spec = ctx.load_spec()
-    if spec.tls.source == "acme":
-        _obtain_acme_live(ctx, spec)
-    if args.no_verify:
-        ctx.say(f"Stack {outcome.project} is up ({time.monotonic() - started:.1f}s); verification skipped.")
+    bar = PullProgressBar(ctx.console)
+    try:
+        outcome = up(ctx.paths, spec, args.timeout, ctx.edge.issuer_for, ctx.say, bar, not args.no_verify, ca_file)
+    finally:
+        bar.stop()
+    if outcome.probe is None:
+        ctx.say(f"Stack {outcome.project} is up ({outcome.elapsed_s:.1f}s); verification skipped.")
         return 0
-    left = max(1.0, args.timeout - (time.monotonic() - started))
-    result = verify_until(ctx, left, args.ca_file)
-    print_probe(ctx, result)
-    if not result.ok:
-        failed = ", ".join(f"{c.name} ({c.detail})" for c in result.failures())
+    print_probe(ctx.console, outcome.probe)
+    if not outcome.probe.ok:
+        failed = ", ".join(f"{c.name} ({c.detail})" for c in outcome.probe.failures())
         raise OperationFailed(f"the stack is running but HTTPS verification failed: {failed}", "see stackctl status")
-    ctx.say(f"Ready: {result.url} ({time.monotonic() - started:.1f}s)")
+    ctx.say(f"Ready: {outcome.probe.url} ({outcome.elapsed_s:.1f}s)")
     return 0
 
 
-def _obtain_acme_live(ctx: Context, spec: StackSpec) -> None:
-    """With HAProxy answering challenges, get the real certificate and swap it in live."""
-    from stackctl.certs.manage import utcnow
-    from stackctl.certs.store import CertStore
-    from stackctl.renewal_flow import replace_certificate
-    from stackctl.stackup import acme_certificate_in_place
-
-    store = CertStore(ctx.paths.certs)
-    if acme_certificate_in_place(store, spec):
-        return
-    ctx.say(f"obtaining a certificate for {', '.join(spec.names)} from {spec.tls.acme.directory_url}")
-    issuer = ctx.edge.issuer_for(spec)
-    replaced = replace_certificate(
-        ctx.paths, spec, lambda: (issuer.issue(spec, store, utcnow()), issuer.source), "first ACME certificate"
-    )
-    ctx.say(f"Serving the ACME certificate (serial {replaced.new_serial}) via {replaced.path}")
-
-
 def run_down(ctx: Context, args: argparse.Namespace) -> int:
-    from stackctl.engine.apply import down
-    from stackctl.engine.client import connect
-    from stackctl.engine.model import network_name
+    from stackctl.engines.docker.apply import down
+    from stackctl.engines.docker.client import connect
+    from stackctl.engines.docker.model import network_name
 
     spec = ctx.load_spec()
     client = connect()
@@ -136,15 +93,17 @@ def run_down(ctx: Context, args: argparse.Namespace) -> int:
 
 def run_verify(ctx: Context, args: argparse.Namespace) -> int:
     from stackctl.certs.store import CertStore
-    from stackctl.probe import probe
-    from stackctl.stack_target import probe_target
+    from stackctl.health.probe import probe
+    from stackctl.health.target import probe_target
 
     spec = ctx.load_spec()
     result = probe(probe_target(spec, CertStore(ctx.paths.certs), checked_ca_file(args.ca_file)))
     if args.json:
         ctx.out.write(json.dumps(result.as_json(), indent=2) + "\n")
     else:
+        from stackctl.ui.probe_report import print_probe
+
         ctx.say(f"Verifying {result.url}")
-        print_probe(ctx, result)
+        print_probe(ctx.console, result)
         ctx.say("verified" if result.ok else "verification FAILED")
     return 0 if result.ok else 1

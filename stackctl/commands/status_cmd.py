@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 from stackctl.commands.argtypes import UsageError, seconds
 
 if TYPE_CHECKING:
-    from stackctl.context import Context
+    from stackctl.commands.context import Context
 
 STATUS_EXIT_CODES = """exit codes:
   0    healthy
@@ -37,15 +37,16 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 
 def run(ctx: Context, args: argparse.Namespace) -> int:
-    from stackctl.dashboard import build_dashboard
-    from stackctl.status import gather, snapshot_json
+    from stackctl.flows.status import status_snapshot
+    from stackctl.health.snapshot import snapshot_json
+    from stackctl.ui.dashboard import build_dashboard
 
     spec = ctx.load_spec()
     if args.interval is not None and not args.watch:
         raise UsageError("stackctl status: --interval needs --watch", 'add --watch, or see "stackctl status --help"')
     if args.watch:
         return _watch(ctx, args.interval or 2.0)
-    snapshot = gather(ctx.paths, spec)
+    snapshot = status_snapshot(ctx.paths, spec)
     if args.json:
         ctx.out.write(snapshot_json(snapshot) + "\n")
     else:
@@ -56,15 +57,15 @@ def run(ctx: Context, args: argparse.Namespace) -> int:
 def _watch(ctx: Context, interval: float) -> int:
     from rich.live import Live
 
-    from stackctl.dashboard import build_dashboard
-    from stackctl.status import gather
+    from stackctl.flows.status import status_snapshot
+    from stackctl.ui.dashboard import build_dashboard
 
     spec = ctx.load_spec()
     try:
         with Live(console=ctx.console, auto_refresh=False, transient=False) as live:
             while True:
                 started = time.monotonic()
-                live.update(build_dashboard(gather(ctx.paths, spec)), refresh=True)
+                live.update(build_dashboard(status_snapshot(ctx.paths, spec)), refresh=True)
                 time.sleep(max(0.0, interval - (time.monotonic() - started)))
     except KeyboardInterrupt:
         return 0

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
+from stackctl.config.spec import StackSpec
 from stackctl.render.compose import render_compose
 from stackctl.render.haproxy import CONTAINER_LAYOUT, HaproxyLayout, render_haproxy
 from stackctl.render.header import GENERATED_HEADER
-from stackctl.spec import StackSpec
 
 __all__ = [
     "CONTAINER_LAYOUT",

@@ -8,9 +8,9 @@ from typing import Any
 
 import yaml
 
+from stackctl.config.spec import StackSpec
 from stackctl.render.haproxy import CONTAINER_LAYOUT, PHOTOPRISM_PORT
 from stackctl.render.header import GENERATED_HEADER
-from stackctl.spec import StackSpec
 
 HAPROXY_CONFIG_PATH = "/usr/local/etc/haproxy/haproxy.cfg"
 HAPROXY_SOCKET_DIR = "/var/run/haproxy"

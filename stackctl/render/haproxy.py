@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from stackctl.config.spec import StackSpec
 from stackctl.render.header import GENERATED_HEADER
-from stackctl.spec import StackSpec
 
 # Mozilla "intermediate" (server side TLS guidelines 5.7): TLS 1.2 with ECDHE AEAD ciphers, and TLS 1.3.
 MOZILLA_INTERMEDIATE_CIPHERS = ":".join(
@@ -40,6 +40,11 @@ class HaproxyLayout:
 
 
 CONTAINER_LAYOUT = HaproxyLayout()
+
+
+def container_cert_path(domain: str) -> str:
+    """The name HAProxy knows a site's bundle by: its path inside the container."""
+    return f"{CONTAINER_LAYOUT.certs_dir}{domain}.pem"
 
 
 def _redirect_target(spec: StackSpec) -> str:

@@ -10,9 +10,9 @@ import docker
 import pytest
 
 from stackctl.certs.store import CertStore
-from stackctl.probe import served_serial
-from stackctl.spec import load_spec
-from stackctl.stack_target import probe_target
+from stackctl.config.spec import load_spec
+from stackctl.health.probe import served_serial
+from stackctl.health.target import probe_target
 from tests.acme.conftest import Pebble, run_pebble
 from tests.docker.conftest import Stack, make_stack
 from tests.helpers import free_port, hash_tree

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from stackctl.passwords import parse_env_file
+from stackctl.config.secrets import parse_env_file
 from tests.helpers import CliResult, hash_tree, run_cli
 
 DOMAIN = "photos.example.com"

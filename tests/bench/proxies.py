@@ -12,8 +12,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from stackctl.config.spec import spec_from_data
 from stackctl.render.haproxy import HaproxyLayout, render_haproxy
-from stackctl.spec import spec_from_data
 from tests.helpers import free_port, wait_for_port
 
 NAME = "bench.example.com"

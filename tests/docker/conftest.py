@@ -14,7 +14,7 @@ import docker
 import docker.errors
 import pytest
 
-from stackctl.edges import Edges
+from stackctl.flows.edges import Edges
 from tests.helpers import IN_CI, free_port, run_cli
 
 TEST_IMAGES = {

@@ -13,7 +13,7 @@ import time
 
 from stackctl.certs.manage import issue, utcnow
 from stackctl.certs.store import CertStore
-from stackctl.spec import load_spec
+from stackctl.config.spec import load_spec
 from tests.docker.conftest import Stack
 from tests.helpers import wait_until
 

@@ -1,0 +1,192 @@
+"""ACME issuance with certbot's `acme` library: HTTP-01 answered statelessly by HAProxy from the
+account thumbprint, so no challenge files, no extra container and no reload per challenge."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any, cast
+from urllib.parse import urlparse
+
+import requests
+from acme import challenges, client, crypto_util, errors, messages
+from cryptography import x509
+
+from stackctl import __version__
+from stackctl.certs.acme.account import AccountFiles, load_or_create_key, save_account_uri, saved_account_uri
+from stackctl.certs.issuers import Issued
+from stackctl.certs.keys import generate_key, key_pem
+from stackctl.certs.store import CertStore
+from stackctl.config.rules import ACME_DIRECTORIES
+from stackctl.config.spec import StackSpec
+from stackctl.core.errors import OperationFailed
+
+ORDER_DEADLINE = dt.timedelta(seconds=120)
+_HINTS = {
+    "connection": "make sure {name} resolves to this host and port {http} (ports.http) is reachable from the CA",
+    "dns": "make sure {name} has a public DNS record pointing to this host",
+    "unauthorized": "the CA reached a server that did not answer the challenge: check DNS for {name} and port {http}",
+    "incorrectResponse": "the CA reached a server that did not answer the challenge: check DNS for {name}",
+    "rateLimited": "the CA rate-limits this account or name: wait, or try tls.acme.directory: letsencrypt-staging",
+    "userActionRequired": "agree to the CA's terms: set tls.acme.agree_tos: true",
+    "agreementRequired": "agree to the CA's terms: set tls.acme.agree_tos: true",
+    "rejectedIdentifier": "the CA will not issue for {name}",
+}
+
+
+def _problem_type(error: messages.Error) -> str:
+    return str(error.typ or "").rsplit(":", 1)[-1]
+
+
+def _hint(error: messages.Error, name: str, spec: StackSpec) -> str:
+    return _HINTS.get(_problem_type(error), "see the CA's message").format(name=name, http=spec.ports.http)
+
+
+class AcmeSession:
+    """A connected, registered ACME client for one directory."""
+
+    def __init__(self, spec: StackSpec, store: CertStore, directory_url: str | None = None) -> None:
+        self.spec = spec
+        self.url = directory_url or spec.tls.acme.directory_url
+        self.files = AccountFiles(store.root)
+        self.key = load_or_create_key(self.files)
+        verify: Any = spec.tls.acme.ca_bundle or True
+        self.net = client.ClientNetwork(
+            self.key, alg=_alg(), user_agent=f"stackctl/{__version__}", verify_ssl=cast(bool, verify), timeout=30
+        )
+        try:
+            directory = client.ClientV2.get_directory(self.url, self.net)
+        except requests.exceptions.RequestException as e:
+            raise OperationFailed(
+                f"failed to reach the ACME server at {self.url}: {_short(e)}",
+                "check tls.acme.directory, the network, and tls.acme.ca_bundle for a private CA",
+            ) from e
+        except messages.Error as e:
+            raise OperationFailed(
+                f"failed to read the ACME directory at {self.url}: {e.detail}",
+                "check that tls.acme.directory is the directory URL of an ACME CA",
+            ) from e
+        self.acme = client.ClientV2(directory, net=self.net)
+        self.registered_now = False
+        self._register()
+
+    def _register(self) -> None:
+        uri = saved_account_uri(self.files, self.url)
+        if uri is None:
+            registration = messages.NewRegistration.from_data(
+                email=self.spec.tls.acme.email, terms_of_service_agreed=True
+            )
+            try:
+                regr = self.acme.new_account(registration)
+                uri = regr.uri
+                self.registered_now = True
+            except errors.ConflictError as e:  # the key already has an account there
+                uri = e.location
+            except messages.Error as e:
+                raise OperationFailed(
+                    f"failed to register an ACME account at {self.host}: {e.detail}",
+                    _hint(e, self.spec.domain, self.spec),
+                ) from e
+            except requests.exceptions.RequestException as e:
+                raise OperationFailed(
+                    f"failed to register an ACME account at {self.host}: {_short(e)}",
+                    "check the network and tls.acme.directory, then try again",
+                ) from e
+            save_account_uri(self.files, self.url, str(uri), self.spec.tls.acme.email)
+        self.net.account = messages.RegistrationResource(uri=uri, body=messages.Registration())
+
+    @property
+    def host(self) -> str:
+        return urlparse(self.url).netloc
+
+    def order(self) -> Issued:
+        names = list(self.spec.names)
+        key = generate_key(self.spec.tls.key_type)
+        csr = crypto_util.make_csr(key_pem(key), names)
+        try:
+            order = self.acme.new_order(csr)
+            for authz in order.authorizations:
+                if authz.body.status == messages.STATUS_VALID:
+                    continue
+                http01 = next((c for c in authz.body.challenges if isinstance(c.chall, challenges.HTTP01)), None)
+                if http01 is None:
+                    raise OperationFailed(
+                        f"the CA at {self.host} offers no HTTP-01 challenge for {authz.body.identifier.value}",
+                        "use a CA that supports HTTP-01, or import a certificate (stackctl certs import)",
+                    )
+                self.acme.answer_challenge(http01, http01.response(self.key))
+            finished = self.acme.poll_and_finalize(order, deadline=dt.datetime.now() + ORDER_DEADLINE)
+        except errors.ValidationError as e:
+            raise _validation_failure(e, self.spec, self.host) from e
+        except errors.TimeoutError as e:
+            raise OperationFailed(
+                f"failed to obtain a certificate: {self.host} did not finish the order in time",
+                "try again later; the CA may be overloaded",
+            ) from e
+        except messages.Error as e:
+            raise OperationFailed(
+                f"failed to obtain a certificate from {self.host}: {e.detail or e.typ}",
+                _hint(e, self.spec.domain, self.spec),
+            ) from e
+        except requests.exceptions.RequestException as e:
+            raise OperationFailed(
+                f"failed to obtain a certificate from {self.host}: {_short(e)}",
+                "check the network and try again",
+            ) from e
+        certs = x509.load_pem_x509_certificates(finished.fullchain_pem.encode())
+        return Issued(leaf=certs[0], chain=list(certs[1:]), key_pem=key_pem(key))
+
+    def renewal_time(self, leaf_pem: bytes) -> dt.datetime | None:
+        """The CA's suggested renewal time (ACME Renewal Information), or None when it offers none."""
+        try:
+            suggested, _ = self.acme.renewal_time(leaf_pem)
+        except errors.ARIError:
+            return None
+        if suggested is None:
+            return None
+        return suggested if suggested.tzinfo else suggested.replace(tzinfo=dt.timezone.utc)
+
+
+def _alg() -> Any:
+    from josepy.jwa import ES256
+
+    return ES256
+
+
+def _short(error: Exception) -> str:
+    text = str(error)
+    for marker in ("Connection refused", "Name or service not known", "timed out", "CERTIFICATE_VERIFY_FAILED"):
+        if marker in text:
+            return marker.lower() if marker != "CERTIFICATE_VERIFY_FAILED" else "its TLS certificate is not trusted"
+    return text.splitlines()[0][:200]
+
+
+def _validation_failure(error: errors.ValidationError, spec: StackSpec, host: str) -> OperationFailed:
+    for authzr in error.failed_authzrs:
+        name = authzr.body.identifier.value
+        for challenge in authzr.body.challenges:
+            problem = challenge.error
+            if problem is not None:
+                return OperationFailed(
+                    f"the CA at {host} could not validate {name}: {problem.detail}", _hint(problem, name, spec)
+                )
+        return OperationFailed(
+            f"the CA at {host} could not validate {name}",
+            f"check that {name} resolves to this host and port 80 reaches it",
+        )
+    return OperationFailed(f"the CA at {host} refused the order", "check the names in stack.yaml and try again")
+
+
+class AcmeIssuer:
+    source = "acme"
+
+    def __init__(self, directory_url: str | None = None) -> None:
+        self.directory_url = directory_url
+
+    def issue(self, spec: StackSpec, store: CertStore, now: dt.datetime) -> Issued:
+        return AcmeSession(spec, store, self.directory_url).order()
+
+
+def staging_url(spec: StackSpec) -> str:
+    """Where `certs create --staging` tries: Let's Encrypt staging, or the configured private CA."""
+    directory = spec.tls.acme.directory
+    return directory if directory.startswith("https://") else ACME_DIRECTORIES["letsencrypt-staging"]

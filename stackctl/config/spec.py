@@ -1,0 +1,214 @@
+"""stack.yaml -> a frozen, typed StackSpec. Every error names its key path and the rule it breaks."""
+
+from __future__ import annotations
+
+import zlib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from stackctl.config import rules as rule
+from stackctl.config.rules import ACME_DIRECTORIES
+from stackctl.core.errors import InvalidInput, SpecError
+from stackctl.core.fsio import MiB, read_user_text
+from stackctl.core.yamlload import parse_yaml
+
+HAPROXY_LTS_IMAGE = "haproxy:3.2"
+TLS_SOURCES = ("local-ca", "import", "acme")
+KEY_TYPES = ("ecdsa-p256", "ecdsa-p384", "rsa-2048", "rsa-4096")
+PULL_POLICIES = ("always", "missing", "never")
+DATABASE_KINDS = ("mariadb", "sqlite")
+
+
+@dataclass(frozen=True)
+class Ports:
+    http: int = 80
+    https: int = 443
+    bind: str = "0.0.0.0"
+    stats: int = 8404
+
+
+@dataclass(frozen=True)
+class AcmeSettings:
+    email: str | None = None
+    directory: str = "letsencrypt-staging"
+    ca_bundle: str | None = None
+    agree_tos: bool = False
+
+    @property
+    def directory_url(self) -> str:
+        return ACME_DIRECTORIES.get(self.directory, self.directory)
+
+
+@dataclass(frozen=True)
+class TlsSettings:
+    source: str = "local-ca"
+    key_type: str = "ecdsa-p256"
+    acme: AcmeSettings = field(default_factory=AcmeSettings)
+
+
+@dataclass(frozen=True)
+class Images:
+    haproxy: str = HAPROXY_LTS_IMAGE
+    photoprism: str = "photoprism/photoprism:latest"
+    mariadb: str = "mariadb:11"
+
+
+@dataclass(frozen=True)
+class PhotoprismSettings:
+    originals: str = "./originals"
+    storage: str = "./storage"
+    import_path: str | None = None
+    admin_user: str = "admin"
+    env: tuple[tuple[str, str], ...] = ()
+
+
+@dataclass(frozen=True)
+class DatabaseSettings:
+    kind: str = "mariadb"
+    path: str = "./database"
+
+
+@dataclass(frozen=True)
+class NetworkSettings:
+    subnet: str
+
+
+@dataclass(frozen=True)
+class StackSpec:
+    domain: str
+    network: NetworkSettings
+    name: str = "photoprism"
+    aliases: tuple[str, ...] = ()
+    ports: Ports = field(default_factory=Ports)
+    tls: TlsSettings = field(default_factory=TlsSettings)
+    images: Images = field(default_factory=Images)
+    pull: str = "missing"
+    photoprism: PhotoprismSettings = field(default_factory=PhotoprismSettings)
+    database: DatabaseSettings = field(default_factory=DatabaseSettings)
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        """Every host name served: the domain first, then the aliases."""
+        return (self.domain, *self.aliases)
+
+    @property
+    def site_url(self) -> str:
+        port = "" if self.ports.https == 443 else f":{self.ports.https}"
+        return f"https://{self.domain}{port}/"
+
+
+def default_subnet(project_name: str) -> str:
+    """A stable /24 per project name, so two stacks on one host rarely collide."""
+    return f"172.30.{zlib.crc32(project_name.encode()) % 256}.0/24"
+
+
+def _ports(section: rule.Section) -> Ports:
+    ports = Ports(
+        http=section.take("http", 80, rule.port),
+        https=section.take("https", 443, rule.port),
+        bind=section.take("bind", "0.0.0.0", rule.ip_address),
+        stats=section.take("stats", 8404, rule.port),
+    )
+    section.finish()
+    if ports.http == ports.https:
+        raise SpecError(section.key_path("https"), f"must differ from ports.http, both are {ports.http}")
+    if ports.stats in (ports.http, ports.https):
+        raise SpecError(section.key_path("stats"), f"must differ from ports.http and ports.https, got {ports.stats}")
+    return ports
+
+
+def _tls(section: rule.Section) -> TlsSettings:
+    source = section.take("source", "local-ca", rule.choice(*TLS_SOURCES))
+    key_type = section.take("key_type", "ecdsa-p256", rule.choice(*KEY_TYPES))
+    acme_section = section.section("acme")
+    acme = AcmeSettings(
+        email=acme_section.take("email", None, rule.email),
+        directory=acme_section.take("directory", "letsencrypt-staging", rule.acme_directory),
+        ca_bundle=acme_section.take("ca_bundle", None, rule.optional_host_path),
+        agree_tos=acme_section.take("agree_tos", False, rule.boolean),
+    )
+    acme_section.finish()
+    section.finish()
+    if source == "acme" and acme.email is None:
+        raise SpecError("tls.acme.email", "is required when tls.source is acme (the CA sends expiry notices to it)")
+    if source == "acme" and acme.directory == "letsencrypt" and not acme.agree_tos:
+        raise SpecError(
+            "tls.acme.agree_tos",
+            "must be true to use production Let's Encrypt (read https://letsencrypt.org/repository/ first)",
+        )
+    return TlsSettings(source=source, key_type=key_type, acme=acme)
+
+
+def spec_from_data(data: Any) -> StackSpec:
+    """Validate parsed YAML into a StackSpec. Raises SpecError on the first broken rule."""
+    top = rule.Section(data, "")
+    if "domain" not in top.raw:
+        raise SpecError("domain", "is required, e.g. domain: photos.example.com")
+    name = top.take("name", "photoprism", rule.project_name)
+    domain = top.take("domain", "", rule.hostname)
+    no_aliases: tuple[str, ...] = ()
+    aliases = top.take("aliases", no_aliases, rule.aliases)
+    if domain in aliases:
+        raise SpecError(f"aliases[{aliases.index(domain)}]", f"duplicate of domain {rule.show(domain)}")
+    ports = _ports(top.section("ports"))
+    tls = _tls(top.section("tls"))
+    images_section = top.section("images")
+    images = Images(
+        haproxy=images_section.take("haproxy", HAPROXY_LTS_IMAGE, rule.image),
+        photoprism=images_section.take("photoprism", Images.photoprism, rule.image),
+        mariadb=images_section.take("mariadb", Images.mariadb, rule.image),
+    )
+    images_section.finish()
+    pull = top.take("pull", "missing", rule.choice(*PULL_POLICIES))
+    pp = top.section("photoprism")
+    photoprism = PhotoprismSettings(
+        originals=pp.take("originals", "./originals", rule.host_path),
+        storage=pp.take("storage", "./storage", rule.host_path),
+        import_path=pp.take("import", None, rule.optional_host_path),
+        admin_user=pp.take("admin_user", "admin", rule.admin_user),
+        env=pp.take("env", (), rule.env_vars),
+    )
+    pp.finish()
+    db = top.section("database")
+    database = DatabaseSettings(
+        kind=db.take("kind", "mariadb", rule.choice(*DATABASE_KINDS)),
+        path=db.take("path", "./database", rule.host_path),
+    )
+    db.finish()
+    net = top.section("network")
+    network = NetworkSettings(subnet=net.take("subnet", default_subnet(name), rule.subnet))
+    net.finish()
+    top.finish()
+    return StackSpec(
+        name=name,
+        domain=domain,
+        aliases=aliases,
+        ports=ports,
+        tls=tls,
+        images=images,
+        pull=pull,
+        photoprism=photoprism,
+        database=database,
+        network=network,
+    )
+
+
+SPEC_MAX_BYTES = MiB
+
+
+def read_spec_text(path: Path) -> str:
+    """stack.yaml's text, read with limits: a regular file of at most 1 MiB of UTF-8."""
+    if not path.exists() and not path.is_symlink():
+        raise InvalidInput(
+            f"{path.name}: not found in {path.parent}", 'run "stackctl init --domain <your domain>" first'
+        )
+    return read_user_text(path, SPEC_MAX_BYTES, "", "stack.yaml must be a regular text file of at most 1 MiB")
+
+
+def load_spec(path: Path) -> StackSpec:
+    data = parse_yaml(read_spec_text(path), path.name)
+    try:
+        return spec_from_data(data)
+    except SpecError as e:
+        raise SpecError(f"{path.name}: {e.path}" if e.path else path.name, e.rule, e.hint) from None

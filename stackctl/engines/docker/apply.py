@@ -1,0 +1,154 @@
+"""Converge Docker to the model: network, containers in dependency order, orphans removed."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import docker
+import docker.errors
+import docker.types
+from docker.models.containers import Container
+
+from stackctl.engines.docker.client import DOCKER_ERRORS, api_error, docker_call
+from stackctl.engines.docker.model import Service
+from stackctl.engines.docker.ownership import HASH_LABEL, PROJECT_LABEL, project_containers
+from stackctl.engines.docker.waits import Deadline, wait_ready
+
+Report = Callable[[str], None]
+
+
+@dataclass
+class ApplyResult:
+    kept: list[str] = field(default_factory=list)
+    started: list[str] = field(default_factory=list)
+    created: list[str] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
+
+
+def ensure_network(client: docker.DockerClient, name: str, project: str, subnet: str, gateway: str) -> None:
+    with docker_call(f"look up network {name}"):
+        existing = client.networks.list(names=[name])
+    if any(n.name == name for n in existing):
+        return
+    try:
+        client.networks.create(
+            name,
+            driver="bridge",
+            ipam=docker.types.IPAMConfig(pool_configs=[docker.types.IPAMPool(subnet=subnet, gateway=gateway)]),
+            labels={PROJECT_LABEL: project, "com.docker.compose.network": "photoprism"},
+        )
+    except DOCKER_ERRORS as e:
+        raise api_error(f"create network {name} with subnet {subnet}", e) from e
+
+
+def _create(client: docker.DockerClient, service: Service, project: str, network: str, working_dir: Path) -> Container:
+    try:
+        return client.containers.create(
+            service.image,
+            command=service.command,
+            name=service.container_name,
+            hostname=service.name,
+            environment=service.environment,
+            ports=service.ports,
+            volumes=[b.as_sdk() for b in service.binds],
+            healthcheck=service.healthcheck,
+            labels=service.labels(project, working_dir),
+            network=network,
+            networking_config={network: client.api.create_endpoint_config(aliases=[service.name])},
+            **service.options,
+        )
+    except DOCKER_ERRORS as e:
+        raise api_error(f"create container {service.container_name}", e) from e
+
+
+def remove_container(container: Container, timeout: int = 10) -> None:
+    try:
+        container.remove(force=True, v=False) if timeout == 0 else _stop_and_remove(container, timeout)
+    except docker.errors.NotFound:
+        return
+    except DOCKER_ERRORS as e:
+        raise api_error(f"remove container {container.name}", e) from e
+
+
+def _stop_and_remove(container: Container, timeout: int) -> None:
+    if container.status == "running":
+        container.stop(timeout=timeout)
+    container.remove(v=False)
+
+
+def converge(
+    client: docker.DockerClient,
+    project: str,
+    network: str,
+    services: list[Service],
+    working_dir: Path,
+    deadline: Deadline,
+    report: Report,
+) -> ApplyResult:
+    result = ApplyResult()
+    existing = project_containers(client, project, working_dir)
+    wanted = {s.name for s in services}
+    for name, container in existing.items():
+        if name not in wanted:
+            report(f"removing {container.name}: {name} is no longer in the stack")
+            remove_container(container)
+            result.removed.append(name)
+    for service in services:
+        current = existing.get(service.name)
+        if current is not None and current.labels.get(HASH_LABEL) == service.config_hash:
+            container = current
+            if container.status == "running":
+                result.kept.append(service.name)
+            else:
+                report(f"starting {container.name}")
+                _start(container)
+                result.started.append(service.name)
+        else:
+            if current is not None:
+                report(f"recreating {service.container_name}: its configuration changed")
+                remove_container(current)
+            else:
+                report(f"creating {service.container_name}")
+            container = _create(client, service, project, network, working_dir)
+            _start(container)
+            result.created.append(service.name)
+        if service.name not in result.kept:
+            report(f"waiting for {service.name} to become {'healthy' if service.healthcheck else 'running'}")
+        wait_ready(container, service.name, service.healthcheck is not None, deadline)
+    return result
+
+
+def _start(container: Container) -> None:
+    try:
+        container.start()
+    except DOCKER_ERRORS as e:
+        raise api_error(f"start container {container.name}", e) from e
+
+
+def down(
+    client: docker.DockerClient, project: str, network: str, working_dir: Path, volumes: bool, report: Report
+) -> list[str]:
+    removed = []
+    for name, container in project_containers(client, project, working_dir).items():
+        report(f"removing {container.name}")
+        remove_container(container)
+        removed.append(name)
+    with docker_call(f"look up network {network}"):
+        networks = client.networks.list(names=[network])
+    for net in networks:
+        if net.name == network:
+            report(f"removing network {network}")
+            try:
+                net.remove()
+            except DOCKER_ERRORS as e:
+                raise api_error(f"remove network {network}", e) from e
+    if volumes:
+        with docker_call(f"list the volumes of project {project}"):
+            volumes_found = client.volumes.list(filters={"label": f"{PROJECT_LABEL}={project}"})
+        for volume in volumes_found:
+            report(f"removing volume {volume.name}")
+            with docker_call(f"remove volume {volume.name}", "stop what uses it, then run stackctl down again"):
+                volume.remove()
+    return removed

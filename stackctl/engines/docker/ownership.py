@@ -1,0 +1,54 @@
+"""Which containers belong to this stack folder. Compose records the folder a project was started from
+in a label; two folders with the same `name:` must never take over each other's containers."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import docker
+from docker.models.containers import Container
+
+from stackctl.core.errors import InvalidInput
+from stackctl.engines.docker.client import docker_call
+
+PROJECT_LABEL = "com.docker.compose.project"
+SERVICE_LABEL = "com.docker.compose.service"
+ONEOFF_LABEL = "com.docker.compose.oneoff"
+WORKING_DIR_LABEL = "com.docker.compose.project.working_dir"
+CONFIG_FILES_LABEL = "com.docker.compose.project.config_files"
+HASH_LABEL = "com.docker.compose.config-hash"
+NUMBER_LABEL = "com.docker.compose.container-number"
+
+
+class ProjectCollision(InvalidInput):
+    """Containers of this project name were started from another stack folder."""
+
+
+def _foreign_folder(container: Container, compose_dir: Path) -> str | None:
+    label = container.labels.get(WORKING_DIR_LABEL)
+    if not label or not os.path.isabs(label):
+        return None  # started by hand or by an older stackctl: nothing says it is someone else's
+    return None if os.path.realpath(label) == os.path.realpath(compose_dir.absolute()) else label
+
+
+def project_containers(client: docker.DockerClient, project: str, compose_dir: Path) -> dict[str, Container]:
+    """This project's service containers by service name (one-off containers excluded). Raises
+    ProjectCollision when any of them was started from another stack folder."""
+    with docker_call(f"list the containers of project {project}"):
+        found = client.containers.list(all=True, filters={"label": [f"{PROJECT_LABEL}={project}"]})
+    for container in found:
+        other = _foreign_folder(container, compose_dir)
+        if other is not None:
+            raise ProjectCollision(
+                f"the project name {project!r} is already used by the stack in {Path(other).parent} "
+                f"(container {container.name})",
+                f"give this stack another name: in stack.yaml, or run stackctl down in {Path(other).parent} first",
+            )
+    return {
+        str(c.labels.get(SERVICE_LABEL, c.name)): c for c in found if c.labels.get(ONEOFF_LABEL, "False") == "False"
+    }
+
+
+def owned_container(client: docker.DockerClient, project: str, service: str, compose_dir: Path) -> Container | None:
+    return project_containers(client, project, compose_dir).get(service)

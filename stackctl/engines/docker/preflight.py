@@ -1,0 +1,147 @@
+"""Checks and preparations before any container changes: host ports, host folders, haproxy -c."""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import os
+import socket
+from pathlib import Path
+
+import docker
+import docker.errors
+from docker.models.containers import Container
+
+from stackctl.core.errors import OperationFailed
+from stackctl.core.fsio import PRIVATE_DIR_MODE, ensure_dir
+from stackctl.engines.docker.client import DOCKER_ERRORS, api_error
+from stackctl.engines.docker.model import Service, haproxy_ids
+
+HAPROXY_CONFIG_PATH = "/usr/local/etc/haproxy/haproxy.cfg"
+
+
+def _port_owner(client: docker.DockerClient, port: int) -> str | None:
+    try:
+        running = client.containers.list()
+    except DOCKER_ERRORS:
+        running = []  # only used to name the owner of a taken port; the port check itself already failed
+    for container in running:
+        for bindings in (container.ports or {}).values():
+            if any(str(b.get("HostPort")) == str(port) for b in bindings or []):
+                return f"container {container.name}"
+    return _process_listening(port)
+
+
+def _process_listening(port: int) -> str | None:
+    """Best effort: the process holding a listening TCP socket on `port`, from /proc."""
+    inodes = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        with contextlib.suppress(OSError), open(table) as handle:
+            for line in list(handle)[1:]:
+                fields = line.split()
+                if fields[3] == "0A" and int(fields[1].rsplit(":", 1)[1], 16) == port:
+                    inodes.add(fields[9])
+    if not inodes:
+        return None
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        with contextlib.suppress(OSError):
+            for fd in os.listdir(f"/proc/{pid}/fd"):
+                target = os.readlink(f"/proc/{pid}/fd/{fd}")
+                if target.startswith("socket:[") and target[8:-1] in inodes:
+                    name = Path(f"/proc/{pid}/comm").read_text().strip()
+                    return f"process {name} (pid {pid})"
+    return None
+
+
+def check_ports_free(client: docker.DockerClient, services: list[Service], ours: dict[str, Container]) -> None:
+    """Each host port a new container will publish must be free, unless one of ours holds it."""
+    held_by_us: set[int] = set()
+    for container in ours.values():
+        for bindings in (container.ports or {}).values():
+            held_by_us.update(int(b["HostPort"]) for b in bindings or [] if b.get("HostPort"))
+    for service in services:
+        for address, port in service.ports.values():
+            if port in held_by_us:
+                continue
+            with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+                probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+                try:
+                    probe.bind((address, port))
+                except OSError as e:
+                    if e.errno != errno.EADDRINUSE:
+                        raise OperationFailed(
+                            f"failed to check port {address}:{port}: {e.strerror}",
+                            "check ports.bind in stack.yaml: it must be an address of this host",
+                        ) from e
+                    owner = _port_owner(client, port)
+                    raise OperationFailed(
+                        f"port {port} on {address} is already in use" + (f" by {owner}" if owner else ""),
+                        "stop what uses it, or choose another port under ports: in stack.yaml",
+                    ) from None
+
+
+def prepare_host_folders(services: list[Service], run_dir: Path) -> None:
+    """`run_dir` is the stack folder's run/; HAProxy's user is derived from the stack folder."""
+    """Create bind-mount sources; hand the certificate bundles and the socket folder to HAProxy's user."""
+    ensure_dir(run_dir, PRIVATE_DIR_MODE)
+    for service in services:
+        for bind in service.binds:
+            if bind.host.suffix in (".cfg", ".pem") or bind.host.exists():
+                continue
+            ensure_dir(bind.host, PRIVATE_DIR_MODE if bind.host.parent == run_dir else 0o755)
+    uid, gid = haproxy_ids(run_dir.parent)
+    haproxy = next((s for s in services if s.name == "haproxy"), None)
+    if haproxy is None:
+        return
+    for bind in haproxy.binds:
+        if bind.target.endswith("/certs") or bind.target == "/var/run/haproxy":
+            ensure_dir(bind.host, PRIVATE_DIR_MODE)
+            _hand_over(bind.host, uid, gid)
+
+
+def _hand_over(folder: Path, uid: int, gid: int) -> None:
+    """chown a 0700 folder and its files to HAProxy's user, so it can read 0600 keys and make its socket."""
+    if os.geteuid() != 0:
+        return  # only root can chown; a non-root caller owns the folder, and HAProxy runs as its owner
+    try:
+        os.chown(folder, uid, gid)
+        for child in folder.iterdir():
+            if child.is_file():
+                os.chown(child, uid, gid)
+    except OSError as e:
+        raise OperationFailed(
+            f"failed to give {folder} to the HAProxy user {uid}: {e.strerror}",
+            "run stackctl as the stack folder's owner or as root",
+        ) from e
+
+
+def validate_haproxy_config(client: docker.DockerClient, haproxy: Service, candidate: Path) -> None:
+    """Run `haproxy -c` in a one-off container of the image that will run the config."""
+    binds = [
+        b.as_sdk() if b.target != HAPROXY_CONFIG_PATH else f"{candidate}:{HAPROXY_CONFIG_PATH}:ro"
+        for b in haproxy.binds
+        if b.target != "/var/run/haproxy"
+    ]
+    try:
+        client.containers.run(
+            haproxy.image,
+            command=["haproxy", "-c", "-f", HAPROXY_CONFIG_PATH],
+            environment=haproxy.environment,
+            volumes=binds,
+            user=haproxy.options.get("user"),
+            network_mode="none",
+            labels={"com.docker.compose.oneoff": "True", "stackctl.purpose": "haproxy-check"},
+            remove=True,
+            stdout=True,
+            stderr=True,
+        )
+    except docker.errors.ContainerError as e:
+        raw = e.stderr if isinstance(e.stderr, bytes) else b""
+        alerts = [line for line in raw.decode(errors="replace").splitlines() if "ALERT" in line]
+        detail = alerts[0].split(" : ", 2)[-1].strip() if alerts else f"exit code {e.exit_status}"
+        raise OperationFailed(
+            f"{haproxy.image} rejects the HAProxy configuration: {detail}",
+            "nothing was changed; fix the cause (a certificate in certs/haproxy/?) and run stackctl up again",
+        ) from e
+    except DOCKER_ERRORS as e:
+        raise api_error(f"check the HAProxy configuration with {haproxy.image}", e) from e

@@ -1,0 +1,1 @@
+"""The verbs as sequences of steps (up, replace a certificate, generated files); edges come in as parameters."""

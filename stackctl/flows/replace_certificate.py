@@ -1,0 +1,213 @@
+"""Replace a stack's certificate: on disk, and live on a running HAProxy with zero failed requests.
+Any failure puts the old files back, keeps the old certificate served and is written to the history."""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import docker
+
+from stackctl.certs.history import record
+from stackctl.certs.issuers import Issued
+from stackctl.certs.store import CertStore, pem_of
+from stackctl.config.layout import StackPaths
+from stackctl.config.spec import StackSpec
+from stackctl.core.errors import OperationFailed, StackctlError
+from stackctl.engines.docker.client import connect
+from stackctl.engines.docker.control import reload_haproxy
+from stackctl.engines.docker.model import services
+from stackctl.engines.docker.ownership import owned_container
+from stackctl.engines.docker.preflight import prepare_host_folders, validate_haproxy_config
+from stackctl.flows.generated import rendered
+from stackctl.haproxy.hotswap import ApiUnavailable, runtime_api_answers, swap_via_runtime_api
+from stackctl.haproxy.runtime_api import socket_path
+from stackctl.health.probe import served_serial
+from stackctl.health.target import probe_target
+from stackctl.render.haproxy import container_cert_path
+
+SERVED_WAIT_S = 5.0
+
+
+@dataclass(frozen=True)
+class Replaced:
+    issued: Issued
+    source: str
+    path: str  # runtime-api | reload | disk
+    duration_s: float
+    old_serial: str | None
+    new_serial: str
+
+
+@dataclass(frozen=True)
+class Liveness:
+    """Whether this stack's HAProxy runs, from every signal there is; Docker alone is not enough
+    (a user without access to its socket would otherwise renew "on disk" while the old one is served)."""
+
+    runtime_api: bool  # the stack's runtime socket answers
+    serves_current: bool  # the published HTTPS port hands out this stack's current certificate
+    container: str | None  # the running HAProxy container Docker reports, None if not or unknown
+    docker_problem: str | None  # why Docker could not be asked, if it could not
+
+    @property
+    def running(self) -> bool:
+        return self.runtime_api or self.serves_current or self.container is not None
+
+
+def _docker_view(spec: StackSpec, paths: StackPaths) -> tuple[docker.DockerClient | None, str | None, str | None]:
+    try:
+        client = connect(timeout=10)
+    except StackctlError as e:
+        return None, None, e.message
+    container = owned_container(client, spec.name, "haproxy", paths.compose_dir)
+    running = container is not None and container.status == "running"
+    return client, (container.name or None) if running and container else None, None
+
+
+def liveness(
+    paths: StackPaths, spec: StackSpec, current_serial: str | None
+) -> tuple[Liveness, docker.DockerClient | None]:
+    client, container, problem = _docker_view(spec, paths)
+    api = runtime_api_answers(socket_path(paths.run))
+    served = (
+        current_serial is not None
+        and served_serial(probe_target(spec, CertStore(paths.certs), timeout=2.0)) == current_serial
+    )
+    return Liveness(api, served, container, problem), client
+
+
+class _Swapper:
+    """Hands a bundle to the running HAProxy: runtime API first, else a reload through Docker."""
+
+    def __init__(self, paths: StackPaths, spec: StackSpec, live: Liveness, client: docker.DockerClient | None) -> None:
+        self.paths, self.spec, self.live, self.client = paths, spec, live, client
+        cfg = rendered(paths, spec)["compose/haproxy/haproxy.cfg"]
+        self.services = services(spec, paths, cfg)
+        self.haproxy = next(s for s in self.services if s.name == "haproxy")
+        self.path = "runtime-api"
+
+    def hand_over(self) -> None:
+        prepare_host_folders(self.services, self.paths.run)
+
+    def swap(self, bundle: str) -> None:
+        """Sets self.path to the mechanism used, also when it then fails."""
+        try:
+            self.path = "runtime-api"
+            swap_via_runtime_api(socket_path(self.paths.run), container_cert_path(self.spec.domain), bundle)
+        except ApiUnavailable as e:
+            self.path = "reload"
+            if self.client is None or self.live.container is None:
+                why = self.live.docker_problem or "Docker reports no running HAProxy container of this stack"
+                raise OperationFailed(
+                    f"HAProxy is running but cannot be given the new certificate: the runtime API is not "
+                    f"reachable ({e}) and {why}",
+                    "make run/haproxy/admin.sock reachable or start the Docker engine, then renew again",
+                ) from e
+            validate_haproxy_config(self.client, self.haproxy, self.paths.haproxy_cfg.absolute())
+            reload_haproxy(self.client, self.live.container)
+
+
+def _wait_served(paths: StackPaths, spec: StackSpec, serial: str) -> None:
+    target = probe_target(spec, CertStore(paths.certs), timeout=2.0)
+    deadline = time.monotonic() + SERVED_WAIT_S
+    seen = None
+    while time.monotonic() < deadline:
+        seen = served_serial(target)
+        if seen == serial:
+            return
+        time.sleep(0.05)
+    raise OperationFailed(
+        f"HAProxy still serves serial {seen} instead of {serial} after {SERVED_WAIT_S:.0f}s",
+        "look at the haproxy container's log",
+    )
+
+
+def replace_certificate(
+    paths: StackPaths, spec: StackSpec, obtain: Callable[[], tuple[Issued, str]], reason: str
+) -> Replaced:
+    """Obtain a certificate, write it, and when the stack runs, serve it and prove it is served."""
+    started = time.monotonic()
+    store = CertStore(paths.certs)
+    old = store.read_site(spec.domain)
+    old_serial = format(old.leaf.serial_number, "x") if old else None
+    snapshot = store.snapshot(spec.domain)
+    live, client = liveness(paths, spec, old_serial)
+    entry: dict[str, Any] = {
+        "time": dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "domain": spec.domain,
+        "names": list(spec.names),
+        "reason": reason,
+        "old_serial": old_serial,
+        "new_serial": None,
+    }
+
+    def finish(path: str, result: str) -> float:
+        duration = time.monotonic() - started
+        record(paths, {**entry, "path": path, "duration_s": round(duration, 3), "result": result})
+        return duration
+
+    try:
+        issued, source = obtain()
+    except StackctlError as e:
+        finish("none", f"failed: {e.message}")  # e.g. the CA refused: nothing was written
+        raise
+    new_serial = entry["new_serial"] = format(issued.leaf.serial_number, "x")
+
+    try:
+        store.write_site(spec.domain, issued.leaf, issued.chain, issued.key_pem, source)
+    except StackctlError as e:
+        store.restore(snapshot)
+        finish("disk", f"failed: {e.message}")
+        raise
+    if not live.running:
+        return Replaced(issued, source, "disk", finish("disk", "ok"), old_serial, new_serial)
+    swapper = _Swapper(paths, spec, live, client)
+    try:
+        swapper.hand_over()
+        swapper.swap((pem_of([issued.leaf, *issued.chain]) + issued.key_pem).decode())
+        _wait_served(paths, spec, new_serial)
+    except StackctlError as e:
+        path = swapper.path
+        rollback_problem = _roll_back(store, snapshot, swapper, old_serial, paths, spec)
+        if rollback_problem is not None:
+            finish(path, f"failed: {e.message}; rollback failed: {rollback_problem}")
+            raise OperationFailed(
+                f"failed to replace the certificate for {spec.domain}: {e.message}; "
+                f"putting the old one back also failed: {rollback_problem}",
+                "the previous files are back on disk; run stackctl up to load them, then stackctl status",
+            ) from e
+        finish(path, f"failed: {e.message}")
+        raise OperationFailed(
+            f"failed to replace the certificate for {spec.domain}: {e.message}",
+            f"the previous certificate (serial {old_serial}) is still on disk and served; {e.hint}",
+        ) from e
+    return Replaced(issued, source, swapper.path, finish(swapper.path, "ok"), old_serial, new_serial)
+
+
+def _roll_back(
+    store: CertStore,
+    snapshot: dict[Any, tuple[bytes, int] | None],
+    swapper: _Swapper,
+    old_serial: str | None,
+    paths: StackPaths,
+    spec: StackSpec,
+) -> str | None:
+    """Put the old files back and make sure the old certificate is served. Returns what went wrong."""
+    try:
+        store.restore(snapshot)
+        swapper.hand_over()
+        if old_serial is None:
+            return None
+        target = probe_target(spec, store, timeout=2.0)
+        if served_serial(target) == old_serial:
+            return None
+        swapper.swap(store.bundle(spec.domain).read_text())
+        _wait_served(paths, spec, old_serial)
+    except StackctlError as e:
+        return e.message
+    except OSError as e:
+        return f"{e.filename}: {e.strerror}"
+    return None

@@ -1,0 +1,1 @@
+"""HAProxy's runtime API over the stack's unix socket: stats, hot certificate swap."""

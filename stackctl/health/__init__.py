@@ -1,0 +1,1 @@
+"""What is true now: the status snapshot, its typed model and verdict, the HTTPS probe."""

@@ -1,0 +1,154 @@
+"""Gather a StatusSnapshot: every source concurrently, each with its own timeout; one that fails or
+hangs shows as unknown with its reason and never holds up the others."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+import docker
+
+from stackctl.certs.history import last_renewal
+from stackctl.certs.manage import reports, utcnow
+from stackctl.certs.store import CertStore
+from stackctl.config.layout import StackPaths
+from stackctl.config.spec import StackSpec
+from stackctl.core.errors import StackctlError
+from stackctl.engines.docker.client import connect
+from stackctl.engines.docker.ownership import project_containers
+from stackctl.haproxy.runtime_api import show_stat, socket_path
+from stackctl.health.model import ContainerStatus, StatusSnapshot
+from stackctl.health.probe import probe
+from stackctl.health.target import probe_target
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class Timeouts:
+    containers: float = 3.0
+    haproxy: float = 2.0
+    certificates: float = 2.0
+    probe: float = 4.0
+    drift: float = 3.0
+
+
+class _Source(threading.Thread):
+    """A daemon thread, so a source that hangs cannot keep the process alive either."""
+
+    def __init__(self, work: Callable[[], Any]) -> None:
+        super().__init__(daemon=True)
+        self.work = work
+        self.value: Any = None
+        self.error: str | None = None
+
+    def run(self) -> None:
+        try:
+            self.value = self.work()
+        except StackctlError as e:
+            self.error = e.message
+        except Exception as e:  # any failure of one source is shown, not raised
+            self.error = f"{type(e).__name__}: {e}"
+
+
+def _age_seconds(started_at: str, now: dt.datetime) -> float | None:
+    try:
+        started = dt.datetime.fromisoformat(started_at[:26].rstrip("Z") + "+00:00")
+    except ValueError:
+        return None
+    return max(0.0, (now - started).total_seconds())
+
+
+def _containers(
+    client: docker.DockerClient, spec: StackSpec, paths: StackPaths, wanted: list[str]
+) -> list[ContainerStatus]:
+    found = project_containers(client, spec.name, paths.compose_dir)
+    now = utcnow()
+    result = []
+    for service in wanted:
+        container = found.get(service)
+        if container is None:
+            result.append(ContainerStatus(service, f"{spec.name}-{service}-1", None, "missing", None, None, 0, None))
+            continue
+        state = container.attrs["State"]
+        running = state.get("Status") == "running"
+        result.append(
+            ContainerStatus(
+                service=service,
+                name=container.name or "",
+                image=container.attrs["Config"].get("Image"),
+                state=state.get("Status", "unknown"),
+                health=(state.get("Health") or {}).get("Status"),
+                uptime_s=_age_seconds(state.get("StartedAt", ""), now) if running else None,
+                restarts=int(container.attrs.get("RestartCount", 0)),
+                exit_code=None if running else state.get("ExitCode"),
+            )
+        )
+    return result
+
+
+def _certificates(paths: StackPaths) -> list[dict[str, Any]]:
+    store = CertStore(paths.certs)
+    result = []
+    for report in reports(store, utcnow()):
+        data = report.as_json()
+        data["last_renewal"] = last_renewal(paths, report.domain)
+        result.append(data)
+    return result
+
+
+DriftSource = Callable[[docker.DockerClient | None], list[str]]
+
+
+def gather(
+    paths: StackPaths, spec: StackSpec, drift_of: DriftSource, timeouts: Timeouts = Timeouts()
+) -> StatusSnapshot:
+    """Every source at once, each with its own timeout. `drift_of` compares what stack.yaml renders to
+    with the files and containers (given the Docker client when the containers source got one)."""
+    snapshot = StatusSnapshot(stack=spec.name, domain=spec.domain, generated_at=utcnow().strftime("%Y-%m-%dT%H:%M:%SZ"))
+    wanted = [s for s in ("mariadb", "photoprism", "haproxy") if s != "mariadb" or spec.database.kind == "mariadb"]
+    client_box: dict[str, docker.DockerClient] = {}
+
+    def containers() -> list[ContainerStatus]:
+        client_box["client"] = connect(timeout=int(max(1, timeouts.containers)))
+        return _containers(client_box["client"], spec, paths, wanted)
+
+    target = probe_target(spec, CertStore(paths.certs), timeout=timeouts.probe - 0.5)
+    sources: dict[str, tuple[_Source, float]] = {
+        "containers": (_Source(containers), timeouts.containers),
+        "haproxy": (_Source(lambda: show_stat(socket_path(paths.run), timeout=timeouts.haproxy)), timeouts.haproxy),
+        "certificates": (_Source(lambda: _certificates(paths)), timeouts.certificates),
+        "probe": (_Source(lambda: probe(target).as_json()), timeouts.probe),
+    }
+    for thread, _ in sources.values():
+        thread.start()
+    results: dict[str, Any] = {}
+    for name, (thread, timeout) in sources.items():
+        thread.join(timeout)
+        if thread.is_alive():
+            snapshot.unknown[name] = f"no answer within {timeout:g}s"
+        elif thread.error is not None:
+            snapshot.unknown[name] = thread.error
+        else:
+            results[name] = thread.value
+    drift = _Source(lambda: drift_of(client_box.get("client")))
+    drift.start()
+    drift.join(timeouts.drift)
+    if drift.is_alive() or drift.error is not None:
+        snapshot.unknown["drift"] = drift.error or f"no answer within {timeouts.drift:g}s"
+    else:
+        results["drift"] = drift.value
+    snapshot.containers = results.get("containers")
+    snapshot.backends = results.get("backends", results.get("haproxy"))
+    snapshot.certificates = results.get("certificates")
+    snapshot.probe = results.get("probe")
+    snapshot.drift = results.get("drift")
+    return snapshot
+
+
+def snapshot_json(snapshot: StatusSnapshot) -> str:
+    return json.dumps(snapshot.as_json(), indent=2)

@@ -1,0 +1,33 @@
+"""Where and how to probe a stack's HTTPS endpoint, from its spec and certificate store."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from stackctl.certs.store import CertStore
+from stackctl.config.spec import StackSpec
+from stackctl.health.probe import Target
+
+
+def probe_address(spec: StackSpec) -> str:
+    """A stack published on every address is probed over loopback."""
+    return "127.0.0.1" if spec.ports.bind in ("0.0.0.0", "::") else spec.ports.bind
+
+
+def probe_target(spec: StackSpec, store: CertStore, ca_file: Path | None = None, timeout: float = 5.0) -> Target:
+    if ca_file is not None:
+        cafile: str | None = str(ca_file)
+    elif spec.tls.source == "local-ca" and store.ca_cert.exists():
+        cafile = str(store.ca_cert)
+    else:
+        cafile = None
+    site = store.read_site(spec.domain)
+    return Target(
+        address=probe_address(spec),
+        domain=spec.domain,
+        https_port=spec.ports.https,
+        http_port=spec.ports.http,
+        cafile=cafile,
+        expected_serial=format(site.leaf.serial_number, "x") if site else None,
+        timeout=timeout,
+    )

@@ -1,0 +1,1 @@
+"""Rich renderables from data: the dashboard, pull progress, the probe report. Pure."""

@@ -1,0 +1,138 @@
+"""build_dashboard(snapshot) -> a rich renderable. Pure: no I/O, readable at 80 columns."""
+
+from __future__ import annotations
+
+from rich.console import Group, RenderableType
+from rich.padding import Padding
+from rich.table import Table
+from rich.text import Text
+
+from stackctl.health.model import StatusSnapshot
+
+GOOD = "green"
+BAD = "red"
+WARN = "yellow"
+
+
+def _duration(seconds: float | None) -> str:
+    if seconds is None:
+        return "-"
+    minutes, _ = divmod(int(seconds), 60)
+    hours, minutes = divmod(minutes, 60)
+    days, hours = divmod(hours, 24)
+    if days:
+        return f"{days}d {hours}h"
+    if hours:
+        return f"{hours}h {minutes}m"
+    return f"{minutes}m" if minutes else f"{int(seconds)}s"
+
+
+def _state_style(ok: bool | None) -> str:
+    return GOOD if ok else (WARN if ok is None else BAD)
+
+
+def _section(title: str) -> Text:
+    return Text(title, style="bold")
+
+
+def _containers(s: StatusSnapshot) -> RenderableType:
+    if s.containers is None:
+        return Text(f"  unknown: {s.unknown.get('containers', 'not gathered')}", style=WARN)
+    table = Table(box=None, padding=(0, 1), pad_edge=False, show_edge=False)
+    for column in ("service", "state", "health", "up", "restarts"):
+        table.add_column(column, no_wrap=True)
+    table.add_column("image", overflow="ellipsis", no_wrap=True)
+    for c in s.containers:
+        ok = c.state == "running" and c.health in (None, "healthy")
+        state = c.state if c.exit_code in (None, 0) else f"{c.state} ({c.exit_code})"
+        table.add_row(
+            c.service,
+            Text(state, style=_state_style(ok)),
+            c.health or "-",
+            _duration(c.uptime_s),
+            str(c.restarts),
+            c.image or "-",
+        )
+    return Padding(table, (0, 0, 0, 2))
+
+
+def _backends(s: StatusSnapshot) -> RenderableType:
+    if s.backends is None:
+        return Text(f"  unknown: {s.unknown.get('haproxy', 'not gathered')}", style=WARN)
+    table = Table(box=None, padding=(0, 1), pad_edge=False, show_edge=False)
+    for column in ("proxy", "part", "status", "check", "now", "total", "req/s", "4xx", "5xx"):
+        table.add_column(column, justify="right" if column in ("now", "total", "req/s", "4xx", "5xx") else "left")
+    for b in s.backends:
+        if b.proxy == "stats":
+            continue
+        ok = b.status in ("UP", "OPEN")
+        table.add_row(
+            b.proxy,
+            b.name if b.kind == "server" else b.kind,
+            Text(b.status, style=_state_style(ok)),
+            b.check or "-",
+            str(b.current_sessions),
+            str(b.total_sessions),
+            str(b.request_rate),
+            str(b.responses_4xx),
+            str(b.responses_5xx),
+        )
+    return Padding(table, (0, 0, 0, 2))
+
+
+def _certificates(s: StatusSnapshot) -> RenderableType:
+    if s.certificates is None:
+        return Text(f"  unknown: {s.unknown.get('certificates', 'not gathered')}", style=WARN)
+    if not s.certificates:
+        return Text("  none yet (stackctl certs create)", style=WARN)
+    lines = []
+    for cert in s.certificates:
+        ok = not cert["due"] and cert["days_left"] >= 0
+        line = Text(f"  {cert['domain']}: ")
+        line.append(f"{cert['days_left']} days left", style=_state_style(ok))
+        line.append(f", renew from {cert['renew_after'][:10]} ({cert['source']})")
+        lines.append(line)
+        last = cert.get("last_renewal")
+        if last:
+            style = GOOD if last.get("result") == "ok" else BAD
+            lines.append(
+                Text(f"    last renewal {last.get('time', '?')[:19]}: ", style="dim")
+                + Text(str(last.get("result")), style=style)
+                + Text(f" via {last.get('path', '?')} in {last.get('duration_s', '?')}s", style="dim")
+            )
+    return Group(*lines)
+
+
+def _probe(s: StatusSnapshot) -> RenderableType:
+    if s.probe is None:
+        return Text(f"  unknown: {s.unknown.get('probe', 'not gathered')}", style=WARN)
+    lines = [Text(f"  {s.probe['url']}  {s.probe.get('tls_version') or ''} {s.probe.get('alpn') or ''}".rstrip())]
+    for check in s.probe["checks"]:
+        mark = Text("ok  " if check["ok"] else "FAIL", style=GOOD if check["ok"] else BAD)
+        lines.append(Text("  ") + mark + Text(f" {check['name']}: {check['detail']}"))
+    return Group(*lines)
+
+
+def build_dashboard(s: StatusSnapshot) -> RenderableType:
+    verdict = Text(s.verdict, style=f"bold {GOOD if s.healthy else BAD}")
+    parts: list[RenderableType] = [
+        Text(f"stackctl status: {s.stack} ({s.domain})  at {s.generated_at}", style="dim"),
+        verdict,
+        Text(""),
+        _section("Containers"),
+        _containers(s),
+        Text(""),
+        _section("HAProxy"),
+        _backends(s),
+        Text(""),
+        _section("Certificates"),
+        _certificates(s),
+        Text(""),
+        _section("HTTPS"),
+        _probe(s),
+    ]
+    if s.drift:
+        parts += [Text(""), Text(f"Drift: {', '.join(s.drift)} differ from stack.yaml", style=WARN)]
+    elif "drift" in s.unknown:
+        parts += [Text(""), Text(f"Drift: unknown ({s.unknown['drift']})", style=WARN)]
+    return Group(*parts)
