@@ -22,7 +22,6 @@ from stackctl.certs.store import CertStore
 from stackctl.config.edit import edited_spec_text
 from stackctl.core.errors import InvalidInput, OperationFailed
 from stackctl.core.fsio import atomic_write
-from stackctl.core.names import uncovered
 
 if TYPE_CHECKING:
     import datetime as dt
@@ -184,7 +183,7 @@ def run_show(ctx: Context, args: argparse.Namespace) -> int:
     return 0
 
 
-def _ari_says_due(ctx: Context, spec: StackSpec, store: CertStore, leaf: x509.Certificate, now: dt.datetime) -> bool:
+def _ari_suggestion(ctx: Context, spec: StackSpec, store: CertStore, leaf: x509.Certificate) -> dt.datetime | None:
     """ACME Renewal Information (RFC 9773): the CA may ask for an earlier renewal (e.g. a revocation)."""
     from cryptography.hazmat.primitives.serialization import Encoding
 
@@ -192,25 +191,25 @@ def _ari_says_due(ctx: Context, spec: StackSpec, store: CertStore, leaf: x509.Ce
     from stackctl.core.errors import StackctlError
 
     try:
-        suggested = AcmeSession(spec, store).renewal_time(leaf.public_bytes(Encoding.PEM))
+        return AcmeSession(spec, store).renewal_time(leaf.public_bytes(Encoding.PEM))
     except StackctlError as e:
         ctx.warn(f"could not ask the CA for renewal information: {e.message}")
-        return False
-    return suggested is not None and now >= suggested
+        return None
 
 
 def run_renew(ctx: Context, args: argparse.Namespace) -> int:
+    from stackctl.certs.policy import Action, Current, decide, worth_asking_ari
+
     spec = ctx.load_spec()
     store = CertStore(ctx.paths.certs)
     now = utcnow()
     site = store.read_site(spec.domain)
     info = cert_info(site.leaf) if site else None
-    names_missing = bool(info and uncovered(spec.names, list(info.names)))
-    source_changed = site is not None and spec.tls.source != "import" and site.source != spec.tls.source
-    due = info is None or info.due(now) or names_missing or source_changed
-    if not due and not args.force and spec.tls.source == "acme" and site is not None:
-        due = _ari_says_due(ctx, spec, store, site.leaf, now)
-    if not due and not args.force:
+    current = Current(info, site.source) if site and info else None
+    decision = decide(current, spec, now, force=args.force)
+    if site is not None and worth_asking_ari(current, spec, decision):
+        decision = decide(current, spec, now, _ari_suggestion(ctx, spec, store, site.leaf), args.force)
+    if decision.action is Action.KEEP:
         if not args.if_due:
             assert info is not None
             ctx.say(
@@ -218,18 +217,15 @@ def run_renew(ctx: Context, args: argparse.Namespace) -> int:
                 f"renewal is due from {_date(info.renew_after)}."
             )
         return 0
-    if spec.tls.source == "import":
+    if decision.action is Action.IMPOSSIBLE:
         if info is None:
             raise InvalidInput("no imported certificate yet", "run: stackctl certs import FILE")
         raise OperationFailed(
             f"cannot renew the imported certificate for {spec.domain}: it expires on {_date(info.not_after)}"
-            + (" and renewal is due" if due else ""),
+            + (" and renewal is due" if decision.due else ""),
             "get a new one from its CA and run: stackctl certs import FILE",
         )
-    reason = "forced" if args.force else ("names changed" if names_missing else "due")
-    if source_changed and not args.force:
-        reason = f"tls.source is now {spec.tls.source}"
-    replaced = _replace(ctx, spec, lambda: obtain(store, spec, now, ctx.edge.issuer_for), reason)
+    replaced = _replace(ctx, spec, lambda: obtain(store, spec, now, ctx.edge.issuer_for), decision.reason)
     new = cert_info(replaced.issued.leaf)
     if info is not None:
         ctx.say(f"Renewed the certificate for {spec.domain}: serial {info.serial_hex} -> {new.serial_hex}.")
