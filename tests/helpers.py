@@ -8,6 +8,7 @@ import hashlib
 import io
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import threading
@@ -93,6 +94,12 @@ def self_signed_bundle(names: list[str], days: int = 30) -> bytes:
         serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
     )
     return cert.public_bytes(serialization.Encoding.PEM) + key_pem
+
+
+def default_sigint() -> None:
+    """For a child that must react to Ctrl-C: a shell's background job starts with SIGINT ignored, and
+    Python keeps it ignored. Restore the default so the child raises KeyboardInterrupt as in a terminal."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
 class Workers:

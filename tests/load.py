@@ -1,52 +1,16 @@
-"""Load generators for the renewal tests: h2load keep-alive streams and fresh-TLS-connection clients."""
+"""Load for the renewal tests: fresh TLS connections per request, beside tests.h2client's HTTP/2 keep-alive load."""
 
 from __future__ import annotations
 
 import re
 import socket
 import ssl
-import subprocess
 import threading
 import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from tests.helpers import Workers, require_tool
-
-
-@dataclass
-class H2loadResult:
-    done: int
-    succeeded: int
-    failed: int
-    errored: int
-    timeout: int
-    status_2xx: int
-    status_other: int
-    output: str
-
-
-def start_h2load(port: int, authority: str, seconds: int, clients: int = 4, streams: int = 8) -> subprocess.Popen[str]:
-    """Keep-alive HTTP/2 connections hammering /api/v1/status for `seconds` seconds."""
-    binary = require_tool("h2load")
-    return subprocess.Popen(
-        [binary, "-D", str(seconds), "-c", str(clients), "-m", str(streams), "-t", "1",
-         "-H", f":authority: {authority}", f"https://127.0.0.1:{port}/api/v1/status"],
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-    )  # fmt: skip
-
-
-def h2load_result(proc: subprocess.Popen[str], timeout: float = 60) -> H2loadResult:
-    output, _ = proc.communicate(timeout=timeout)
-    match = re.search(
-        r"requests: \d+ total, \d+ started, (\d+) done, (\d+) succeeded, (\d+) failed, (\d+) errored, (\d+) timeout",
-        output,
-    )
-    codes = re.search(r"status codes: (\d+) 2xx, (\d+) 3xx, (\d+) 4xx, (\d+) 5xx", output)
-    assert match and codes, output
-    done, succeeded, failed, errored, timed_out = (int(g) for g in match.groups())
-    ok, *others = (int(g) for g in codes.groups())
-    return H2loadResult(done, succeeded, failed, errored, timed_out, ok, sum(others), output)
+from tests.helpers import Workers
 
 
 @dataclass

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from tests.docker.conftest import Stack
-from tests.helpers import free_port, hash_tree, run_cli
+from tests.helpers import default_sigint, free_port, hash_tree, run_cli
 
 
 def _one_line(err: str) -> str:
@@ -90,7 +90,7 @@ def test_ctrl_c_during_up_exits_130_and_the_next_up_repairs(stack: Stack) -> Non
 
     proc = subprocess.Popen(
         [sys.executable, "-m", "stackctl", "--dir", str(stack.root), "up", "--timeout", "120"],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, preexec_fn=default_sigint,
     )  # fmt: skip
     assert proc.stdout is not None
     for line in proc.stdout:

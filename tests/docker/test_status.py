@@ -15,7 +15,7 @@ from stackctl.certs.manage import issue, utcnow
 from stackctl.certs.store import CertStore
 from stackctl.config.spec import load_spec
 from tests.docker.conftest import Stack
-from tests.helpers import wait_until
+from tests.helpers import default_sigint, wait_until
 
 
 def _status(stack: Stack) -> tuple[int, dict[str, object]]:
@@ -70,6 +70,7 @@ def test_status_watch_refreshes_and_exits_cleanly_on_ctrl_c(stack: Stack) -> Non
     proc = subprocess.Popen(
         [sys.executable, "-m", "stackctl", "--dir", str(stack.root), "status", "--watch", "--interval", "0.5"],
         stdin=follower, stdout=follower, stderr=follower, env={**os.environ, "TERM": "xterm", "COLUMNS": "80"},
+        preexec_fn=default_sigint,
     )  # fmt: skip
     os.close(follower)
     output = b""
