@@ -5,7 +5,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -22,20 +21,11 @@ from stackctl.engines.docker.ownership import (
     SERVICE_LABEL,
     WORKING_DIR_LABEL,
 )
-from stackctl.render.compose import NETWORK, compose_model
+from stackctl.render.services import Healthcheck, container_name, network_model, stack_services
 
 # The HAProxy container's user when stackctl runs as root: the official image's haproxy user.
 HAPROXY_IMAGE_UID = 99
-START_ORDER = ("mariadb", "photoprism", "haproxy")
-_DURATION = re.compile(r"(\d+)(ms|s|m|h)")
-
-
-def duration_ns(text: str) -> int:
-    match = _DURATION.fullmatch(text)
-    if not match:
-        raise ValueError(f"unsupported duration {text!r}")
-    unit = {"ms": 10**6, "s": 10**9, "m": 60 * 10**9, "h": 3600 * 10**9}[match.group(2)]
-    return int(match.group(1)) * unit
+NS = 10**9  # Docker's health check durations are in nanoseconds
 
 
 @dataclass(frozen=True)
@@ -92,42 +82,18 @@ class Service:
 
 def _under(compose_dir: Path, relative: str) -> Path:
     """A compose-relative path made absolute without touching the disk (compose/ may not exist yet)."""
-    return Path(os.path.normpath(compose_dir.absolute() / relative))
+    return Path(os.path.normpath(compose_dir.absolute() / os.path.expanduser(relative)))
 
 
-def _read_env_files(compose_dir: Path, names: list[str]) -> dict[str, str]:
-    values: dict[str, str] = {}
-    for name in names:
-        values.update(read_env_file(_under(compose_dir, name)))
-    return values
-
-
-def _binds(compose_dir: Path, volumes: list[str]) -> list[Bind]:
-    binds = []
-    for volume in volumes:
-        parts = volume.split(":")
-        read_only = len(parts) == 3 and parts[2] == "ro"
-        binds.append(Bind(_under(compose_dir, os.path.expanduser(parts[0])), parts[1], read_only))
-    return binds
-
-
-def _ports(entries: list[str]) -> dict[str, tuple[str, int]]:
-    ports = {}
-    for entry in entries:
-        address, host_port, container_port = entry.rsplit(":", 2)
-        ports[f"{container_port}/tcp"] = (address, int(host_port))
-    return ports
-
-
-def _healthcheck(raw: dict[str, Any] | None) -> dict[str, Any] | None:
-    if raw is None:
+def _healthcheck(check: Healthcheck | None) -> dict[str, Any] | None:
+    if check is None:
         return None
     return {
-        "test": raw["test"],
-        "interval": duration_ns(raw["interval"]),
-        "timeout": duration_ns(raw["timeout"]),
-        "retries": raw["retries"],
-        "start_period": duration_ns(raw["start_period"]),
+        "test": list(check.test),
+        "interval": check.interval_s * NS,
+        "timeout": check.timeout_s * NS,
+        "retries": check.retries,
+        "start_period": check.start_period_s * NS,
     }
 
 
@@ -141,40 +107,40 @@ def haproxy_ids(stack_root: Path) -> tuple[int, int]:
 
 
 def services(spec: StackSpec, paths: StackPaths, haproxy_cfg_text: str) -> list[Service]:
-    """The services in start order."""
-    model = compose_model(spec)
+    """The services in start order, from the one typed model compose.yaml is written from."""
     result = []
-    for name in START_ORDER:
-        raw = model["services"].get(name)
-        if raw is None:
-            continue
+    cfg_digest = hashlib.sha256(haproxy_cfg_text.encode()).hexdigest()  # a new config recreates HAProxy
+    for model in stack_services(spec):
         options: dict[str, Any] = {
-            "restart_policy": {"Name": raw["restart"]},
-            "security_opt": raw.get("security_opt"),
-            "working_dir": raw.get("working_dir"),
-            "stop_signal": raw.get("stop_signal"),
+            "restart_policy": {"Name": model.restart},
+            "security_opt": list(model.security_opt) or None,
+            "working_dir": model.working_dir,
+            "stop_signal": model.stop_signal,
         }
-        if name == "haproxy":
+        if model.name == "haproxy":
             uid, gid = haproxy_ids(paths.root)
             options["user"] = f"{uid}:{gid}"
-        environment = {**_read_env_files(paths.compose_dir, raw.get("env_file", [])), **raw.get("environment", {})}
+        environment: dict[str, str] = {}
+        for env_file in model.env_files:
+            environment.update(read_env_file(_under(paths.compose_dir, env_file)))
+        environment.update(model.environment)
         result.append(
             Service(
-                name=name,
-                container_name=f"{spec.name}-{name}-1",
-                image=raw["image"],
-                command=raw.get("command"),
+                name=model.name,
+                container_name=container_name(spec, model.name),
+                image=model.image,
+                command=None if model.command is None else list(model.command),
                 environment=environment,
-                ports=_ports(raw.get("ports", [])),
-                binds=_binds(paths.compose_dir, raw.get("volumes", [])),
-                healthcheck=_healthcheck(raw.get("healthcheck")),
-                depends_on=list(raw.get("depends_on", {})),
+                ports={f"{p.container_port}/tcp": (p.host_ip, p.host_port) for p in model.ports},
+                binds=[Bind(_under(paths.compose_dir, m.source), m.target, m.read_only) for m in model.mounts],
+                healthcheck=_healthcheck(model.healthcheck),
+                depends_on=list(model.depends_on),
                 options={k: v for k, v in options.items() if v is not None},
-                extra_hash_input=hashlib.sha256(haproxy_cfg_text.encode()).hexdigest() if name == "haproxy" else "",
+                extra_hash_input=cfg_digest if model.name == "haproxy" else "",
             )
         )
     return result
 
 
 def network_name(spec: StackSpec) -> str:
-    return str(compose_model(spec)["networks"][NETWORK]["name"])
+    return network_model(spec).name

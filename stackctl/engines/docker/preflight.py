@@ -16,8 +16,7 @@ from stackctl.core.errors import OperationFailed
 from stackctl.core.fsio import PRIVATE_DIR_MODE, ensure_dir
 from stackctl.engines.docker.client import DOCKER_ERRORS, api_error
 from stackctl.engines.docker.model import Service, haproxy_ids
-
-HAPROXY_CONFIG_PATH = "/usr/local/etc/haproxy/haproxy.cfg"
+from stackctl.render.services import HAPROXY_CONFIG_PATH, HAPROXY_SOCKET_DIR
 
 
 def _port_owner(client: docker.DockerClient, port: int) -> str | None:
@@ -94,7 +93,7 @@ def prepare_host_folders(services: list[Service], run_dir: Path) -> None:
     if haproxy is None:
         return
     for bind in haproxy.binds:
-        if bind.target.endswith("/certs") or bind.target == "/var/run/haproxy":
+        if bind.target.endswith("/certs") or bind.target == HAPROXY_SOCKET_DIR:
             ensure_dir(bind.host, PRIVATE_DIR_MODE)
             _hand_over(bind.host, uid, gid)
 
@@ -120,7 +119,7 @@ def validate_haproxy_config(client: docker.DockerClient, haproxy: Service, candi
     binds = [
         b.as_sdk() if b.target != HAPROXY_CONFIG_PATH else f"{candidate}:{HAPROXY_CONFIG_PATH}:ro"
         for b in haproxy.binds
-        if b.target != "/var/run/haproxy"
+        if b.target != HAPROXY_SOCKET_DIR
     ]
     try:
         client.containers.run(

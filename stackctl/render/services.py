@@ -1,0 +1,188 @@
+"""The stack as typed services, built once from the spec: compose.yaml serializes this model and the
+engine creates containers from it. Paths are as compose writes them (relative to compose/)."""
+
+from __future__ import annotations
+
+import ipaddress
+from dataclasses import dataclass, field
+from posixpath import normpath
+
+from stackctl.config.spec import StackSpec
+from stackctl.render.haproxy import CONTAINER_LAYOUT, PHOTOPRISM_PORT
+
+HAPROXY_CONFIG_DIR = "/usr/local/etc/haproxy"
+HAPROXY_CONFIG_PATH = f"{HAPROXY_CONFIG_DIR}/haproxy.cfg"
+HAPROXY_SOCKET_DIR = "/var/run/haproxy"
+NETWORK = "photoprism"
+START_ORDER = ("mariadb", "photoprism", "haproxy")
+# From PhotoPrism's official docker-compose.yml for MariaDB.
+MARIADB_COMMAND = (
+    "--innodb-buffer-pool-size=512M",
+    "--transaction-isolation=READ-COMMITTED",
+    "--character-set-server=utf8mb4",
+    "--collation-server=utf8mb4_unicode_ci",
+    "--max-connections=512",
+    "--innodb-rollback-on-timeout=OFF",
+    "--innodb-lock-wait-timeout=120",
+)
+DATABASE_NAME = "photoprism"
+DATABASE_USER = "photoprism"
+UNCONFINED = ("seccomp:unconfined", "apparmor:unconfined")
+
+
+@dataclass(frozen=True)
+class PortMapping:
+    host_ip: str
+    host_port: int
+    container_port: int
+
+
+@dataclass(frozen=True)
+class Mount:
+    source: str  # as compose writes it: relative to compose/, or absolute, or ~
+    target: str
+    read_only: bool = False
+
+
+@dataclass(frozen=True)
+class Healthcheck:
+    test: tuple[str, ...]
+    interval_s: int
+    timeout_s: int
+    retries: int
+    start_period_s: int
+
+
+@dataclass(frozen=True)
+class ServiceModel:
+    name: str
+    image: str
+    restart: str = "unless-stopped"
+    stop_signal: str | None = None
+    stop_grace_period_s: int | None = None
+    security_opt: tuple[str, ...] = ()
+    working_dir: str | None = None
+    command: tuple[str, ...] | None = None
+    ports: tuple[PortMapping, ...] = ()
+    environment: dict[str, str] = field(default_factory=dict)
+    env_files: tuple[str, ...] = ()
+    mounts: tuple[Mount, ...] = ()
+    healthcheck: Healthcheck | None = None
+    depends_on: dict[str, str] = field(default_factory=dict)  # service -> compose condition
+
+
+@dataclass(frozen=True)
+class NetworkModel:
+    name: str
+    subnet: str
+    gateway: str
+
+
+def container_name(spec: StackSpec, service: str) -> str:
+    """Compose's name for a service's first container."""
+    return f"{spec.name}-{service}-1"
+
+
+def network_model(spec: StackSpec) -> NetworkModel:
+    subnet = ipaddress.ip_network(spec.network.subnet)
+    return NetworkModel(f"{spec.name}_{NETWORK}", str(subnet), str(next(subnet.hosts())))
+
+
+def host_path(path: str) -> str:
+    """A stack.yaml path as compose sees it: relative paths are relative to compose/, one level down."""
+    if path.startswith(("/", "~")):
+        return path
+    return normpath(f"../{path}")
+
+
+def _photoprism_environment(spec: StackSpec) -> dict[str, str]:
+    env = {
+        "PHOTOPRISM_ADMIN_USER": spec.photoprism.admin_user,
+        "PHOTOPRISM_AUTH_MODE": "password",
+        "PHOTOPRISM_SITE_URL": spec.site_url,
+        "PHOTOPRISM_DISABLE_TLS": "true",
+        "PHOTOPRISM_DEFAULT_TLS": "false",
+        "PHOTOPRISM_TRUSTED_PROXY": spec.network.subnet,
+        "PHOTOPRISM_HTTP_PORT": str(PHOTOPRISM_PORT),
+    }
+    if spec.database.kind == "mariadb":
+        env.update(
+            {
+                "PHOTOPRISM_DATABASE_DRIVER": "mysql",
+                "PHOTOPRISM_DATABASE_SERVER": "mariadb:3306",
+                "PHOTOPRISM_DATABASE_NAME": DATABASE_NAME,
+                "PHOTOPRISM_DATABASE_USER": DATABASE_USER,
+            }
+        )
+    else:
+        env["PHOTOPRISM_DATABASE_DRIVER"] = "sqlite"
+    env.update(dict(spec.photoprism.env))
+    return env
+
+
+def _haproxy(spec: StackSpec) -> ServiceModel:
+    ports, layout = spec.ports, CONTAINER_LAYOUT
+    return ServiceModel(
+        name="haproxy",
+        image=spec.images.haproxy,
+        stop_signal="SIGUSR1",  # graceful: finish open requests, as the official image does
+        ports=(
+            PortMapping(ports.bind, ports.http, layout.http_port),
+            PortMapping(ports.bind, ports.https, layout.https_port),
+            PortMapping("127.0.0.1", ports.stats, layout.stats_port),
+        ),
+        env_files=("../secrets/haproxy.env",),
+        mounts=(
+            Mount("./haproxy/haproxy.cfg", HAPROXY_CONFIG_PATH, read_only=True),
+            Mount("../certs/haproxy", layout.certs_dir.rstrip("/"), read_only=True),
+            Mount("../run/haproxy", HAPROXY_SOCKET_DIR),
+        ),
+        depends_on={"photoprism": "service_started"},
+    )
+
+
+def _photoprism(spec: StackSpec) -> ServiceModel:
+    pp = spec.photoprism
+    mounts = [
+        Mount(host_path(pp.originals), "/photoprism/originals"),
+        Mount(host_path(pp.storage), "/photoprism/storage"),
+    ]
+    if pp.import_path:
+        mounts.append(Mount(host_path(pp.import_path), "/photoprism/import"))
+    return ServiceModel(
+        name="photoprism",
+        image=spec.images.photoprism,
+        stop_grace_period_s=10,
+        security_opt=UNCONFINED,
+        working_dir="/photoprism",
+        environment=_photoprism_environment(spec),
+        env_files=("../secrets/photoprism.env",),
+        mounts=tuple(mounts),
+        healthcheck=Healthcheck(("CMD", "photoprism", "status"), 5, 5, 5, 30),
+        depends_on={"mariadb": "service_healthy"} if spec.database.kind == "mariadb" else {},
+    )
+
+
+def _mariadb(spec: StackSpec) -> ServiceModel:
+    return ServiceModel(
+        name="mariadb",
+        image=spec.images.mariadb,
+        stop_grace_period_s=5,
+        security_opt=UNCONFINED,
+        command=MARIADB_COMMAND,
+        environment={
+            "MARIADB_AUTO_UPGRADE": "1",
+            "MARIADB_INITDB_SKIP_TZINFO": "1",
+            "MARIADB_DATABASE": DATABASE_NAME,
+            "MARIADB_USER": DATABASE_USER,
+        },
+        env_files=("../secrets/mariadb.env",),
+        mounts=(Mount(host_path(spec.database.path), "/var/lib/mysql"),),
+        healthcheck=Healthcheck(("CMD", "healthcheck.sh", "--connect", "--innodb_initialized"), 3, 5, 10, 30),
+    )
+
+
+def stack_services(spec: StackSpec) -> list[ServiceModel]:
+    """The stack's services in start order (each after the ones it depends on)."""
+    services = [_photoprism(spec), _haproxy(spec)]
+    return [_mariadb(spec), *services] if spec.database.kind == "mariadb" else services
