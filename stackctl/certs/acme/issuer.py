@@ -4,6 +4,7 @@ account thumbprint, so no challenge files, no extra container and no reload per 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from typing import Any, cast
 from urllib.parse import urlparse
 
@@ -41,10 +42,22 @@ def _hint(error: messages.Error, name: str, spec: StackSpec) -> str:
     return _HINTS.get(_problem_type(error), "see the CA's message").format(name=name, http=spec.ports.http)
 
 
-class AcmeSession:
-    """A connected, registered ACME client for one directory."""
+def connect_acme(url: str, net: client.ClientNetwork) -> client.ClientV2:
+    """The real ACME client: fetch the directory, then talk to it over `net`."""
+    return client.ClientV2(client.ClientV2.get_directory(url, net), net=net)
 
-    def __init__(self, spec: StackSpec, store: CertStore, directory_url: str | None = None) -> None:
+
+# (directory URL, network with the account key) -> a client with ClientV2's methods. Tests pass a fake CA.
+AcmeConnector = Callable[[str, client.ClientNetwork], client.ClientV2]
+
+
+class AcmeSession:
+    """A connected, registered ACME client for one directory, modelled on ClientV2 taking its network:
+    the client comes from `connect`, which tests replace with a fake CA."""
+
+    def __init__(
+        self, spec: StackSpec, store: CertStore, directory_url: str | None = None, connect: AcmeConnector = connect_acme
+    ) -> None:
         self.spec = spec
         self.url = directory_url or spec.tls.acme.directory_url
         self.files = AccountFiles(store.root)
@@ -54,7 +67,7 @@ class AcmeSession:
             self.key, alg=_alg(), user_agent=f"stackctl/{__version__}", verify_ssl=cast(bool, verify), timeout=30
         )
         try:
-            directory = client.ClientV2.get_directory(self.url, self.net)
+            self.acme = connect(self.url, self.net)
         except requests.exceptions.RequestException as e:
             raise OperationFailed(
                 f"failed to reach the ACME server at {self.url}: {_short(e)}",
@@ -65,7 +78,6 @@ class AcmeSession:
                 f"failed to read the ACME directory at {self.url}: {e.detail}",
                 "check that tls.acme.directory is the directory URL of an ACME CA",
             ) from e
-        self.acme = client.ClientV2(directory, net=self.net)
         self.registered_now = False
         self._register()
 
@@ -179,11 +191,12 @@ def _validation_failure(error: errors.ValidationError, spec: StackSpec, host: st
 class AcmeIssuer:
     source = "acme"
 
-    def __init__(self, directory_url: str | None = None) -> None:
+    def __init__(self, directory_url: str | None = None, connect: AcmeConnector = connect_acme) -> None:
         self.directory_url = directory_url
+        self.connect = connect
 
     def issue(self, spec: StackSpec, store: CertStore, now: dt.datetime) -> Issued:
-        return AcmeSession(spec, store, self.directory_url).order()
+        return AcmeSession(spec, store, self.directory_url, self.connect).order()
 
 
 def staging_url(spec: StackSpec) -> str:
