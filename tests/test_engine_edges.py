@@ -11,7 +11,7 @@ import requests
 
 from stackctl.core.errors import OperationFailed
 from stackctl.engines.docker.client import docker_call
-from stackctl.engines.docker.model import HAPROXY_IMAGE_UID, haproxy_ids
+from stackctl.engines.model import HAPROXY_IMAGE_UID, haproxy_ids
 
 
 def test_an_api_error_carries_the_operation_and_dockers_words() -> None:

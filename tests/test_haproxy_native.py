@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from stackctl.config.spec import spec_from_data
+from stackctl.health.probe import Target, probe, probe_until, served_serial
 from stackctl.render.haproxy import HaproxyLayout, render_haproxy
 from tests.helpers import free_port, native_haproxy, require_tool, self_signed_bundle
 from tests.standin import _Server, http_standin
@@ -202,3 +203,41 @@ def test_stats_answers_only_on_loopback_address(proxy: Proxy) -> None:
 def test_stats_is_not_reachable_through_the_public_ports(proxy: Proxy) -> None:
     response = proxy.https_get("/metrics", NAMES[0])
     assert b"haproxy_" not in response.read()
+
+
+def _target(proxy: Proxy, **changes: object) -> Target:
+    from cryptography import x509
+
+    serial = format(x509.load_pem_x509_certificate(proxy.cafile.read_bytes()).serial_number, "x")
+    fields: dict[str, object] = {
+        "address": PUBLIC, "domain": NAMES[0], "https_port": proxy.https, "http_port": proxy.http,
+        "cafile": str(proxy.cafile), "expected_serial": serial, "timeout": 3.0,
+    }  # fmt: skip
+    fields.update(changes)
+    return Target(**fields)  # type: ignore[arg-type]
+
+
+def test_probe_passes_every_check_but_the_standins_missing_websocket(proxy: Proxy) -> None:
+    result = probe(_target(proxy))
+    by_name = {c.name: c for c in result.checks}
+    assert [n for n, c in by_name.items() if not c.ok] == ["websocket"]  # the in-process stand-in has no /api/v1/ws
+    assert result.alpn == "h2" and result.tls_version in ("TLSv1.2", "TLSv1.3")
+    assert by_name["redirect"].detail.startswith(f":{proxy.http} -> 301 https://{NAMES[0]}:{proxy.https}/")
+    assert "max-age=63072000" in by_name["hsts"].detail
+    assert result.as_json()["served_serial"] == _target(proxy).expected_serial
+
+
+def test_probe_names_an_untrusted_certificate_and_a_changed_serial(proxy: Proxy, tmp_path: Path) -> None:
+    other = tmp_path / "other.pem"
+    other.write_bytes(self_signed_bundle(NAMES).split(b"-----BEGIN PRIVATE")[0])
+    result = probe(_target(proxy, cafile=str(other), expected_serial="abc"))
+    assert not result.ok
+    assert "not trusted" in next(c.detail for c in result.checks if c.name == "certificate")
+    assert served_serial(_target(proxy)) == _target(proxy).expected_serial
+
+
+def test_probe_of_a_closed_port_fails_with_the_reason(proxy: Proxy) -> None:
+    result = probe(_target(proxy, https_port=free_port(), http_port=free_port(), timeout=1.0))
+    assert not result.ok and "failed" in result.checks[0].detail
+    assert served_serial(_target(proxy, https_port=free_port(), timeout=1.0)) is None
+    assert not probe_until(_target(proxy, https_port=free_port(), timeout=0.5), 0.3, every=0.1).ok

@@ -79,7 +79,7 @@ def run_up(ctx: Context, args: argparse.Namespace) -> int:
 def run_down(ctx: Context, args: argparse.Namespace) -> int:
     from stackctl.engines.docker.apply import down
     from stackctl.engines.docker.client import connect
-    from stackctl.engines.docker.model import network_name
+    from stackctl.engines.model import network_name
 
     spec = ctx.load_spec()
     client = connect()

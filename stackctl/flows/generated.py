@@ -12,8 +12,9 @@ from stackctl.config.layout import StackPaths
 from stackctl.config.secrets import read_secrets
 from stackctl.config.spec import StackSpec
 from stackctl.core.fsio import atomic_write, read_text_if_exists
-from stackctl.engines.docker.model import services
-from stackctl.engines.docker.ownership import HASH_LABEL, project_containers
+from stackctl.engines.docker.ownership import project_containers
+from stackctl.engines.labels import HASH_LABEL
+from stackctl.engines.model import services
 from stackctl.render import render_stack
 
 

@@ -19,9 +19,10 @@ from stackctl.config.spec import StackSpec
 from stackctl.core.errors import OperationFailed, StackctlError
 from stackctl.engines.docker.client import connect
 from stackctl.engines.docker.control import reload_haproxy
-from stackctl.engines.docker.model import services
 from stackctl.engines.docker.ownership import owned_container
-from stackctl.engines.docker.preflight import prepare_host_folders, validate_haproxy_config
+from stackctl.engines.docker.preflight import validate_haproxy_config
+from stackctl.engines.host import prepare_host_folders
+from stackctl.engines.model import services
 from stackctl.flows.generated import rendered
 from stackctl.haproxy.hotswap import ApiUnavailable, runtime_api_answers, swap_via_runtime_api
 from stackctl.haproxy.runtime_api import socket_path

@@ -14,19 +14,21 @@ from stackctl.certs.manage import IssuerFor, current_is_usable, issue, utcnow
 from stackctl.certs.store import CertStore
 from stackctl.config.layout import StackPaths
 from stackctl.config.spec import StackSpec
+from stackctl.core.clock import Deadline
 from stackctl.core.errors import InvalidInput
 from stackctl.core.fsio import atomic_write
 from stackctl.engines.docker.apply import ApplyResult, Report, converge, ensure_network
 from stackctl.engines.docker.client import connect
 from stackctl.engines.docker.images import Progress as PullProgress
 from stackctl.engines.docker.images import ensure_images
-from stackctl.engines.docker.model import network_name, services
-from stackctl.engines.docker.ownership import HASH_LABEL, project_containers
-from stackctl.engines.docker.preflight import check_ports_free, prepare_host_folders, validate_haproxy_config
-from stackctl.engines.docker.waits import Deadline, wait_http_answers
+from stackctl.engines.docker.ownership import project_containers
+from stackctl.engines.docker.preflight import check_ports_free, validate_haproxy_config
+from stackctl.engines.host import prepare_host_folders
+from stackctl.engines.labels import HASH_LABEL
+from stackctl.engines.model import network_name, services
 from stackctl.flows.generated import generated_states, write_changed
 from stackctl.flows.replace_certificate import replace_certificate
-from stackctl.health.probe import ProbeResult, probe_until
+from stackctl.health.probe import ProbeResult, probe_until, wait_http_answers
 from stackctl.health.target import probe_address, probe_target
 
 TEMPORARY_SOURCE = "temporary"

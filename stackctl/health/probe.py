@@ -9,10 +9,14 @@ import http.client
 import os
 import socket
 import ssl
+import time
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from cryptography import x509
+
+from stackctl.core.clock import Deadline
+from stackctl.core.errors import OperationFailed
 
 WS_GUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
 
@@ -203,11 +207,32 @@ def served_serial(target: Target) -> str | None:
 
 def probe_until(target: Target, seconds: float, every: float = 0.25) -> ProbeResult:
     """Probe until every check passes or `seconds` are up (HAProxy marks PhotoPrism UP after its checks)."""
-    import time
-
     end = time.monotonic() + seconds
     while True:
         result = probe(target)
         if result.ok or time.monotonic() >= end:
             return result
         time.sleep(every)
+
+
+def wait_http_answers(address: str, port: int, host: str, deadline: Deadline) -> None:
+    """Return once an HTTP request to the published port gets any HTTP answer. A running container is
+    not yet a listening proxy: until HAProxy binds, Docker's port forwarder accepts and then resets."""
+    import http.client
+
+    last = "no answer"
+    while not deadline.expired():
+        conn = http.client.HTTPConnection(address, port, timeout=2)
+        try:
+            conn.request("GET", "/", headers={"Host": host})
+            conn.getresponse().read()
+            return
+        except (OSError, http.client.HTTPException) as e:
+            last = str(e) or type(e).__name__
+        finally:
+            conn.close()
+        time.sleep(0.2)
+    raise OperationFailed(
+        f"timed out after {deadline.seconds:.0f}s waiting for HAProxy to answer on {address}:{port} ({last})",
+        "look at: docker logs of the haproxy container",
+    )

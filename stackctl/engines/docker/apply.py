@@ -11,10 +11,12 @@ import docker.errors
 import docker.types
 from docker.models.containers import Container
 
+from stackctl.core.clock import Deadline
 from stackctl.engines.docker.client import DOCKER_ERRORS, api_error, docker_call
-from stackctl.engines.docker.model import Service
-from stackctl.engines.docker.ownership import HASH_LABEL, PROJECT_LABEL, project_containers
-from stackctl.engines.docker.waits import Deadline, wait_ready
+from stackctl.engines.docker.ownership import project_containers
+from stackctl.engines.docker.waits import wait_ready
+from stackctl.engines.labels import HASH_LABEL, PROJECT_LABEL
+from stackctl.engines.model import Service
 
 Report = Callable[[str], None]
 

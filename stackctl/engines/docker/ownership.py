@@ -11,14 +11,7 @@ from docker.models.containers import Container
 
 from stackctl.core.errors import InvalidInput
 from stackctl.engines.docker.client import docker_call
-
-PROJECT_LABEL = "com.docker.compose.project"
-SERVICE_LABEL = "com.docker.compose.service"
-ONEOFF_LABEL = "com.docker.compose.oneoff"
-WORKING_DIR_LABEL = "com.docker.compose.project.working_dir"
-CONFIG_FILES_LABEL = "com.docker.compose.project.config_files"
-HASH_LABEL = "com.docker.compose.config-hash"
-NUMBER_LABEL = "com.docker.compose.container-number"
+from stackctl.engines.labels import ONEOFF_LABEL, PROJECT_LABEL, SERVICE_LABEL, WORKING_DIR_LABEL
 
 
 class ProjectCollision(InvalidInput):

@@ -13,9 +13,8 @@ import docker.errors
 from docker.models.containers import Container
 
 from stackctl.core.errors import OperationFailed
-from stackctl.core.fsio import PRIVATE_DIR_MODE, ensure_dir
 from stackctl.engines.docker.client import DOCKER_ERRORS, api_error
-from stackctl.engines.docker.model import Service, haproxy_ids
+from stackctl.engines.model import Service
 from stackctl.render.services import HAPROXY_CONFIG_PATH, HAPROXY_SOCKET_DIR
 
 
@@ -77,41 +76,6 @@ def check_ports_free(client: docker.DockerClient, services: list[Service], ours:
                         f"port {port} on {address} is already in use" + (f" by {owner}" if owner else ""),
                         "stop what uses it, or choose another port under ports: in stack.yaml",
                     ) from None
-
-
-def prepare_host_folders(services: list[Service], run_dir: Path) -> None:
-    """`run_dir` is the stack folder's run/; HAProxy's user is derived from the stack folder."""
-    """Create bind-mount sources; hand the certificate bundles and the socket folder to HAProxy's user."""
-    ensure_dir(run_dir, PRIVATE_DIR_MODE)
-    for service in services:
-        for bind in service.binds:
-            if bind.host.suffix in (".cfg", ".pem") or bind.host.exists():
-                continue
-            ensure_dir(bind.host, PRIVATE_DIR_MODE if bind.host.parent == run_dir else 0o755)
-    uid, gid = haproxy_ids(run_dir.parent)
-    haproxy = next((s for s in services if s.name == "haproxy"), None)
-    if haproxy is None:
-        return
-    for bind in haproxy.binds:
-        if bind.target.endswith("/certs") or bind.target == HAPROXY_SOCKET_DIR:
-            ensure_dir(bind.host, PRIVATE_DIR_MODE)
-            _hand_over(bind.host, uid, gid)
-
-
-def _hand_over(folder: Path, uid: int, gid: int) -> None:
-    """chown a 0700 folder and its files to HAProxy's user, so it can read 0600 keys and make its socket."""
-    if os.geteuid() != 0:
-        return  # only root can chown; a non-root caller owns the folder, and HAProxy runs as its owner
-    try:
-        os.chown(folder, uid, gid)
-        for child in folder.iterdir():
-            if child.is_file():
-                os.chown(child, uid, gid)
-    except OSError as e:
-        raise OperationFailed(
-            f"failed to give {folder} to the HAProxy user {uid}: {e.strerror}",
-            "run stackctl as the stack folder's owner or as root",
-        ) from e
 
 
 def validate_haproxy_config(client: docker.DockerClient, haproxy: Service, candidate: Path) -> None:

@@ -6,6 +6,7 @@ import time
 
 from docker.models.containers import Container
 
+from stackctl.core.clock import Deadline
 from stackctl.core.errors import OperationFailed
 from stackctl.engines.docker.client import docker_call
 
@@ -19,18 +20,6 @@ def last_log_lines(container: Container, count: int = 8) -> str:
         return ""
     text = raw.decode(errors="replace") if isinstance(raw, bytes) else str(raw)
     return " | ".join(line.strip() for line in text.strip().splitlines() if line.strip())
-
-
-class Deadline:
-    def __init__(self, seconds: float) -> None:
-        self.seconds = seconds
-        self.end = time.monotonic() + seconds
-
-    def left(self) -> float:
-        return self.end - time.monotonic()
-
-    def expired(self) -> bool:
-        return self.left() <= 0
 
 
 def wait_ready(container: Container, service: str, needs_health: bool, deadline: Deadline) -> None:
@@ -60,26 +49,3 @@ def wait_ready(container: Container, service: str, needs_health: bool, deadline:
                 f"raise --timeout or look at: docker logs {container.name}",
             )
         time.sleep(POLL_SECONDS)
-
-
-def wait_http_answers(address: str, port: int, host: str, deadline: Deadline) -> None:
-    """Return once an HTTP request to the published port gets any HTTP answer. A running container is
-    not yet a listening proxy: until HAProxy binds, Docker's port forwarder accepts and then resets."""
-    import http.client
-
-    last = "no answer"
-    while not deadline.expired():
-        conn = http.client.HTTPConnection(address, port, timeout=2)
-        try:
-            conn.request("GET", "/", headers={"Host": host})
-            conn.getresponse().read()
-            return
-        except (OSError, http.client.HTTPException) as e:
-            last = str(e) or type(e).__name__
-        finally:
-            conn.close()
-        time.sleep(POLL_SECONDS)
-    raise OperationFailed(
-        f"timed out after {deadline.seconds:.0f}s waiting for HAProxy to answer on {address}:{port} ({last})",
-        "look at: docker logs of the haproxy container",
-    )

@@ -12,7 +12,7 @@ from typing import Any
 from stackctl.config.layout import StackPaths
 from stackctl.config.secrets import read_env_file
 from stackctl.config.spec import StackSpec
-from stackctl.engines.docker.ownership import (
+from stackctl.engines.labels import (
     CONFIG_FILES_LABEL,
     HASH_LABEL,
     NUMBER_LABEL,
