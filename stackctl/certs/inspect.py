@@ -88,11 +88,16 @@ def public_key_bytes(public_key: CertificatePublicKeyTypes) -> bytes:
     return public_key.public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
 
 
+def serial_hex(cert: x509.Certificate) -> str:
+    """A serial as every output shows it: lowercase hex without leading zeros or colons."""
+    return format(cert.serial_number, "x")
+
+
 def cert_info(cert: x509.Certificate) -> CertInfo:
     return CertInfo(
         names=dns_names(cert),
         issuer=common_name(cert.issuer),
-        serial_hex=format(cert.serial_number, "x"),
+        serial_hex=serial_hex(cert),
         key_type=key_type_of(cert.public_key()),
         not_before=cert.not_valid_before_utc,
         not_after=cert.not_valid_after_utc,

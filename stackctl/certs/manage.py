@@ -18,14 +18,11 @@ from stackctl.certs.material import Material, parse_material
 from stackctl.certs.store import CertStore
 from stackctl.certs.validate import ValidImport, validate_import
 from stackctl.config.spec import StackSpec
+from stackctl.core.clock import timestamp
 from stackctl.core.fsio import MiB, read_user_file
 from stackctl.core.names import uncovered
 
 SYSTEM_TRUST_BUNDLE = Path("/etc/ssl/certs/ca-certificates.crt")
-
-
-def utcnow() -> dt.datetime:
-    return dt.datetime.now(dt.timezone.utc)
 
 
 @dataclass(frozen=True)
@@ -45,18 +42,14 @@ class CertReport:
             "issuer": info.issuer,
             "serial": info.serial_hex,
             "key_type": info.key_type,
-            "not_before": _iso(info.not_before),
-            "not_after": _iso(info.not_after),
+            "not_before": timestamp(info.not_before),
+            "not_after": timestamp(info.not_after),
             "days_left": info.days_left(self.now),
-            "renew_after": _iso(info.renew_after),
+            "renew_after": timestamp(info.renew_after),
             "due": info.due(self.now),
             "fingerprint_sha256": info.fingerprint_sha256,
             "path": str(self.path),
         }
-
-
-def _iso(moment: dt.datetime) -> str:
-    return moment.astimezone(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def reports(store: CertStore, now: dt.datetime) -> list[CertReport]:

@@ -15,7 +15,7 @@ from typing import Any
 
 from cryptography import x509
 
-from stackctl.certs.inspect import fingerprint
+from stackctl.certs.inspect import fingerprint, serial_hex
 from stackctl.core.errors import OperationFailed, StackctlError
 from stackctl.core.fsio import (
     PRIVATE_DIR_MODE,
@@ -93,7 +93,7 @@ class CertStore:
         meta = {
             "source": source,
             "fingerprint_sha256": fingerprint(leaf),
-            "serial": format(leaf.serial_number, "x"),
+            "serial": serial_hex(leaf),
             "written_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
         }
         atomic_write(site / "key.pem", key_pem, PRIVATE_FILE_MODE)

@@ -15,11 +15,11 @@ from stackctl.certs.manage import (
     obtain,
     read_password,
     reports,
-    utcnow,
     validate_files,
 )
 from stackctl.certs.store import CertStore
 from stackctl.config.edit import edited_spec_text
+from stackctl.core.clock import utcnow
 from stackctl.core.errors import InvalidInput, OperationFailed
 from stackctl.core.fsio import atomic_write
 

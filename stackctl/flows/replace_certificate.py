@@ -3,7 +3,6 @@ Any failure puts the old files back, keeps the old certificate served and is wri
 
 from __future__ import annotations
 
-import datetime as dt
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -12,10 +11,12 @@ from typing import Any
 import docker
 
 from stackctl.certs.history import record
+from stackctl.certs.inspect import serial_hex
 from stackctl.certs.issuers import Issued
 from stackctl.certs.store import CertStore, pem_of
 from stackctl.config.layout import StackPaths
 from stackctl.config.spec import StackSpec
+from stackctl.core.clock import timestamp
 from stackctl.core.errors import OperationFailed, StackctlError
 from stackctl.engines.docker.client import connect
 from stackctl.engines.docker.control import reload_haproxy
@@ -133,11 +134,11 @@ def replace_certificate(
     started = time.monotonic()
     store = CertStore(paths.certs)
     old = store.read_site(spec.domain)
-    old_serial = format(old.leaf.serial_number, "x") if old else None
+    old_serial = serial_hex(old.leaf) if old else None
     snapshot = store.snapshot(spec.domain)
     live, client = liveness(paths, spec, old_serial)
     entry: dict[str, Any] = {
-        "time": dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "time": timestamp(),
         "domain": spec.domain,
         "names": list(spec.names),
         "reason": reason,
@@ -155,7 +156,7 @@ def replace_certificate(
     except StackctlError as e:
         finish("none", f"failed: {e.message}")  # e.g. the CA refused: nothing was written
         raise
-    new_serial = entry["new_serial"] = format(issued.leaf.serial_number, "x")
+    new_serial = entry["new_serial"] = serial_hex(issued.leaf)
 
     try:
         store.write_site(spec.domain, issued.leaf, issued.chain, issued.key_pem, source)

@@ -8,13 +8,14 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from stackctl.certs.acme.account import AccountFiles, load_or_create_key
+from stackctl.certs.inspect import serial_hex
 from stackctl.certs.keys import key_pem
 from stackctl.certs.localca import temporary_self_signed
-from stackctl.certs.manage import IssuerFor, current_is_usable, issue, utcnow
+from stackctl.certs.manage import IssuerFor, current_is_usable, issue
 from stackctl.certs.store import CertStore
 from stackctl.config.layout import StackPaths
 from stackctl.config.spec import StackSpec
-from stackctl.core.clock import Deadline
+from stackctl.core.clock import Deadline, utcnow
 from stackctl.core.errors import InvalidInput
 from stackctl.core.fsio import atomic_write
 from stackctl.engines.docker.apply import ApplyResult, Report, converge, ensure_network
@@ -73,7 +74,7 @@ def bring_up(
             store.write_site(spec.domain, leaf, [], key_pem(key), TEMPORARY_SOURCE)
     elif not current_is_usable(store, spec, utcnow()):
         issued, source = issue(store, spec, utcnow(), issuer_for)
-        report(f"Issued a certificate for {', '.join(spec.names)} ({source}), serial {issued.leaf.serial_number:x}")
+        report(f"Issued a certificate for {', '.join(spec.names)} ({source}), serial {serial_hex(issued.leaf)}")
     haproxy = next(s for s in wanted if s.name == "haproxy")
     prepare_host_folders(wanted, paths.run)
     existing_haproxy = ours.get("haproxy")

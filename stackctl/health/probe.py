@@ -15,6 +15,7 @@ from typing import Any
 
 from cryptography import x509
 
+from stackctl.certs.inspect import serial_hex
 from stackctl.core.clock import Deadline
 from stackctl.core.errors import OperationFailed
 
@@ -111,7 +112,7 @@ def _handshake(target: Target, result: ProbeResult) -> bool:
         )
         return False
     if der is not None:
-        result.served_serial = format(x509.load_der_x509_certificate(der).serial_number, "x")
+        result.served_serial = serial_hex(x509.load_der_x509_certificate(der))
     result.checks.append(Check("certificate", True, f"trusted, valid for {target.domain}"))
     result.checks.append(Check("tls_version", result.tls_version in ("TLSv1.2", "TLSv1.3"), str(result.tls_version)))
     result.checks.append(Check("alpn", result.alpn == "h2", f"negotiated {result.alpn or 'nothing'}"))
@@ -202,7 +203,7 @@ def served_serial(target: Target) -> str | None:
             der = tls.getpeercert(binary_form=True)
     except (OSError, ssl.SSLError):
         return None
-    return format(x509.load_der_x509_certificate(der).serial_number, "x") if der else None
+    return serial_hex(x509.load_der_x509_certificate(der)) if der else None
 
 
 def probe_until(target: Target, seconds: float, every: float = 0.25) -> ProbeResult:

@@ -13,10 +13,11 @@ from typing import Any, TypeVar
 import docker
 
 from stackctl.certs.history import last_renewal
-from stackctl.certs.manage import reports, utcnow
+from stackctl.certs.manage import reports
 from stackctl.certs.store import CertStore
 from stackctl.config.layout import StackPaths
 from stackctl.config.spec import StackSpec
+from stackctl.core.clock import timestamp, utcnow
 from stackctl.core.errors import StackctlError
 from stackctl.engines.docker.client import connect
 from stackctl.engines.docker.ownership import project_containers
@@ -109,7 +110,7 @@ def gather(
 ) -> StatusSnapshot:
     """Every source at once, each with its own timeout. `drift_of` compares what stack.yaml renders to
     with the files and containers (given the Docker client when the containers source got one)."""
-    snapshot = StatusSnapshot(stack=spec.name, domain=spec.domain, generated_at=utcnow().strftime("%Y-%m-%dT%H:%M:%SZ"))
+    snapshot = StatusSnapshot(stack=spec.name, domain=spec.domain, generated_at=timestamp())
     wanted = [s for s in ("mariadb", "photoprism", "haproxy") if s != "mariadb" or spec.database.kind == "mariadb"]
     client_box: dict[str, docker.DockerClient] = {}
 

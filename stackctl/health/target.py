@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from stackctl.certs.inspect import serial_hex
 from stackctl.certs.store import CertStore
 from stackctl.config.spec import StackSpec
 from stackctl.health.probe import Target
@@ -28,6 +29,6 @@ def probe_target(spec: StackSpec, store: CertStore, ca_file: Path | None = None,
         https_port=spec.ports.https,
         http_port=spec.ports.http,
         cafile=cafile,
-        expected_serial=format(site.leaf.serial_number, "x") if site else None,
+        expected_serial=serial_hex(site.leaf) if site else None,
         timeout=timeout,
     )

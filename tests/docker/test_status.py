@@ -11,9 +11,10 @@ import subprocess
 import sys
 import time
 
-from stackctl.certs.manage import issue, utcnow
+from stackctl.certs.manage import issue
 from stackctl.certs.store import CertStore
 from stackctl.config.spec import load_spec
+from stackctl.core.clock import utcnow
 from tests.docker.conftest import Stack
 from tests.helpers import default_sigint, wait_until
 
