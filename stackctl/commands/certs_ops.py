@@ -61,7 +61,7 @@ def _replace(ctx: Context, spec: StackSpec, source: Callable[[], tuple[Issued, s
     """Write the new certificate and, on a running stack, serve it live and prove it is served."""
     from stackctl.flows.replace_certificate import replace_certificate
 
-    replaced = replace_certificate(ctx.paths, spec, source, reason)
+    replaced = replace_certificate(ctx.paths, spec, source, reason, ctx.edge)
     for note in replaced.issued.notes:
         ctx.say(note)
     if replaced.path != "disk":

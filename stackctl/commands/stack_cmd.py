@@ -62,7 +62,7 @@ def run_up(ctx: Context, args: argparse.Namespace) -> int:
     spec = ctx.load_spec()
     bar = PullProgressBar(ctx.console)
     try:
-        outcome = up(ctx.paths, spec, args.timeout, ctx.edge.issuer_for, ctx.say, bar, not args.no_verify, ca_file)
+        outcome = up(ctx.paths, spec, args.timeout, ctx.edge, ctx.say, bar, not args.no_verify, ca_file)
     finally:
         bar.stop()
     if outcome.probe is None:
@@ -77,13 +77,11 @@ def run_up(ctx: Context, args: argparse.Namespace) -> int:
 
 
 def run_down(ctx: Context, args: argparse.Namespace) -> int:
-    from stackctl.engines.docker.apply import down
-    from stackctl.engines.docker.client import connect
-    from stackctl.engines.model import network_name
+    from stackctl.render.services import network_model
 
     spec = ctx.load_spec()
-    client = connect()
-    removed = down(client, spec.name, network_name(spec), ctx.paths.compose_dir, args.volumes, ctx.say)
+    engine = ctx.edge.engine()
+    removed = engine.down(spec.name, network_model(spec).name, ctx.paths.compose_dir, args.volumes, ctx.say)
     if removed:
         ctx.say(f"Stack {spec.name} is down. Photos, storage and database folders are kept.")
     else:

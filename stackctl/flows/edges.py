@@ -1,16 +1,19 @@
-"""The seam between commands and what they reach outside the process. The CLI uses the real edges;
-a test passes its own (named Fake... or Broken...) to produce a fault that cannot be made for real,
-such as a CA handing out a certificate whose key does not match. Product code reads no switch for it."""
+"""The seam between the flows and what they reach outside the process: the certificate issuer, the
+container engine, HAProxy's runtime API. The CLI uses the real ones; a test passes its own (named
+Fake... or Broken...), e.g. a CA handing out a key that does not match. Product code reads no switch."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from stackctl.certs.issuers import Issuer
     from stackctl.config.spec import StackSpec
+    from stackctl.engines.base import Engine
+    from stackctl.haproxy.runtime_api import RuntimeApi
 
 
 def real_issuer_for(spec: StackSpec) -> Issuer:
@@ -19,6 +22,20 @@ def real_issuer_for(spec: StackSpec) -> Issuer:
     return issuer_for(spec)
 
 
+def real_engine() -> Engine:
+    from stackctl.engines.docker.engine import connect_engine
+
+    return connect_engine()
+
+
+def real_runtime(sock: Path) -> RuntimeApi:
+    from stackctl.haproxy.runtime_api import RuntimeApi
+
+    return RuntimeApi(sock)
+
+
 @dataclass(frozen=True)
 class Edges:
     issuer_for: Callable[[StackSpec], Issuer] = field(default=real_issuer_for)
+    engine: Callable[[], Engine] = field(default=real_engine)  # connects; raises OperationFailed when it cannot
+    runtime: Callable[[Path], RuntimeApi] = field(default=real_runtime)  # the runtime API at a socket path

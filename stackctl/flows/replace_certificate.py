@@ -8,8 +8,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-import docker
-
 from stackctl.certs.history import record
 from stackctl.certs.inspect import serial_hex
 from stackctl.certs.issuers import Issued
@@ -18,15 +16,13 @@ from stackctl.config.layout import StackPaths
 from stackctl.config.spec import StackSpec
 from stackctl.core.clock import timestamp
 from stackctl.core.errors import OperationFailed, StackctlError
-from stackctl.engines.docker.client import connect
-from stackctl.engines.docker.control import reload_haproxy
-from stackctl.engines.docker.ownership import owned_container
-from stackctl.engines.docker.preflight import validate_haproxy_config
+from stackctl.engines.base import Engine
 from stackctl.engines.host import prepare_host_folders
 from stackctl.engines.model import services
+from stackctl.flows.edges import Edges
 from stackctl.flows.generated import rendered
-from stackctl.haproxy.hotswap import ApiUnavailable, runtime_api_answers, swap_via_runtime_api
-from stackctl.haproxy.runtime_api import socket_path
+from stackctl.haproxy.hotswap import ApiUnavailable
+from stackctl.haproxy.runtime_api import RuntimeApi, socket_path
 from stackctl.health.probe import served_serial
 from stackctl.health.target import probe_target
 from stackctl.render.haproxy import container_cert_path
@@ -59,33 +55,36 @@ class Liveness:
         return self.runtime_api or self.serves_current or self.container is not None
 
 
-def _docker_view(spec: StackSpec, paths: StackPaths) -> tuple[docker.DockerClient | None, str | None, str | None]:
+def _engine_view(spec: StackSpec, paths: StackPaths, edges: Edges) -> tuple[Engine | None, str | None, str | None]:
+    """(engine, running HAProxy container, why the engine could not be asked)."""
     try:
-        client = connect(timeout=10)
+        engine = edges.engine()
     except StackctlError as e:
         return None, None, e.message
-    container = owned_container(client, spec.name, "haproxy", paths.compose_dir)
+    container = engine.containers(spec.name, paths.compose_dir).get("haproxy")
     running = container is not None and container.status == "running"
-    return client, (container.name or None) if running and container else None, None
+    return engine, container.name if running and container else None, None
 
 
 def liveness(
-    paths: StackPaths, spec: StackSpec, current_serial: str | None
-) -> tuple[Liveness, docker.DockerClient | None]:
-    client, container, problem = _docker_view(spec, paths)
-    api = runtime_api_answers(socket_path(paths.run))
+    paths: StackPaths, spec: StackSpec, current_serial: str | None, edges: Edges
+) -> tuple[Liveness, Engine | None, RuntimeApi]:
+    engine, container, problem = _engine_view(spec, paths, edges)
+    runtime = edges.runtime(socket_path(paths.run))
     served = (
         current_serial is not None
         and served_serial(probe_target(spec, CertStore(paths.certs), timeout=2.0)) == current_serial
     )
-    return Liveness(api, served, container, problem), client
+    return Liveness(runtime.answers(), served, container, problem), engine, runtime
 
 
 class _Swapper:
-    """Hands a bundle to the running HAProxy: runtime API first, else a reload through Docker."""
+    """Hands a bundle to the running HAProxy: runtime API first, else a reload through the engine."""
 
-    def __init__(self, paths: StackPaths, spec: StackSpec, live: Liveness, client: docker.DockerClient | None) -> None:
-        self.paths, self.spec, self.live, self.client = paths, spec, live, client
+    def __init__(
+        self, paths: StackPaths, spec: StackSpec, live: Liveness, engine: Engine | None, runtime: RuntimeApi
+    ) -> None:
+        self.paths, self.spec, self.live, self.engine, self.runtime = paths, spec, live, engine, runtime
         cfg = rendered(paths, spec)["compose/haproxy/haproxy.cfg"]
         self.services = services(spec, paths, cfg)
         self.haproxy = next(s for s in self.services if s.name == "haproxy")
@@ -98,18 +97,18 @@ class _Swapper:
         """Sets self.path to the mechanism used, also when it then fails."""
         try:
             self.path = "runtime-api"
-            swap_via_runtime_api(socket_path(self.paths.run), container_cert_path(self.spec.domain), bundle)
+            self.runtime.swap_certificate(container_cert_path(self.spec.domain), bundle)
         except ApiUnavailable as e:
             self.path = "reload"
-            if self.client is None or self.live.container is None:
+            if self.engine is None or self.live.container is None:
                 why = self.live.docker_problem or "Docker reports no running HAProxy container of this stack"
                 raise OperationFailed(
                     f"HAProxy is running but cannot be given the new certificate: the runtime API is not "
                     f"reachable ({e}) and {why}",
                     "make run/haproxy/admin.sock reachable or start the Docker engine, then renew again",
                 ) from e
-            validate_haproxy_config(self.client, self.haproxy, self.paths.haproxy_cfg.absolute())
-            reload_haproxy(self.client, self.live.container)
+            self.engine.validate_haproxy_config(self.haproxy, self.paths.haproxy_cfg.absolute())
+            self.engine.reload_haproxy(self.live.container)
 
 
 def _wait_served(paths: StackPaths, spec: StackSpec, serial: str) -> None:
@@ -128,7 +127,7 @@ def _wait_served(paths: StackPaths, spec: StackSpec, serial: str) -> None:
 
 
 def replace_certificate(
-    paths: StackPaths, spec: StackSpec, obtain: Callable[[], tuple[Issued, str]], reason: str
+    paths: StackPaths, spec: StackSpec, obtain: Callable[[], tuple[Issued, str]], reason: str, edges: Edges
 ) -> Replaced:
     """Obtain a certificate, write it, and when the stack runs, serve it and prove it is served."""
     started = time.monotonic()
@@ -136,7 +135,7 @@ def replace_certificate(
     old = store.read_site(spec.domain)
     old_serial = serial_hex(old.leaf) if old else None
     snapshot = store.snapshot(spec.domain)
-    live, client = liveness(paths, spec, old_serial)
+    live, engine, runtime = liveness(paths, spec, old_serial, edges)
     entry: dict[str, Any] = {
         "time": timestamp(),
         "domain": spec.domain,
@@ -166,7 +165,7 @@ def replace_certificate(
         raise
     if not live.running:
         return Replaced(issued, source, "disk", finish("disk", "ok"), old_serial, new_serial)
-    swapper = _Swapper(paths, spec, live, client)
+    swapper = _Swapper(paths, spec, live, engine, runtime)
     try:
         swapper.hand_over()
         swapper.swap((pem_of([issued.leaf, *issued.chain]) + issued.key_pem).decode())

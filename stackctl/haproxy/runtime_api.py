@@ -83,3 +83,24 @@ def parse_show_stat(csv_text: str) -> list[ProxyStat]:
 
 def show_stat(sock_path: Path, timeout: float = 3.0) -> list[ProxyStat]:
     return parse_show_stat(command(sock_path, "show stat", timeout=timeout))
+
+
+class RuntimeApi:
+    """HAProxy's runtime API at one socket: is it there, what it serves, a certificate swap."""
+
+    def __init__(self, sock: Path) -> None:
+        self.sock = sock
+
+    def answers(self) -> bool:
+        from stackctl.haproxy.hotswap import runtime_api_answers
+
+        return runtime_api_answers(self.sock)
+
+    def swap_certificate(self, name: str, bundle_pem: str) -> None:
+        """Raises ApiUnavailable when the API cannot take it, OperationFailed when HAProxy refuses it."""
+        from stackctl.haproxy.hotswap import swap_via_runtime_api
+
+        swap_via_runtime_api(self.sock, name, bundle_pem)
+
+    def stats(self, timeout: float = 3.0) -> list[ProxyStat]:
+        return show_stat(self.sock, timeout)

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import docker
@@ -12,21 +10,12 @@ import docker.types
 from docker.models.containers import Container
 
 from stackctl.core.clock import Deadline
+from stackctl.engines.base import ApplyResult, Report
 from stackctl.engines.docker.client import DOCKER_ERRORS, api_error, docker_call
 from stackctl.engines.docker.ownership import project_containers
 from stackctl.engines.docker.waits import wait_ready
 from stackctl.engines.labels import HASH_LABEL, PROJECT_LABEL
 from stackctl.engines.model import Service
-
-Report = Callable[[str], None]
-
-
-@dataclass
-class ApplyResult:
-    kept: list[str] = field(default_factory=list)
-    started: list[str] = field(default_factory=list)
-    created: list[str] = field(default_factory=list)
-    removed: list[str] = field(default_factory=list)
 
 
 def ensure_network(client: docker.DockerClient, name: str, project: str, subnet: str, gateway: str) -> None:

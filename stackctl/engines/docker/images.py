@@ -2,17 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 import docker
 import docker.errors
 from docker.utils import parse_repository_tag
 
 from stackctl.core.errors import OperationFailed
+from stackctl.engines.base import PullProgress
 from stackctl.engines.docker.client import DOCKER_ERRORS, translate
-
-# (image, layer id, bytes done, bytes total)
-Progress = Callable[[str, str, int, int], None]
 
 
 def image_present(client: docker.DockerClient, image: str) -> bool:
@@ -25,7 +21,7 @@ def image_present(client: docker.DockerClient, image: str) -> bool:
         raise translate(f"look up image {image}", e) from e
 
 
-def pull(client: docker.DockerClient, image: str, progress: Progress) -> None:
+def pull(client: docker.DockerClient, image: str, progress: PullProgress) -> None:
     repository, tag = parse_repository_tag(image)
     try:
         for event in client.api.pull(repository, tag=tag or "latest", stream=True, decode=True):
@@ -44,7 +40,7 @@ def pull(client: docker.DockerClient, image: str, progress: Progress) -> None:
         raise translate(f"pull {image}", e, hint) from e
 
 
-def ensure_images(client: docker.DockerClient, images: list[str], policy: str, progress: Progress) -> list[str]:
+def ensure_images(client: docker.DockerClient, images: list[str], policy: str, progress: PullProgress) -> list[str]:
     """Pull what the policy asks for; returns the images pulled."""
     pulled = []
     for image in dict.fromkeys(images):

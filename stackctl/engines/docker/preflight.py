@@ -10,7 +10,6 @@ from pathlib import Path
 
 import docker
 import docker.errors
-from docker.models.containers import Container
 
 from stackctl.core.errors import OperationFailed
 from stackctl.engines.docker.client import DOCKER_ERRORS, api_error
@@ -51,12 +50,8 @@ def _process_listening(port: int) -> str | None:
     return None
 
 
-def check_ports_free(client: docker.DockerClient, services: list[Service], ours: dict[str, Container]) -> None:
+def check_ports_free(client: docker.DockerClient, services: list[Service], held_by_us: frozenset[int]) -> None:
     """Each host port a new container will publish must be free, unless one of ours holds it."""
-    held_by_us: set[int] = set()
-    for container in ours.values():
-        for bindings in (container.ports or {}).values():
-            held_by_us.update(int(b["HostPort"]) for b in bindings or [] if b.get("HostPort"))
     for service in services:
         for address, port in service.ports.values():
             if port in held_by_us:

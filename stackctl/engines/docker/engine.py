@@ -1,0 +1,62 @@
+"""DockerEngine: the Engine interface on one Docker host, through the Docker SDK."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import docker
+from docker.models.containers import Container
+
+from stackctl.core.clock import Deadline
+from stackctl.engines.base import ApplyResult, ContainerInfo, PullProgress, Report
+from stackctl.engines.docker import apply, images, preflight
+from stackctl.engines.docker.client import connect
+from stackctl.engines.docker.control import reload_haproxy
+from stackctl.engines.docker.ownership import project_containers
+from stackctl.engines.labels import HASH_LABEL
+from stackctl.engines.model import Service
+from stackctl.render.services import NetworkModel
+
+
+class DockerEngine:
+    def __init__(self, client: docker.DockerClient) -> None:
+        self.client = client
+
+    def ensure_images(self, wanted: list[str], policy: str, progress: PullProgress) -> list[str]:
+        return images.ensure_images(self.client, wanted, policy, progress)
+
+    def containers(self, project: str, compose_dir: Path) -> dict[str, ContainerInfo]:
+        found = project_containers(self.client, project, compose_dir)
+        return {service: _info(service, container) for service, container in found.items()}
+
+    def check_ports_free(self, services: list[Service], ours: dict[str, ContainerInfo]) -> None:
+        held = frozenset(port for info in ours.values() for port in info.host_ports)
+        preflight.check_ports_free(self.client, services, held)
+
+    def validate_haproxy_config(self, haproxy: Service, candidate: Path) -> None:
+        preflight.validate_haproxy_config(self.client, haproxy, candidate)
+
+    def apply(
+        self, project: str, network: NetworkModel, services: list[Service], compose_dir: Path, deadline: Deadline,
+        report: Report,
+    ) -> ApplyResult:  # fmt: skip
+        apply.ensure_network(self.client, network.name, project, network.subnet, network.gateway)
+        return apply.converge(self.client, project, network.name, services, compose_dir, deadline, report)
+
+    def reload_haproxy(self, container: str) -> None:
+        reload_haproxy(self.client, container)
+
+    def down(self, project: str, network: str, compose_dir: Path, volumes: bool, report: Report) -> list[str]:
+        return apply.down(self.client, project, network, compose_dir, volumes, report)
+
+
+def _info(service: str, container: Container) -> ContainerInfo:
+    ports = frozenset(
+        int(b["HostPort"]) for bindings in (container.ports or {}).values() for b in bindings or [] if b.get("HostPort")
+    )
+    return ContainerInfo(service, container.name or "", container.status, container.labels.get(HASH_LABEL), ports)
+
+
+def connect_engine() -> DockerEngine:
+    """The real engine; raises OperationFailed naming the address and the fix when Docker is not there."""
+    return DockerEngine(connect())
