@@ -2,7 +2,15 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+import socket
+import ssl
+import tempfile
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric import ec
 
@@ -10,7 +18,11 @@ from stackctl.certs.issuers import Issued, Issuer, issuer_for
 from stackctl.certs.keys import key_pem
 from stackctl.certs.store import CertStore
 from stackctl.config.spec import StackSpec
+from stackctl.core.errors import OperationFailed
+from stackctl.engines.base import ApplyResult, ContainerInfo
 from stackctl.flows.edges import Edges
+from stackctl.haproxy.hotswap import ApiUnavailable
+from tests.helpers import self_signed_bundle
 
 
 class BrokenKeyIssuer:
@@ -27,3 +39,127 @@ class BrokenKeyIssuer:
 
 def broken_key_edges() -> Edges:
     return Edges(issuer_for=lambda spec: BrokenKeyIssuer(issuer_for(spec)))
+
+
+@dataclass
+class ServedBundle:
+    """An in-process TLS server on 127.0.0.1 that serves whatever bundle it currently holds: the part of
+    HAProxy a certificate swap is judged by (the served serial, through a real handshake)."""
+
+    bundle: bytes
+    port: int = 0
+    _stop: threading.Event = field(default_factory=threading.Event)
+
+    def __enter__(self) -> ServedBundle:
+        self._sock = socket.create_server(("127.0.0.1", 0))
+        self._sock.settimeout(0.1)
+        self.port = self._sock.getsockname()[1]
+        self._thread = threading.Thread(target=self._serve, daemon=True)
+        self._thread.start()
+        return self
+
+    def _context(self) -> ssl.SSLContext:
+        with tempfile.NamedTemporaryFile(suffix=".pem") as pem:
+            pem.write(self.bundle)
+            pem.flush()
+            ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            ctx.load_cert_chain(pem.name)
+        return ctx
+
+    def _serve(self) -> None:
+        while not self._stop.is_set():
+            try:
+                conn, _ = self._sock.accept()
+            except TimeoutError:
+                continue
+            with contextlib.suppress(OSError, ssl.SSLError), self._context().wrap_socket(conn, server_side=True) as tls:
+                tls.recv(1)
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join(timeout=5)
+        self._sock.close()
+
+
+@dataclass
+class FakeRuntimeApi:
+    """Fake of HAProxy's runtime API. Each swap takes the next behaviour: "serve" (commit and serve it),
+    "refuse" (HAProxy's refusal), "serve-other" (committed, but something else is served)."""
+
+    served: ServedBundle | None
+    answering: bool = True
+    behaviours: list[str] = field(default_factory=lambda: ["serve"] * 10)
+    swaps: list[str] = field(default_factory=list)
+
+    def answers(self) -> bool:
+        return self.answering
+
+    def swap_certificate(self, name: str, bundle_pem: str) -> None:
+        if not self.answering:
+            raise ApiUnavailable("no answer on the socket")
+        self.swaps.append(name)
+        behaviour = self.behaviours.pop(0)
+        if behaviour == "refuse":
+            raise OperationFailed("HAProxy refused the new certificate: unable to load the private key", "check it")
+        assert self.served is not None
+        self.served.bundle = bundle_pem.encode() if behaviour == "serve" else self_signed_bundle(["other.example.com"])
+
+    def stats(self, timeout: float = 3.0) -> list[object]:
+        return []
+
+
+@dataclass
+class FakeEngine:
+    """Fake container engine: records what the flows ask of it. With `served`, a reload makes the
+    server load the bundle from disk, as HAProxy's new workers do."""
+
+    root: Path
+    served: ServedBundle | None = None
+    running: dict[str, ContainerInfo] = field(default_factory=dict)
+    reject_config: str | None = None
+    calls: list[str] = field(default_factory=list)
+    applied: list[list[str]] = field(default_factory=list)
+    checked_configs: list[str] = field(default_factory=list)
+
+    def ensure_images(self, images: list[str], policy: str, progress: object) -> list[str]:
+        self.calls.append(f"images {policy} {' '.join(images)}")
+        return []
+
+    def containers(self, project: str, compose_dir: Path) -> dict[str, ContainerInfo]:
+        return dict(self.running)
+
+    def check_ports_free(self, services: list[object], ours: dict[str, ContainerInfo]) -> None:
+        self.calls.append("ports")
+
+    def validate_haproxy_config(self, haproxy: object, candidate: Path) -> None:
+        self.checked_configs.append(candidate.read_text())
+        if self.reject_config:
+            raise OperationFailed(f"the image rejects the HAProxy configuration: {self.reject_config}", "fix it")
+
+    def apply(self, project: str, network: object, services: list[Any], compose_dir: Path, deadline: object,
+              report: Any) -> ApplyResult:  # fmt: skip
+        self.applied.append([s.name for s in services])
+        self.running = {s.name: ContainerInfo(s.name, s.container_name, "running", s.config_hash) for s in services}
+        return ApplyResult(created=[s.name for s in services])
+
+    def reload_haproxy(self, container: str) -> None:
+        self.calls.append(f"reload {container}")
+        if self.served is not None:
+            bundles = sorted((self.root / "certs" / "haproxy").glob("*.pem"))
+            self.served.bundle = bundles[0].read_bytes()
+
+    def down(self, project: str, network: str, compose_dir: Path, volumes: bool, report: Any) -> list[str]:
+        removed, self.running = list(self.running), {}
+        return removed
+
+
+def no_engine() -> FakeEngine:
+    raise OperationFailed("failed to connect to the Docker engine at unix:///nowhere: it is not running", "start it")
+
+
+def fake_edges(engine: Any = no_engine, runtime: FakeRuntimeApi | None = None, broken_key: bool = False) -> Edges:
+    """Edges with a fake engine and runtime API (the issuer is the real one, or BrokenKeyIssuer)."""
+    answering = runtime or FakeRuntimeApi(None, answering=False)
+    issuer = (lambda spec: BrokenKeyIssuer(issuer_for(spec))) if broken_key else issuer_for
+    engine_factory = engine if callable(engine) and not isinstance(engine, FakeEngine) else (lambda: engine)
+    return Edges(issuer_for=issuer, engine=engine_factory, runtime=lambda sock: answering)  # type: ignore[arg-type]

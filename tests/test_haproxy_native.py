@@ -14,8 +14,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from cryptography import x509
 
 from stackctl.config.spec import spec_from_data
+from stackctl.core.errors import OperationFailed
+from stackctl.haproxy.hotswap import ApiUnavailable
+from stackctl.haproxy.runtime_api import RuntimeApi
 from stackctl.health.probe import Target, probe, probe_until, served_serial
 from stackctl.render.haproxy import HaproxyLayout, render_haproxy
 from tests.helpers import free_port, native_haproxy, require_tool, self_signed_bundle
@@ -241,3 +245,24 @@ def test_probe_of_a_closed_port_fails_with_the_reason(proxy: Proxy) -> None:
     assert not result.ok and "failed" in result.checks[0].detail
     assert served_serial(_target(proxy, https_port=free_port(), timeout=1.0)) is None
     assert not probe_until(_target(proxy, https_port=free_port(), timeout=0.5), 0.3, every=0.1).ok
+
+
+def test_runtime_api_swaps_a_certificate_live_and_refuses_a_broken_one(proxy: Proxy) -> None:
+    workdir = proxy.cafile.parent
+    api = RuntimeApi(workdir / "admin.sock")
+    assert api.answers()
+    assert any(s.kind == "frontend" for s in api.stats())
+    name = f"{workdir / 'certs'}/site.pem"
+    fresh = self_signed_bundle(NAMES).decode()
+    api.swap_certificate(name, fresh)
+    fresh_serial = format(x509.load_pem_x509_certificate(fresh.encode()).serial_number, "x")
+    assert served_serial(_target(proxy)) == fresh_serial  # what HAProxy serves changed, with no restart
+    cert_only, other_key = fresh.split("-----BEGIN PRIVATE KEY-----")[0], self_signed_bundle(NAMES).decode()
+    broken = cert_only + "-----BEGIN PRIVATE KEY-----" + other_key.split("-----BEGIN PRIVATE KEY-----")[1]
+    with pytest.raises(OperationFailed, match=r"HAProxy (refused|could not commit) the new certificate"):
+        api.swap_certificate(name, broken)
+    assert served_serial(_target(proxy)) == fresh_serial
+    with pytest.raises(ApiUnavailable, match="no certificate named"):
+        api.swap_certificate(f"{workdir}/certs/nope.pem", fresh)
+    assert not RuntimeApi(workdir / "nowhere.sock").answers()
+    api.swap_certificate(name, (workdir / "certs" / "site.pem").read_text())  # as it was, for other tests
