@@ -171,21 +171,25 @@ def replace_certificate(
         swapper.swap((pem_of([issued.leaf, *issued.chain]) + issued.key_pem).decode())
         _wait_served(paths, spec, new_serial)
     except StackctlError as e:
-        path = swapper.path
-        rollback_problem = _roll_back(store, snapshot, swapper, old_serial, paths, spec)
-        if rollback_problem is not None:
-            finish(path, f"failed: {e.message}; rollback failed: {rollback_problem}")
-            raise OperationFailed(
-                f"failed to replace the certificate for {spec.domain}: {e.message}; "
-                f"putting the old one back also failed: {rollback_problem}",
-                "the previous files are back on disk; run stackctl up to load them, then stackctl status",
-            ) from e
-        finish(path, f"failed: {e.message}")
-        raise OperationFailed(
-            f"failed to replace the certificate for {spec.domain}: {e.message}",
-            f"the previous certificate (serial {old_serial}) is still on disk and served; {e.hint}",
-        ) from e
+        problem = _roll_back(store, snapshot, swapper, old_serial, paths, spec)
+        finish(swapper.path, f"failed: {e.message}" + (f"; rollback failed: {problem}" if problem else ""))
+        raise _swap_failure(spec, e, old_serial, problem) from e
     return Replaced(issued, source, swapper.path, finish(swapper.path, "ok"), old_serial, new_serial)
+
+
+def _swap_failure(
+    spec: StackSpec, error: StackctlError, old_serial: str | None, rollback: str | None
+) -> OperationFailed:
+    if rollback is not None:
+        return OperationFailed(
+            f"failed to replace the certificate for {spec.domain}: {error.message}; "
+            f"putting the old one back also failed: {rollback}",
+            "the previous files are back on disk; run stackctl up to load them, then stackctl status",
+        )
+    return OperationFailed(
+        f"failed to replace the certificate for {spec.domain}: {error.message}",
+        f"the previous certificate (serial {old_serial}) is still on disk and served; {error.hint}",
+    )
 
 
 def _roll_back(
