@@ -10,7 +10,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
-from stackctl.certs.keys import PrivateKey, generate_key, key_pem
+from stackctl.certs.keys import PrivateKey, generate_key, key_pem, load_ecdsa_key
 from stackctl.certs.store import CertStore
 from stackctl.core.errors import OperationFailed, StackctlError
 from stackctl.core.fsio import MiB, read_user_file
@@ -106,20 +106,13 @@ def load_or_create_ca(
 ) -> tuple[x509.Certificate, ec.EllipticCurvePrivateKey, bool]:
     """The stack CA, created on first use. Returns (cert, key, created)."""
     if store.ca_cert.exists() and store.ca_key.exists():
+        hint = "restore it from a backup, or delete certs/ca to start a new CA (devices must trust it again)"
         try:
             cert = x509.load_pem_x509_certificate(read_user_file(store.ca_cert, MiB, ""))
-            key = serialization.load_pem_private_key(read_user_file(store.ca_key, MiB, ""), password=None)
-        except (StackctlError, ValueError, TypeError) as e:
-            why = e.message if isinstance(e, StackctlError) else type(e).__name__
-            raise OperationFailed(
-                f"failed to load the local CA in {store.ca_cert.parent}: {why}",
-                "restore it from a backup, or delete certs/ca to start a new CA (devices must trust it again)",
-            ) from e
-        if not isinstance(key, ec.EllipticCurvePrivateKey):
-            raise OperationFailed(
-                f"failed to load the local CA: {store.ca_key} is not an ECDSA key",
-                "restore it from a backup, or delete certs/ca to start a new CA (devices must trust it again)",
-            )
+        except (StackctlError, ValueError) as e:
+            why = e.message if isinstance(e, StackctlError) else "not a readable PEM certificate"
+            raise OperationFailed(f"failed to load the local CA certificate {store.ca_cert}: {why}", hint) from e
+        key = load_ecdsa_key(store.ca_key, "the local CA key", hint)
         return cert, key, False
     cert, key = build_ca(stack_name, now)
     store.write_ca(cert.public_bytes(serialization.Encoding.PEM), key_pem(key))

@@ -12,7 +12,8 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from josepy.b64 import b64encode
 from josepy.jwk import JWK, JWKEC
 
-from stackctl.core.errors import OperationFailed, StackctlError
+from stackctl.certs.keys import load_ecdsa_key
+from stackctl.core.errors import StackctlError
 from stackctl.core.fsio import PRIVATE_DIR_MODE, PRIVATE_FILE_MODE, MiB, atomic_write, ensure_dir, read_user_file
 
 
@@ -36,18 +37,9 @@ class AccountFiles:
 def load_or_create_key(files: AccountFiles) -> JWKEC:
     """The account key, created on first use. Creating it needs no network."""
     if files.key.exists():
-        try:
-            key = serialization.load_pem_private_key(read_user_file(files.key, MiB, ""), password=None)
-        except (StackctlError, ValueError, TypeError) as e:
-            raise OperationFailed(
-                f"failed to read the ACME account key {files.key}: {type(e).__name__}",
-                "restore it from a backup, or delete it to register a new account",
-            ) from e
-        if not isinstance(key, ec.EllipticCurvePrivateKey):
-            raise OperationFailed(
-                f"failed to use the ACME account key {files.key}: not an ECDSA key",
-                "delete it to register a new account",
-            )
+        key = load_ecdsa_key(
+            files.key, "the ACME account key", "restore it from a backup, or delete it to register a new account"
+        )
         return JWKEC(key=key)
     ensure_dir(files.certs_root, PRIVATE_DIR_MODE)
     ensure_dir(files.folder, PRIVATE_DIR_MODE)

@@ -3,8 +3,9 @@ account thumbprint, so no challenge files, no extra container and no reload per 
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any, cast
 from urllib.parse import urlparse
 
@@ -88,45 +89,41 @@ class AcmeSession:
                 email=self.spec.tls.acme.email, terms_of_service_agreed=True
             )
             try:
-                regr = self.acme.new_account(registration)
+                with self._translated(f"register an ACME account at {self.host}"):
+                    regr = self.acme.new_account(registration)
                 uri = regr.uri
                 self.registered_now = True
             except errors.ConflictError as e:  # the key already has an account there
                 uri = e.location
-            except messages.Error as e:
-                raise OperationFailed(
-                    f"failed to register an ACME account at {self.host}: {e.detail}",
-                    _hint(e, self.spec.domain, self.spec),
-                ) from e
-            except requests.exceptions.RequestException as e:
-                raise OperationFailed(
-                    f"failed to register an ACME account at {self.host}: {_short(e)}",
-                    "check the network and tls.acme.directory, then try again",
-                ) from e
             save_account_uri(self.files, self.url, str(uri), self.spec.tls.acme.email)
         self.net.account = messages.RegistrationResource(uri=uri, body=messages.Registration())
+
+    @contextlib.contextmanager
+    def _translated(self, action: str) -> Iterator[None]:
+        """The CA's problem documents and network errors, as one line with the CA's words and a hint."""
+        try:
+            yield
+        except messages.Error as e:
+            raise OperationFailed(
+                f"failed to {action}: {e.detail or e.typ}", _hint(e, self.spec.domain, self.spec)
+            ) from e
+        except requests.exceptions.RequestException as e:
+            raise OperationFailed(f"failed to {action}: {_short(e)}", "check the network and try again") from e
 
     @property
     def host(self) -> str:
         return urlparse(self.url).netloc
 
     def order(self) -> Issued:
-        names = list(self.spec.names)
         key = generate_key(self.spec.tls.key_type)
-        csr = crypto_util.make_csr(key_pem(key), names)
+        csr = crypto_util.make_csr(key_pem(key), list(self.spec.names))
         try:
-            order = self.acme.new_order(csr)
-            for authz in order.authorizations:
-                if authz.body.status == messages.STATUS_VALID:
-                    continue
-                http01 = next((c for c in authz.body.challenges if isinstance(c.chall, challenges.HTTP01)), None)
-                if http01 is None:
-                    raise OperationFailed(
-                        f"the CA at {self.host} offers no HTTP-01 challenge for {authz.body.identifier.value}",
-                        "use a CA that supports HTTP-01, or import a certificate (stackctl certs import)",
-                    )
-                self.acme.answer_challenge(http01, http01.response(self.key))
-            finished = self.acme.poll_and_finalize(order, deadline=dt.datetime.now() + ORDER_DEADLINE)
+            with self._translated(f"obtain a certificate from {self.host}"):
+                order = self.acme.new_order(csr)
+                for authz in order.authorizations:
+                    if authz.body.status != messages.STATUS_VALID:
+                        self._answer_http01(authz)
+                finished = self.acme.poll_and_finalize(order, deadline=dt.datetime.now() + ORDER_DEADLINE)
         except errors.ValidationError as e:
             raise _validation_failure(e, self.spec, self.host) from e
         except errors.TimeoutError as e:
@@ -134,18 +131,17 @@ class AcmeSession:
                 f"failed to obtain a certificate: {self.host} did not finish the order in time",
                 "try again later; the CA may be overloaded",
             ) from e
-        except messages.Error as e:
-            raise OperationFailed(
-                f"failed to obtain a certificate from {self.host}: {e.detail or e.typ}",
-                _hint(e, self.spec.domain, self.spec),
-            ) from e
-        except requests.exceptions.RequestException as e:
-            raise OperationFailed(
-                f"failed to obtain a certificate from {self.host}: {_short(e)}",
-                "check the network and try again",
-            ) from e
         certs = x509.load_pem_x509_certificates(finished.fullchain_pem.encode())
         return Issued(leaf=certs[0], chain=list(certs[1:]), key_pem=key_pem(key))
+
+    def _answer_http01(self, authz: messages.AuthorizationResource) -> None:
+        http01 = next((c for c in authz.body.challenges if isinstance(c.chall, challenges.HTTP01)), None)
+        if http01 is None:
+            raise OperationFailed(
+                f"the CA at {self.host} offers no HTTP-01 challenge for {authz.body.identifier.value}",
+                "use a CA that supports HTTP-01, or import a certificate (stackctl certs import)",
+            )
+        self.acme.answer_challenge(http01, http01.response(self.key))
 
     def renewal_time(self, leaf_pem: bytes) -> dt.datetime | None:
         """The CA's suggested renewal time (ACME Renewal Information), or None when it offers none."""
