@@ -12,7 +12,8 @@ from typing import Any
 import pytest
 from rich.console import Console
 
-from stackctl.health.model import BackendStatus, ContainerStatus, StatusSnapshot
+from stackctl.health.model import BackendStatus, CertificateStatus, ContainerStatus, StatusSnapshot
+from stackctl.health.probe import Check, ProbeResult
 from stackctl.ui.dashboard import build_dashboard
 from tests.helpers import run_cli
 
@@ -42,24 +43,24 @@ def _backends(server: str = "UP") -> list[BackendStatus]:
     ]  # fmt: skip
 
 
-def _cert(days_left: int = 60, due: bool = False) -> dict[str, Any]:
-    return {
+def _cert(days_left: int = 60, due: bool = False) -> CertificateStatus:
+    return CertificateStatus(**{
         "domain": "photos.example.com", "names": ["photos.example.com"], "source": "local-ca",
         "issuer": "stackctl photoprism CA", "serial": "4f2a9c0d11e2b3a4c5d6e7f8091a2b3c", "key_type": "ecdsa-p256",
         "not_before": "2026-11-01T00:00:00Z", "not_after": "2027-01-30T00:00:00Z", "days_left": days_left,
         "renew_after": "2026-12-31T00:00:00Z", "due": due, "fingerprint_sha256": "AB:CD",
         "path": "certs/sites/photos.example.com/cert.pem",
         "last_renewal": {"time": "2026-11-01T00:00:05Z", "result": "ok", "path": "runtime-api", "duration_s": 0.4},
-    }  # fmt: skip
+    })  # fmt: skip
 
 
-def _probe(ok: bool = True) -> dict[str, Any]:
+def _probe(ok: bool = True) -> ProbeResult:
     checks = [
-        {"name": "certificate", "ok": True, "detail": "trusted, valid for photos.example.com"},
-        {"name": "status", "ok": ok, "detail": "GET /api/v1/status -> " + ("200" if ok else "503")},
-        {"name": "served_certificate", "ok": True, "detail": "serving 4f2a9c0d11e2b3a4c5d6e7f8091a2b3c"},
+        Check("certificate", True, "trusted, valid for photos.example.com"),
+        Check("status", ok, "GET /api/v1/status -> " + ("200" if ok else "503")),
+        Check("served_certificate", True, "serving 4f2a9c0d11e2b3a4c5d6e7f8091a2b3c"),
     ]
-    return {"ok": ok, "url": "https://photos.example.com/", "tls_version": "TLSv1.3", "alpn": "h2", "checks": checks}
+    return ProbeResult("https://photos.example.com/", checks, tls_version="TLSv1.3", alpn="h2")
 
 
 def _snapshot(**kwargs: Any) -> StatusSnapshot:

@@ -6,8 +6,9 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from stackctl.haproxy.runtime_api import ProxyStat as BackendStatus
+from stackctl.health.probe import ProbeResult
 
-__all__ = ["BackendStatus", "ContainerStatus", "StatusSnapshot", "assess"]
+__all__ = ["BackendStatus", "CertificateStatus", "ContainerStatus", "StatusSnapshot", "assess"]
 
 
 @dataclass(frozen=True)
@@ -22,6 +23,26 @@ class ContainerStatus:
     exit_code: int | None
 
 
+@dataclass(frozen=True)
+class CertificateStatus:
+    """A stored certificate as `certs show --json` reports it, with its last renewal record."""
+
+    domain: str
+    names: list[str]
+    source: str
+    issuer: str
+    serial: str
+    key_type: str
+    not_before: str
+    not_after: str
+    days_left: int
+    renew_after: str
+    due: bool
+    fingerprint_sha256: str
+    path: str
+    last_renewal: dict[str, object] | None = None  # the history line as written (renewals.jsonl)
+
+
 @dataclass
 class StatusSnapshot:
     stack: str
@@ -29,8 +50,8 @@ class StatusSnapshot:
     generated_at: str
     containers: list[ContainerStatus] | None = None
     backends: list[BackendStatus] | None = None
-    certificates: list[dict[str, Any]] | None = None
-    probe: dict[str, Any] | None = None
+    certificates: list[CertificateStatus] | None = None
+    probe: ProbeResult | None = None
     drift: list[str] | None = None
     unknown: dict[str, str] = field(default_factory=dict)  # source -> why it is unknown
 
@@ -58,8 +79,8 @@ class StatusSnapshot:
             "domain": self.domain,
             "containers": None if self.containers is None else [asdict(c) for c in self.containers],
             "backends": None if self.backends is None else [asdict(b) for b in self.backends],
-            "certificates": self.certificates,
-            "probe": self.probe,
+            "certificates": None if self.certificates is None else [asdict(c) for c in self.certificates],
+            "probe": None if self.probe is None else self.probe.as_json(),
             "drift": self.drift,
             "unknown": self.unknown,
             "generated_at": self.generated_at,
@@ -80,10 +101,10 @@ def _container_problem(c: ContainerStatus) -> str | None:
 def _certificate_problems(s: StatusSnapshot) -> list[str]:
     problems = []
     for cert in s.certificates or []:
-        if cert["days_left"] < 0:
-            problems.append(f"certificate for {cert['domain']} expired")
-        elif cert["due"]:
-            problems.append(f"certificate due, expires in {cert['days_left']} days")
+        if cert.days_left < 0:
+            problems.append(f"certificate for {cert.domain} expired")
+        elif cert.due:
+            problems.append(f"certificate due, expires in {cert.days_left} days")
     return problems
 
 
@@ -103,14 +124,14 @@ def assess(s: StatusSnapshot) -> list[str]:
     problems += _certificate_problems(s)
     explained = bool(problems)  # a stopped container or a DOWN backend already explains failing requests
     if s.probe is not None:
-        failed = [c for c in s.probe.get("checks", []) if not c["ok"]]
+        failed = s.probe.failures()
         if explained:
-            failed = [c for c in failed if c["name"] in ("certificate", "tls_version", "served_certificate")]
+            failed = [c for c in failed if c.name in ("certificate", "tls_version", "served_certificate")]
         for check in failed:
-            if check["name"] == "served_certificate":
-                problems.append(f"served certificate is not the one on disk ({check['detail']})")
+            if check.name == "served_certificate":
+                problems.append(f"served certificate is not the one on disk ({check.detail})")
             else:
-                problems.append(f"HTTPS {check['name']} failed ({check['detail']})")
+                problems.append(f"HTTPS {check.name} failed ({check.detail})")
     if s.drift:
         problems.append(f"drift: {', '.join(s.drift)} differ from stack.yaml (run stackctl up)")
     for source, reason in s.unknown.items():

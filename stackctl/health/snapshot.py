@@ -22,7 +22,7 @@ from stackctl.core.errors import StackctlError
 from stackctl.engines.docker.client import connect
 from stackctl.engines.docker.ownership import project_containers
 from stackctl.haproxy.runtime_api import show_stat, socket_path
-from stackctl.health.model import ContainerStatus, StatusSnapshot
+from stackctl.health.model import CertificateStatus, ContainerStatus, StatusSnapshot
 from stackctl.health.probe import probe
 from stackctl.health.target import probe_target
 
@@ -92,14 +92,11 @@ def _containers(
     return result
 
 
-def _certificates(paths: StackPaths) -> list[dict[str, Any]]:
-    store = CertStore(paths.certs)
-    result = []
-    for report in reports(store, utcnow()):
-        data = report.as_json()
-        data["last_renewal"] = last_renewal(paths, report.domain)
-        result.append(data)
-    return result
+def _certificates(paths: StackPaths) -> list[CertificateStatus]:
+    return [
+        CertificateStatus(**report.as_json(), last_renewal=last_renewal(paths, report.domain))
+        for report in reports(CertStore(paths.certs), utcnow())
+    ]
 
 
 DriftSource = Callable[[docker.DockerClient | None], list[str]]
@@ -123,7 +120,7 @@ def gather(
         "containers": (_Source(containers), timeouts.containers),
         "haproxy": (_Source(lambda: show_stat(socket_path(paths.run), timeout=timeouts.haproxy)), timeouts.haproxy),
         "certificates": (_Source(lambda: _certificates(paths)), timeouts.certificates),
-        "probe": (_Source(lambda: probe(target).as_json()), timeouts.probe),
+        "probe": (_Source(lambda: probe(target)), timeouts.probe),
     }
     for thread, _ in sources.values():
         thread.start()

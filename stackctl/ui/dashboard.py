@@ -87,16 +87,16 @@ def _certificates(s: StatusSnapshot) -> RenderableType:
         return Text("  none yet (stackctl certs create)", style=WARN)
     lines = []
     for cert in s.certificates:
-        ok = not cert["due"] and cert["days_left"] >= 0
-        line = Text(f"  {cert['domain']}: ")
-        line.append(f"{cert['days_left']} days left", style=_state_style(ok))
-        line.append(f", renew from {cert['renew_after'][:10]} ({cert['source']})")
+        ok = not cert.due and cert.days_left >= 0
+        line = Text(f"  {cert.domain}: ")
+        line.append(f"{cert.days_left} days left", style=_state_style(ok))
+        line.append(f", renew from {cert.renew_after[:10]} ({cert.source})")
         lines.append(line)
-        last = cert.get("last_renewal")
+        last = cert.last_renewal
         if last:
             style = GOOD if last.get("result") == "ok" else BAD
             lines.append(
-                Text(f"    last renewal {last.get('time', '?')[:19]}: ", style="dim")
+                Text(f"    last renewal {str(last.get('time', '?'))[:19]}: ", style="dim")
                 + Text(str(last.get("result")), style=style)
                 + Text(f" via {last.get('path', '?')} in {last.get('duration_s', '?')}s", style="dim")
             )
@@ -106,10 +106,11 @@ def _certificates(s: StatusSnapshot) -> RenderableType:
 def _probe(s: StatusSnapshot) -> RenderableType:
     if s.probe is None:
         return Text(f"  unknown: {s.unknown.get('probe', 'not gathered')}", style=WARN)
-    lines = [Text(f"  {s.probe['url']}  {s.probe.get('tls_version') or ''} {s.probe.get('alpn') or ''}".rstrip())]
-    for check in s.probe["checks"]:
-        mark = Text("ok  " if check["ok"] else "FAIL", style=GOOD if check["ok"] else BAD)
-        lines.append(Text("  ") + mark + Text(f" {check['name']}: {check['detail']}"))
+    probe = s.probe
+    lines = [Text(f"  {probe.url}  {probe.tls_version or ''} {probe.alpn or ''}".rstrip())]
+    for check in probe.checks:
+        mark = Text("ok  " if check.ok else "FAIL", style=GOOD if check.ok else BAD)
+        lines.append(Text("  ") + mark + Text(f" {check.name}: {check.detail}"))
     return Group(*lines)
 
 
