@@ -53,7 +53,13 @@ def build_parser(out: TextIO, err: TextIO) -> argparse.ArgumentParser:
 
 
 def _stack_folder(folder: Path) -> Path:
-    if folder.exists() and not folder.is_dir():
+    try:
+        is_file = folder.exists() and not folder.is_dir()
+    except PermissionError:
+        raise InvalidInput(
+            f"--dir {folder}: permission denied", "check the owner and mode of the folder and its parents"
+        ) from None
+    if is_file:
         raise InvalidInput(f"--dir {folder}: is a file, not a folder", "give the stack folder (it holds stack.yaml)")
     return folder
 

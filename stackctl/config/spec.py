@@ -199,7 +199,13 @@ SPEC_MAX_BYTES = MiB
 
 def read_spec_text(path: Path) -> str:
     """stack.yaml's text, read with limits: a regular file of at most 1 MiB of UTF-8."""
-    if not path.exists() and not path.is_symlink():
+    try:
+        missing = not path.exists() and not path.is_symlink()
+    except PermissionError:
+        raise InvalidInput(
+            f"{path.parent}: permission denied", "check the stack folder's owner and mode, or run as its owner"
+        ) from None
+    if missing:
         raise InvalidInput(
             f"{path.name}: not found in {path.parent}", 'run "stackctl init --domain <your domain>" first'
         )

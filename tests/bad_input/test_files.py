@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from tests.bad_input.conftest import DOMAIN, Folder, make_fifo
+from tests.helpers import hash_tree
 
 GOOD = f"domain: {DOMAIN}\n"
 
@@ -175,3 +176,27 @@ def test_missing_stack_yaml_says_how_to_create_it(tmp_path: Path) -> None:
 
     os.mkdir(tmp_path / "empty")
     assert_refused(run_cli("--dir", str(tmp_path / "empty"), "render"), 2, "stackctl init", [])
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="switching to another user needs root")
+@pytest.mark.parametrize("mode", [0o700, 0o711])
+@pytest.mark.parametrize("command", [["render"], ["status"], ["certs", "show"], ["up"]])
+def test_a_stack_folder_the_user_may_not_read_is_one_line(folder: Folder, mode: int, command: list[str]) -> None:
+    """Run as nobody (setpriv), as a user without access to someone else's stack folder would."""
+    import subprocess
+    import sys
+
+    folder.root.chmod(mode)
+    folder.root.parent.chmod(0o755)
+    (folder.root / "stack.yaml").chmod(0o600)
+    before = hash_tree(folder.root)
+    proc = subprocess.run(
+        ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", sys.executable, "-m", "stackctl",
+         "--dir", str(folder.root), *command],
+        capture_output=True, text=True, timeout=60, cwd="/",
+    )  # fmt: skip
+    from tests.bad_input.conftest import assert_refused
+    from tests.helpers import CliResult
+
+    assert_refused(CliResult(proc.returncode, proc.stdout, proc.stderr), 2, "permission denied", folder.secrets())
+    assert hash_tree(folder.root) == before
