@@ -17,11 +17,15 @@ import pytest
 from stackctl.flows.edges import Edges
 from tests.helpers import IN_CI, free_port, run_cli
 
+# The default test stack runs the newest versions the test images have (Debian 13); the proxy-facing
+# tests also run on the oldest supported HAProxy (Debian 12), see HAPROXY_IMAGES.
 TEST_IMAGES = {
-    "haproxy": "stackctl-test/haproxy:2.6",
+    "haproxy": "stackctl-test/haproxy:3.0",
     "photoprism": "stackctl-test/photoprism:standin",
-    "mariadb": "stackctl-test/mariadb:10.11",
+    "mariadb": "stackctl-test/mariadb:11.8",
 }
+OLDEST_IMAGES = {"haproxy": "stackctl-test/haproxy:2.6", "mariadb": "stackctl-test/mariadb:10.11"}
+HAPROXY_IMAGES = [TEST_IMAGES["haproxy"], OLDEST_IMAGES["haproxy"]]
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -43,7 +47,7 @@ def docker_client() -> docker.DockerClient:
         client.ping()
     except docker.errors.DockerException as e:
         _unavailable(f"no Docker engine: {e}")
-    for image in TEST_IMAGES.values():
+    for image in [*TEST_IMAGES.values(), *OLDEST_IMAGES.values()]:
         try:
             client.images.get(image)
         except docker.errors.ImageNotFound:
@@ -109,7 +113,9 @@ def remove_project(client: docker.DockerClient, name: str) -> None:
 
 
 @contextlib.contextmanager
-def make_stack(client: docker.DockerClient, folder: Path, database: str = "mariadb") -> Iterator[Stack]:
+def make_stack(
+    client: docker.DockerClient, folder: Path, database: str = "mariadb", haproxy: str = TEST_IMAGES["haproxy"]
+) -> Iterator[Stack]:
     name = f"t{secrets.token_hex(4)}"
     folder.mkdir(parents=True, exist_ok=True)
     assert run_cli("--dir", str(folder), "init", "--domain", "photos.example.com").code == 0
@@ -121,7 +127,7 @@ def make_stack(client: docker.DockerClient, folder: Path, database: str = "maria
         ("https: 443", f"https: {stack.https}"),
         ("bind: 0.0.0.0", "bind: 127.0.0.1"),
         ("stats: 8404", f"stats: {stack.stats}"),
-        ('haproxy: "haproxy:3.2"', f'haproxy: "{TEST_IMAGES["haproxy"]}"'),
+        ('haproxy: "haproxy:3.2"', f'haproxy: "{haproxy}"'),
         ('"photoprism/photoprism:latest"', f'"{TEST_IMAGES["photoprism"]}"'),
         ('"mariadb:11"', f'"{TEST_IMAGES["mariadb"]}"'),
         ("pull: missing", "pull: never"),
@@ -142,9 +148,20 @@ def stack(docker_client: docker.DockerClient, tmp_path: Path) -> Iterator[Stack]
         yield s
 
 
-@pytest.fixture(scope="module")
-def running_stack(docker_client: docker.DockerClient, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
-    """One stack brought up once for the read-only tests of a module."""
-    with make_stack(docker_client, tmp_path_factory.mktemp("running") / "stack") as s:
+@pytest.fixture(params=HAPROXY_IMAGES, ids=lambda image: image.rsplit(":", 1)[1])
+def stack_each_haproxy(
+    request: pytest.FixtureRequest, docker_client: docker.DockerClient, tmp_path: Path
+) -> Iterator[Stack]:
+    """A fresh stack per HAProxy version: the newest test image and the oldest supported one."""
+    with make_stack(docker_client, tmp_path / "stack", haproxy=request.param) as s:
+        yield s
+
+
+@pytest.fixture(scope="module", params=HAPROXY_IMAGES, ids=lambda image: image.rsplit(":", 1)[1])
+def running_stack(
+    request: pytest.FixtureRequest, docker_client: docker.DockerClient, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Stack]:
+    """One stack per HAProxy version, brought up once for the read-only tests of a module."""
+    with make_stack(docker_client, tmp_path_factory.mktemp("running") / "stack", haproxy=request.param) as s:
         s.up()
         yield s

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.docker.conftest import Stack
+from tests.docker.conftest import TEST_IMAGES, Stack
 from tests.helpers import default_sigint, free_port, hash_tree, run_cli
 
 
@@ -68,7 +68,7 @@ def test_unreachable_registry_is_one_line(stack: Stack) -> None:
 
 
 def test_missing_image_with_pull_never_names_it(stack: Stack) -> None:
-    stack.edit('"stackctl-test/mariadb:10.11"', '"stackctl-test/mariadb:does-not-exist"')
+    stack.edit(f'"{TEST_IMAGES["mariadb"]}"', '"stackctl-test/mariadb:does-not-exist"')
     code, _, err = stack.cli("up", "--timeout", "60")
     line = _one_line(err)
     assert code == 1 and "stackctl-test/mariadb:does-not-exist is not present and pull is never" in line
@@ -106,7 +106,7 @@ def test_ctrl_c_during_up_exits_130_and_the_next_up_repairs(stack: Stack) -> Non
 
 def test_a_container_exiting_during_start_shows_its_last_log_lines(stack: Stack) -> None:
     # The HAProxy image run as "photoprism" exits at once (no config): a real crash at start.
-    stack.edit('"stackctl-test/photoprism:standin"', '"stackctl-test/haproxy:2.6"')
+    stack.edit(f'"{TEST_IMAGES["photoprism"]}"', f'"{TEST_IMAGES["haproxy"]}"')
     code, _, err = stack.cli("up", "--timeout", "60")
     line = _one_line(err)
     assert code == 1

@@ -14,7 +14,7 @@ from stackctl.certs.store import CertStore
 from stackctl.config.spec import load_spec
 from stackctl.health.probe import served_serial
 from stackctl.health.target import probe_target
-from tests.docker.conftest import Stack, make_stack
+from tests.docker.conftest import HAPROXY_IMAGES, Stack, make_stack
 from tests.fakes import broken_key_edges
 from tests.helpers import hash_tree
 from tests.load import renew_under_load
@@ -22,9 +22,12 @@ from tests.load import renew_under_load
 DOMAIN = "photos.example.com"
 
 
-@pytest.fixture(scope="module")
-def live(docker_client: docker.DockerClient, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
-    with make_stack(docker_client, tmp_path_factory.mktemp("renew") / "stack") as stack:
+@pytest.fixture(scope="module", params=HAPROXY_IMAGES, ids=lambda image: image.rsplit(":", 1)[1])
+def live(
+    request: pytest.FixtureRequest, docker_client: docker.DockerClient, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Stack]:
+    """A running stack per HAProxy version: renewal through the runtime API and the reload on each."""
+    with make_stack(docker_client, tmp_path_factory.mktemp("renew") / "stack", haproxy=request.param) as stack:
         stack.up()
         yield stack
 

@@ -9,7 +9,8 @@ from tests.docker.conftest import Stack
 from tests.helpers import wait_until
 
 
-def test_up_cycle(stack: Stack) -> None:
+def test_up_cycle(stack_each_haproxy: Stack) -> None:
+    stack = stack_each_haproxy
     out = stack.up()
     assert "Ready: https://photos.example.com:" in out
     ids = stack.containers()

@@ -1,41 +1,51 @@
 #!/usr/bin/env bash
 # Builds the docker-tier test images from Debian packages (debootstrap + docker import), never pulled.
 # Cached by tag: an image whose label matches the hash of these build inputs is kept as it is.
-#   stackctl-test/haproxy:2.6          Debian's haproxy, shaped like the official image (non-root)
-#   stackctl-test/mariadb:10.11        Debian's mariadb-server with the official env and healthcheck.sh
+#   stackctl-test/haproxy:3.0          Debian 13's haproxy, shaped like the official image (non-root)
+#   stackctl-test/mariadb:11.8         Debian 13's mariadb-server with the official env and healthcheck.sh
+#   stackctl-test/haproxy:2.6          the same from Debian 12: the oldest supported pair
+#   stackctl-test/mariadb:10.11
 #   stackctl-test/photoprism:standin   a Python stand-in for PhotoPrism (test fixture, never a default)
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 cache=${STACKCTL_IMAGE_CACHE:-/var/cache/stackctl-test}
 mirror=${DEBIAN_MIRROR:-http://deb.debian.org/debian}
-packages=haproxy,mariadb-server,mariadb-client,python3,python3-pymysql,ca-certificates
-# The root filesystem depends only on the packages and the steps below (bump rootfs_steps when they
-# change); the images also on the fixture scripts, which are copied in at build time.
+declare -A suite_packages=(
+  [bookworm]=haproxy,mariadb-server,mariadb-client,python3,python3-pymysql,ca-certificates
+  [trixie]=haproxy,mariadb-server,mariadb-client,ca-certificates
+)
+# A root filesystem depends only on its suite, its packages and the steps below (bump rootfs_steps
+# when they change); the images also on the fixture scripts, which are copied in at build time.
 rootfs_steps=2
-rootfs_inputs=$(echo "$packages $rootfs_steps" | sha256sum | cut -c1-16)
 inputs=$(cat "$here"/build.sh "$here"/photoprism-standin.py "$here"/mariadb-entrypoint.sh "$here"/mariadb-healthcheck.sh \
   | sha256sum | cut -c1-16)
-images=(stackctl-test/haproxy:2.6 stackctl-test/mariadb:10.11 stackctl-test/photoprism:standin)
+declare -A image_suite=(
+  [stackctl-test/haproxy:3.0]=trixie [stackctl-test/mariadb:11.8]=trixie
+  [stackctl-test/haproxy:2.6]=bookworm [stackctl-test/mariadb:10.11]=bookworm [stackctl-test/photoprism:standin]=bookworm
+)
 
 current() {
   [ "$(docker image inspect -f '{{ index .Config.Labels "stackctl.test.inputs" }}' "$1" 2>/dev/null)" = "$inputs" ]
 }
 missing=()
-for image in "${images[@]}"; do current "$image" || missing+=("$image"); done
+for image in "${!image_suite[@]}"; do current "$image" || missing+=("$image"); done
 if [ ${#missing[@]} -eq 0 ]; then
-  echo "images: up to date (${images[*]})"
+  echo "images: up to date (${!image_suite[*]})"
   exit 0
 fi
-
 mkdir -p "$cache"
-tarball="$cache/rootfs-$rootfs_inputs.tar"
-if [ ! -s "$tarball" ]; then
+
+rootfs_id() { echo "$1 ${suite_packages[$1]} $rootfs_steps" | sha256sum | cut -c1-16; }
+
+make_rootfs() {  # suite -> $cache/rootfs-<suite>-<id>.tar, built once
+  local suite=$1 tarball rootfs
+  tarball="$cache/rootfs-$suite-$(rootfs_id "$suite").tar"
+  [ -s "$tarball" ] && return 0
   command -v debootstrap >/dev/null || { echo "images: debootstrap is required (apt-get install debootstrap)" >&2; exit 1; }
   rootfs=$(mktemp -d "$cache/rootfs.XXXXXX")
-  trap 'rm -rf "$rootfs"' EXIT
-  echo "images: debootstrap bookworm into $rootfs (about a minute)"
-  debootstrap --variant=minbase --include="$packages" bookworm "$rootfs" "$mirror" >"$cache/debootstrap.log" 2>&1 \
-    || { tail -20 "$cache/debootstrap.log" >&2; exit 1; }
+  echo "images: debootstrap $suite into $rootfs (about a minute)" >&2
+  debootstrap --variant=minbase --include="${suite_packages[$suite]}" "$suite" "$rootfs" "$mirror" \
+    >"$cache/debootstrap-$suite.log" 2>&1 || { tail -20 "$cache/debootstrap-$suite.log" >&2; rm -rf "$rootfs"; exit 1; }
   # The official haproxy image runs as user haproxy, uid/gid 99.
   chroot "$rootfs" groupmod -g 99 haproxy
   chroot "$rootfs" usermod -u 99 -g 99 haproxy
@@ -46,31 +56,46 @@ if [ ! -s "$tarball" ]; then
   tar -C "$rootfs" -cf "$tarball.tmp" .
   mv "$tarball.tmp" "$tarball"
   rm -rf "$rootfs"
-  trap - EXIT
-fi
+}
 
-rm -f $(ls "$cache"/rootfs-*.tar 2>/dev/null | grep -v "$tarball") 2>/dev/null || true
-base=stackctl-test/base:$rootfs_inputs
-docker image inspect "$base" >/dev/null 2>&1 || { echo "images: importing $base"; docker import "$tarball" "$base" >/dev/null; }
+base_image() {  # suite -> the imported base image's tag
+  local suite=$1 id
+  id=$(rootfs_id "$suite")
+  make_rootfs "$suite"
+  local base="stackctl-test/base:$suite-$id"
+  docker image inspect "$base" >/dev/null 2>&1 \
+    || { echo "images: importing $base" >&2; docker import "$cache/rootfs-$suite-$id.tar" "$base" >/dev/null; }
+  echo "$base"
+}
+
 build() {  # tag, then Dockerfile lines on stdin; FROM a local image, so nothing is pulled
-  echo "images: building $1"
+  local tag=$1 base
+  base=$(base_image "${image_suite[$tag]}")
+  echo "images: building $tag"
   { echo "FROM $base"; echo "LABEL stackctl.test.inputs=$inputs"; cat; } \
-    | DOCKER_BUILDKIT=0 docker build -q -t "$1" -f - "$here" >/dev/null 2>"$cache/build.log" \
+    | DOCKER_BUILDKIT=0 docker build -q -t "$tag" -f - "$here" >/dev/null 2>"$cache/build.log" \
     || { cat "$cache/build.log" >&2; exit 1; }
 }
-current stackctl-test/haproxy:2.6 || build stackctl-test/haproxy:2.6 <<'DOCKERFILE'
+
+haproxy_image() {
+  build "$1" <<'DOCKERFILE'
 USER haproxy
 WORKDIR /var/lib/haproxy
 STOPSIGNAL SIGUSR1
 CMD ["haproxy", "-W", "-db", "-f", "/usr/local/etc/haproxy/haproxy.cfg"]
 DOCKERFILE
-current stackctl-test/mariadb:10.11 || build stackctl-test/mariadb:10.11 <<'DOCKERFILE'
+}
+mariadb_image() {
+  build "$1" <<'DOCKERFILE'
 COPY mariadb-entrypoint.sh /usr/local/bin/docker-entrypoint.sh
 COPY mariadb-healthcheck.sh /usr/local/bin/healthcheck.sh
 ENTRYPOINT ["/usr/local/bin/docker-entrypoint.sh"]
 CMD ["mariadbd"]
 EXPOSE 3306
 DOCKERFILE
+}
+for tag in stackctl-test/haproxy:3.0 stackctl-test/haproxy:2.6; do current "$tag" || haproxy_image "$tag"; done
+for tag in stackctl-test/mariadb:11.8 stackctl-test/mariadb:10.11; do current "$tag" || mariadb_image "$tag"; done
 current stackctl-test/photoprism:standin || build stackctl-test/photoprism:standin <<'DOCKERFILE'
 COPY photoprism-standin.py /usr/local/bin/photoprism
 WORKDIR /photoprism
@@ -78,7 +103,17 @@ ENV PHOTOPRISM_HTTP_PORT=2342
 EXPOSE 2342
 CMD ["photoprism", "start"]
 DOCKERFILE
-# Older base images of this fixture are only disk space now.
-docker images --format '{{.Repository}}:{{.Tag}}' stackctl-test/base | grep -v ":$rootfs_inputs\$" \
+
+# Older root filesystems and base images of this fixture are only disk space now.
+keep_tars=() keep_bases=()
+for suite in "${!suite_packages[@]}"; do
+  keep_tars+=("rootfs-$suite-$(rootfs_id "$suite").tar")
+  keep_bases+=("stackctl-test/base:$suite-$(rootfs_id "$suite")")
+done
+for tar in "$cache"/rootfs-*.tar; do
+  [ -e "$tar" ] || continue
+  printf '%s\n' "${keep_tars[@]}" | grep -qx "$(basename "$tar")" || rm -f "$tar"
+done
+docker images --format '{{.Repository}}:{{.Tag}}' stackctl-test/base | grep -vxF -f <(printf '%s\n' "${keep_bases[@]}") \
   | xargs -r docker rmi >/dev/null 2>&1 || true
 echo "images: built ${missing[*]}"

@@ -10,5 +10,9 @@ for arg in "$@"; do
     *) echo "healthcheck.sh: unknown option $arg" >&2; exit 2 ;;
   esac
 done
-out=$(MYSQL_PWD="${MARIADB_ROOT_PASSWORD:-}" mariadb --protocol=tcp -h127.0.0.1 -uroot -N -e "$query" 2>&1) || { echo "$out"; exit 1; }
-[ "$out" = "1" ] || { echo "not ready: $out"; exit 1; }
+# The value is read from stdout alone: MariaDB 11's client warns on stderr about TLS verification.
+errors=$(mktemp)
+trap 'rm -f "$errors"' EXIT
+out=$(MYSQL_PWD="${MARIADB_ROOT_PASSWORD:-}" mariadb --protocol=tcp -h127.0.0.1 -uroot -N -e "$query" 2>"$errors") \
+  || { cat "$errors"; exit 1; }
+[ "$out" = "1" ] || { echo "not ready: $out $(cat "$errors")"; exit 1; }
