@@ -105,10 +105,8 @@ def atomic_write(path: Path, data: bytes | str, mode: int = PUBLIC_FILE_MODE) ->
         raise OperationFailed(f"failed to write {path}: {e.strerror}", _WRITE_HINT) from e
 
 
-def read_text_if_exists(path: Path) -> str | None:
-    try:
-        return path.read_text()
-    except FileNotFoundError:
+def read_text_if_exists(path: Path, limit: int = 16 * MiB) -> str | None:
+    """A generated file's text, or None when there is none; read with limits like any other file."""
+    if not os.path.lexists(path):
         return None
-    except OSError as e:
-        raise OperationFailed(f"failed to read {path}: {e.strerror}", "check its permissions") from e
+    return read_user_text(path, limit, "", "move it away; stackctl writes it again")

@@ -21,7 +21,7 @@ from stackctl.engines.labels import (
     SERVICE_LABEL,
     WORKING_DIR_LABEL,
 )
-from stackctl.render.services import Healthcheck, container_name, network_model, stack_services
+from stackctl.render.services import Healthcheck, container_name, stack_services
 
 # The HAProxy container's user when stackctl runs as root: the official image's haproxy user.
 HAPROXY_IMAGE_UID = 99
@@ -140,7 +140,3 @@ def services(spec: StackSpec, paths: StackPaths, haproxy_cfg_text: str) -> list[
             )
         )
     return result
-
-
-def network_name(spec: StackSpec) -> str:
-    return network_model(spec).name

@@ -200,3 +200,12 @@ def test_a_stack_folder_the_user_may_not_read_is_one_line(folder: Folder, mode: 
 
     assert_refused(CliResult(proc.returncode, proc.stdout, proc.stderr), 2, "permission denied", folder.secrets())
     assert hash_tree(folder.root) == before
+
+
+@pytest.mark.parametrize("generated", ["compose/compose.yaml", "compose/haproxy/haproxy.cfg"])
+@pytest.mark.parametrize("command", [["render"], ["plan"], ["render", "--check"]])
+def test_a_fifo_where_a_generated_file_belongs_is_refused(folder: Folder, generated: str, command: list[str]) -> None:
+    path = folder.root / generated
+    path.parent.mkdir(parents=True, exist_ok=True)
+    make_fifo(path)
+    folder.refuses(*command, fragment="FIFO")

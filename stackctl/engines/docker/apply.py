@@ -11,7 +11,7 @@ from docker.models.containers import Container
 
 from stackctl.core.clock import Deadline
 from stackctl.engines.base import ApplyResult, Report
-from stackctl.engines.docker.client import DOCKER_ERRORS, api_error, docker_call
+from stackctl.engines.docker.client import DOCKER_ERRORS, docker_call, translate
 from stackctl.engines.docker.ownership import project_containers
 from stackctl.engines.docker.waits import wait_ready
 from stackctl.engines.labels import HASH_LABEL, PROJECT_LABEL
@@ -31,7 +31,7 @@ def ensure_network(client: docker.DockerClient, name: str, project: str, subnet:
             labels={PROJECT_LABEL: project, "com.docker.compose.network": "photoprism"},
         )
     except DOCKER_ERRORS as e:
-        raise api_error(f"create network {name} with subnet {subnet}", e) from e
+        raise translate(f"create network {name} with subnet {subnet}", e) from e
 
 
 def _create(client: docker.DockerClient, service: Service, project: str, network: str, working_dir: Path) -> Container:
@@ -51,7 +51,7 @@ def _create(client: docker.DockerClient, service: Service, project: str, network
             **service.options,
         )
     except DOCKER_ERRORS as e:
-        raise api_error(f"create container {service.container_name}", e) from e
+        raise translate(f"create container {service.container_name}", e) from e
 
 
 def remove_container(container: Container, timeout: int = 10) -> None:
@@ -60,7 +60,7 @@ def remove_container(container: Container, timeout: int = 10) -> None:
     except docker.errors.NotFound:
         return
     except DOCKER_ERRORS as e:
-        raise api_error(f"remove container {container.name}", e) from e
+        raise translate(f"remove container {container.name}", e) from e
 
 
 def _stop_and_remove(container: Container, timeout: int) -> None:
@@ -115,7 +115,7 @@ def _start(container: Container) -> None:
     try:
         container.start()
     except DOCKER_ERRORS as e:
-        raise api_error(f"start container {container.name}", e) from e
+        raise translate(f"start container {container.name}", e) from e
 
 
 def down(
@@ -134,7 +134,7 @@ def down(
             try:
                 net.remove()
             except DOCKER_ERRORS as e:
-                raise api_error(f"remove network {network}", e) from e
+                raise translate(f"remove network {network}", e) from e
     if volumes:
         with docker_call(f"list the volumes of project {project}"):
             volumes_found = client.volumes.list(filters={"label": f"{PROJECT_LABEL}={project}"})

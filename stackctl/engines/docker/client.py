@@ -70,8 +70,3 @@ def docker_call(action: str, hint: str = _RETRY_HINT) -> Iterator[None]:
         yield
     except DOCKER_ERRORS as e:
         raise translate(action, e, hint) from e
-
-
-def api_error(action: str, error: Exception) -> OperationFailed:
-    """Translate a docker.errors.APIError raised while doing `action`."""
-    return translate(action, error)

@@ -41,7 +41,3 @@ def project_containers(client: docker.DockerClient, project: str, compose_dir: P
     return {
         str(c.labels.get(SERVICE_LABEL, c.name)): c for c in found if c.labels.get(ONEOFF_LABEL, "False") == "False"
     }
-
-
-def owned_container(client: docker.DockerClient, project: str, service: str, compose_dir: Path) -> Container | None:
-    return project_containers(client, project, compose_dir).get(service)

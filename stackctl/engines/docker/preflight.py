@@ -12,7 +12,7 @@ import docker
 import docker.errors
 
 from stackctl.core.errors import OperationFailed
-from stackctl.engines.docker.client import DOCKER_ERRORS, api_error
+from stackctl.engines.docker.client import DOCKER_ERRORS, translate
 from stackctl.engines.model import Service
 from stackctl.render.services import HAPROXY_CONFIG_PATH, HAPROXY_SOCKET_DIR
 
@@ -102,4 +102,4 @@ def validate_haproxy_config(client: docker.DockerClient, haproxy: Service, candi
             "nothing was changed; fix the cause (a certificate in certs/haproxy/?) and run stackctl up again",
         ) from e
     except DOCKER_ERRORS as e:
-        raise api_error(f"check the HAProxy configuration with {haproxy.image}", e) from e
+        raise translate(f"check the HAProxy configuration with {haproxy.image}", e) from e
