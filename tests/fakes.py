@@ -22,6 +22,7 @@ from stackctl.core.errors import OperationFailed
 from stackctl.engines.base import ApplyResult, ContainerInfo
 from stackctl.flows.edges import Edges
 from stackctl.haproxy.hotswap import ApiUnavailable
+from stackctl.render.haproxy import config_id
 from tests.helpers import self_signed_bundle
 
 
@@ -90,9 +91,19 @@ class FakeRuntimeApi:
     answering: bool = True
     behaviours: list[str] = field(default_factory=lambda: ["serve"] * 10)
     swaps: list[str] = field(default_factory=list)
+    config_id: str | None = None  # what `show env STACKCTL_CONFIG_ID` answers
+    server_states: list[str] = field(default_factory=list)
 
     def answers(self) -> bool:
         return self.answering
+
+    def environment(self, name: str) -> str | None:
+        return self.config_id if self.answering else None
+
+    def set_server_state(self, backend: str, server: str, state: str) -> None:
+        if not self.answering:
+            raise OperationFailed("failed to reach the HAProxy runtime API", "check that the stack runs")
+        self.server_states.append(f"{backend}/{server} {state}")
 
     def swap_certificate(self, name: str, bundle_pem: str) -> None:
         if not self.answering:
@@ -120,6 +131,8 @@ class FakeEngine:
     calls: list[str] = field(default_factory=list)
     applied: list[list[str]] = field(default_factory=list)
     checked_configs: list[str] = field(default_factory=list)
+    runtime: FakeRuntimeApi | None = None  # a reload makes its worker report the config on disk...
+    reloads_take: bool = True  # ...unless the new worker never comes (a fault a real HAProxy rarely shows)
 
     def ensure_images(self, images: list[str], policy: str, progress: object) -> list[str]:
         self.calls.append(f"images {policy} {' '.join(images)}")
@@ -132,7 +145,7 @@ class FakeEngine:
         self.calls.append("ports")
 
     def validate_haproxy_config(self, haproxy: object, candidate: Path) -> None:
-        self.checked_configs.append(candidate.read_text())
+        self.checked_configs.append((candidate / "haproxy.cfg").read_text())
         if self.reject_config:
             raise OperationFailed(f"the image rejects the HAProxy configuration: {self.reject_config}", "fix it")
 
@@ -144,6 +157,8 @@ class FakeEngine:
 
     def reload_haproxy(self, container: str) -> None:
         self.calls.append(f"reload {container}")
+        if self.runtime is not None and self.reloads_take:
+            self.runtime.config_id = config_id((self.root / "compose/haproxy/haproxy.cfg").read_text())
         if self.served is not None:
             bundles = sorted((self.root / "certs" / "haproxy").glob("*.pem"))
             self.served.bundle = bundles[0].read_bytes()

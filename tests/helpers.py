@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import datetime as dt
 import hashlib
 import io
@@ -24,7 +25,9 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
 from stackctl.cli import main
+from stackctl.config.spec import StackSpec
 from stackctl.flows.edges import Edges
+from stackctl.render.haproxy import HAPROXY_CFG, HaproxyLayout, render_haproxy_folder
 
 IN_CI = os.environ.get("CI") == "true"
 
@@ -136,6 +139,18 @@ def wait_for_port(port: int, host: str = "127.0.0.1", timeout: float = 10.0) -> 
             return
         time.sleep(0.05)
     raise TimeoutError(f"nothing listens on {host}:{port} after {timeout}s")
+
+
+def haproxy_folder_config(
+    spec: StackSpec, layout: HaproxyLayout, folder: Path, acme_thumbprint: str | None = None
+) -> str:
+    """haproxy.cfg for a native run: the folder's other files (maintenance pages) are written to
+    `folder`, and the config points there."""
+    files = render_haproxy_folder(spec, dataclasses.replace(layout, config_dir=str(folder)), acme_thumbprint)
+    for name, text in files.items():
+        if name != HAPROXY_CFG:
+            (folder / name).write_text(text)
+    return files[HAPROXY_CFG]
 
 
 @contextlib.contextmanager

@@ -7,6 +7,7 @@ import socket
 import ssl
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -21,7 +22,11 @@ class FreshConnections:
     server_name: str
     cafile: str
     threads: int = 2
+    path: str = "/api/v1/status"
+    media: str = "application/json"  # the Accept header: a browser sends text/html
+    acceptable: Callable[[bytes], bool] = field(default=lambda reply: reply.startswith(b"HTTP/1.1 200"))
     ok: int = 0
+    statuses: dict[int, int] = field(default_factory=dict)  # status -> count of accepted replies
     failures: list[str] = field(default_factory=list)
     serials: set[int] = field(default_factory=set)
     ok_times: list[float] = field(default_factory=list)
@@ -30,7 +35,9 @@ class FreshConnections:
 
     def _run(self) -> None:
         ctx = ssl.create_default_context(cafile=self.cafile)
-        request = f"GET /api/v1/status HTTP/1.1\r\nHost: {self.server_name}\r\nConnection: close\r\n\r\n".encode()
+        request = (
+            f"GET {self.path} HTTP/1.1\r\nHost: {self.server_name}\r\nAccept: {self.media}\r\nConnection: close\r\n\r\n"
+        ).encode()
         while not self._stop.is_set():
             try:
                 with (
@@ -42,10 +49,12 @@ class FreshConnections:
                     while chunk := tls.recv(65536):
                         reply += chunk
                     der = tls.getpeercert(binary_form=True)
-                if not reply.startswith(b"HTTP/1.1 200"):
+                if not self.acceptable(reply):
                     self.failures.append(reply[:80].decode(errors="replace"))
                 else:
                     self.ok += 1
+                    status = int(reply[9:12])
+                    self.statuses[status] = self.statuses.get(status, 0) + 1
                     self.ok_times.append(time.monotonic())
                     if der:
                         from cryptography import x509

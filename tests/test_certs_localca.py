@@ -16,8 +16,8 @@ import pytest
 from stackctl.certs.inspect import CertInfo
 from stackctl.certs.store import CertStore
 from stackctl.config.spec import load_spec
-from stackctl.render.haproxy import HaproxyLayout, render_haproxy
-from tests.helpers import free_port, hash_tree, native_haproxy, require_tool, run_cli
+from stackctl.render.haproxy import HaproxyLayout
+from tests.helpers import free_port, haproxy_folder_config, hash_tree, native_haproxy, require_tool, run_cli
 
 ALIASES = ["photo.example.com", "pics.example.org"]
 
@@ -89,7 +89,7 @@ def test_leaf_is_short_lived_and_serves_every_name_over_real_tls(stack_dir: Path
         backend_address=f"127.0.0.1:{backend}",
     )  # fmt: skip
     ctx = ssl.create_default_context(cafile=_ca_path(stack_dir))  # trusts only the stack CA, checks host names
-    with native_haproxy(render_haproxy(spec, layout), stack_dir, {"STATS_PASSWORD": "x"}, [https]):
+    with native_haproxy(haproxy_folder_config(spec, layout, stack_dir), stack_dir, {"STATS_PASSWORD": "x"}, [https]):
         for name in spec.names:
             with (
                 socket.create_connection(("127.0.0.1", https), timeout=5) as raw,
@@ -109,7 +109,7 @@ def test_bundle_passes_haproxy_check(stack_dir: Path) -> None:
     spec = load_spec(stack_dir / "stack.yaml")
     layout = HaproxyLayout(certs_dir=f"{stack_dir / 'certs/haproxy'}/", socket_path=str(stack_dir / "s.sock"))
     cfg = stack_dir / "check.cfg"
-    cfg.write_text(render_haproxy(spec, layout))
+    cfg.write_text(haproxy_folder_config(spec, layout, stack_dir))
     result = subprocess.run(
         [haproxy, "-c", "-f", str(cfg)], capture_output=True, text=True,
         env={**os.environ, "STATS_PASSWORD": "x"}, check=False,

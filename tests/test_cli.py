@@ -107,7 +107,8 @@ def test_init_and_render_in_an_empty_folder_pass_haproxy_check(tmp_path: Path) -
     certs.mkdir()
     (certs / "site.pem").write_bytes(self_signed_bundle(["photos.example.com"]))
     cfg = (tmp_path / "compose/haproxy/haproxy.cfg").read_text()
-    cfg = cfg.replace("/usr/local/etc/haproxy/certs/", f"{certs}/").replace("/var/run/haproxy/", f"{tmp_path}/")
+    cfg = cfg.replace("/usr/local/etc/haproxy-certs/", f"{certs}/").replace("/var/run/haproxy/", f"{tmp_path}/")
+    cfg = cfg.replace("/usr/local/etc/haproxy/", f"{tmp_path}/compose/haproxy/")
     (tmp_path / "check.cfg").write_text(cfg)
     result = subprocess.run(
         [haproxy, "-c", "-f", str(tmp_path / "check.cfg")],

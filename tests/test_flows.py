@@ -23,6 +23,7 @@ from stackctl.flows.replace_certificate import replace_certificate
 from stackctl.flows.up import up
 from stackctl.health.probe import served_serial
 from stackctl.health.target import probe_target
+from stackctl.render.haproxy import config_id
 from tests.fakes import FakeEngine, FakeRuntimeApi, ServedBundle, fake_edges
 from tests.helpers import free_port, hash_tree, run_cli
 from tests.standin import http_standin
@@ -89,6 +90,61 @@ def test_a_config_the_image_rejects_changes_no_file_and_no_container(tmp_path: P
     assert files == {k: v for k, v in before.items() if not v.startswith("dir")}
 
 
+def _running_stack(tmp_path: Path, http: int) -> tuple[StackPaths, StackSpec, FakeEngine, FakeRuntimeApi]:
+    """A stack `up` has started once: its HAProxy's worker reports the config on disk."""
+    paths, spec = _stack(tmp_path / "stack", free_port(), http)
+    runtime = FakeRuntimeApi(None)
+    engine = FakeEngine(paths.root, runtime=runtime)
+    with http_standin(http):
+        up(paths, spec, 30, fake_edges(engine, runtime), lambda line: None, lambda *a: None, verify=False)
+    runtime.config_id = config_id(paths.haproxy_cfg.read_text())
+    return paths, spec, engine, runtime
+
+
+def _with_alias(paths: StackPaths) -> StackSpec:
+    paths.spec.write_text(paths.spec.read_text() + "aliases: [photo.example.com]\n")
+    return load_spec(paths.spec)
+
+
+def test_a_config_change_reloads_the_kept_haproxy_and_confirms_the_new_config(tmp_path: Path) -> None:
+    http = free_port()
+    paths, _, engine, runtime = _running_stack(tmp_path, http)
+    spec, lines = _with_alias(paths), []
+    with http_standin(http):
+        up(paths, spec, 30, fake_edges(engine, runtime), lines.append, lambda *a: None, verify=False)
+    assert engine.calls[-1] == "reload flows-haproxy-1" and "reloaded haproxy (config changed)" in lines
+    assert not any(line.startswith("recreating") for line in lines)
+    assert runtime.config_id == config_id(paths.haproxy_cfg.read_text())
+    assert "photo.example.com" in paths.haproxy_cfg.read_text()
+    assert "photo.example.com" in engine.checked_configs[-1]  # checked in the image before it was written
+
+    engine.calls.clear()  # nothing changed: nothing reloads
+    with http_standin(http):
+        up(paths, spec, 30, fake_edges(engine, runtime), lines.append, lambda *a: None, verify=False)
+    assert not any(call.startswith("reload") for call in engine.calls)
+
+
+def test_an_unconfirmed_reload_puts_the_old_config_back_and_fails(tmp_path: Path) -> None:
+    http = free_port()
+    paths, _, engine, runtime = _running_stack(tmp_path, http)
+    before, live_before = paths.haproxy_cfg.read_text(), runtime.config_id
+    engine.reloads_take = False  # the new worker never reports the new config
+    spec = _with_alias(paths)
+    with http_standin(http), pytest.raises(OperationFailed, match="did not confirm the new configuration"):
+        up(paths, spec, 30, fake_edges(engine, runtime), lambda line: None, lambda *a: None, verify=False)
+    assert paths.haproxy_cfg.read_text() == before and runtime.config_id == live_before
+    assert [c for c in engine.calls if c.startswith("reload")] == ["reload flows-haproxy-1"] * 2
+
+
+def test_photoprism_is_drained_while_its_container_is_replaced(tmp_path: Path) -> None:
+    http = free_port()
+    paths, _, engine, runtime = _running_stack(tmp_path, http)
+    paths.spec.write_text(paths.spec.read_text() + "photoprism: {env: {PHOTOPRISM_READONLY: 'true'}}\n")
+    with http_standin(http):
+        up(paths, load_spec(paths.spec), 30, fake_edges(engine, runtime), print, lambda *a: None, verify=False)
+    assert runtime.server_states == ["photoprism/photoprism maint", "photoprism/photoprism ready"]
+
+
 def test_up_with_an_imported_source_and_no_certificate_says_what_to_do(tmp_path: Path) -> None:
     paths, _ = _stack(tmp_path / "stack", free_port(), free_port())
     paths.spec.write_text(paths.spec.read_text() + "tls: {source: import}\n")
@@ -130,7 +186,7 @@ def test_the_runtime_api_swap_is_proven_by_the_served_serial(
     replaced = _renew(paths, spec, fake_edges(runtime=runtime))
     assert replaced.path == "runtime-api"  # type: ignore[attr-defined]
     assert _served(spec, paths) == _on_disk(paths) == replaced.new_serial  # type: ignore[attr-defined]
-    assert runtime.swaps == [f"/usr/local/etc/haproxy/certs/{DOMAIN}.pem"]
+    assert runtime.swaps == [f"/usr/local/etc/haproxy-certs/{DOMAIN}.pem"]
 
 
 def test_without_the_runtime_api_the_engine_reloads(running: tuple[StackPaths, StackSpec, ServedBundle]) -> None:

@@ -21,8 +21,8 @@ from stackctl.core.errors import OperationFailed
 from stackctl.haproxy.hotswap import ApiUnavailable
 from stackctl.haproxy.runtime_api import RuntimeApi
 from stackctl.health.probe import Target, probe, probe_until, served_serial
-from stackctl.render.haproxy import HaproxyLayout, render_haproxy
-from tests.helpers import free_port, native_haproxy, require_tool, self_signed_bundle
+from stackctl.render.haproxy import HaproxyLayout
+from tests.helpers import free_port, haproxy_folder_config, native_haproxy, require_tool, self_signed_bundle
 from tests.standin import _Server, http_standin
 
 PUBLIC = "127.0.0.2"  # public frontends; stats listens on 127.0.0.1 only, as Docker publishes it
@@ -81,7 +81,7 @@ def proxy(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Proxy]:
     )
     with (
         http_standin(backend_port) as backend,
-        native_haproxy(render_haproxy(spec, layout), workdir, {"STATS_PASSWORD": STATS_PASSWORD}, []),
+        native_haproxy(haproxy_folder_config(spec, layout, workdir), workdir, {"STATS_PASSWORD": STATS_PASSWORD}, []),
     ):
         from tests.helpers import wait_for_port
 

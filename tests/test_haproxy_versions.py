@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from stackctl.render import CONTAINER_LAYOUT
-from stackctl.render.services import HAPROXY_CONFIG_PATH, HAPROXY_SOCKET_DIR
+from stackctl.render.services import HAPROXY_CONFIG_DIR, HAPROXY_CONFIG_PATH, HAPROXY_SOCKET_DIR
 from tests.helpers import IN_CI, self_signed_bundle
 from tests.specs import EXAMPLES, example
 
@@ -32,14 +32,14 @@ def engine() -> object:
     return client
 
 
-def _check(client: object, cfg: Path, certs: Path, sock: Path) -> tuple[int, str]:
+def _check(client: object, folder: Path, certs: Path, sock: Path) -> tuple[int, str]:
     import docker.errors
 
     try:
         output = client.containers.run(  # type: ignore[attr-defined]
             NEWEST_HAPROXY,
             ["haproxy", "-c", "-f", HAPROXY_CONFIG_PATH],
-            volumes=[f"{cfg}:{HAPROXY_CONFIG_PATH}:ro", f"{certs}:{CONTAINER_LAYOUT.certs_dir.rstrip('/')}:ro",
+            volumes=[f"{folder}:{HAPROXY_CONFIG_DIR}:ro", f"{certs}:{CONTAINER_LAYOUT.certs_dir.rstrip('/')}:ro",
                      f"{sock}:{HAPROXY_SOCKET_DIR}"],
             environment={"STATS_PASSWORD": "test-only"}, network_mode="none", remove=True, stdout=True, stderr=True,
         )  # fmt: skip
@@ -58,19 +58,23 @@ def test_golden_config_passes_haproxy_3_0_check(engine: object, name: str, tmp_p
     bundle = certs / f"{spec.domain}.pem"
     bundle.write_bytes(self_signed_bundle(list(spec.names)))
     bundle.chmod(0o644)
-    cfg = tmp_path / "haproxy.cfg"
-    cfg.write_text((GOLDEN / name / "haproxy.cfg").read_text())
-    cfg.chmod(0o644)
-    code, stderr = _check(engine, cfg, certs, sock)
+    folder = tmp_path / "haproxy"
+    folder.mkdir()
+    for golden in (GOLDEN / name).iterdir():  # haproxy.cfg and the maintenance pages it reads
+        (folder / golden.name).write_text(golden.read_text())
+        (folder / golden.name).chmod(0o644)
+    folder.chmod(0o755)
+    code, stderr = _check(engine, folder, certs, sock)
     assert code == 0, stderr
     warnings = [line for line in stderr.splitlines() if "WARNING" in line]
     assert all("could not resolve address 'photoprism'" in w for w in warnings), warnings
 
 
 def test_the_3_0_check_really_rejects_a_broken_config(engine: object, tmp_path: Path) -> None:
-    cfg = tmp_path / "haproxy.cfg"
-    cfg.write_text("global\n    no-such-directive\n")
-    cfg.chmod(0o644)
+    folder = tmp_path / "haproxy"
+    folder.mkdir(mode=0o755)
+    (folder / "haproxy.cfg").write_text("global\n    no-such-directive\n")
+    (folder / "haproxy.cfg").chmod(0o644)
     (tmp_path / "certs").mkdir()
-    code, stderr = _check(engine, cfg, tmp_path / "certs", tmp_path)
+    code, stderr = _check(engine, folder, tmp_path / "certs", tmp_path)
     assert code != 0 and "no-such-directive" in stderr

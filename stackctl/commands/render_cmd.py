@@ -13,7 +13,9 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser("render", help="write compose/compose.yaml and compose/haproxy/haproxy.cfg")
     p.add_argument("--check", action="store_true", help="write nothing; exit 1 when the files on disk are stale")
     p.set_defaults(handler=run_render)
-    p = sub.add_parser("plan", help="show a diff between the generated files on disk and stack.yaml")
+    p = sub.add_parser(
+        "plan", help="show a diff between the generated files on disk and stack.yaml, and whether haproxy reloads"
+    )
     p.set_defaults(handler=run_plan)
 
 
@@ -35,12 +37,19 @@ def run_render(ctx: Context, args: argparse.Namespace) -> int:
 
 
 def run_plan(ctx: Context, args: argparse.Namespace) -> int:
+    from stackctl.core.errors import OperationFailed
     from stackctl.flows.generated import generated_states, unified_diff
+    from stackctl.flows.haproxy_config import planned_change
 
-    states = generated_states(ctx.paths, ctx.load_spec())
+    spec = ctx.load_spec()
+    states = generated_states(ctx.paths, spec)
     changed = [s for s in states if s.changed]
     for state in changed:
         ctx.out.write(unified_diff(state))
     if not changed:
         ctx.say("no changes: the generated files match stack.yaml")
+    try:
+        ctx.say(f"up would: {planned_change(ctx.paths, spec, states, ctx.edge).describe()}")
+    except OperationFailed as e:
+        ctx.say(f"up would: cannot tell what happens to haproxy ({e.message})")
     return 0

@@ -23,8 +23,22 @@ class StackPaths:
         return self.compose_dir / "compose.yaml"
 
     @property
+    def haproxy_folder(self) -> Path:
+        """Generated; mounted into the HAProxy container as a folder."""
+        return self.compose_dir / "haproxy"
+
+    @property
     def haproxy_cfg(self) -> Path:
-        return self.compose_dir / "haproxy" / "haproxy.cfg"
+        return self.haproxy_folder / "haproxy.cfg"
+
+    @property
+    def backups(self) -> Path:
+        """0700: database dumps taken before upgrades."""
+        return self.root / "backups"
+
+    @property
+    def upgrades_log(self) -> Path:
+        return self.root / "upgrades.jsonl"
 
     @property
     def certs(self) -> Path:
@@ -38,10 +52,3 @@ class StackPaths:
     def run(self) -> Path:
         """0700 folder on the host; the HAProxy runtime socket lives in run/haproxy/."""
         return self.root / "run"
-
-    def generated(self) -> dict[str, Path]:
-        """Rendered files by their name relative to the stack folder."""
-        return {
-            "compose/compose.yaml": self.compose_file,
-            "compose/haproxy/haproxy.cfg": self.haproxy_cfg,
-        }

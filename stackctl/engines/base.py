@@ -47,7 +47,7 @@ class Engine(Protocol):
         """Each host port a new container will publish is free, unless one of ours holds it."""
 
     def validate_haproxy_config(self, haproxy: Service, candidate: Path) -> None:
-        """`haproxy -c` of `candidate` in the image that will run it."""
+        """`haproxy -c` of the configuration folder `candidate` in the image that will run it."""
 
     def apply(
         self, project: str, network: NetworkModel, services: list[Service], compose_dir: Path, deadline: Deadline,

@@ -9,7 +9,7 @@ from pathlib import Path
 from stackctl.core.errors import OperationFailed
 from stackctl.core.fsio import PRIVATE_DIR_MODE, ensure_dir
 from stackctl.engines.model import Service, haproxy_ids
-from stackctl.render.services import HAPROXY_SOCKET_DIR
+from stackctl.render.services import HAPROXY_CERTS_DIR, HAPROXY_SOCKET_DIR
 
 
 def prepare_host_folders(services: list[Service], run_dir: Path) -> None:
@@ -18,7 +18,7 @@ def prepare_host_folders(services: list[Service], run_dir: Path) -> None:
     ensure_dir(run_dir, PRIVATE_DIR_MODE)
     for service in services:
         for bind in service.binds:
-            if bind.host.suffix in (".cfg", ".pem") or bind.host.exists():
+            if bind.host.exists():
                 continue
             ensure_dir(bind.host, PRIVATE_DIR_MODE if bind.host.parent == run_dir else 0o755)
     uid, gid = haproxy_ids(run_dir.parent)
@@ -26,7 +26,7 @@ def prepare_host_folders(services: list[Service], run_dir: Path) -> None:
     if haproxy is None:
         return
     for bind in haproxy.binds:
-        if bind.target.endswith("/certs") or bind.target == HAPROXY_SOCKET_DIR:
+        if bind.target in (HAPROXY_CERTS_DIR, HAPROXY_SOCKET_DIR):
             ensure_dir(bind.host, PRIVATE_DIR_MODE)
             _hand_over(bind.host, uid, gid)
 

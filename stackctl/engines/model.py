@@ -50,7 +50,6 @@ class Service:
     healthcheck: dict[str, Any] | None
     depends_on: list[str]
     options: dict[str, Any] = field(default_factory=dict)
-    extra_hash_input: str = ""
 
     @property
     def config_hash(self) -> str:
@@ -63,7 +62,6 @@ class Service:
             "binds": [b.as_sdk() for b in self.binds],
             "healthcheck": self.healthcheck,
             "options": self.options,
-            "extra": self.extra_hash_input,
         }
         return hashlib.sha256(json.dumps(document, sort_keys=True).encode()).hexdigest()
 
@@ -106,10 +104,10 @@ def haproxy_ids(stack_root: Path) -> tuple[int, int]:
     return info.st_uid, info.st_gid
 
 
-def services(spec: StackSpec, paths: StackPaths, haproxy_cfg_text: str) -> list[Service]:
-    """The services in start order, from the one typed model compose.yaml is written from."""
+def services(spec: StackSpec, paths: StackPaths) -> list[Service]:
+    """The services in start order, from the one typed model compose.yaml is written from. HAProxy's
+    configuration folder is mounted, not hashed: a new configuration is a reload, not a new container."""
     result = []
-    cfg_digest = hashlib.sha256(haproxy_cfg_text.encode()).hexdigest()  # a new config recreates HAProxy
     for model in stack_services(spec):
         options: dict[str, Any] = {
             "restart_policy": {"Name": model.restart},
@@ -136,7 +134,6 @@ def services(spec: StackSpec, paths: StackPaths, haproxy_cfg_text: str) -> list[
                 healthcheck=_healthcheck(model.healthcheck),
                 depends_on=list(model.depends_on),
                 options={k: v for k, v in options.items() if v is not None},
-                extra_hash_input=cfg_digest if model.name == "haproxy" else "",
             )
         )
     return result

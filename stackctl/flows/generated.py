@@ -61,9 +61,8 @@ def drift(paths: StackPaths, spec: StackSpec, client: docker.DockerClient | None
     states = generated_states(paths, spec)
     drift = [s.name for s in states if s.changed]
     if client is not None:
-        cfg = next(s.desired for s in states if s.name.endswith("haproxy.cfg"))
         running = project_containers(client, spec.name, paths.compose_dir)
-        for service in services(spec, paths, cfg):
+        for service in services(spec, paths):
             container = running.get(service.name)
             if container is not None and container.labels.get(HASH_LABEL) != service.config_hash:
                 drift.append(service.name)

@@ -20,7 +20,6 @@ from stackctl.engines.base import Engine
 from stackctl.engines.host import prepare_host_folders
 from stackctl.engines.model import services
 from stackctl.flows.edges import Edges
-from stackctl.flows.generated import rendered
 from stackctl.haproxy.hotswap import ApiUnavailable
 from stackctl.haproxy.runtime_api import RuntimeApi, socket_path
 from stackctl.health.probe import served_serial
@@ -85,8 +84,7 @@ class _Swapper:
         self, paths: StackPaths, spec: StackSpec, live: Liveness, engine: Engine | None, runtime: RuntimeApi
     ) -> None:
         self.paths, self.spec, self.live, self.engine, self.runtime = paths, spec, live, engine, runtime
-        cfg = rendered(paths, spec)["compose/haproxy/haproxy.cfg"]
-        self.services = services(spec, paths, cfg)
+        self.services = services(spec, paths)
         self.haproxy = next(s for s in self.services if s.name == "haproxy")
         self.path = "runtime-api"
 
@@ -107,7 +105,7 @@ class _Swapper:
                     f"reachable ({e}) and {why}",
                     "make run/haproxy/admin.sock reachable or start the Docker engine, then renew again",
                 ) from e
-            self.engine.validate_haproxy_config(self.haproxy, self.paths.haproxy_cfg.absolute())
+            self.engine.validate_haproxy_config(self.haproxy, self.paths.haproxy_folder.absolute())
             self.engine.reload_haproxy(self.live.container)
 
 

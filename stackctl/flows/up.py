@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -16,15 +17,24 @@ from stackctl.config.layout import StackPaths
 from stackctl.config.spec import StackSpec
 from stackctl.core.clock import Deadline, utcnow
 from stackctl.core.errors import InvalidInput
-from stackctl.core.fsio import atomic_write
-from stackctl.engines.base import ApplyResult, ContainerInfo, Engine, PullProgress, Report
+from stackctl.engines.base import ApplyResult, ContainerInfo, PullProgress, Report
 from stackctl.engines.host import prepare_host_folders
 from stackctl.engines.model import Service, services
 from stackctl.flows.edges import Edges
 from stackctl.flows.generated import generated_states, write_changed
+from stackctl.flows.haproxy_config import (
+    HaproxyChange,
+    Reloader,
+    check_candidate,
+    drained,
+    haproxy_change,
+    reload_confirmed,
+)
 from stackctl.flows.replace_certificate import replace_certificate
+from stackctl.haproxy.runtime_api import RuntimeApi, socket_path
 from stackctl.health.probe import ProbeResult, probe_until, wait_http_answers
 from stackctl.health.target import probe_address, probe_target
+from stackctl.render.haproxy import PHOTOPRISM_BACKEND
 from stackctl.render.services import network_model
 
 TEMPORARY_SOURCE = "temporary"
@@ -54,19 +64,16 @@ def _certificate_in_place(store: CertStore, spec: StackSpec, edges: Edges, repor
         report(f"Issued a certificate for {', '.join(spec.names)} ({source}), serial {serial_hex(issued.leaf)}")
 
 
-def _check_haproxy_config(
-    engine: Engine, paths: StackPaths, haproxy: Service, existing: ContainerInfo | None, cfg_text: str, report: Report
-) -> None:
-    """A config the image rejects never reaches the proxy (checked when HAProxy will be (re)created)."""
-    if existing is not None and existing.config_hash == haproxy.config_hash:
-        return
-    candidate = paths.haproxy_cfg.absolute().with_name(".haproxy.cfg.candidate")
-    atomic_write(candidate, cfg_text)
-    try:
-        report(f"checking haproxy.cfg with {haproxy.image}")
-        engine.validate_haproxy_config(haproxy, candidate)
-    finally:
-        candidate.unlink(missing_ok=True)
+def _photoprism_guard(
+    change: HaproxyChange, wanted: list[Service], ours: dict[str, ContainerInfo], runtime: RuntimeApi, report: Report
+) -> AbstractContextManager[None]:
+    """When a running HAProxy stays and PhotoPrism's container is replaced, drain it first."""
+    photoprism = next(s for s in wanted if s.name == "photoprism")
+    existing = ours.get("photoprism")
+    replaced = existing is not None and existing.config_hash != photoprism.config_hash
+    if replaced and change in (HaproxyChange.NONE, HaproxyChange.RELOAD):
+        return drained(runtime, PHOTOPRISM_BACKEND, PHOTOPRISM_BACKEND, report)
+    return nullcontext()
 
 
 def bring_up(
@@ -82,8 +89,7 @@ def bring_up(
     if spec.tls.source == "import" and store.read_site(spec.domain) is None:
         raise InvalidInput("tls.source is import but no certificate was imported", "run: stackctl certs import FILE")
     engine = edges.engine()
-    cfg_text = next(s.desired for s in states if s.name.endswith("haproxy.cfg"))
-    wanted = services(spec, paths, cfg_text)
+    wanted = services(spec, paths)
     engine.ensure_images([s.image for s in wanted], spec.pull, progress)
     ours = engine.containers(spec.name, paths.compose_dir)
     engine.check_ports_free(wanted, ours)
@@ -91,10 +97,16 @@ def bring_up(
     _certificate_in_place(store, spec, edges, report)
     prepare_host_folders(wanted, paths.run)
     haproxy = next(s for s in wanted if s.name == "haproxy")
-    _check_haproxy_config(engine, paths, haproxy, ours.get("haproxy"), cfg_text, report)
+    runtime = edges.runtime(socket_path(paths.run))
+    change = haproxy_change(ours.get("haproxy"), haproxy, states, runtime)
+    if change is not HaproxyChange.NONE:
+        check_candidate(engine, paths, haproxy, states, report)  # a rejected config never reaches the proxy
     for name in write_changed(paths, states):
         report(f"wrote {name}")
-    applied = engine.apply(spec.name, network_model(spec), wanted, paths.compose_dir, deadline, report)
+    with _photoprism_guard(change, wanted, ours, runtime, report):
+        applied = engine.apply(spec.name, network_model(spec), wanted, paths.compose_dir, deadline, report)
+    if change is HaproxyChange.RELOAD:
+        reload_confirmed(Reloader(engine, runtime, haproxy.container_name), paths, states, report)
     wait_http_answers(probe_address(spec), spec.ports.http, spec.domain, deadline)
     return UpOutcome(spec.name, applied)
 

@@ -104,3 +104,22 @@ class RuntimeApi:
 
     def stats(self, timeout: float = 3.0) -> list[ProxyStat]:
         return show_stat(self.sock, timeout)
+
+    def environment(self, name: str) -> str | None:
+        """A variable of the serving worker's environment (`setenv` in haproxy.cfg sets them), or None
+        when the worker does not answer or has no such variable."""
+        try:
+            reply = command(self.sock, f"show env {name}", timeout=2)
+        except OperationFailed:
+            return None
+        key, sep, value = reply.strip().partition("=")
+        return value if sep and key == name else None
+
+    def set_server_state(self, backend: str, server: str, state: str) -> None:
+        """`set server <backend>/<server> state ready|drain|maint`."""
+        reply = command(self.sock, f"set server {backend}/{server} state {state}", timeout=3).strip()
+        if reply:
+            raise OperationFailed(
+                f"HAProxy refused to set {backend}/{server} to {state}: {' '.join(reply.split())}",
+                "look at the haproxy container's log",
+            )

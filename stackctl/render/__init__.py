@@ -4,22 +4,27 @@ from __future__ import annotations
 
 from stackctl.config.spec import StackSpec
 from stackctl.render.compose import render_compose
-from stackctl.render.haproxy import CONTAINER_LAYOUT, HaproxyLayout, render_haproxy
+from stackctl.render.haproxy import CONTAINER_LAYOUT, HaproxyLayout, render_haproxy, render_haproxy_folder
 from stackctl.render.header import GENERATED_HEADER
+
+HAPROXY_FOLDER = "compose/haproxy"  # mounted as a folder: an atomic write there reaches the container
 
 __all__ = [
     "CONTAINER_LAYOUT",
     "GENERATED_HEADER",
+    "HAPROXY_FOLDER",
     "HaproxyLayout",
     "render_compose",
     "render_haproxy",
+    "render_haproxy_folder",
     "render_stack",
 ]
 
 
 def render_stack(spec: StackSpec, acme_thumbprint: str | None = None) -> dict[str, str]:
     """Every generated file's text, keyed by its path relative to the stack folder."""
+    haproxy_folder = render_haproxy_folder(spec, CONTAINER_LAYOUT, acme_thumbprint)
     return {
         "compose/compose.yaml": render_compose(spec),
-        "compose/haproxy/haproxy.cfg": render_haproxy(spec, CONTAINER_LAYOUT, acme_thumbprint),
+        **{f"{HAPROXY_FOLDER}/{name}": text for name, text in haproxy_folder.items()},
     }

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 
 from stackctl.config.spec import StackSpec
 from stackctl.render.header import GENERATED_HEADER
+from stackctl.render.maintenance import MAINTENANCE_HTML, MAINTENANCE_JSON, RETRY_AFTER_S, maintenance_pages
 
 # Mozilla "intermediate" (server side TLS guidelines 5.7): TLS 1.2 with ECDHE AEAD ciphers, and TLS 1.3.
 MOZILLA_INTERMEDIATE_CIPHERS = ":".join(
@@ -22,7 +24,11 @@ MOZILLA_TLS13_CIPHERSUITES = "TLS_AES_128_GCM_SHA256:TLS_AES_256_GCM_SHA384:TLS_
 MOZILLA_CURVES = "X25519:prime256v1:secp384r1"
 HSTS = "max-age=63072000"
 PHOTOPRISM_PORT = 2342
+PHOTOPRISM_BACKEND = "photoprism"  # the backend and its one server
 DOCKER_DNS = "127.0.0.11:53"
+HAPROXY_CFG = "haproxy.cfg"
+# Read back over the runtime API (`show env`) to confirm that a reload runs the new configuration.
+CONFIG_ID_VARIABLE = "STACKCTL_CONFIG_ID"
 
 
 @dataclass(frozen=True)
@@ -34,7 +40,8 @@ class HaproxyLayout:
     https_port: int = 8443
     stats_bind: str = ""
     stats_port: int = 8404
-    certs_dir: str = "/usr/local/etc/haproxy/certs/"
+    config_dir: str = "/usr/local/etc/haproxy"  # haproxy.cfg and the maintenance pages: one mounted folder
+    certs_dir: str = "/usr/local/etc/haproxy-certs/"
     socket_path: str = "/var/run/haproxy/admin.sock"
     backend_address: str = f"photoprism:{PHOTOPRISM_PORT}"
 
@@ -69,11 +76,53 @@ def _acme_rules(acme_thumbprint: str | None) -> list[str]:
     ]
 
 
+def _maintenance_rules(layout: HaproxyLayout) -> list[str]:
+    pages = layout.config_dir.rstrip("/")
+    no_store = "hdr Cache-Control no-store"
+    return [
+        "    # No PhotoPrism server up (starting, restarting, upgrading): a maintenance answer, never a",
+        "    # connection error. Browsers get a page that retries by itself, API clients JSON.",
+        # srv_is_up, not nbsrv: a worker stopping after a reload counts no server, and must still proxy.
+        "    acl photoprism_up srv_is_up(photoprism/photoprism)",
+        "    acl wants_html req.hdr(accept) -m sub text/html",
+        f'    http-request return status 503 content-type "text/html; charset=utf-8" file {pages}/{MAINTENANCE_HTML} '
+        f"{no_store} if known_host !photoprism_up wants_html",
+        f"    http-request return status 503 content-type application/json file {pages}/{MAINTENANCE_JSON} "
+        f"{no_store} if known_host !photoprism_up",
+    ]
+
+
+def config_id(text: str) -> str | None:
+    """The configuration id a rendered haproxy.cfg sets, or None for one without it."""
+    prefix = f"setenv {CONFIG_ID_VARIABLE} "
+    for line in text.splitlines():
+        if line.strip().startswith(prefix):
+            return line.strip()[len(prefix) :]
+    return None
+
+
+def render_haproxy_folder(
+    spec: StackSpec, layout: HaproxyLayout = CONTAINER_LAYOUT, acme_thumbprint: str | None = None
+) -> dict[str, str]:
+    """Every file of HAProxy's configuration folder. haproxy.cfg carries an id of the whole folder, so a
+    reload can be confirmed by reading it back from the new worker."""
+    pages = maintenance_pages(spec)
+    lines = _config_lines(spec, layout, acme_thumbprint)
+    folder_digest = hashlib.sha256("\n".join([*lines, *(f"{n}\n{t}" for n, t in sorted(pages.items()))]).encode())
+    at = lines.index("global") + 1
+    lines.insert(at, f"    setenv {CONFIG_ID_VARIABLE} {folder_digest.hexdigest()[:16]}")
+    return {HAPROXY_CFG: "\n".join(lines), **pages}
+
+
 def render_haproxy(
     spec: StackSpec, layout: HaproxyLayout = CONTAINER_LAYOUT, acme_thumbprint: str | None = None
 ) -> str:
+    return render_haproxy_folder(spec, layout, acme_thumbprint)[HAPROXY_CFG]
+
+
+def _config_lines(spec: StackSpec, layout: HaproxyLayout, acme_thumbprint: str | None) -> list[str]:
     hosts = " ".join(spec.names)
-    lines = [
+    return [
         f"# {GENERATED_HEADER}",
         f"# Stack {spec.name!r}: https://{spec.domain} -> PhotoPrism, behind HAProxy.",
         "",
@@ -132,16 +181,24 @@ def render_haproxy(
         "    http-request set-header X-Forwarded-Proto https",
         # http-after-response also covers HAProxy's own responses (503, 404), unlike http-response.
         f'    http-after-response set-header Strict-Transport-Security "{HSTS}"',
+        f"    http-after-response set-header Retry-After {RETRY_AFTER_S} if {{ status 503 }} "
+        "!{ res.hdr(retry-after) -m found }",
         f"    acl known_host req.hdr(host),host_only,lower -m str {hosts}",
         '    http-request return status 404 content-type text/plain string "unknown host" if !known_host',
+        *_maintenance_rules(layout),
         "    use_backend photoprism if known_host",
         "",
         "backend photoprism",
+        # A request caught by a stopping container is retried, and what is left is the maintenance page.
+        "    retry-on conn-failure empty-response",
+        f'    http-error status 503 content-type "text/html; charset=utf-8" '
+        f"file {layout.config_dir.rstrip('/')}/{MAINTENANCE_HTML}",
         "    option httpchk",
         "    http-check send meth GET uri /api/v1/status ver HTTP/1.1 hdr Host localhost",
         "    http-check expect status 200",
         f"    server photoprism {layout.backend_address} check inter 2s fall 2 rise 2 "
-        "resolvers docker init-addr last,libc,none",
+        # The first refused connection takes the server out, instead of two failed checks later.
+        "observe layer4 error-limit 1 on-error mark-down resolvers docker init-addr last,libc,none",
         "",
         "userlist stats_users",
         '    user admin insecure-password "${STATS_PASSWORD}"',
@@ -157,4 +214,3 @@ def render_haproxy(
         "    stats show-node",
         "",
     ]
-    return "\n".join(lines)

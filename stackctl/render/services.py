@@ -8,11 +8,12 @@ from dataclasses import dataclass, field
 from posixpath import normpath
 
 from stackctl.config.spec import StackSpec
-from stackctl.render.haproxy import CONTAINER_LAYOUT, PHOTOPRISM_PORT
+from stackctl.render.haproxy import CONTAINER_LAYOUT, HAPROXY_CFG, PHOTOPRISM_PORT
 
-HAPROXY_CONFIG_DIR = "/usr/local/etc/haproxy"
-HAPROXY_CONFIG_PATH = f"{HAPROXY_CONFIG_DIR}/haproxy.cfg"
+HAPROXY_CONFIG_DIR = CONTAINER_LAYOUT.config_dir
+HAPROXY_CONFIG_PATH = f"{HAPROXY_CONFIG_DIR}/{HAPROXY_CFG}"
 HAPROXY_SOCKET_DIR = "/var/run/haproxy"
+HAPROXY_CERTS_DIR = CONTAINER_LAYOUT.certs_dir.rstrip("/")
 NETWORK = "photoprism"
 START_ORDER = ("mariadb", "photoprism", "haproxy")
 # From PhotoPrism's official docker-compose.yml for MariaDB.
@@ -133,8 +134,8 @@ def _haproxy(spec: StackSpec) -> ServiceModel:
         ),
         env_files=("../secrets/haproxy.env",),
         mounts=(
-            Mount("./haproxy/haproxy.cfg", HAPROXY_CONFIG_PATH, read_only=True),
-            Mount("../certs/haproxy", layout.certs_dir.rstrip("/"), read_only=True),
+            Mount("./haproxy", HAPROXY_CONFIG_DIR, read_only=True),
+            Mount("../certs/haproxy", HAPROXY_CERTS_DIR, read_only=True),
             Mount("../run/haproxy", HAPROXY_SOCKET_DIR),
         ),
         depends_on={"photoprism": "service_started"},

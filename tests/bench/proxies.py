@@ -13,8 +13,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from stackctl.config.spec import spec_from_data
-from stackctl.render.haproxy import HaproxyLayout, render_haproxy
-from tests.helpers import free_port, wait_for_port
+from stackctl.render.haproxy import HaproxyLayout
+from tests.helpers import free_port, haproxy_folder_config, wait_for_port
 
 NAME = "bench.example.com"
 WORKERS = 2
@@ -209,7 +209,7 @@ def stackctl_config(work: Path, role: str, port: int, backend: int, certs: Path)
         stats_port=free_port(), certs_dir=f"{certs}/", socket_path=str(work / f"{role}.sock"),
         backend_address=f"127.0.0.1:{backend}",
     )  # fmt: skip
-    return render_haproxy(spec, layout)
+    return haproxy_folder_config(spec, layout, work)
 
 
 @contextlib.contextmanager

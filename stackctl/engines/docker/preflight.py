@@ -14,7 +14,7 @@ import docker.errors
 from stackctl.core.errors import OperationFailed
 from stackctl.engines.docker.client import DOCKER_ERRORS, translate
 from stackctl.engines.model import Service
-from stackctl.render.services import HAPROXY_CONFIG_PATH, HAPROXY_SOCKET_DIR
+from stackctl.render.services import HAPROXY_CONFIG_DIR, HAPROXY_CONFIG_PATH, HAPROXY_SOCKET_DIR
 
 
 def _port_owner(client: docker.DockerClient, port: int) -> str | None:
@@ -74,9 +74,10 @@ def check_ports_free(client: docker.DockerClient, services: list[Service], held_
 
 
 def validate_haproxy_config(client: docker.DockerClient, haproxy: Service, candidate: Path) -> None:
-    """Run `haproxy -c` in a one-off container of the image that will run the config."""
+    """Run `haproxy -c` in a one-off container of the image that will run the config; `candidate` is a
+    folder that takes the place of HAProxy's configuration folder."""
     binds = [
-        b.as_sdk() if b.target != HAPROXY_CONFIG_PATH else f"{candidate}:{HAPROXY_CONFIG_PATH}:ro"
+        b.as_sdk() if b.target != HAPROXY_CONFIG_DIR else f"{candidate}:{HAPROXY_CONFIG_DIR}:ro"
         for b in haproxy.binds
         if b.target != HAPROXY_SOCKET_DIR
     ]
