@@ -20,17 +20,19 @@ EXIT_CODES_HELP = """exit codes:
   0    success
   1    the operation failed (or, for checks, something is not as it should be)
   2    invalid input or usage: stack.yaml, arguments, certificate files
+  100  upgrade --check: an update is waiting
   130  interrupted (Ctrl-C)"""
 
 
 def _add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    from stackctl.commands import certs_cmd, init_cmd, render_cmd, stack_cmd, status_cmd
+    from stackctl.commands import certs_cmd, init_cmd, render_cmd, stack_cmd, status_cmd, upgrade_cmd
 
     init_cmd.register(sub)
     render_cmd.register(sub)
     certs_cmd.register(sub)
     stack_cmd.register(sub)
     status_cmd.register(sub)
+    upgrade_cmd.register(sub)
 
 
 def build_parser(out: TextIO, err: TextIO) -> argparse.ArgumentParser:

@@ -9,7 +9,7 @@ pidfile=${STACKCTL_DOCKERD_PIDFILE:-/tmp/stackctl-dockerd.pid}
 have() { command -v "$1" >/dev/null 2>&1 || [ -x "/usr/sbin/$1" ]; }
 need_debs=()
 for pair in haproxy:haproxy curl:curl openssl:openssl dockerd:docker.io debootstrap:debootstrap \
-            h2load:nghttp2-client pebble:pebble pebble-challtestsrv:pebble; do
+            h2load:nghttp2-client pebble:pebble pebble-challtestsrv:pebble docker-registry:docker-registry; do
   have "${pair%%:*}" || need_debs+=("${pair##*:}")
 done
 if [ ${#need_debs[@]} -gt 0 ]; then
@@ -36,3 +36,4 @@ if ! docker info >/dev/null 2>&1; then
 fi
 
 bash tests/images/build.sh
+bash tests/registry.sh

@@ -34,6 +34,17 @@ class ContainerInfo:
     status: str  # running, exited, created, ...
     config_hash: str | None
     host_ports: frozenset[int] = frozenset()
+    image_id: str = ""
+
+
+@dataclass(frozen=True)
+class ImageDetails:
+    """What a user compares between two images of a service."""
+
+    id: str
+    digest: str | None  # the registry's content digest; None for an image built or imported here
+    created: str
+    version: str | None  # the org.opencontainers.image.version label
 
 
 class Engine(Protocol):
@@ -51,9 +62,26 @@ class Engine(Protocol):
 
     def apply(
         self, project: str, network: NetworkModel, services: list[Service], compose_dir: Path, deadline: Deadline,
-        report: Report,
+        report: Report, recreate: frozenset[str] = frozenset(),
     ) -> ApplyResult:  # fmt: skip
-        """The network, then each container created, kept or replaced in order, each waited for."""
+        """The network, then each container created, kept or replaced in order, each waited for;
+        the services in `recreate` get a new container even when their settings are unchanged."""
+
+    def image_details(self, image: str) -> ImageDetails | None:
+        """A local image by reference or ID, or None when there is none."""
+
+    def tag_image(self, image_id: str, reference: str) -> None:
+        """Point `reference` at the image `image_id`."""
+
+    def remove_image(self, reference: str) -> bool:
+        """Remove a tag, or an image by ID; False when a container still uses it."""
+
+    def remove_service(self, project: str, service: str, compose_dir: Path) -> None:
+        """Stop and remove the service's container, if it has one."""
+
+    def exec_in(self, container: str, argv: list[str], stdin: Path | None = None, stdout: Path | None = None) -> None:
+        """Run `argv` in a running container, streaming a host file to its stdin and/or its stdout to a
+        host file (created 0600); raises OperationFailed with its last error line when it fails."""
 
     def reload_haproxy(self, container: str) -> None:
         """A seamless master-worker reload."""

@@ -5,9 +5,27 @@ from __future__ import annotations
 from stackctl.config.layout import StackPaths
 from stackctl.config.spec import StackSpec
 from stackctl.flows.generated import drift
-from stackctl.health.model import StatusSnapshot
+from stackctl.flows.upgrade_log import last_event
+from stackctl.health.model import StatusSnapshot, UpgradeStatus
 from stackctl.health.snapshot import gather
 
 
 def status_snapshot(paths: StackPaths, spec: StackSpec) -> StatusSnapshot:
-    return gather(paths, spec, lambda client: drift(paths, spec, client))
+    snapshot = gather(paths, spec, lambda client: drift(paths, spec, client))
+    snapshot.upgrade = upgrade_status(paths)
+    return snapshot
+
+
+def upgrade_status(paths: StackPaths) -> UpgradeStatus:
+    last = last_event(paths, "upgrade", "rollback")
+    check = last_event(paths, "check")
+    summary = None
+    if last is not None:
+        keys = ("time", "service", "result", "image", "error", "outcome", "seconds")
+        summary = {k: last[k] for k in keys if k in last}
+        for side in ("from", "to"):
+            details = last.get(side)
+            if isinstance(details, dict):
+                summary[side] = details.get("version") or str(details.get("id", ""))[:19]
+    waiting = None if check is None else [str(s) for s in check.get("waiting", [])]
+    return UpgradeStatus(summary, waiting, None if check is None else str(check.get("time")))

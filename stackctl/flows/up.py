@@ -31,6 +31,7 @@ from stackctl.flows.haproxy_config import (
     reload_confirmed,
 )
 from stackctl.flows.replace_certificate import replace_certificate
+from stackctl.flows.upgrade_log import record_pulls
 from stackctl.haproxy.runtime_api import RuntimeApi, socket_path
 from stackctl.health.probe import ProbeResult, probe_until, wait_http_answers
 from stackctl.health.target import probe_address, probe_target
@@ -90,7 +91,7 @@ def bring_up(
         raise InvalidInput("tls.source is import but no certificate was imported", "run: stackctl certs import FILE")
     engine = edges.engine()
     wanted = services(spec, paths)
-    engine.ensure_images([s.image for s in wanted], spec.pull, progress)
+    record_pulls(engine, paths, engine.ensure_images([s.image for s in wanted], spec.pull, progress))
     ours = engine.containers(spec.name, paths.compose_dir)
     engine.check_ports_free(wanted, ours)
 

@@ -8,7 +8,7 @@ from typing import Any
 from stackctl.haproxy.runtime_api import ProxyStat as BackendStatus
 from stackctl.health.probe import ProbeResult
 
-__all__ = ["BackendStatus", "CertificateStatus", "ContainerStatus", "StatusSnapshot", "assess"]
+__all__ = ["BackendStatus", "CertificateStatus", "ContainerStatus", "StatusSnapshot", "UpgradeStatus", "assess"]
 
 
 @dataclass(frozen=True)
@@ -43,6 +43,25 @@ class CertificateStatus:
     last_renewal: dict[str, object] | None = None  # the history line as written (renewals.jsonl)
 
 
+@dataclass(frozen=True)
+class UpgradeStatus:
+    """From upgrades.jsonl: the last upgrade or rollback, and what the last `upgrade --check` found."""
+
+    last: dict[str, object] | None
+    waiting: list[str] | None  # None when no check ran yet
+    checked_at: str | None
+
+    def describe(self) -> str:
+        parts = []
+        if self.last is not None:
+            parts.append(f"last: {self.last.get('service')} {self.last.get('result')} at {self.last.get('time')}")
+        if self.waiting:
+            parts.append(f"update waiting: {', '.join(self.waiting)} (checked {self.checked_at})")
+        elif self.waiting is not None:
+            parts.append(f"no update waiting (checked {self.checked_at})")
+        return "; ".join(parts) or "no upgrade yet"
+
+
 @dataclass
 class StatusSnapshot:
     stack: str
@@ -54,6 +73,7 @@ class StatusSnapshot:
     probe: ProbeResult | None = None
     drift: list[str] | None = None
     unknown: dict[str, str] = field(default_factory=dict)  # source -> why it is unknown
+    upgrade: UpgradeStatus | None = None
 
     def problems(self) -> list[str]:
         return assess(self)
@@ -82,6 +102,7 @@ class StatusSnapshot:
             "certificates": None if self.certificates is None else [asdict(c) for c in self.certificates],
             "probe": None if self.probe is None else self.probe.as_json(),
             "drift": self.drift,
+            "upgrade": None if self.upgrade is None else asdict(self.upgrade),
             "unknown": self.unknown,
             "generated_at": self.generated_at,
         }

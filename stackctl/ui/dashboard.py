@@ -132,6 +132,8 @@ def build_dashboard(s: StatusSnapshot) -> RenderableType:
         _section("HTTPS"),
         _probe(s),
     ]
+    if s.upgrade is not None:
+        parts += [Text(""), Text(f"Upgrades: {s.upgrade.describe()}", style=WARN if s.upgrade.waiting else "")]
     if s.drift:
         parts += [Text(""), Text(f"Drift: {', '.join(s.drift)} differ from stack.yaml", style=WARN)]
     elif "drift" in s.unknown:

@@ -6,6 +6,8 @@
 #   stackctl-test/haproxy:2.6          the same from Debian 12: the oldest supported pair
 #   stackctl-test/mariadb:10.11
 #   stackctl-test/photoprism:standin   a Python stand-in for PhotoPrism (test fixture, never a default)
+#   stackctl-test/photoprism:v1|v2|v3  its releases for upgrade tests: v2 changes the database schema,
+#                                      v3 changes it again and never becomes healthy
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 cache=${STACKCTL_IMAGE_CACHE:-/var/cache/stackctl-test}
@@ -22,6 +24,7 @@ inputs=$(cat "$here"/build.sh "$here"/photoprism-standin.py "$here"/mariadb-entr
 declare -A image_suite=(
   [stackctl-test/haproxy:3.0]=trixie [stackctl-test/mariadb:11.8]=trixie
   [stackctl-test/haproxy:2.6]=bookworm [stackctl-test/mariadb:10.11]=bookworm [stackctl-test/photoprism:standin]=bookworm
+  [stackctl-test/photoprism:v1]=bookworm [stackctl-test/photoprism:v2]=bookworm [stackctl-test/photoprism:v3]=bookworm
 )
 
 current() {
@@ -96,13 +99,20 @@ DOCKERFILE
 }
 for tag in stackctl-test/haproxy:3.0 stackctl-test/haproxy:2.6; do current "$tag" || haproxy_image "$tag"; done
 for tag in stackctl-test/mariadb:11.8 stackctl-test/mariadb:10.11; do current "$tag" || mariadb_image "$tag"; done
-current stackctl-test/photoprism:standin || build stackctl-test/photoprism:standin <<'DOCKERFILE'
+standin_image() {  # tag, version
+  build "$1" <<DOCKERFILE
 COPY photoprism-standin.py /usr/local/bin/photoprism
 WORKDIR /photoprism
-ENV PHOTOPRISM_HTTP_PORT=2342
+ENV PHOTOPRISM_HTTP_PORT=2342 STANDIN_VERSION=$2
+LABEL org.opencontainers.image.version=$2.0.0
 EXPOSE 2342
 CMD ["photoprism", "start"]
 DOCKERFILE
+}
+current stackctl-test/photoprism:standin || standin_image stackctl-test/photoprism:standin 1
+for version in 1 2 3; do
+  current "stackctl-test/photoprism:v$version" || standin_image "stackctl-test/photoprism:v$version" "$version"
+done
 
 # Older root filesystems and base images of this fixture are only disk space now.
 keep_tars=() keep_bases=()

@@ -5,6 +5,11 @@
 Endpoints: /api/v1/status ("operational" only when the database login with the given credentials
 works, or for SQLite), /health, /api/v1/ws (WebSocket echo with a server ping every 15 s like
 PhotoPrism), POST /api/v1/upload (byte count and SHA-256 of the body), /api/v1/headers (echo).
+
+Versions, for upgrade tests (STANDIN_VERSION, baked into the image): like PhotoPrism, each version
+migrates the database schema when it starts. v1 creates `photos`; v2 adds a `favorite` column; v3
+adds a `rating` column and then never becomes healthy. GET /api/v1/photos lists the rows with the
+schema version; POST /api/v1/photos?title=T adds one.
 """
 
 import base64
@@ -14,9 +19,12 @@ import os
 import select
 import signal
 import socket
+import sqlite3
 import struct
 import sys
+import threading
 import time
+import urllib.parse
 import urllib.request
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -24,29 +32,101 @@ PORT = int(os.environ.get("PHOTOPRISM_HTTP_PORT", "2342"))
 WS_GUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
 PING_EVERY = 15.0
 _db_ok_until = 0.0
+VERSION = int(os.environ.get("STANDIN_VERSION", "1"))
+SQLITE_PATH = "/photoprism/storage/index.db"
+_schema_lock = threading.Lock()
+_schema_done = False
+# version -> the statements that bring the schema to it
+MIGRATIONS = {
+    1: ["CREATE TABLE photos (id INTEGER PRIMARY KEY {auto}, title VARCHAR(200) NOT NULL)"],
+    2: ["ALTER TABLE photos ADD COLUMN favorite INTEGER NOT NULL DEFAULT 0"],
+    3: ["ALTER TABLE photos ADD COLUMN rating INTEGER NOT NULL DEFAULT 0"],
+}
 
 
-def database_problem():
-    """None when PhotoPrism could use its database, else why not."""
-    global _db_ok_until
-    if os.environ.get("PHOTOPRISM_DATABASE_DRIVER", "sqlite") == "sqlite":
-        return None
-    if time.monotonic() < _db_ok_until:
-        return None
+def _mysql():
+    return os.environ.get("PHOTOPRISM_DATABASE_DRIVER", "sqlite") != "sqlite"
+
+
+def connect_database():
+    if not _mysql():
+        os.makedirs(os.path.dirname(SQLITE_PATH), exist_ok=True)
+        return sqlite3.connect(SQLITE_PATH, timeout=10)
     import pymysql
 
     host, _, port = os.environ.get("PHOTOPRISM_DATABASE_SERVER", "mariadb:3306").partition(":")
+    return pymysql.connect(
+        host=host,
+        port=int(port or 3306),
+        user=os.environ.get("PHOTOPRISM_DATABASE_USER", ""),
+        password=os.environ.get("PHOTOPRISM_DATABASE_PASSWORD", ""),
+        database=os.environ.get("PHOTOPRISM_DATABASE_NAME", ""),
+        connect_timeout=2,
+        autocommit=True,
+    )
+
+
+def schema_version(cursor):
+    cursor.execute("CREATE TABLE IF NOT EXISTS standin_migrations (version INTEGER NOT NULL)")
+    cursor.execute("SELECT MAX(version) FROM standin_migrations")
+    row = cursor.fetchone()
+    return int(row[0] or 0)
+
+
+def migrate():
+    """Bring the schema up to this version, once per process (as PhotoPrism does at start)."""
+    global _schema_done
+    with _schema_lock:
+        if _schema_done:
+            return
+        conn = connect_database()
+        try:
+            cursor = conn.cursor()
+            current = schema_version(cursor)
+            for version in range(current + 1, VERSION + 1):
+                for statement in MIGRATIONS[version]:
+                    cursor.execute(statement.format(auto="AUTO_INCREMENT" if _mysql() else "AUTOINCREMENT"))
+                cursor.execute(f"INSERT INTO standin_migrations (version) VALUES ({version})")
+                print(f"migrated the schema to version {version}", flush=True)
+            conn.commit()
+        finally:
+            conn.close()
+        _schema_done = True
+
+
+def photos_document():
+    conn = connect_database()
     try:
-        pymysql.connect(
-            host=host,
-            port=int(port or 3306),
-            user=os.environ.get("PHOTOPRISM_DATABASE_USER", ""),
-            password=os.environ.get("PHOTOPRISM_DATABASE_PASSWORD", ""),
-            database=os.environ.get("PHOTOPRISM_DATABASE_NAME", ""),
-            connect_timeout=2,
-        ).close()
+        cursor = conn.cursor()
+        schema = schema_version(cursor)
+        cursor.execute("SELECT title FROM photos ORDER BY id")
+        return {"version": VERSION, "schema": schema, "photos": [row[0] for row in cursor.fetchall()]}
+    finally:
+        conn.close()
+
+
+def add_photo(title):
+    conn = connect_database()
+    try:
+        marker = "%s" if _mysql() else "?"
+        conn.cursor().execute(f"INSERT INTO photos (title) VALUES ({marker})", (title,))
+        conn.commit()
+    finally:
+        conn.close()
+
+
+def database_problem():
+    """None when PhotoPrism could use its database (migrated to this version), else why not."""
+    global _db_ok_until
+    if time.monotonic() < _db_ok_until:
+        return None
+    try:
+        migrate()
+        connect_database().close()
     except Exception as e:  # any failure means "not operational"
         return f"{type(e).__name__}: {e}"
+    if VERSION == 3:
+        return "version 3 never becomes operational (a broken release, on purpose)"
     _db_ok_until = time.monotonic() + 5
     return None
 
@@ -70,9 +150,11 @@ class Handler(BaseHTTPRequestHandler):
         if path == "/api/v1/status":
             problem = database_problem()
             if problem is None:
-                self._json(200, {"status": "operational"})
+                self._json(200, {"status": "operational", "version": VERSION})
             else:
                 self._json(503, {"status": "unavailable", "error": problem})
+        elif path == "/api/v1/photos":
+            self._json(200, photos_document())
         elif path == "/health":
             self._json(200, {"status": "ok"})
         elif path == "/api/v1/headers":
@@ -85,7 +167,12 @@ class Handler(BaseHTTPRequestHandler):
             self._json(200 if path == "/" else 404, {"standin": "photoprism", "path": path})
 
     def do_POST(self):
-        if self.path.split("?", 1)[0] != "/api/v1/upload":
+        path, _, query = self.path.partition("?")
+        if path == "/api/v1/photos":
+            add_photo(urllib.parse.parse_qs(query).get("title", ["untitled"])[0])
+            self._json(201, photos_document())
+            return
+        if path != "/api/v1/upload":
             self._json(404, {"error": "not found"})
             return
         digest, count = hashlib.sha256(), 0

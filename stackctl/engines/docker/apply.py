@@ -77,6 +77,7 @@ def converge(
     working_dir: Path,
     deadline: Deadline,
     report: Report,
+    recreate: frozenset[str] = frozenset(),
 ) -> ApplyResult:
     result = ApplyResult()
     existing = project_containers(client, project, working_dir)
@@ -88,7 +89,8 @@ def converge(
             result.removed.append(name)
     for service in services:
         current = existing.get(service.name)
-        if current is not None and current.labels.get(HASH_LABEL) == service.config_hash:
+        unchanged = current is not None and current.labels.get(HASH_LABEL) == service.config_hash
+        if current is not None and unchanged and service.name not in recreate:
             container = current
             if container.status == "running":
                 result.kept.append(service.name)
@@ -98,7 +100,8 @@ def converge(
                 result.started.append(service.name)
         else:
             if current is not None:
-                report(f"recreating {service.container_name}: its configuration changed")
+                why = "its image changed" if unchanged else "its configuration changed"
+                report(f"recreating {service.container_name}: {why}")
                 remove_container(current)
             else:
                 report(f"creating {service.container_name}")

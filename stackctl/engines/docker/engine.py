@@ -8,8 +8,8 @@ import docker
 from docker.models.containers import Container
 
 from stackctl.core.clock import Deadline
-from stackctl.engines.base import ApplyResult, ContainerInfo, PullProgress, Report
-from stackctl.engines.docker import apply, images, preflight
+from stackctl.engines.base import ApplyResult, ContainerInfo, ImageDetails, PullProgress, Report
+from stackctl.engines.docker import apply, execs, images, preflight
 from stackctl.engines.docker.client import connect
 from stackctl.engines.docker.control import reload_haproxy
 from stackctl.engines.docker.ownership import project_containers
@@ -38,10 +38,27 @@ class DockerEngine:
 
     def apply(
         self, project: str, network: NetworkModel, services: list[Service], compose_dir: Path, deadline: Deadline,
-        report: Report,
+        report: Report, recreate: frozenset[str] = frozenset(),
     ) -> ApplyResult:  # fmt: skip
         apply.ensure_network(self.client, network.name, project, network.subnet, network.gateway)
-        return apply.converge(self.client, project, network.name, services, compose_dir, deadline, report)
+        return apply.converge(self.client, project, network.name, services, compose_dir, deadline, report, recreate)
+
+    def image_details(self, image: str) -> ImageDetails | None:
+        return images.image_details(self.client, image)
+
+    def tag_image(self, image_id: str, reference: str) -> None:
+        images.tag_image(self.client, image_id, reference)
+
+    def remove_image(self, reference: str) -> bool:
+        return images.remove_image(self.client, reference)
+
+    def remove_service(self, project: str, service: str, compose_dir: Path) -> None:
+        container = project_containers(self.client, project, compose_dir).get(service)
+        if container is not None:
+            apply.remove_container(container)
+
+    def exec_in(self, container: str, argv: list[str], stdin: Path | None = None, stdout: Path | None = None) -> None:
+        execs.exec_in(self.client, container, argv, stdin, stdout)
 
     def reload_haproxy(self, container: str) -> None:
         reload_haproxy(self.client, container)
@@ -54,7 +71,10 @@ def _info(service: str, container: Container) -> ContainerInfo:
     ports = frozenset(
         int(b["HostPort"]) for bindings in (container.ports or {}).values() for b in bindings or [] if b.get("HostPort")
     )
-    return ContainerInfo(service, container.name or "", container.status, container.labels.get(HASH_LABEL), ports)
+    image_id = str(container.attrs.get("Image", ""))
+    return ContainerInfo(
+        service, container.name or "", container.status, container.labels.get(HASH_LABEL), ports, image_id
+    )
 
 
 def connect_engine() -> DockerEngine:

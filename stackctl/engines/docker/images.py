@@ -7,8 +7,8 @@ import docker.errors
 from docker.utils import parse_repository_tag
 
 from stackctl.core.errors import OperationFailed
-from stackctl.engines.base import PullProgress
-from stackctl.engines.docker.client import DOCKER_ERRORS, translate
+from stackctl.engines.base import ImageDetails, PullProgress
+from stackctl.engines.docker.client import DOCKER_ERRORS, docker_call, translate
 
 
 def image_present(client: docker.DockerClient, image: str) -> bool:
@@ -56,3 +56,41 @@ def ensure_images(client: docker.DockerClient, images: list[str], policy: str, p
             pull(client, image, progress)
             pulled.append(image)
     return pulled
+
+
+def image_details(client: docker.DockerClient, image: str) -> ImageDetails | None:
+    try:
+        found = client.images.get(image)
+    except docker.errors.ImageNotFound:
+        return None
+    except DOCKER_ERRORS as e:
+        raise translate(f"look up image {image}", e) from e
+    attrs = found.attrs
+    digests = attrs.get("RepoDigests") or []
+    labels = (attrs.get("Config") or {}).get("Labels") or {}
+    return ImageDetails(
+        id=str(found.id),
+        digest=digests[0].rsplit("@", 1)[1] if digests else None,
+        created=str(attrs.get("Created", ""))[:19] + "Z" if attrs.get("Created") else "",
+        version=labels.get("org.opencontainers.image.version"),
+    )
+
+
+def tag_image(client: docker.DockerClient, image_id: str, reference: str) -> None:
+    repository, tag = parse_repository_tag(reference)
+    with docker_call(f"tag image {image_id[:19]} as {reference}"):
+        client.api.tag(image_id, repository, tag or "latest", force=True)
+
+
+def remove_image(client: docker.DockerClient, reference: str) -> bool:
+    try:
+        client.images.remove(reference, noprune=False)
+        return True
+    except docker.errors.ImageNotFound:
+        return True
+    except docker.errors.APIError as e:
+        if e.status_code == 409:  # a container uses it
+            return False
+        raise translate(f"remove image {reference}", e) from e
+    except DOCKER_ERRORS as e:
+        raise translate(f"remove image {reference}", e) from e

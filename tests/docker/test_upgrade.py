@@ -1,0 +1,162 @@
+"""`stackctl upgrade` against a real registry (Debian's docker-registry on 127.0.0.1:5555, started by
+tests/registry.sh): PhotoPrism stand-in releases v1, v2 (a schema change) and v3 (never healthy) are
+published under one tag, as a real release would be, and pulled with `pull: always`."""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import signal
+import ssl
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import docker
+import pytest
+
+from tests.docker.conftest import IN_CI, Stack, make_stack
+from tests.helpers import default_sigint
+
+REGISTRY = "127.0.0.1:5555"
+DOMAIN = "photos.example.com"
+
+
+@pytest.fixture
+def registry(docker_client: docker.DockerClient) -> str:
+    try:
+        urllib.request.urlopen(f"http://{REGISTRY}/v2/", timeout=3).close()
+    except OSError as e:
+        if IN_CI:
+            pytest.fail(f"no registry at {REGISTRY} under CI=true (tests/registry.sh starts it): {e}")
+        pytest.skip(f"no registry at {REGISTRY}: run tests/registry.sh")
+    return REGISTRY
+
+
+class Release:
+    """One tag in the registry that new stand-in versions are published under."""
+
+    def __init__(self, client: docker.DockerClient, repository: str) -> None:
+        self.client, self.repository = client, repository
+
+    @property
+    def reference(self) -> str:
+        return f"{self.repository}:latest"
+
+    def publish(self, version: int) -> None:
+        self.client.images.get(f"stackctl-test/photoprism:v{version}").tag(self.repository, "latest")
+        for event in self.client.images.push(self.repository, tag="latest", stream=True, decode=True):
+            assert "error" not in event, event
+        self.client.images.remove(self.reference)  # only the registry has it now: stackctl must pull it
+
+
+@pytest.fixture
+def release_stack(registry: str, docker_client: docker.DockerClient, tmp_path: Path) -> Iterator[tuple[Stack, Release]]:
+    with make_stack(docker_client, tmp_path / "stack") as stack:
+        release = Release(docker_client, f"{registry}/{stack.name}/photoprism")
+        release.publish(1)
+        stack.edit('photoprism: "stackctl-test/photoprism:standin"', f'photoprism: "{release.reference}"')
+        stack.edit("pull: never", "pull: always")
+        try:
+            yield stack, release
+        finally:
+            for image in docker_client.images.list(name=release.repository):
+                docker_client.images.remove(image.id, force=True)
+
+
+def _api(stack: Stack, method: str, path: str) -> tuple[int, dict[str, object]]:
+    ctx = ssl.create_default_context(cafile=stack.ca)
+    ctx.check_hostname = False  # the TCP target is 127.0.0.1; the name is checked by `verify`
+    request = urllib.request.Request(f"https://127.0.0.1:{stack.https}{path}", method=method, headers={"Host": DOMAIN})
+    try:
+        with urllib.request.urlopen(request, context=ctx, timeout=10) as response:
+            return int(response.status), json.load(response)
+    except urllib.error.HTTPError as e:
+        return e.code, {}
+
+
+def _photos(stack: Stack) -> dict[str, object]:
+    code, document = _api(stack, "GET", "/api/v1/photos")
+    assert code == 200, code
+    return document
+
+
+def _last(stack: Stack, event: str) -> dict[str, object]:
+    lines = (stack.root / "upgrades.jsonl").read_text().splitlines()
+    return [json.loads(line) for line in lines if json.loads(line)["event"] == event][-1]
+
+
+def test_upgrade_migrates_keeps_the_data_and_rolls_a_broken_release_back(release_stack: tuple[Stack, Release]) -> None:
+    stack, release = release_stack
+    out = stack.up()
+    assert "pulling" in out  # the progress bar drew a real pull
+    assert _api(stack, "POST", "/api/v1/photos?title=sunset")[0] == 201
+    assert _photos(stack) == {"version": 1, "schema": 1, "photos": ["sunset"]}
+
+    code, out, _ = stack.cli("upgrade", "--check")
+    assert code == 0 and "every service runs its newest image" in out
+    release.publish(2)
+    code, out, _ = stack.cli("upgrade", "--check")
+    assert code == 100 and "update waiting: photoprism" in out and "version 2.0.0" in out
+    assert _photos(stack)["version"] == 1  # --check changes nothing
+
+    code, out, err = stack.cli("upgrade", "--timeout", "120")
+    assert code == 0, err
+    assert "dumped the database" in out and "Upgraded photoprism; HTTPS verified." in out
+    assert _photos(stack) == {"version": 2, "schema": 2, "photos": ["sunset"]}
+    dumps = sorted((stack.root / "backups").glob("*-mariadb.sql"))
+    assert len(dumps) == 1 and b"INSERT INTO `photos`" in dumps[0].read_bytes()
+    assert oct(dumps[0].stat().st_mode & 0o777) == "0o600"
+    assert oct((stack.root / "backups").stat().st_mode & 0o777) == "0o700"
+    assert _last(stack, "upgrade")["result"] == "upgraded"
+    code, out, _ = stack.cli("status", "--json")
+    assert json.loads(out)["upgrade"]["last"]["result"] == "upgraded"
+
+    release.publish(3)
+    code, out, err = stack.cli("upgrade", "--timeout", "40")
+    assert code == 1 and "rolled back to" in err and "verified over HTTPS" in err, err
+    assert len(err.strip().splitlines()) == 1
+    # v3 migrated the schema to 3 before it failed; the dump put v2's database back.
+    assert _photos(stack) == {"version": 2, "schema": 2, "photos": ["sunset"]}
+    assert _last(stack, "rollback")["result"] == "rolled-back"
+    code, out, _ = stack.cli("verify")
+    assert code == 0
+    ids = stack.containers()
+    stack.edit("pull: always", "pull: missing")
+    stack.up()
+    assert stack.containers() == ids and _photos(stack)["version"] == 2  # `up` keeps the version that works
+    code, out, _ = stack.cli("status", "--json")
+    assert json.loads(out)["upgrade"]["last"]["result"] == "rolled-back"
+
+
+def test_an_interrupted_upgrade_ends_healthy_on_one_version_with_its_data(release_stack: tuple[Stack, Release]) -> None:
+    stack, release = release_stack
+    stack.up()
+    assert _api(stack, "POST", "/api/v1/photos?title=harbour")[0] == 201
+    release.publish(2)
+    delay = random.uniform(0.3, 6.0)
+    print(f"killing the upgrade after {delay:.2f}s")
+    upgrade = subprocess.Popen(
+        [sys.executable, "-m", "stackctl", "--dir", str(stack.root), "upgrade", "--timeout", "120"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, preexec_fn=default_sigint,
+        env={**os.environ, "PYTHONPATH": str(Path(__file__).parents[2])},
+    )  # fmt: skip
+    try:
+        upgrade.wait(timeout=delay)
+    except subprocess.TimeoutExpired:
+        upgrade.send_signal(signal.SIGKILL)
+        upgrade.wait()
+    stack.up()  # repairs whatever state the kill left
+    document = _photos(stack)
+    assert document["version"] in (1, 2) and document["photos"] == ["harbour"]
+    assert document["schema"] == document["version"]
+    code, out, err = stack.cli("upgrade", "--timeout", "120")
+    assert code == 0, err
+    assert _photos(stack) == {"version": 2, "schema": 2, "photos": ["harbour"]}
+    started = time.monotonic()
+    assert stack.cli("verify")[0] == 0 and time.monotonic() - started < 60
