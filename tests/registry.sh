@@ -26,8 +26,10 @@ YAML
   for _ in $(seq 50); do answers && break; sleep 0.2; done
   answers || { tail -20 /tmp/stackctl-registry.log >&2; echo "registry: docker-registry did not start" >&2; exit 1; }
 fi
-for version in 1 2 3; do
-  docker tag "stackctl-test/photoprism:v$version" "$address/stackctl-test/photoprism:v$version"
-  docker push -q "$address/stackctl-test/photoprism:v$version" >/dev/null
+# The stand-in's releases, and the proxy and database images, so a stack can pull every image.
+for image in stackctl-test/photoprism:v1 stackctl-test/photoprism:v2 stackctl-test/photoprism:v3 \
+             stackctl-test/haproxy:3.0 stackctl-test/mariadb:11.8; do
+  docker tag "$image" "$address/$image"
+  docker push -q "$address/$image" >/dev/null
 done
-echo "registry: $address serves stackctl-test/photoprism:v1 v2 v3"
+echo "registry: $address serves stackctl-test/photoprism:v1 v2 v3, haproxy:3.0, mariadb:11.8"

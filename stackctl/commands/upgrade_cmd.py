@@ -50,9 +50,6 @@ def _describe(details: ImageDetails | None) -> str:
 
 
 def _show(ctx: Context, found: list[ServiceImages]) -> None:
-    from rich.table import Table
-
-    table = Table("service", "running", "available", "state", box=None, pad_edge=False)
     for item in found:
         if item.available is None:
             state = "image not here (pull: never)"
@@ -60,8 +57,9 @@ def _show(ctx: Context, found: list[ServiceImages]) -> None:
             state = "not running"
         else:
             state = "update waiting" if item.waiting else "up to date"
-        table.add_row(item.service, _describe(item.running), _describe(item.available), state)
-    ctx.console.print(table)
+        ctx.say(f"{item.service}: {state} ({item.reference})")
+        ctx.say(f"  running:   {_describe(item.running)}")
+        ctx.say(f"  available: {_describe(item.available)}")
 
 
 def run_upgrade(ctx: Context, args: argparse.Namespace) -> int:

@@ -126,6 +126,12 @@ def reload_confirmed(reloader: Reloader, paths: StackPaths, states: list[FileSta
     )
 
 
+def undrain(runtime: RuntimeApi, backend: str, server: str) -> None:
+    """A drain an interrupted run left behind (Ctrl-C, a kill) ends with the next `up`."""
+    with suppress(OperationFailed):  # no HAProxy answering: a new one starts with the server ready
+        runtime.set_server_state(backend, server, "ready")
+
+
 @contextmanager
 def drained(runtime: RuntimeApi, backend: str, server: str, report: Report) -> Iterator[None]:
     """While a backend's only container is replaced, HAProxy answers the maintenance page at once
@@ -139,8 +145,7 @@ def drained(runtime: RuntimeApi, backend: str, server: str, report: Report) -> I
     try:
         yield
     finally:
-        with suppress(OperationFailed):  # a recreated HAProxy starts with the server ready anyway
-            runtime.set_server_state(backend, server, "ready")
+        undrain(runtime, backend, server)
 
 
 def planned_change(paths: StackPaths, spec: StackSpec, states: list[FileState], edges: Edges) -> HaproxyChange:

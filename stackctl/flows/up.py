@@ -29,6 +29,7 @@ from stackctl.flows.haproxy_config import (
     drained,
     haproxy_change,
     reload_confirmed,
+    undrain,
 )
 from stackctl.flows.replace_certificate import replace_certificate
 from stackctl.flows.upgrade_log import record_pulls
@@ -108,6 +109,7 @@ def bring_up(
         applied = engine.apply(spec.name, network_model(spec), wanted, paths.compose_dir, deadline, report)
     if change is HaproxyChange.RELOAD:
         reload_confirmed(Reloader(engine, runtime, haproxy.container_name), paths, states, report)
+    undrain(runtime, PHOTOPRISM_BACKEND, PHOTOPRISM_BACKEND)
     wait_http_answers(probe_address(spec), spec.ports.http, spec.domain, deadline)
     return UpOutcome(spec.name, applied)
 

@@ -4,6 +4,8 @@ published under one tag, as a real release would be, and pulled with `pull: alwa
 
 from __future__ import annotations
 
+import contextlib
+import io
 import json
 import os
 import random
@@ -20,7 +22,7 @@ from pathlib import Path
 import docker
 import pytest
 
-from tests.docker.conftest import IN_CI, Stack, make_stack
+from tests.docker.conftest import IN_CI, TEST_IMAGES, Stack, make_stack
 from tests.helpers import default_sigint
 
 REGISTRY = "127.0.0.1:5555"
@@ -49,10 +51,17 @@ class Release:
         return f"{self.repository}:latest"
 
     def publish(self, version: int) -> None:
-        self.client.images.get(f"stackctl-test/photoprism:v{version}").tag(self.repository, "latest")
+        """A release of stand-in `version` with a layer of its own, pushed, then removed here: stackctl
+        must pull it from the registry, layer bytes and all."""
+        dockerfile = (
+            f"FROM stackctl-test/photoprism:v{version}\n"
+            f"RUN head -c 3000000 /dev/urandom > /release-{version}.bin\n"
+        )
+        image, _ = self.client.images.build(fileobj=io.BytesIO(dockerfile.encode()), rm=True, forcerm=True)
+        image.tag(self.repository, "latest")
         for event in self.client.images.push(self.repository, tag="latest", stream=True, decode=True):
             assert "error" not in event, event
-        self.client.images.remove(self.reference)  # only the registry has it now: stackctl must pull it
+        self.client.images.remove(image.id, force=True)
 
 
 @pytest.fixture
@@ -61,12 +70,13 @@ def release_stack(registry: str, docker_client: docker.DockerClient, tmp_path: P
         release = Release(docker_client, f"{registry}/{stack.name}/photoprism")
         release.publish(1)
         stack.edit('photoprism: "stackctl-test/photoprism:standin"', f'photoprism: "{release.reference}"')
+        for image in (TEST_IMAGES["haproxy"], TEST_IMAGES["mariadb"]):  # every image comes from the registry
+            stack.edit(f'"{image}"', f'"{registry}/{image}"')
         stack.edit("pull: never", "pull: always")
-        try:
-            yield stack, release
-        finally:
-            for image in docker_client.images.list(name=release.repository):
-                docker_client.images.remove(image.id, force=True)
+        yield stack, release
+    for image in docker_client.images.list(name=release.repository):  # the stack's containers are gone
+        with contextlib.suppress(docker.errors.APIError):
+            docker_client.images.remove(image.id, force=True)
 
 
 def _api(stack: Stack, method: str, path: str) -> tuple[int, dict[str, object]]:
