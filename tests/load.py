@@ -27,6 +27,7 @@ class FreshConnections:
     acceptable: Callable[[bytes], bool] = field(default=lambda reply: reply.startswith(b"HTTP/1.1 200"))
     ok: int = 0
     statuses: dict[int, int] = field(default_factory=dict)  # status -> count of accepted replies
+    timeline: list[tuple[float, str]] = field(default_factory=list)  # (monotonic time, status or error)
     failures: list[str] = field(default_factory=list)
     serials: set[int] = field(default_factory=set)
     ok_times: list[float] = field(default_factory=list)
@@ -49,6 +50,7 @@ class FreshConnections:
                     while chunk := tls.recv(65536):
                         reply += chunk
                     der = tls.getpeercert(binary_form=True)
+                self.timeline.append((time.monotonic(), reply[9:12].decode(errors="replace")))
                 if not self.acceptable(reply):
                     self.failures.append(reply[:80].decode(errors="replace"))
                 else:
@@ -61,6 +63,7 @@ class FreshConnections:
 
                         self.serials.add(x509.load_der_x509_certificate(der).serial_number)
             except (OSError, ssl.SSLError) as e:
+                self.timeline.append((time.monotonic(), type(e).__name__))
                 self.failures.append(f"{type(e).__name__}: {e}")
 
     def ok_after(self, moment: float) -> int:

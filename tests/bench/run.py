@@ -19,6 +19,7 @@ from rich.console import Console
 from rich.table import Table
 
 from tests.bench import commands
+from tests.bench.changes import measure_changes
 from tests.bench.h2load import Measurement, run
 from tests.bench.proxies import NAME, proxies
 
@@ -96,6 +97,24 @@ def cold_stack(work: Path) -> Path:
     return folder
 
 
+def change_targets(changes: dict[str, Any]) -> list[tuple[str, str, bool | None]]:
+    config = changes["config_change"]
+    failed = sum(r["h2_failed"] + r["h1_failed"] for r in config)
+    slowest = max(r["live_after_s"] for r in config)
+    pp = changes["photoprism_recreation"]
+    limit = round(pp["photoprism_start_to_healthy_s"] + 1, 2)
+    upgrade = changes["haproxy_upgrade"]
+    return [
+        ("config change: 0 failed requests (h1 + h2)", str(failed), failed == 0),
+        ("config change: new config live <= 2s", f"{slowest}s", slowest <= 2.0),
+        (f"photoprism recreated: 503 window <= start-to-healthy + 1s ({limit}s)", f"{pp['window_503_s']}s",
+         pp["window_503_s"] <= limit),
+        ("photoprism recreated: 0 connection errors", str(pp["connection_errors"]), pp["connection_errors"] == 0),
+        ("haproxy image upgrade: connections refused for (measured, no target)",
+         f"{upgrade['refused_window_s']}s ({upgrade['failed_requests']} failed)", None),
+    ]  # fmt: skip
+
+
 def targets(rows: list[dict[str, Any]], cmds: list[commands.CommandRow], cold: list[dict[str, float]],
             watch: dict[str, float]) -> list[tuple[str, str, bool | None]]:  # fmt: skip
     r = ratios(rows)
@@ -137,15 +156,18 @@ def main() -> int:
         watch = commands.watch_cpu(demo)
         console.print("[bold]cold up[/bold] with images present")
         cold = [commands.cold_up(cold_stack(work / str(i))) for i in range(2)]
+        console.print("[bold]changes under load[/bold]: config change, PhotoPrism recreated, HAProxy upgraded")
+        changes = measure_changes(work, ROOT)
     result = {
         "proxy": rows, "tls": tls, "ratios": ratios(rows),
-        "commands": [c.__dict__ for c in cmds], "cold_up": cold, "status_watch": watch,
+        "commands": [c.__dict__ for c in cmds], "cold_up": cold, "status_watch": watch, "changes": changes,
         "machine": {"cpus": os.cpu_count(), "python": platform.python_version(), "platform": platform.platform(),
                     "haproxy": _version(["haproxy", "-v"]), "nginx": _version(["nginx", "-v"]),
                     "caddy": _version(["caddy", "version"]), "h2load": _version(["h2load", "--version"]),
                     "repetitions": REPETITIONS},
     }  # fmt: skip
-    result["targets"] = [{"target": t, "measured": m, "met": ok} for t, m, ok in targets(rows, cmds, cold, watch)]
+    checked = targets(rows, cmds, cold, watch) + change_targets(changes)
+    result["targets"] = [{"target": t, "measured": m, "met": ok} for t, m, ok in checked]
     out_path.parent.mkdir(parents=True, exist_ok=True)
     out_path.write_text(json.dumps(result, indent=2) + "\n")
     print_tables(console, result)

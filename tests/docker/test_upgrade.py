@@ -54,8 +54,7 @@ class Release:
         """A release of stand-in `version` with a layer of its own, pushed, then removed here: stackctl
         must pull it from the registry, layer bytes and all."""
         dockerfile = (
-            f"FROM stackctl-test/photoprism:v{version}\n"
-            f"RUN head -c 3000000 /dev/urandom > /release-{version}.bin\n"
+            f"FROM stackctl-test/photoprism:v{version}\nRUN head -c 3000000 /dev/urandom > /release-{version}.bin\n"
         )
         image, _ = self.client.images.build(fileobj=io.BytesIO(dockerfile.encode()), rm=True, forcerm=True)
         image.tag(self.repository, "latest")
