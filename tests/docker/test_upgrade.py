@@ -164,7 +164,7 @@ def test_an_interrupted_upgrade_ends_healthy_on_one_version_with_its_data(releas
     document = _photos(stack)
     assert document["version"] in (1, 2) and document["photos"] == ["harbour"]
     assert document["schema"] == document["version"]
-    code, out, err = stack.cli("upgrade", "--timeout", "120")
+    code, _, err = stack.cli("upgrade", "--timeout", "120")
     assert code == 0, err
     assert _photos(stack) == {"version": 2, "schema": 2, "photos": ["harbour"]}
     started = time.monotonic()
