@@ -199,10 +199,17 @@ def image(path: str, value: Any) -> str:
     return text
 
 
+def alias(path: str, value: Any) -> str:
+    """A DNS name, or a wildcard `*.` in front of one (whether a wildcard is allowed is the spec's call)."""
+    if isinstance(value, str) and value.startswith("*."):
+        return "*." + hostname(path, value[2:])
+    return hostname(path, value)
+
+
 def aliases(path: str, value: Any) -> tuple[str, ...]:
     if not isinstance(value, list):
         raise SpecError(path, f"must be a list of DNS names, got {kind(value)}")
-    names = tuple(hostname(f"{path}[{i}]", item) for i, item in enumerate(value))
+    names = tuple(alias(f"{path}[{i}]", item) for i, item in enumerate(value))
     for i, name in enumerate(names):
         if name in names[:i]:
             raise SpecError(f"{path}[{i}]", f"duplicate name {show(name)}")
@@ -248,6 +255,34 @@ def acme_directory(path: str, value: Any) -> str:
     if url.scheme != "https" or not url.hostname:
         raise SpecError(path, f"{rule}, got {show(value)}")
     return value
+
+
+def dns_server(path: str, value: Any) -> str:
+    """An IPv4 address, with an optional :port (a DNS server is reached by address, not by name)."""
+    rule = "must be a DNS server's IPv4 address, optionally with :port, such as 192.0.2.53 or 127.0.0.1:5353"
+    if not isinstance(value, str):
+        raise SpecError(path, f"{rule}, got {kind(value)}")
+    address, _, port_text = value.partition(":")
+    try:
+        ok = str(ipaddress.IPv4Address(address)) == address
+    except ValueError:
+        ok = False
+    if not ok or (port_text and not (port_text.isdigit() and port_text.isascii() and 1 <= int(port_text) <= 65535)):
+        raise SpecError(path, f"{rule}, got {show(value)}")
+    return value
+
+
+def tsig_algorithm(path: str, value: Any) -> str:
+    return choice("hmac-sha256", "hmac-sha384", "hmac-sha512", "hmac-sha224", "hmac-sha1", "hmac-md5")(path, value)
+
+
+def seconds_between(low: int, high: int) -> Callable[[str, Any], int]:
+    def convert(path: str, value: Any) -> int:
+        if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+            raise SpecError(path, f"must be a whole number of seconds from {low} to {high}, got {kind(value)}")
+        return value
+
+    return convert
 
 
 def email(path: str, value: Any) -> str | None:

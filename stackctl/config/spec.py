@@ -15,6 +15,7 @@ from stackctl.core.yamlload import parse_yaml
 
 HAPROXY_LTS_IMAGE = "haproxy:3.2"
 TLS_SOURCES = ("local-ca", "import", "acme")
+ACME_CHALLENGES = ("http-01", "dns-01")
 KEY_TYPES = ("ecdsa-p256", "ecdsa-p384", "rsa-2048", "rsa-4096")
 PULL_POLICIES = ("always", "missing", "never")
 DATABASE_KINDS = ("mariadb", "sqlite")
@@ -29,11 +30,27 @@ class Ports:
 
 
 @dataclass(frozen=True)
+class DnsSettings:
+    """DNS-01: where the TXT records go. Secrets (TSIG_SECRET, LEXICON_*) live in secrets/dns.env."""
+
+    provider: str = "rfc2136"  # rfc2136 | lexicon
+    server: str | None = None  # rfc2136: the primary that takes dynamic updates, IP[:port]
+    key_name: str | None = None  # rfc2136: the TSIG key's name
+    key_algorithm: str = "hmac-sha256"
+    lexicon_provider: str | None = None  # lexicon: one of dns-lexicon's providers
+    resolver: str | None = None  # where zones, CNAMEs and name servers are looked up; None: the system's
+    propagation_timeout: int = 120
+    ttl: int = 60
+
+
+@dataclass(frozen=True)
 class AcmeSettings:
     email: str | None = None
     directory: str = "letsencrypt-staging"
     ca_bundle: str | None = None
     agree_tos: bool = False
+    challenge: str = "http-01"
+    dns: DnsSettings | None = None
 
     @property
     def directory_url(self) -> str:
@@ -118,6 +135,40 @@ def _ports(section: rule.Section) -> Ports:
     return ports
 
 
+def _dns(section: rule.Section) -> DnsSettings:
+    provider = section.take("provider", "rfc2136", rule.choice("rfc2136", "lexicon"))
+    dns = DnsSettings(
+        provider=provider,
+        server=section.take("server", None, rule.dns_server),
+        key_name=section.take("key_name", None, rule.hostname),
+        key_algorithm=section.take("key_algorithm", "hmac-sha256", rule.tsig_algorithm),
+        lexicon_provider=section.take("lexicon_provider", None, lexicon_provider),
+        resolver=section.take("resolver", None, rule.dns_server),
+        propagation_timeout=section.take("propagation_timeout", 120, rule.seconds_between(5, 3600)),
+        ttl=section.take("ttl", 60, rule.seconds_between(1, 86400)),
+    )
+    section.finish()
+    path = section.key_path
+    if provider == "rfc2136" and (dns.server is None or dns.key_name is None):
+        missing = "server" if dns.server is None else "key_name"
+        raise SpecError(path(missing), "is required for provider rfc2136 (the primary server and the TSIG key name)")
+    if provider == "lexicon" and dns.lexicon_provider is None:
+        raise SpecError(path("lexicon_provider"), "is required for provider lexicon, e.g. lexicon_provider: cloudflare")
+    return dns
+
+
+def lexicon_provider(path: str, value: object) -> str:
+    """One of dns-lexicon's providers; the list comes from the installed lexicon itself."""
+    from lexicon._private.discovery import find_providers  # lexicon has no public listing
+
+    known = sorted(find_providers())
+    if not isinstance(value, str) or value not in known:
+        shown = rule.show(value) if isinstance(value, str) else rule.kind(value)
+        raise SpecError(path, f"must be one of dns-lexicon's {len(known)} providers (e.g. cloudflare), got {shown}",
+                        f"the list: {', '.join(known)}")  # fmt: skip
+    return value
+
+
 def _tls(section: rule.Section) -> TlsSettings:
     source = section.take("source", "local-ca", rule.choice(*TLS_SOURCES))
     key_type = section.take("key_type", "ecdsa-p256", rule.choice(*KEY_TYPES))
@@ -127,9 +178,16 @@ def _tls(section: rule.Section) -> TlsSettings:
         directory=acme_section.take("directory", "letsencrypt-staging", rule.acme_directory),
         ca_bundle=acme_section.take("ca_bundle", None, rule.optional_host_path),
         agree_tos=acme_section.take("agree_tos", False, rule.boolean),
+        challenge=acme_section.take("challenge", "http-01", rule.choice(*ACME_CHALLENGES)),
+        dns=_dns(acme_section.section("dns")) if "dns" in acme_section.raw else None,
     )
     acme_section.finish()
     section.finish()
+    if acme.challenge == "dns-01" and acme.dns is None:
+        raise SpecError(
+            "tls.acme.dns", "is required when tls.acme.challenge is dns-01 (provider: rfc2136 or lexicon)",
+            "see the README's Let's Encrypt section for rfc2136, lexicon and CNAME delegation examples",
+        )  # fmt: skip
     if source == "acme" and acme.email is None:
         raise SpecError("tls.acme.email", "is required when tls.source is acme (the CA sends expiry notices to it)")
     if source == "acme" and acme.directory == "letsencrypt" and not acme.agree_tos:
@@ -153,6 +211,14 @@ def spec_from_data(data: Any) -> StackSpec:
         raise SpecError(f"aliases[{aliases.index(domain)}]", f"duplicate of domain {rule.show(domain)}")
     ports = _ports(top.section("ports"))
     tls = _tls(top.section("tls"))
+    for i, alias in enumerate(aliases):
+        if alias.startswith("*.") and not (tls.source == "acme" and tls.acme.challenge == "dns-01"):
+            raise SpecError(
+                f"aliases[{i}]",
+                f"a wildcard name ({alias}) needs an ACME certificate over DNS-01: CAs such as Let's Encrypt "
+                "issue wildcards only after a DNS challenge",
+                "set tls.source: acme, tls.acme.challenge: dns-01 and tls.acme.dns, or list the names one by one",
+            )
     images_section = top.section("images")
     images = Images(
         haproxy=images_section.take("haproxy", HAPROXY_LTS_IMAGE, rule.image),

@@ -41,6 +41,7 @@ class CertificateStatus:
     fingerprint_sha256: str
     path: str
     last_renewal: dict[str, object] | None = None  # the history line as written (renewals.jsonl)
+    challenge: str | None = None  # http-01 | dns-01 for an ACME stack, None otherwise
 
 
 @dataclass(frozen=True)

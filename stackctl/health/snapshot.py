@@ -92,9 +92,10 @@ def _containers(
     return result
 
 
-def _certificates(paths: StackPaths) -> list[CertificateStatus]:
+def _certificates(paths: StackPaths, spec: StackSpec) -> list[CertificateStatus]:
+    challenge = spec.tls.acme.challenge if spec.tls.source == "acme" else None
     return [
-        CertificateStatus(**report.as_json(), last_renewal=last_renewal(paths, report.domain))
+        CertificateStatus(**report.as_json(), last_renewal=last_renewal(paths, report.domain), challenge=challenge)
         for report in reports(CertStore(paths.certs), utcnow())
     ]
 
@@ -119,7 +120,7 @@ def gather(
     sources: dict[str, tuple[_Source, float]] = {
         "containers": (_Source(containers), timeouts.containers),
         "haproxy": (_Source(lambda: show_stat(socket_path(paths.run), timeout=timeouts.haproxy)), timeouts.haproxy),
-        "certificates": (_Source(lambda: _certificates(paths)), timeouts.certificates),
+        "certificates": (_Source(lambda: _certificates(paths, spec)), timeouts.certificates),
         "probe": (_Source(lambda: probe(target)), timeouts.probe),
     }
     for thread, _ in sources.values():

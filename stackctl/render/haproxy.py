@@ -92,6 +92,16 @@ def _maintenance_rules(layout: HaproxyLayout) -> list[str]:
     ]
 
 
+def _known_host_acls(spec: StackSpec) -> list[str]:
+    """Exact names, and a wildcard alias as its suffix (`*.example.com` -> `.example.com`)."""
+    exact = " ".join(n for n in spec.names if not n.startswith("*."))
+    lines = [f"    acl known_host req.hdr(host),host_only,lower -m str {exact}"]
+    suffixes = " ".join(n[1:] for n in spec.names if n.startswith("*."))
+    if suffixes:
+        lines.append(f"    acl known_host req.hdr(host),host_only,lower -m end {suffixes}")
+    return lines
+
+
 def config_id(text: str) -> str | None:
     """The configuration id a rendered haproxy.cfg sets, or None for one without it."""
     prefix = f"setenv {CONFIG_ID_VARIABLE} "
@@ -121,7 +131,6 @@ def render_haproxy(
 
 
 def _config_lines(spec: StackSpec, layout: HaproxyLayout, acme_thumbprint: str | None) -> list[str]:
-    hosts = " ".join(spec.names)
     return [
         f"# {GENERATED_HEADER}",
         f"# Stack {spec.name!r}: https://{spec.domain} -> PhotoPrism, behind HAProxy.",
@@ -165,7 +174,7 @@ def _config_lines(spec: StackSpec, layout: HaproxyLayout, acme_thumbprint: str |
         "frontend http",
         f"    bind {layout.public_bind}:{layout.http_port}",
         "    option httplog",
-        f"    acl known_host req.hdr(host),host_only,lower -m str {hosts}",
+        *_known_host_acls(spec),
         "    acl is_acme_challenge path_beg /.well-known/acme-challenge/",
         *_acme_rules(acme_thumbprint),
         f'    http-request redirect location "{_redirect_target(spec)}" code 301 if known_host',
@@ -183,7 +192,7 @@ def _config_lines(spec: StackSpec, layout: HaproxyLayout, acme_thumbprint: str |
         f'    http-after-response set-header Strict-Transport-Security "{HSTS}"',
         f"    http-after-response set-header Retry-After {RETRY_AFTER_S} if {{ status 503 }} "
         "!{ res.hdr(retry-after) -m found }",
-        f"    acl known_host req.hdr(host),host_only,lower -m str {hosts}",
+        *_known_host_acls(spec),
         '    http-request return status 404 content-type text/plain string "unknown host" if !known_host',
         *_maintenance_rules(layout),
         "    use_backend photoprism if known_host",

@@ -90,7 +90,8 @@ def _certificates(s: StatusSnapshot) -> RenderableType:
         ok = not cert.due and cert.days_left >= 0
         line = Text(f"  {cert.domain}: ")
         line.append(f"{cert.days_left} days left", style=_state_style(ok))
-        line.append(f", renew from {cert.renew_after[:10]} ({cert.source})")
+        source = f"{cert.source} over {cert.challenge}" if cert.challenge else cert.source
+        line.append(f", renew from {cert.renew_after[:10]} ({source})")
         lines.append(line)
         last = cert.last_renewal
         if last:

@@ -93,7 +93,8 @@ def challtestsrv(tmp_path_factory: pytest.TempPathFactory) -> Iterator[int]:
 
 
 @contextlib.contextmanager
-def run_pebble(folder: Path, http_port: int, dns_port: int, tls: tuple[Path, Path, Path]) -> Iterator[Pebble]:
+def run_pebble(folder: Path, http_port: int, dns: int | str, tls: tuple[Path, Path, Path]) -> Iterator[Pebble]:
+    """`dns`: challtestsrv's port on 127.0.0.1, or a DNS server's address:port."""
     binary = require_tool("pebble")
     listen, management = free_port(), free_port()
     config = {
@@ -113,9 +114,10 @@ def run_pebble(folder: Path, http_port: int, dns_port: int, tls: tuple[Path, Pat
     log = folder / "pebble.log"
     # No sleep before validation; nonce rejection off so runs are repeatable.
     env = {**os.environ, "PEBBLE_VA_NOSLEEP": "1", "PEBBLE_WFE_NONCEREJECT": "0"}
+    server = dns if isinstance(dns, str) else f"127.0.0.1:{dns}"
     with open(log, "w") as out:
         proc = subprocess.Popen(
-            [binary, "-config", str(folder / "pebble.json"), "-dnsserver", f"127.0.0.1:{dns_port}"],
+            [binary, "-config", str(folder / "pebble.json"), "-dnsserver", server],
             stdout=out, stderr=subprocess.STDOUT, env=env,
         )  # fmt: skip
     try:

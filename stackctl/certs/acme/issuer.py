@@ -15,6 +15,7 @@ from cryptography import x509
 
 from stackctl import __version__
 from stackctl.certs.acme.account import AccountFiles, load_or_create_key, save_account_uri, saved_account_uri
+from stackctl.certs.acme.dns.challenge import DnsChallenges
 from stackctl.certs.issuers import Issued
 from stackctl.certs.keys import generate_key, key_pem
 from stackctl.certs.store import CertStore
@@ -120,10 +121,13 @@ class AcmeSession:
         try:
             with self._translated(f"obtain a certificate from {self.host}"):
                 order = self.acme.new_order(csr)
-                for authz in order.authorizations:
-                    if authz.body.status != messages.STATUS_VALID:
+                pending = [a for a in order.authorizations if a.body.status != messages.STATUS_VALID]
+                if self.spec.tls.acme.challenge == "dns-01":
+                    finished = self._over_dns01(order, pending)
+                else:
+                    for authz in pending:
                         self._answer_http01(authz)
-                finished = self.acme.poll_and_finalize(order, deadline=dt.datetime.now() + ORDER_DEADLINE)
+                    finished = self.acme.poll_and_finalize(order, deadline=dt.datetime.now() + ORDER_DEADLINE)
         except errors.ValidationError as e:
             raise _validation_failure(e, self.spec, self.host) from e
         except errors.TimeoutError as e:
@@ -134,13 +138,28 @@ class AcmeSession:
         certs = x509.load_pem_x509_certificates(finished.fullchain_pem.encode())
         return Issued(leaf=certs[0], chain=list(certs[1:]), key_pem=key_pem(key))
 
+    def _over_dns01(
+        self, order: messages.OrderResource, pending: list[messages.AuthorizationResource]
+    ) -> messages.OrderResource:
+        """Publish every TXT record, wait until every authoritative server has them, answer, finalize;
+        the records go again on the way out, also after a failure."""
+        settings = self.spec.tls.acme.dns
+        assert settings is not None  # the spec requires tls.acme.dns with dns-01
+        with DnsChallenges(settings, self.files.certs_root.parent / "secrets", self.files.folder) as dns:
+            answers = []
+            for authz in pending:
+                challb = _offered(authz, challenges.DNS01, self.host)
+                assert isinstance(challb.chall, challenges.DNS01)
+                name = challb.chall.validation_domain_name(authz.body.identifier.value)
+                dns.publish(name, challb.chall.validation(self.key))
+                answers.append(challb)
+            dns.wait_propagated()
+            for challb in answers:
+                self.acme.answer_challenge(challb, challb.response(self.key))
+            return self.acme.poll_and_finalize(order, deadline=dt.datetime.now() + ORDER_DEADLINE)
+
     def _answer_http01(self, authz: messages.AuthorizationResource) -> None:
-        http01 = next((c for c in authz.body.challenges if isinstance(c.chall, challenges.HTTP01)), None)
-        if http01 is None:
-            raise OperationFailed(
-                f"the CA at {self.host} offers no HTTP-01 challenge for {authz.body.identifier.value}",
-                "use a CA that supports HTTP-01, or import a certificate (stackctl certs import)",
-            )
+        http01 = _offered(authz, challenges.HTTP01, self.host)
         self.acme.answer_challenge(http01, http01.response(self.key))
 
     def renewal_time(self, leaf_pem: bytes) -> dt.datetime | None:
@@ -152,6 +171,17 @@ class AcmeSession:
         if suggested is None:
             return None
         return suggested if suggested.tzinfo else suggested.replace(tzinfo=dt.timezone.utc)
+
+
+def _offered(authz: messages.AuthorizationResource, kind: type[Any], host: str) -> messages.ChallengeBody:
+    found = next((c for c in authz.body.challenges if isinstance(c.chall, kind)), None)
+    if found is None:
+        typ = str(kind.typ).upper()
+        raise OperationFailed(
+            f"the CA at {host} offers no {typ} challenge for {authz.body.identifier.value}",
+            "set tls.acme.challenge to a challenge the CA offers, or import a certificate (stackctl certs import)",
+        )
+    return found
 
 
 def _alg() -> Any:
@@ -173,6 +203,11 @@ def _validation_failure(error: errors.ValidationError, spec: StackSpec, host: st
         name = authzr.body.identifier.value
         for challenge in authzr.body.challenges:
             problem = challenge.error
+            if problem is not None and isinstance(challenge.chall, challenges.DNS01):
+                return OperationFailed(
+                    f"the CA at {host} saw a different TXT value for _acme-challenge.{name}: {problem.detail}",
+                    "look for a stale or second record there, or a CNAME pointing elsewhere, then try again",
+                )
             if problem is not None:
                 return OperationFailed(
                     f"the CA at {host} could not validate {name}: {problem.detail}", _hint(problem, name, spec)
