@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -164,8 +165,10 @@ def lexicon_provider(path: str, value: object) -> str:
     known = sorted(find_providers())
     if not isinstance(value, str) or value not in known:
         shown = rule.show(value) if isinstance(value, str) else rule.kind(value)
+        close = difflib.get_close_matches(value, known, n=3) if isinstance(value, str) else []
+        hint = f"did you mean {' or '.join(close)}? " if close else ""
         raise SpecError(path, f"must be one of dns-lexicon's {len(known)} providers (e.g. cloudflare), got {shown}",
-                        f"the list: {', '.join(known)}")  # fmt: skip
+                        f"{hint}the full list: lexicon --help")  # fmt: skip
     return value
 
 

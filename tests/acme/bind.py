@@ -68,7 +68,8 @@ def _config(folder: Path, secret: str) -> str:
             "controls { };",
             # The primary view also resolves, as the CA's resolver does: it follows a CNAME into another
             # zone. It is authoritative for a root zone of its own, so it never asks a server elsewhere.
-            f'view "primary" {{ match-destinations {{ {PRIMARY}; }}; recursion yes; allow-recursion {{ 127.0.0.0/8; }};',
+            f'view "primary" {{ match-destinations {{ {PRIMARY}; }};',
+            "  recursion yes; allow-recursion { 127.0.0.0/8; };",
             '  zone "." { type primary; file "root.zone"; };',
             *primary,
             "};",
