@@ -105,3 +105,23 @@ def test_config_has_what_the_seed_guide_lacks() -> None:
         assert needle in cfg, needle
     assert "bind :8080" in cfg and "bind :8443" in cfg  # high ports: HAProxy runs as non-root
     assert "test-only" not in cfg and "${STATS_PASSWORD}" in cfg  # the password comes from the environment
+
+
+def test_a_wildcard_alias_routes_by_suffix_and_passes_haproxy_check(tmp_path: Path) -> None:
+    from stackctl.config.spec import spec_from_data
+
+    acme = {"email": "a@b.co", "challenge": "dns-01", "dns": {"server": "192.0.2.53", "key_name": "k"}}
+    spec = spec_from_data(
+        {"domain": "photos.example.test", "aliases": ["*.example.test"], "tls": {"source": "acme", "acme": acme}}
+    )
+    certs = tmp_path / "certs"
+    certs.mkdir()
+    (certs / "site.pem").write_bytes(self_signed_bundle(["photos.example.test", "*.example.test"]))
+    layout = HaproxyLayout(
+        certs_dir=f"{certs}/", socket_path=str(tmp_path / "admin.sock"), backend_address="127.0.0.1:9"
+    )
+    cfg = haproxy_folder_config(spec, layout, tmp_path, "thumb")
+    assert "acl known_host req.hdr(host),host_only,lower -m str photos.example.test\n" in cfg
+    assert "acl known_host req.hdr(host),host_only,lower -m end .example.test\n" in cfg
+    result = _haproxy_check(cfg, tmp_path)
+    assert result.returncode == 0, result.stderr
