@@ -167,6 +167,12 @@ class FakeEngine:
         removed, self.running = list(self.running), {}
         return removed
 
+    def image_details(self, image: str) -> None:
+        return None  # the fake runs no real image
+
+    def exec_in(self, container: str, argv: list[str], stdin: Path | None = None, stdout: Path | None = None) -> None:
+        raise OperationFailed(f"the fake engine runs nothing in {container}", "use the docker tier")
+
 
 def no_engine() -> FakeEngine:
     raise OperationFailed("failed to connect to the Docker engine at unix:///nowhere: it is not running", "start it")

@@ -31,22 +31,9 @@ def read_user_file(path: Path, limit: int, what: str, hint: str = "give a regula
     """Read a file a person handed us: regular files only (a FIFO never blocks: it is opened
     non-blocking and refused), at most `limit` bytes. Every failure is one InvalidInput line."""
     label = f"{what} {path}" if what else str(path)
-    try:
-        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY | getattr(os, "O_CLOEXEC", 0))
-    except FileNotFoundError:
-        raise InvalidInput(f"{label}: no such file", hint) from None
-    except IsADirectoryError:
-        raise InvalidInput(f"{label}: is a folder, not a file", hint) from None
-    except PermissionError:
-        raise InvalidInput(f"{label}: permission denied", "check its owner and mode, or run as its owner") from None
-    except OSError as e:
-        if e.errno == errno.ENXIO:  # a socket or a FIFO without a writer on some systems
-            raise InvalidInput(f"{label}: is not a regular file", hint) from None
-        raise InvalidInput(f"{label}: cannot be read: {e.strerror}", hint) from None
+    fd = _open_regular(path, label, hint)
     try:
         info = os.fstat(fd)
-        if not stat.S_ISREG(info.st_mode):
-            raise InvalidInput(f"{label}: is {_file_kind(info.st_mode)}, not a regular file", hint)
         if info.st_size > limit:
             raise InvalidInput(f"{label}: is {info.st_size} bytes, more than the limit of {limit}", hint)
         chunks: list[bytes] = []
@@ -61,6 +48,36 @@ def read_user_file(path: Path, limit: int, what: str, hint: str = "give a regula
         raise InvalidInput(f"{label}: cannot be read: {e.strerror}", hint) from None
     finally:
         os.close(fd)
+
+
+def require_regular_file(path: Path, what: str, hint: str = "give a regular file") -> int:
+    """Refuse anything but a readable regular file (a FIFO, a folder, a device); returns its size.
+    For files read as streams, such as archives, where a size limit does not apply."""
+    fd = _open_regular(path, f"{what} {path}" if what else str(path), hint)
+    try:
+        return os.fstat(fd).st_size
+    finally:
+        os.close(fd)
+
+
+def _open_regular(path: Path, label: str, hint: str) -> int:
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY | getattr(os, "O_CLOEXEC", 0))
+    except FileNotFoundError:
+        raise InvalidInput(f"{label}: no such file", hint) from None
+    except IsADirectoryError:
+        raise InvalidInput(f"{label}: is a folder, not a file", hint) from None
+    except PermissionError:
+        raise InvalidInput(f"{label}: permission denied", "check its owner and mode, or run as its owner") from None
+    except OSError as e:
+        if e.errno == errno.ENXIO:  # a socket or a FIFO without a writer on some systems
+            raise InvalidInput(f"{label}: is not a regular file", hint) from None
+        raise InvalidInput(f"{label}: cannot be read: {e.strerror}", hint) from None
+    info = os.fstat(fd)
+    if not stat.S_ISREG(info.st_mode):
+        os.close(fd)
+        raise InvalidInput(f"{label}: is {_file_kind(info.st_mode)}, not a regular file", hint)
+    return fd
 
 
 def read_user_text(path: Path, limit: int, what: str, hint: str = "give a regular file") -> str:

@@ -1,0 +1,157 @@
+"""The backup archive: a gzip'd tar stream (optionally sealed, core/sealed.py) whose last member is a
+manifest of every file with its SHA-256, size and mode. Written and read as streams, so memory stays
+flat whatever the size. Reading refuses anything but plain relative files and folders the manifest
+lists: no `..`, no absolute paths, no links or devices."""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import io
+import json
+import tarfile
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path, PurePosixPath
+from typing import IO, Any, BinaryIO
+
+from stackctl.core.errors import InvalidInput
+
+MANIFEST = "manifest.json"
+FORMAT = "stackctl-backup"
+FORMAT_VERSION = 1
+COMPRESS_LEVEL = 1  # photos and dumps: speed over a few per cent of size
+TOP_FOLDERS = ("stack", "database", "storage", "originals")
+_READ = 1 << 20
+_HINT = "use an archive written by stackctl backup, complete and unchanged"
+
+
+def damaged(message: str) -> InvalidInput:
+    return InvalidInput(message, _HINT)
+
+
+@dataclass
+class FileEntry:
+    path: str  # inside the archive, e.g. stack/certs/ca/ca.key
+    sha256: str
+    size: int
+    mode: int
+
+
+@dataclass
+class ArchiveWriter:
+    """Adds host files under archive names, hashing them as they stream in; `close` adds the manifest."""
+
+    out: BinaryIO
+    on_bytes: Callable[[int], None] = lambda n: None
+    files: list[FileEntry] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        # gzip around a plain tar stream: tarfile's own "w|gz" takes no compression level before 3.12
+        self.gzip = gzip.GzipFile(fileobj=self.out, mode="wb", compresslevel=COMPRESS_LEVEL, mtime=0)
+        self.tar = tarfile.open(fileobj=self.gzip, mode="w|")  # noqa: SIM115
+
+    def add_file(self, name: str, source: Path) -> None:
+        info = source.stat()
+        member = tarfile.TarInfo(name)
+        member.size, member.mode, member.mtime = info.st_size, info.st_mode & 0o777, int(info.st_mtime)
+        digest = hashlib.sha256()
+        with open(source, "rb") as handle:
+            self.tar.addfile(member, _Hashing(handle, digest, self.on_bytes))
+        self.files.append(FileEntry(name, digest.hexdigest(), info.st_size, info.st_mode & 0o777))
+
+    def close(self, manifest: dict[str, Any]) -> dict[str, Any]:
+        document = {**manifest, "format": FORMAT, "version": FORMAT_VERSION,
+                    "files": [f.__dict__ for f in self.files]}  # fmt: skip
+        data = json.dumps(document, indent=1, sort_keys=True).encode()
+        member = tarfile.TarInfo(MANIFEST)
+        member.size, member.mode = len(data), 0o600
+        self.tar.addfile(member, io.BytesIO(data))
+        self.tar.close()
+        self.gzip.close()
+        return document
+
+
+class _Hashing(io.RawIOBase):
+    def __init__(self, source: IO[bytes], digest: Any, on_bytes: Callable[[int], None]) -> None:
+        self.source, self.digest, self.on_bytes = source, digest, on_bytes
+
+    def read(self, size: int = -1) -> bytes:
+        data = self.source.read(size)
+        self.digest.update(data)
+        self.on_bytes(len(data))
+        return data
+
+
+def safe_name(name: str) -> str:
+    """An archive member's name, refused unless it is relative, without `..`, under a known folder."""
+    path = PurePosixPath(name)
+    if path.is_absolute() or ".." in path.parts or name.startswith("/") or "\\" in name or "\x00" in name:
+        raise damaged(f"the archive holds an unsafe path {name[:80]!r}")
+    if name != MANIFEST and (len(path.parts) < 2 or path.parts[0] not in TOP_FOLDERS):
+        raise damaged(f"the archive holds an unexpected entry {name[:80]!r}")
+    return name
+
+
+def members(source: BinaryIO) -> Iterator[tuple[tarfile.TarInfo, IO[bytes]]]:
+    """Each regular file of the stream with its content; anything else is refused."""
+    try:
+        with tarfile.open(fileobj=source, mode="r|gz") as tar:
+            for member in tar:
+                safe_name(member.name)
+                if not member.isfile():
+                    raise damaged(f"the archive holds a link or special file {member.name[:80]!r}")
+                handle = tar.extractfile(member)
+                assert handle is not None
+                yield member, handle
+    except (tarfile.TarError, EOFError, OSError, ValueError) as e:
+        raise damaged(f"the archive is damaged ({type(e).__name__}: {str(e)[:100]})") from e
+
+
+def stream_to(handle: IO[bytes], sink: Callable[[bytes], object]) -> str:
+    digest = hashlib.sha256()
+    while chunk := handle.read(_READ):
+        digest.update(chunk)
+        sink(chunk)
+    return digest.hexdigest()
+
+
+def parse_manifest(data: bytes) -> dict[str, Any]:
+    try:
+        manifest = json.loads(data)
+    except ValueError:
+        raise damaged("the archive's manifest is not JSON") from None
+    if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
+        raise damaged("the archive has no stackctl manifest")
+    if not isinstance(manifest.get("files"), list):
+        raise damaged("the archive's manifest lists no files")
+    if manifest.get("version") != FORMAT_VERSION:
+        raise InvalidInput(
+            f"the archive is format version {manifest.get('version')}, this stackctl reads {FORMAT_VERSION}",
+            "restore it with the stackctl version that wrote it (see stackctl backup --list)",
+        )
+    return manifest
+
+
+def verified_manifest(source: BinaryIO) -> dict[str, Any]:
+    """Read the whole stream once, writing nothing: every member hashed and checked against the
+    manifest (which comes last), every listed file present exactly once."""
+    seen: dict[str, tuple[str, int]] = {}
+    manifest = None
+    for member, handle in members(source):
+        if member.name == MANIFEST:
+            manifest = parse_manifest(handle.read(16 << 20))
+            continue
+        if member.name in seen:
+            raise damaged(f"the archive holds {member.name[:80]!r} twice")
+        seen[member.name] = (stream_to(handle, lambda chunk: None), member.size)
+    if manifest is None:
+        raise damaged("the archive has no manifest (truncated?)")
+    listed = {str(f.get("path")): f for f in manifest["files"] if isinstance(f, dict)}
+    if set(listed) != set(seen):
+        extra = sorted(set(seen) ^ set(listed))[:1]
+        raise damaged(f"the archive's files do not match its manifest ({extra[0][:80]!r})")
+    for name, (digest, size) in seen.items():
+        if listed[name].get("sha256") != digest or listed[name].get("size") != size:
+            raise damaged(f"{name[:80]} does not match its SHA-256 in the manifest")
+    return manifest

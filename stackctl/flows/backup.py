@@ -1,0 +1,163 @@
+"""`stackctl backup`: stack.yaml, secrets/, certs/, a consistent database dump taken while the stack
+runs, PhotoPrism's sidecars and settings (not its thumbnail cache), and with --with-originals the
+originals: one archive, sealed with a passphrase by default, written atomically with mode 0600."""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, BinaryIO
+
+from stackctl import __version__
+from stackctl.config.layout import StackPaths
+from stackctl.config.spec import StackSpec
+from stackctl.core.clock import timestamp, utcnow
+from stackctl.core.errors import OperationFailed
+from stackctl.core.fsio import PRIVATE_DIR_MODE, PRIVATE_FILE_MODE, ensure_dir
+from stackctl.core.sealed import SealedWriter
+from stackctl.engines.base import Engine
+from stackctl.engines.model import Service, services
+from stackctl.flows.archive import ArchiveWriter
+from stackctl.flows.dumps import STORAGE_TARGET, Dump, dump_database
+from stackctl.flows.edges import Edges
+
+SEALED_SUFFIX = ".stackctl-backup"
+PLAIN_SUFFIX = ".tar.gz"
+STORAGE_KEPT = ("sidecar", "config")  # PhotoPrism's YAML sidecars and settings; cache/ is made again
+ORIGINALS_TARGET = "/photoprism/originals"
+
+
+@dataclass
+class BackupResult:
+    path: Path
+    files: int
+    bytes_in: int
+    size: int
+    seconds: float
+    encrypted: bool
+    pruned: list[Path] = field(default_factory=list)
+
+
+def regular_files(folder: Path) -> Iterator[Path]:
+    """Regular files below `folder`, sorted, never following a symbolic link."""
+    if not folder.is_dir() or folder.is_symlink():
+        return
+    for root, dirs, files in os.walk(folder, followlinks=False):
+        dirs.sort()
+        for name in sorted(files):
+            path = Path(root) / name
+            if path.is_file() and not path.is_symlink():
+                yield path
+
+
+def host_folder(service: Service, target: str) -> Path:
+    return next(b.host for b in service.binds if b.target == target)
+
+
+def sources(paths: StackPaths, photoprism: Service, dump: Dump | None, originals: bool) -> Iterator[tuple[str, Path]]:
+    """(archive name, host file) for everything a backup holds, stack files first."""
+    yield "stack/stack.yaml", paths.spec
+    for folder in (paths.secrets, paths.certs):
+        for path in regular_files(folder):
+            yield f"stack/{path.relative_to(paths.root)}", path
+    if dump is not None:
+        yield f"database/{dump.kind}{dump.path.suffix}", dump.path
+    storage = host_folder(photoprism, STORAGE_TARGET)
+    for kept in STORAGE_KEPT:
+        for path in regular_files(storage / kept):
+            yield f"storage/{path.relative_to(storage)}", path
+    if originals:
+        folder = host_folder(photoprism, ORIGINALS_TARGET)
+        for path in regular_files(folder):
+            yield f"originals/{path.relative_to(folder)}", path
+
+
+def _images(engine: Engine, spec: StackSpec, paths: StackPaths) -> dict[str, dict[str, Any]]:
+    running = engine.containers(spec.name, paths.compose_dir)
+    result: dict[str, dict[str, Any]] = {}
+    for service in services(spec, paths):
+        info = running.get(service.name)
+        details = engine.image_details(info.image_id) if info and info.image_id else None
+        result[service.name] = {"image": service.image, "id": details.id if details else None,
+                                "digest": details.digest if details else None}  # fmt: skip
+    return result
+
+
+def default_target(paths: StackPaths, spec: StackSpec, to: Path | None, encrypted: bool) -> Path:
+    name = f"{spec.name}-{utcnow().strftime('%Y%m%dT%H%M%SZ')}{SEALED_SUFFIX if encrypted else PLAIN_SUFFIX}"
+    if to is None:
+        ensure_dir(paths.backups, PRIVATE_DIR_MODE)
+        return paths.backups / name
+    return to / name if to.is_dir() else to
+
+
+def _prune(folder: Path, spec: StackSpec, keep: int, suffix: str) -> list[Path]:
+    """The newest `keep` archives of this stack in `folder` stay; older ones go."""
+    mine = sorted(folder.glob(f"{spec.name}-*{suffix}"), key=lambda p: p.stat().st_mtime, reverse=True)
+    for old in mine[keep:]:
+        old.unlink(missing_ok=True)
+    return mine[keep:]
+
+
+def backup(
+    paths: StackPaths, spec: StackSpec, to: Path | None, passphrase: bytes | None, with_originals: bool,
+    keep: int | None, edges: Edges, on_start: Callable[[int], None], on_bytes: Callable[[int], None],
+) -> BackupResult:  # fmt: skip
+    """`on_start` gets the total bytes to read, `on_bytes` each amount read (for a progress bar)."""
+    started = time.monotonic()
+    engine = edges.engine()
+    photoprism = next(s for s in services(spec, paths) if s.name == "photoprism")
+    if spec.database.kind == "mariadb":
+        running = engine.containers(spec.name, paths.compose_dir).get("mariadb")
+        if running is None or running.status != "running":
+            raise OperationFailed(
+                "MariaDB is not running: a consistent database dump needs it", "start the stack (stackctl up)"
+            )
+    target = default_target(paths, spec, to, passphrase is not None)
+    dump = dump_database(engine, paths, spec, photoprism)
+    try:
+        files = list(sources(paths, photoprism, dump, with_originals))
+        total = sum(p.stat().st_size for _, p in files)
+        on_start(total)
+        meta = {"stackctl": __version__, "created": timestamp(), "stack": spec.name, "domain": spec.domain,
+                "database": spec.database.kind, "with_originals": with_originals,
+                "images": _images(engine, spec, paths)}  # fmt: skip
+        _write(target, files, meta, passphrase, on_bytes)
+    finally:
+        if dump is not None:
+            dump.path.unlink(missing_ok=True)  # it lives on inside the archive
+    suffix = SEALED_SUFFIX if passphrase is not None else PLAIN_SUFFIX
+    pruned = _prune(target.parent, spec, keep, suffix) if keep is not None else []
+    return BackupResult(target, len(files), total, target.stat().st_size, time.monotonic() - started,
+                        passphrase is not None, pruned)  # fmt: skip
+
+
+def _write(
+    target: Path, files: list[tuple[str, Path]], meta: dict[str, Any], passphrase: bytes | None,
+    on_bytes: Callable[[int], None],
+) -> None:  # fmt: skip
+    """Into a 0600 temporary file beside the target, renamed into place only when complete."""
+    partial = target.with_name(f".{target.name}.part")
+    try:
+        fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_EXCL, PRIVATE_FILE_MODE)
+    except OSError as e:
+        raise OperationFailed(f"failed to write {target}: {e.strerror}", "choose another --to") from e
+    try:
+        with os.fdopen(fd, "wb") as out:
+            sealed = SealedWriter(out, passphrase) if passphrase is not None else None
+            sink: BinaryIO = sealed if sealed is not None else out  # type: ignore[assignment]
+            archive = ArchiveWriter(sink, on_bytes)
+            for name, path in files:
+                archive.add_file(name, path)
+            archive.close(meta)
+            if sealed is not None:
+                sealed.close()
+            out.flush()
+            os.fsync(out.fileno())
+        os.replace(partial, target)
+    except BaseException:
+        partial.unlink(missing_ok=True)
+        raise

@@ -1,0 +1,180 @@
+"""`stackctl restore`: check the passphrase and every hash first (a pass that writes nothing), then
+recreate the stack folder with its modes, load the database into a fresh database container, and bring
+the stack up: the same sites with the same certificates and the same data."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO, Any, BinaryIO
+
+from stackctl.config.layout import StackPaths
+from stackctl.config.spec import StackSpec, load_spec
+from stackctl.core.clock import Deadline, utcnow
+from stackctl.core.errors import InvalidInput, OperationFailed
+from stackctl.core.fsio import PRIVATE_DIR_MODE, ensure_dir
+from stackctl.core.sealed import MAGIC, SealedReader
+from stackctl.engines.model import services
+from stackctl.flows.archive import MANIFEST, damaged, members, stream_to, verified_manifest
+from stackctl.flows.backup import ORIGINALS_TARGET, host_folder
+from stackctl.flows.dumps import SQLITE_FILE, STORAGE_TARGET, Dump, restore_database
+from stackctl.flows.edges import Edges
+from stackctl.render.services import network_model
+
+PRIVATE_FOLDERS = ("secrets", "certs")
+
+
+def is_sealed(archive: Path) -> bool:
+    with open(archive, "rb") as handle:
+        return handle.read(len(MAGIC)) == MAGIC
+
+
+@contextmanager
+def opened(archive: Path, passphrase: bytes | None) -> Iterator[BinaryIO]:
+    """The archive's plain stream: unsealed with the passphrase when it is sealed."""
+    with open(archive, "rb") as raw:
+        if raw.read(len(MAGIC)) == MAGIC:
+            if passphrase is None:
+                raise InvalidInput(
+                    f"{archive.name} is encrypted", "give --passphrase-file F, or run in a terminal to be asked"
+                )
+            raw.seek(0)
+            yield SealedReader(raw, passphrase)  # type: ignore[misc]
+        else:
+            raw.seek(0)
+            yield raw
+
+
+def read_manifest(archive: Path, passphrase: bytes | None) -> dict[str, Any]:
+    """Every byte authenticated and every file hashed against the manifest; nothing written."""
+    with opened(archive, passphrase) as stream:
+        return verified_manifest(stream)
+
+
+@dataclass
+class Restored:
+    root: Path
+    manifest: dict[str, Any]
+    dump: Dump | None
+    seconds: float
+
+
+def _write_stream(path: Path, handle: IO[bytes], mode: int, expected: str) -> None:
+    ensure_dir(path.parent, PRIVATE_DIR_MODE if mode == 0o600 else 0o755)
+    partial = path.with_name(f".{path.name}.part")
+    fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    try:
+        with os.fdopen(fd, "wb") as out:
+            digest = stream_to(handle, out.write)
+            out.flush()
+            os.fsync(out.fileno())
+        if digest != expected:
+            raise damaged(f"{path.name} changed between the check and the restore")
+        os.chmod(partial, mode)
+        os.replace(partial, path)
+    except BaseException:
+        partial.unlink(missing_ok=True)
+        raise
+
+
+class _Placer:
+    """Where each archive member goes: stack files into the folder (private folders 0700), the dump
+    into backups/, sidecars and originals wherever the restored stack.yaml puts them."""
+
+    def __init__(self, root: Path, manifest: dict[str, Any]) -> None:
+        self.paths = StackPaths(root)
+        self.modes = {f["path"]: int(f.get("mode", 0o600)) & 0o777 for f in manifest["files"]}
+        self.digests = {f["path"]: str(f["sha256"]) for f in manifest["files"]}
+        self.spec: StackSpec | None = None
+        self.dump: Dump | None = None
+
+    def target(self, name: str) -> Path:
+        top, rest = name.split("/", 1)
+        if top == "stack":
+            return self.paths.root / rest
+        if self.spec is None:
+            self.spec = load_spec(self.paths.spec)
+        photoprism = next(s for s in services(self.spec, self.paths) if s.name == "photoprism")
+        if top == "database":
+            stamp = utcnow().strftime("%Y%m%dT%H%M%SZ")
+            path = self.paths.backups / f"restore-{stamp}-{rest}"
+            self.dump = Dump(rest.split(".", 1)[0], path)
+            return path
+        folder = STORAGE_TARGET if top == "storage" else ORIGINALS_TARGET
+        return host_folder(photoprism, folder) / rest
+
+    def place(self, name: str, handle: IO[bytes]) -> None:
+        path = self.target(name)
+        top_level = name.split("/")[1] if name.startswith("stack/") else ""
+        if top_level in PRIVATE_FOLDERS:
+            ensure_dir(self.paths.root / top_level, PRIVATE_DIR_MODE)
+        mode = 0o600 if name.startswith("database/") else self.modes[name]
+        _write_stream(path, handle, mode, self.digests[name])
+
+
+def _set_aside(root: Path, report: Callable[[str], None]) -> None:
+    """--force: what the folder held is kept beside it, never deleted."""
+    stamp = utcnow().strftime("%Y%m%dT%H%M%SZ")
+    aside = root.parent / f"{root.name}.before-restore-{stamp}"
+    aside.mkdir(mode=PRIVATE_DIR_MODE)
+    for entry in sorted(root.iterdir()):
+        shutil.move(str(entry), aside / entry.name)
+    report(f"moved what {root} held to {aside}")
+
+
+def restore(
+    archive: Path, root: Path, passphrase: bytes | None, force: bool, edges: Edges, report: Callable[[str], None],
+    timeout: float,
+) -> Restored:  # fmt: skip
+    started = time.monotonic()
+    manifest = read_manifest(archive, passphrase)
+    report(f"checked {archive.name}: {len(manifest['files'])} files, every SHA-256 matches")
+    if (root / "stack.yaml").exists() or (root / "secrets").exists():
+        if not force:
+            raise InvalidInput(
+                f"{root} already holds a stack", "restore into a new folder (--dir), or add --force to set it aside"
+            )
+        _set_aside(root, report)
+    ensure_dir(root, 0o755)
+    placer = _Placer(root, manifest)
+    with opened(archive, passphrase) as stream:
+        for member, handle in members(stream):
+            if member.name != MANIFEST:
+                placer.place(member.name, handle)
+    if placer.spec is None:
+        placer.spec = load_spec(placer.paths.spec)
+    _load_database(placer, edges, report, timeout)
+    return Restored(root, manifest, placer.dump, time.monotonic() - started)
+
+
+def _load_database(placer: _Placer, edges: Edges, report: Callable[[str], None], timeout: float) -> None:
+    spec, paths, dump = placer.spec, placer.paths, placer.dump
+    assert spec is not None
+    if dump is None:
+        return
+    photoprism = next(s for s in services(spec, paths) if s.name == "photoprism")
+    if dump.kind == "sqlite":
+        target = host_folder(photoprism, STORAGE_TARGET) / SQLITE_FILE
+        ensure_dir(target.parent, 0o755)
+        shutil.copyfile(dump.path, target)
+        report(f"restored the SQLite database to {target}")
+        return
+    engine = edges.engine()
+    mariadb = [s for s in services(spec, paths) if s.name == "mariadb"]
+    from stackctl.engines.host import prepare_host_folders
+
+    prepare_host_folders(mariadb, paths.run)
+    report("starting a fresh MariaDB to load the dump into")
+    engine.apply(spec.name, network_model(spec), mariadb, paths.compose_dir, Deadline(timeout), report)
+    try:
+        restore_database(engine, spec, photoprism, dump, report)
+    except OperationFailed as e:
+        raise OperationFailed(
+            f"the files are restored but loading the database failed: {e.message}",
+            f"the dump is {dump.path}; fix the cause and load it (stackctl restore --force)",
+        ) from e
