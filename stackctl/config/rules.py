@@ -257,34 +257,6 @@ def acme_directory(path: str, value: Any) -> str:
     return value
 
 
-def dns_server(path: str, value: Any) -> str:
-    """An IPv4 address, with an optional :port (a DNS server is reached by address, not by name)."""
-    rule = "must be a DNS server's IPv4 address, optionally with :port, such as 192.0.2.53 or 127.0.0.1:5353"
-    if not isinstance(value, str):
-        raise SpecError(path, f"{rule}, got {kind(value)}")
-    address, _, port_text = value.partition(":")
-    try:
-        ok = str(ipaddress.IPv4Address(address)) == address
-    except ValueError:
-        ok = False
-    if not ok or (port_text and not (port_text.isdigit() and port_text.isascii() and 1 <= int(port_text) <= 65535)):
-        raise SpecError(path, f"{rule}, got {show(value)}")
-    return value
-
-
-def tsig_algorithm(path: str, value: Any) -> str:
-    return choice("hmac-sha256", "hmac-sha384", "hmac-sha512", "hmac-sha224", "hmac-sha1", "hmac-md5")(path, value)
-
-
-def seconds_between(low: int, high: int) -> Callable[[str, Any], int]:
-    def convert(path: str, value: Any) -> int:
-        if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
-            raise SpecError(path, f"must be a whole number of seconds from {low} to {high}, got {kind(value)}")
-        return value
-
-    return convert
-
-
 def email(path: str, value: Any) -> str | None:
     if value is None:
         return None

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import difflib
 import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from stackctl.config import rules as rule
+from stackctl.config.dns_spec import DnsSettings, dns_settings
 from stackctl.config.rules import ACME_DIRECTORIES
 from stackctl.core.errors import InvalidInput, SpecError
 from stackctl.core.fsio import MiB, read_user_text
@@ -28,20 +28,6 @@ class Ports:
     https: int = 443
     bind: str = "0.0.0.0"
     stats: int = 8404
-
-
-@dataclass(frozen=True)
-class DnsSettings:
-    """DNS-01: where the TXT records go. Secrets (TSIG_SECRET, LEXICON_*) live in secrets/dns.env."""
-
-    provider: str = "rfc2136"  # rfc2136 | lexicon
-    server: str | None = None  # rfc2136: the primary that takes dynamic updates, IP[:port]
-    key_name: str | None = None  # rfc2136: the TSIG key's name
-    key_algorithm: str = "hmac-sha256"
-    lexicon_provider: str | None = None  # lexicon: one of dns-lexicon's providers
-    resolver: str | None = None  # where zones, CNAMEs and name servers are looked up; None: the system's
-    propagation_timeout: int = 120
-    ttl: int = 60
 
 
 @dataclass(frozen=True)
@@ -136,42 +122,6 @@ def _ports(section: rule.Section) -> Ports:
     return ports
 
 
-def _dns(section: rule.Section) -> DnsSettings:
-    provider = section.take("provider", "rfc2136", rule.choice("rfc2136", "lexicon"))
-    dns = DnsSettings(
-        provider=provider,
-        server=section.take("server", None, rule.dns_server),
-        key_name=section.take("key_name", None, rule.hostname),
-        key_algorithm=section.take("key_algorithm", "hmac-sha256", rule.tsig_algorithm),
-        lexicon_provider=section.take("lexicon_provider", None, lexicon_provider),
-        resolver=section.take("resolver", None, rule.dns_server),
-        propagation_timeout=section.take("propagation_timeout", 120, rule.seconds_between(5, 3600)),
-        ttl=section.take("ttl", 60, rule.seconds_between(1, 86400)),
-    )
-    section.finish()
-    path = section.key_path
-    if provider == "rfc2136" and (dns.server is None or dns.key_name is None):
-        missing = "server" if dns.server is None else "key_name"
-        raise SpecError(path(missing), "is required for provider rfc2136 (the primary server and the TSIG key name)")
-    if provider == "lexicon" and dns.lexicon_provider is None:
-        raise SpecError(path("lexicon_provider"), "is required for provider lexicon, e.g. lexicon_provider: cloudflare")
-    return dns
-
-
-def lexicon_provider(path: str, value: object) -> str:
-    """One of dns-lexicon's providers; the list comes from the installed lexicon itself."""
-    from lexicon._private.discovery import find_providers  # lexicon has no public listing
-
-    known = sorted(find_providers())
-    if not isinstance(value, str) or value not in known:
-        shown = rule.show(value) if isinstance(value, str) else rule.kind(value)
-        close = difflib.get_close_matches(value, known, n=3) if isinstance(value, str) else []
-        hint = f"did you mean {' or '.join(close)}? " if close else ""
-        raise SpecError(path, f"must be one of dns-lexicon's {len(known)} providers (e.g. cloudflare), got {shown}",
-                        f"{hint}the full list: lexicon --help")  # fmt: skip
-    return value
-
-
 def _tls(section: rule.Section) -> TlsSettings:
     source = section.take("source", "local-ca", rule.choice(*TLS_SOURCES))
     key_type = section.take("key_type", "ecdsa-p256", rule.choice(*KEY_TYPES))
@@ -182,7 +132,7 @@ def _tls(section: rule.Section) -> TlsSettings:
         ca_bundle=acme_section.take("ca_bundle", None, rule.optional_host_path),
         agree_tos=acme_section.take("agree_tos", False, rule.boolean),
         challenge=acme_section.take("challenge", "http-01", rule.choice(*ACME_CHALLENGES)),
-        dns=_dns(acme_section.section("dns")) if "dns" in acme_section.raw else None,
+        dns=dns_settings(acme_section.section("dns")) if "dns" in acme_section.raw else None,
     )
     acme_section.finish()
     section.finish()

@@ -17,7 +17,8 @@ import pytest
 from stackctl.certs.acme.dns.challenge import DnsChallenges
 from stackctl.certs.acme.dns.writers import LexiconWriter
 from stackctl.certs.store import CertStore
-from stackctl.config.spec import DnsSettings, load_spec
+from stackctl.config.dns_spec import DnsSettings
+from stackctl.config.spec import load_spec
 from stackctl.health.probe import served_serial
 from stackctl.health.target import probe_target
 from tests.acme.bind import KEY_NAME, PRIMARY, Bind, run_bind

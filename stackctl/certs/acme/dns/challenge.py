@@ -20,7 +20,7 @@ from stackctl.certs.acme.dns.lookup import (
     zone_of,
 )
 from stackctl.certs.acme.dns.writers import TxtWriter, txt_writer
-from stackctl.config.spec import DnsSettings
+from stackctl.config.dns_spec import DnsSettings
 from stackctl.core.errors import OperationFailed
 from stackctl.core.fsio import PRIVATE_FILE_MODE, atomic_write, read_text_if_exists
 

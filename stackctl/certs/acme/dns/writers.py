@@ -19,8 +19,8 @@ import dns.tsigkeyring
 import dns.update
 
 from stackctl.certs.acme.dns.lookup import address_and_port
+from stackctl.config.dns_spec import DnsSettings
 from stackctl.config.secrets import read_env_file
-from stackctl.config.spec import DnsSettings
 from stackctl.core.errors import InvalidInput, OperationFailed
 
 DNS_ENV = "dns.env"
