@@ -132,6 +132,15 @@ def render_haproxy(
 
 def _config_lines(spec: StackSpec, layout: HaproxyLayout, acme_thumbprint: str | None) -> list[str]:
     return [
+        *_global_and_defaults(spec, layout),
+        *_http_frontend(spec, layout, acme_thumbprint),
+        *_https_frontend(spec, layout),
+        *_backend_and_stats(layout),
+    ]
+
+
+def _global_and_defaults(spec: StackSpec, layout: HaproxyLayout) -> list[str]:
+    return [
         f"# {GENERATED_HEADER}",
         f"# Stack {spec.name!r}: https://{spec.domain} -> PhotoPrism, behind HAProxy.",
         "",
@@ -171,6 +180,11 @@ def _config_lines(spec: StackSpec, layout: HaproxyLayout, acme_thumbprint: str |
         "    hold timeout 10s",
         "    hold obsolete 10s",
         "",
+    ]
+
+
+def _http_frontend(spec: StackSpec, layout: HaproxyLayout, acme_thumbprint: str | None) -> list[str]:
+    return [
         "frontend http",
         f"    bind {layout.public_bind}:{layout.http_port}",
         "    option httplog",
@@ -180,6 +194,11 @@ def _config_lines(spec: StackSpec, layout: HaproxyLayout, acme_thumbprint: str |
         f'    http-request redirect location "{_redirect_target(spec)}" code 301 if known_host',
         '    http-request return status 404 content-type text/plain string "unknown host" if !known_host',
         "",
+    ]
+
+
+def _https_frontend(spec: StackSpec, layout: HaproxyLayout) -> list[str]:
+    return [
         "frontend https",
         f"    bind {layout.public_bind}:{layout.https_port} ssl crt {layout.certs_dir} "
         f"alpn h2,http/1.1 curves {MOZILLA_CURVES}",
@@ -197,6 +216,11 @@ def _config_lines(spec: StackSpec, layout: HaproxyLayout, acme_thumbprint: str |
         *_maintenance_rules(layout),
         "    use_backend photoprism if known_host",
         "",
+    ]
+
+
+def _backend_and_stats(layout: HaproxyLayout) -> list[str]:
+    return [
         "backend photoprism",
         # A request caught by a stopping container is retried, and what is left is the maintenance page.
         "    retry-on conn-failure empty-response",
