@@ -19,6 +19,7 @@ from rich.console import Console
 from rich.table import Table
 
 from tests.bench import commands
+from tests.bench.backup import measure as measure_backup
 from tests.bench.changes import measure_changes
 from tests.bench.h2load import Measurement, run
 from tests.bench.proxies import NAME, proxies
@@ -158,15 +159,23 @@ def main() -> int:
         cold = [commands.cold_up(cold_stack(work / str(i))) for i in range(2)]
         console.print("[bold]changes under load[/bold]: config change, PhotoPrism recreated, HAProxy upgraded")
         changes = measure_changes(work, ROOT)
+        console.print("[bold]backup and restore[/bold] against tar | gzip -1 and tar | zstd -1")
+        backup = measure_backup(int(os.environ.get("BENCH_BACKUP_MB", "512")))
     result = {
         "proxy": rows, "tls": tls, "ratios": ratios(rows),
         "commands": [c.__dict__ for c in cmds], "cold_up": cold, "status_watch": watch, "changes": changes,
+        "backup": backup,
         "machine": {"cpus": os.cpu_count(), "python": platform.python_version(), "platform": platform.platform(),
                     "haproxy": _version(["haproxy", "-v"]), "nginx": _version(["nginx", "-v"]),
                     "caddy": _version(["caddy", "version"]), "h2load": _version(["h2load", "--version"]),
                     "repetitions": REPETITIONS},
     }  # fmt: skip
-    checked = targets(rows, cmds, cold, watch) + change_targets(changes)
+    checked = targets(rows, cmds, cold, watch) + change_targets(changes) + [
+        ("backup: encryption adds <= 20% over tar | gzip -1", f"{backup['encryption_overhead_vs_gzip1']:+.0%}",
+         backup["encryption_overhead_vs_gzip1"] <= 0.2),
+        ("backup and restore peak RSS < 150 MB", f"{backup['backup_peak_rss_mb']} / {backup['restore_peak_rss_mb']} MB",
+         max(backup["backup_peak_rss_mb"], backup["restore_peak_rss_mb"]) < 150),
+    ]  # fmt: skip
     result["targets"] = [{"target": t, "measured": m, "met": ok} for t, m, ok in checked]
     out_path.parent.mkdir(parents=True, exist_ok=True)
     out_path.write_text(json.dumps(result, indent=2) + "\n")
