@@ -114,9 +114,13 @@ def test_upgrade_migrates_keeps_the_data_and_rolls_a_broken_release_back(release
     assert code == 100 and "update waiting: photoprism" in out and "version 2.0.0" in out
     assert _photos(stack)["version"] == 1  # --check changes nothing
 
+    v1_image = stack.container("photoprism").image.id
     code, out, err = stack.cli("upgrade", "--timeout", "120")
     assert code == 0, err
     assert "dumped the database" in out and "Upgraded photoprism; HTTPS verified." in out
+    with pytest.raises(docker.errors.ImageNotFound):  # pulled by this stack, unused now: removed after success
+        stack.client.images.get(v1_image)
+    assert stack.client.images.get(TEST_IMAGES["mariadb"])  # what the stack did not pull stays
     assert _photos(stack) == {"version": 2, "schema": 2, "photos": ["sunset"]}
     dumps = sorted((stack.root / "backups").glob("*-mariadb.sql"))
     assert len(dumps) == 1 and b"INSERT INTO `photos`" in dumps[0].read_bytes()
@@ -133,6 +137,9 @@ def test_upgrade_migrates_keeps_the_data_and_rolls_a_broken_release_back(release
     # v3 migrated the schema to 3 before it failed; the dump put v2's database back.
     assert _photos(stack) == {"version": 2, "schema": 2, "photos": ["sunset"]}
     assert _last(stack, "rollback")["result"] == "rolled-back"
+    # The tag points at the image that works again; the failed one is not removed (only a success removes).
+    assert stack.client.images.get(release.reference).id == stack.container("photoprism").image.id
+    assert stack.client.images.get(str(_last(stack, "rollback")["to"]["id"]))
     code, out, _ = stack.cli("verify")
     assert code == 0
     ids = stack.containers()
