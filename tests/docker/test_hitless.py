@@ -23,7 +23,7 @@ def _get(stack: Stack, host: str, path: str = "/api/v1/status", accept: str = "*
     ctx = ssl.create_default_context(cafile=stack.ca)
     request = f"GET {path} HTTP/1.1\r\nHost: {host}\r\nAccept: {accept}\r\nConnection: close\r\n\r\n".encode()
     with (
-        socket.create_connection(("127.0.0.1", stack.https), timeout=5) as raw,
+        socket.create_connection(("127.0.0.1", stack.https), timeout=10) as raw,
         ctx.wrap_socket(raw, server_hostname=host) as tls,
     ):
         tls.sendall(request)
