@@ -125,3 +125,21 @@ def test_a_wildcard_alias_routes_by_suffix_and_passes_haproxy_check(tmp_path: Pa
     assert "acl known_host req.hdr(host),host_only,lower -m end .example.test\n" in cfg
     result = _haproxy_check(cfg, tmp_path)
     assert result.returncode == 0, result.stderr
+
+
+def test_http3_golden_adds_only_the_quic_listener_alt_svc_and_the_udp_port(update_golden: bool) -> None:
+    from stackctl.render.haproxy import Http3
+
+    plain, quic = render_stack(example("minimal")), render_stack(example("minimal"), None, Http3(True, True))
+    for rel, text in quic.items():
+        golden = GOLDEN / "http3" / Path(rel).name
+        if update_golden:
+            golden.parent.mkdir(parents=True, exist_ok=True)
+            golden.write_text(text)
+        assert text == golden.read_text(), f"{rel} differs from {golden}; review, then --update-golden"
+    cfg = quic["compose/haproxy/haproxy.cfg"]
+    assert "    bind quic4@:8443 ssl crt /usr/local/etc/haproxy-certs/ alpn h3\n" in cfg and "limited-quic" in cfg
+    assert """set-header Alt-Svc 'h3=":443"; ma=86400'""" in cfg
+    assert "0.0.0.0:443:8443/udp" in quic["compose/compose.yaml"]
+    added = set(cfg.splitlines()) - set(plain["compose/haproxy/haproxy.cfg"].splitlines())
+    assert {line.split()[0] for line in added} == {"setenv", "limited-quic", "bind", "http-after-response"}

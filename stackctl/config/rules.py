@@ -150,6 +150,14 @@ def boolean(path: str, value: Any) -> bool:
     return value
 
 
+def tristate(path: str, value: Any) -> str:
+    """true, false or auto, kept as text."""
+    if value is True or value is False or value == "auto":
+        return str(value).lower()
+    shown = show(value) if isinstance(value, str) else kind(value)
+    raise SpecError(path, f"must be true, false or auto, got {shown}")
+
+
 def choice(*choices: str) -> Callable[[str, Any], str]:
     def convert(path: str, value: Any) -> str:
         if value not in choices:

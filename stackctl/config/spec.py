@@ -28,6 +28,7 @@ class Ports:
     https: int = 443
     bind: str = "0.0.0.0"
     stats: int = 8404
+    http3: str = "auto"  # auto | true | false
 
 
 @dataclass(frozen=True)
@@ -113,6 +114,7 @@ def _ports(section: rule.Section) -> Ports:
         https=section.take("https", 443, rule.port),
         bind=section.take("bind", "0.0.0.0", rule.ip_address),
         stats=section.take("stats", 8404, rule.port),
+        http3=section.take("http3", "auto", rule.tristate),
     )
     section.finish()
     if ports.http == ports.https:

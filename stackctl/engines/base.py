@@ -67,6 +67,9 @@ class Engine(Protocol):
         """The network, then each container created, kept or replaced in order, each waited for;
         the services in `recreate` get a new container even when their settings are unchanged."""
 
+    def haproxy_quic_support(self, image: str) -> tuple[bool, bool]:
+        """From `haproxy -vv` in a one-off container: (built with QUIC, with QUIC_OPENSSL_COMPAT)."""
+
     def image_details(self, image: str) -> ImageDetails | None:
         """A local image by reference or ID, or None when there is none."""
 

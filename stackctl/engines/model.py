@@ -105,10 +105,12 @@ def haproxy_ids(stack_root: Path) -> tuple[int, int]:
 
 
 def services(spec: StackSpec, paths: StackPaths) -> list[Service]:
+    from stackctl.engines.features import http3_for  # here: features needs base, which needs this module
+
     """The services in start order, from the one typed model compose.yaml is written from. HAProxy's
     configuration folder is mounted, not hashed: a new configuration is a reload, not a new container."""
     result = []
-    for model in stack_services(spec):
+    for model in stack_services(spec, http3_for(paths, spec).enabled):
         options: dict[str, Any] = {
             "restart_policy": {"Name": model.restart},
             "security_opt": list(model.security_opt) or None,
@@ -129,7 +131,7 @@ def services(spec: StackSpec, paths: StackPaths) -> list[Service]:
                 image=model.image,
                 command=None if model.command is None else list(model.command),
                 environment=environment,
-                ports={f"{p.container_port}/tcp": (p.host_ip, p.host_port) for p in model.ports},
+                ports={f"{p.container_port}/{p.protocol}": (p.host_ip, p.host_port) for p in model.ports},
                 binds=[Bind(_under(paths.compose_dir, m.source), m.target, m.read_only) for m in model.mounts],
                 healthcheck=_healthcheck(model.healthcheck),
                 depends_on=list(model.depends_on),

@@ -13,6 +13,7 @@ from stackctl.config.secrets import read_secrets
 from stackctl.config.spec import StackSpec
 from stackctl.core.fsio import atomic_write, read_text_if_exists
 from stackctl.engines.docker.ownership import project_containers
+from stackctl.engines.features import http3_for
 from stackctl.engines.labels import HASH_LABEL
 from stackctl.engines.model import services
 from stackctl.render import render_stack
@@ -32,7 +33,7 @@ class FileState:
 def rendered(paths: StackPaths, spec: StackSpec) -> dict[str, str]:
     """The generated files for this stack; with ACME, haproxy.cfg carries the account thumbprint."""
     thumb = existing_thumbprint(paths.certs) if spec.tls.source == "acme" else None
-    return render_stack(spec, thumb)
+    return render_stack(spec, thumb, http3_for(paths, spec))
 
 
 def generated_states(paths: StackPaths, spec: StackSpec) -> list[FileState]:

@@ -18,6 +18,7 @@ from stackctl.config.spec import StackSpec
 from stackctl.core.clock import Deadline, utcnow
 from stackctl.core.errors import InvalidInput
 from stackctl.engines.base import ApplyResult, ContainerInfo, PullProgress, Report
+from stackctl.engines.features import refresh_features
 from stackctl.engines.host import prepare_host_folders
 from stackctl.engines.model import Service, services
 from stackctl.flows.edges import Edges
@@ -87,12 +88,15 @@ def bring_up(
     store = CertStore(paths.certs)
     if spec.tls.source == "acme":
         load_or_create_key(AccountFiles(paths.certs))  # haproxy.cfg answers challenges with its thumbprint
-    states = generated_states(paths, spec)  # validates secrets too
+    generated_states(paths, spec)  # validates secrets before anything else
     if spec.tls.source == "import" and store.read_site(spec.domain) is None:
         raise InvalidInput("tls.source is import but no certificate was imported", "run: stackctl certs import FILE")
     engine = edges.engine()
+    images = [s.image for s in services(spec, paths)]
+    record_pulls(engine, paths, engine.ensure_images(images, spec.pull, progress))
+    refresh_features(engine, paths, spec)  # ports.http3: auto asks the image whether it has QUIC
+    states = generated_states(paths, spec)
     wanted = services(spec, paths)
-    record_pulls(engine, paths, engine.ensure_images([s.image for s in wanted], spec.pull, progress))
     ours = engine.containers(spec.name, paths.compose_dir)
     engine.check_ports_free(wanted, ours)
 

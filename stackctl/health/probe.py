@@ -64,6 +64,7 @@ class Target:
     cafile: str | None  # None: the system trust store
     expected_serial: str | None = None
     timeout: float = 5.0
+    http3: bool = False  # HAProxy listens for QUIC on the HTTPS port too
 
     @property
     def url(self) -> str:
@@ -182,11 +183,28 @@ def probe(target: Target) -> ProbeResult:
     _status(target, result)
     _redirect(target, result)
     _websocket(target, result)
+    if target.http3:
+        _http3(target, result)
     if target.expected_serial is not None:
         same = result.served_serial == target.expected_serial
         detail = f"serving {result.served_serial}" + ("" if same else f", on disk {target.expected_serial}")
         result.checks.append(Check("served_certificate", same, detail))
     return result
+
+
+def _http3(target: Target, result: ProbeResult) -> None:
+    from stackctl.health.h3 import h3_get  # aioquic loads only for a stack that serves HTTP/3
+
+    try:
+        answer = h3_get(target.address, target.https_port, target.domain, target.cafile, target.timeout)
+    except (OSError, ssl.SSLError, ValueError) as e:
+        result.checks.append(Check("http3", False, f"no HTTP/3 answer on UDP {target.https_port}: {type(e).__name__}"))
+        return
+    serial_ok = target.expected_serial is None or answer.serial == target.expected_serial
+    detail = f"h3 GET /api/v1/status -> {answer.status}, serving {answer.serial}"
+    if not serial_ok:
+        detail += f", on disk {target.expected_serial}"
+    result.checks.append(Check("http3", answer.status == 200 and serial_ok, detail))
 
 
 def served_serial(target: Target) -> str | None:

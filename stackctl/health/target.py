@@ -31,4 +31,16 @@ def probe_target(spec: StackSpec, store: CertStore, ca_file: Path | None = None,
         cafile=cafile,
         expected_serial=serial_hex(site.leaf) if site else None,
         timeout=timeout,
+        http3=_serves_http3(spec, store),
     )
+
+
+def _serves_http3(spec: StackSpec, store: CertStore) -> bool:
+    from stackctl.config.layout import StackPaths
+    from stackctl.core.errors import InvalidInput
+    from stackctl.engines.features import http3_for
+
+    try:
+        return http3_for(StackPaths(store.root.parent), spec).enabled  # certs/ is in the stack folder
+    except InvalidInput:
+        return False  # `up` refuses that setting; a probe only reports

@@ -4,7 +4,14 @@ from __future__ import annotations
 
 from stackctl.config.spec import StackSpec
 from stackctl.render.compose import render_compose
-from stackctl.render.haproxy import CONTAINER_LAYOUT, HaproxyLayout, render_haproxy, render_haproxy_folder
+from stackctl.render.haproxy import (
+    CONTAINER_LAYOUT,
+    NO_HTTP3,
+    HaproxyLayout,
+    Http3,
+    render_haproxy,
+    render_haproxy_folder,
+)
 from stackctl.render.header import GENERATED_HEADER
 
 HAPROXY_FOLDER = "compose/haproxy"  # mounted as a folder: an atomic write there reaches the container
@@ -21,10 +28,10 @@ __all__ = [
 ]
 
 
-def render_stack(spec: StackSpec, acme_thumbprint: str | None = None) -> dict[str, str]:
+def render_stack(spec: StackSpec, acme_thumbprint: str | None = None, http3: Http3 = NO_HTTP3) -> dict[str, str]:
     """Every generated file's text, keyed by its path relative to the stack folder."""
-    haproxy_folder = render_haproxy_folder(spec, CONTAINER_LAYOUT, acme_thumbprint)
+    haproxy_folder = render_haproxy_folder(spec, CONTAINER_LAYOUT, acme_thumbprint, http3)
     return {
-        "compose/compose.yaml": render_compose(spec),
+        "compose/compose.yaml": render_compose(spec, http3),
         **{f"{HAPROXY_FOLDER}/{name}": text for name, text in haproxy_folder.items()},
     }

@@ -8,8 +8,9 @@ from typing import Any
 import yaml
 
 from stackctl.config.spec import StackSpec
+from stackctl.render.haproxy import NO_HTTP3, Http3
 from stackctl.render.header import GENERATED_HEADER
-from stackctl.render.services import NETWORK, Healthcheck, ServiceModel, network_model, stack_services
+from stackctl.render.services import NETWORK, Healthcheck, PortMapping, ServiceModel, network_model, stack_services
 
 
 def _healthcheck(check: Healthcheck) -> dict[str, Any]:
@@ -22,6 +23,11 @@ def _healthcheck(check: Healthcheck) -> dict[str, Any]:
     }
 
 
+def _port(mapping: PortMapping) -> str:
+    text = f"{mapping.host_ip}:{mapping.host_port}:{mapping.container_port}"
+    return text if mapping.protocol == "tcp" else f"{text}/{mapping.protocol}"
+
+
 def service_document(service: ServiceModel) -> dict[str, Any]:
     """One service as compose writes it; keys in compose's usual order, empty ones left out."""
     fields: list[tuple[str, Any]] = [
@@ -32,7 +38,7 @@ def service_document(service: ServiceModel) -> dict[str, Any]:
         ("security_opt", list(service.security_opt) or None),
         ("working_dir", service.working_dir),
         ("command", None if service.command is None else list(service.command)),
-        ("ports", [f"{p.host_ip}:{p.host_port}:{p.container_port}" for p in service.ports] or None),
+        ("ports", [_port(p) for p in service.ports] or None),
         ("environment", dict(service.environment) or None),
         ("env_file", list(service.env_files) or None),
         ("volumes", [f"{m.source}:{m.target}" + (":ro" if m.read_only else "") for m in service.mounts] or None),
@@ -43,12 +49,12 @@ def service_document(service: ServiceModel) -> dict[str, Any]:
     return {key: value for key, value in fields if value is not None}
 
 
-def compose_model(spec: StackSpec) -> dict[str, Any]:
+def compose_model(spec: StackSpec, http3: Http3 = NO_HTTP3) -> dict[str, Any]:
     """The compose document as data."""
     network = network_model(spec)
     return {
         "name": spec.name,
-        "services": {s.name: service_document(s) for s in stack_services(spec)},
+        "services": {s.name: service_document(s) for s in stack_services(spec, http3.enabled)},
         "networks": {
             NETWORK: {
                 "name": network.name,
@@ -70,7 +76,7 @@ def _without_interpolation(value: Any) -> Any:
     return value
 
 
-def render_compose(spec: StackSpec) -> str:
-    document = _without_interpolation(compose_model(spec))
+def render_compose(spec: StackSpec, http3: Http3 = NO_HTTP3) -> str:
+    document = _without_interpolation(compose_model(spec, http3))
     body = yaml.safe_dump(document, sort_keys=False, default_flow_style=False, width=120)
     return f"# {GENERATED_HEADER}\n{body}"

@@ -49,6 +49,18 @@ class HaproxyLayout:
 CONTAINER_LAYOUT = HaproxyLayout()
 
 
+@dataclass(frozen=True)
+class Http3:
+    """Whether HAProxy also listens for HTTP/3 over QUIC on the HTTPS port (UDP)."""
+
+    enabled: bool = False
+    limited_quic: bool = False  # a build with QUIC_OPENSSL_COMPAT needs `limited-quic` to enable it
+
+
+NO_HTTP3 = Http3()
+ALT_SVC_MAX_AGE = 86400
+
+
 def container_cert_path(domain: str) -> str:
     """The name HAProxy knows a site's bundle by: its path inside the container."""
     return f"{CONTAINER_LAYOUT.certs_dir}{domain}.pem"
@@ -112,12 +124,13 @@ def config_id(text: str) -> str | None:
 
 
 def render_haproxy_folder(
-    spec: StackSpec, layout: HaproxyLayout = CONTAINER_LAYOUT, acme_thumbprint: str | None = None
-) -> dict[str, str]:
+    spec: StackSpec, layout: HaproxyLayout = CONTAINER_LAYOUT, acme_thumbprint: str | None = None,
+    http3: Http3 = NO_HTTP3,
+) -> dict[str, str]:  # fmt: skip
     """Every file of HAProxy's configuration folder. haproxy.cfg carries an id of the whole folder, so a
     reload can be confirmed by reading it back from the new worker."""
     pages = maintenance_pages(spec)
-    lines = _config_lines(spec, layout, acme_thumbprint)
+    lines = _config_lines(spec, layout, acme_thumbprint, http3)
     folder_digest = hashlib.sha256("\n".join([*lines, *(f"{n}\n{t}" for n, t in sorted(pages.items()))]).encode())
     at = lines.index("global") + 1
     lines.insert(at, f"    setenv {CONFIG_ID_VARIABLE} {folder_digest.hexdigest()[:16]}")
@@ -125,17 +138,34 @@ def render_haproxy_folder(
 
 
 def render_haproxy(
-    spec: StackSpec, layout: HaproxyLayout = CONTAINER_LAYOUT, acme_thumbprint: str | None = None
-) -> str:
-    return render_haproxy_folder(spec, layout, acme_thumbprint)[HAPROXY_CFG]
+    spec: StackSpec, layout: HaproxyLayout = CONTAINER_LAYOUT, acme_thumbprint: str | None = None,
+    http3: Http3 = NO_HTTP3,
+) -> str:  # fmt: skip
+    return render_haproxy_folder(spec, layout, acme_thumbprint, http3)[HAPROXY_CFG]
 
 
-def _config_lines(spec: StackSpec, layout: HaproxyLayout, acme_thumbprint: str | None) -> list[str]:
-    return [
+def _config_lines(spec: StackSpec, layout: HaproxyLayout, acme_thumbprint: str | None, http3: Http3) -> list[str]:
+    lines = [
         *_global_and_defaults(spec, layout),
         *_http_frontend(spec, layout, acme_thumbprint),
         *_https_frontend(spec, layout),
         *_backend_and_stats(layout),
+    ]
+    if http3.enabled:
+        _add_http3(lines, spec, layout, http3)
+    return lines
+
+
+def _add_http3(lines: list[str], spec: StackSpec, layout: HaproxyLayout, http3: Http3) -> None:
+    """The QUIC listener beside the TCP one: same certificates (so a hot swap covers both), same
+    routing; every HTTPS answer announces it with Alt-Svc."""
+    if http3.limited_quic:
+        lines.insert(lines.index("global") + 1, "    limited-quic  # QUIC on an OpenSSL without its QUIC API")
+    tcp_bind = f"    bind {layout.public_bind}:{layout.https_port} ssl"
+    https = next(i for i, line in enumerate(lines) if line.startswith(tcp_bind))
+    lines[https + 1 : https + 1] = [
+        f"    bind quic4@{layout.public_bind}:{layout.https_port} ssl crt {layout.certs_dir} alpn h3",
+        f"    http-after-response set-header Alt-Svc 'h3=\":{spec.ports.https}\"; ma={ALT_SVC_MAX_AGE}'",
     ]
 
 

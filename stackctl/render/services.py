@@ -36,6 +36,7 @@ class PortMapping:
     host_ip: str
     host_port: int
     container_port: int
+    protocol: str = "tcp"
 
 
 @dataclass(frozen=True)
@@ -121,8 +122,9 @@ def _photoprism_environment(spec: StackSpec) -> dict[str, str]:
     return env
 
 
-def _haproxy(spec: StackSpec) -> ServiceModel:
+def _haproxy(spec: StackSpec, http3: bool) -> ServiceModel:
     ports, layout = spec.ports, CONTAINER_LAYOUT
+    quic = (PortMapping(ports.bind, ports.https, layout.https_port, "udp"),) if http3 else ()
     return ServiceModel(
         name="haproxy",
         image=spec.images.haproxy,
@@ -130,6 +132,7 @@ def _haproxy(spec: StackSpec) -> ServiceModel:
         ports=(
             PortMapping(ports.bind, ports.http, layout.http_port),
             PortMapping(ports.bind, ports.https, layout.https_port),
+            *quic,
             PortMapping("127.0.0.1", ports.stats, layout.stats_port),
         ),
         env_files=("../secrets/haproxy.env",),
@@ -183,7 +186,8 @@ def _mariadb(spec: StackSpec) -> ServiceModel:
     )
 
 
-def stack_services(spec: StackSpec) -> list[ServiceModel]:
-    """The stack's services in start order (each after the ones it depends on)."""
-    services = [_photoprism(spec), _haproxy(spec)]
+def stack_services(spec: StackSpec, http3: bool = False) -> list[ServiceModel]:
+    """The stack's services in start order (each after the ones it depends on); with `http3`, HAProxy
+    publishes the HTTPS port on UDP too."""
+    services = [_photoprism(spec), _haproxy(spec, http3)]
     return [_mariadb(spec), *services] if spec.database.kind == "mariadb" else services

@@ -43,6 +43,9 @@ class DockerEngine:
         apply.ensure_network(self.client, network.name, project, network.subnet, network.gateway)
         return apply.converge(self.client, project, network.name, services, compose_dir, deadline, report, recreate)
 
+    def haproxy_quic_support(self, image: str) -> tuple[bool, bool]:
+        return preflight.haproxy_quic_support(self.client, image)
+
     def image_details(self, image: str) -> ImageDetails | None:
         return images.image_details(self.client, image)
 

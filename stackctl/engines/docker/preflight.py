@@ -53,8 +53,8 @@ def _process_listening(port: int) -> str | None:
 def check_ports_free(client: docker.DockerClient, services: list[Service], held_by_us: frozenset[int]) -> None:
     """Each host port a new container will publish must be free, unless one of ours holds it."""
     for service in services:
-        for address, port in service.ports.values():
-            if port in held_by_us:
+        for key, (address, port) in service.ports.items():
+            if port in held_by_us or key.endswith("/udp"):  # UDP: HAProxy's QUIC beside its own TCP port
                 continue
             with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
                 probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -104,3 +104,18 @@ def validate_haproxy_config(client: docker.DockerClient, haproxy: Service, candi
         ) from e
     except DOCKER_ERRORS as e:
         raise translate(f"check the HAProxy configuration with {haproxy.image}", e) from e
+
+
+def haproxy_quic_support(client: docker.DockerClient, image: str) -> tuple[bool, bool]:
+    """`haproxy -vv` in a one-off container: whether the build has QUIC, and OpenSSL's compatibility
+    layer for it (which needs `limited-quic`)."""
+    try:
+        output = client.containers.run(
+            image, command=["haproxy", "-vv"], network_mode="none", remove=True, stdout=True, stderr=True,
+            labels={"com.docker.compose.oneoff": "True", "stackctl.purpose": "haproxy-features"},
+        )  # fmt: skip
+    except DOCKER_ERRORS as e:
+        raise translate(f"run haproxy -vv in {image}", e) from e
+    features = next((line for line in output.decode(errors="replace").splitlines() if "Feature list" in line), "")
+    words = features.split()
+    return "+QUIC" in words, "+QUIC_OPENSSL_COMPAT" in words
