@@ -112,8 +112,9 @@ def run_pebble(folder: Path, http_port: int, dns: int | str, tls: tuple[Path, Pa
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "pebble.json").write_text(json.dumps(config))
     log = folder / "pebble.log"
-    # No sleep before validation; nonce rejection off so runs are repeatable.
-    env = {**os.environ, "PEBBLE_VA_NOSLEEP": "1", "PEBBLE_WFE_NONCEREJECT": "0"}
+    # No sleep before validation and no nonce rejection, so runs are repeatable; no reuse of valid
+    # authorizations (pebble reuses half by default), so every order is challenged.
+    env = {**os.environ, "PEBBLE_VA_NOSLEEP": "1", "PEBBLE_WFE_NONCEREJECT": "0", "PEBBLE_AUTHZREUSE": "0"}
     server = dns if isinstance(dns, str) else f"127.0.0.1:{dns}"
     with open(log, "w") as out:
         proc = subprocess.Popen(

@@ -35,6 +35,7 @@ def run(
     authority: str | None = None,
     close: bool = False,
     timeout: float = 120,
+    h3: bool = False,
 ) -> Measurement:
     """`close`: one request per connection (HTTP/1.1 Connection: close; h2load reconnects each time)."""
     with tempfile.TemporaryDirectory() as tmp:
@@ -43,6 +44,8 @@ def run(
                 "--log-file", str(log)]  # fmt: skip
         if h1:
             argv.append("--h1")
+        if h3:
+            argv.append("--npn-list=h3")
         if authority:
             argv += ["-H", f":authority: {authority}"]
         if close:
@@ -51,8 +54,9 @@ def run(
         result = subprocess.run(argv, capture_output=True, text=True, timeout=timeout, check=False)
         output = result.stdout + result.stderr
         protocol = re.search(r"Application protocol: (\S+)", output)
-        if not h1 and protocol and protocol.group(1) != "h2":
-            return Measurement(None, None, None, 0, f"no HTTP/2 (server negotiated {protocol.group(1)})")
+        wanted = "h3" if h3 else "h2"
+        if not h1 and protocol and protocol.group(1) != wanted:
+            return Measurement(None, None, None, 0, f"no {wanted} (server negotiated {protocol.group(1)})")
         finished = re.search(r"finished in ([\d.]+)(\w+), ([\d.]+) req/s", output)
         counts = re.search(r"requests: \d+ total, \d+ started, (\d+) done, (\d+) succeeded, (\d+) failed", output)
         codes = re.search(r"status codes: (\d+) 2xx", output)

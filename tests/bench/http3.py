@@ -1,0 +1,93 @@
+"""h3 rows: stackctl's HAProxy (the Debian 13 image, QUIC) over h3 against its own h2, and Caddy's
+HTTP/3 in front of the same PhotoPrism stand-in, all measured with h2load (nghttp2 with ngtcp2)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from stackctl.health.h3 import h3_get
+from tests.bench import commands
+from tests.bench.h2load import Measurement, run
+from tests.helpers import free_port, wait_for_port, wait_until
+
+ROOT = Path(__file__).resolve().parents[2]
+DOMAIN = "photos.localhost"
+LOAD = {"requests": 20000, "clients": 8, "streams": 10}
+
+
+def _stack(work: Path) -> Path:
+    folder = work / "h3"
+    folder.mkdir(parents=True)
+    text = (ROOT / "tests/demo/stack.yaml").read_text().replace("name: demo", "name: benchh3")
+    text = text.replace("18080", "48080").replace("18443", "48443").replace("18404", "48404")
+    (folder / "stack.yaml").write_text(text + "network: {subnet: 10.231.11.0/24}\n")
+    subprocess.run(commands.stackctl(folder, "init"), check=True, stdout=subprocess.DEVNULL)
+    done = subprocess.run(commands.stackctl(folder, "up"), capture_output=True, text=True, check=False)
+    if done.returncode != 0:
+        raise RuntimeError(done.stderr)
+    return folder
+
+
+def _standin_address() -> str:
+    import docker
+
+    networks = docker.from_env().containers.get("benchh3-photoprism-1").attrs["NetworkSettings"]["Networks"]
+    return str(next(iter(networks.values()))["IPAddress"])
+
+
+def _caddy(work: Path, backend: str, certs: Path) -> tuple[subprocess.Popen[bytes], int]:
+    port = free_port()
+    caddyfile = work / "Caddyfile"
+    site = certs / "sites" / DOMAIN
+    caddyfile.write_text(
+        "{\n  auto_https off\n  admin off\n}\n"
+        f"https://{DOMAIN}:{port} {{\n  tls {site / 'cert.pem'} {site / 'key.pem'}\n"
+        f"  reverse_proxy {backend}:2342\n}}\n"
+    )
+    proc = subprocess.Popen(["caddy", "run", "--config", str(caddyfile), "--adapter", "caddyfile"],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
+    wait_for_port(port)
+    wait_until(lambda: _answers_h3(port, certs), 10, "Caddy to answer HTTP/3")
+    return proc, port
+
+
+def _answers_h3(port: int, certs: Path) -> bool:
+    try:
+        return h3_get("127.0.0.1", port, DOMAIN, str(certs / "ca/ca.crt"), 2.0, "/health").status == 200
+    except OSError:
+        return False
+
+
+def _row(m: Measurement) -> dict[str, Any]:
+    return {"rps": m.rps, "p50_ms": m.p50_ms, "p99_ms": m.p99_ms, "failed": m.failed, "note": m.note}
+
+
+def measure() -> dict[str, Any]:
+    with tempfile.TemporaryDirectory(prefix="stackctl-bench-h3-") as tmp:
+        work = Path(tmp)
+        folder = _stack(work)
+        try:
+            url = "https://127.0.0.1:48443/health"
+            result = {
+                "stackctl_h2": _row(run(url, authority=DOMAIN, **LOAD)),
+                "stackctl_h3": _row(run(url, authority=DOMAIN, h3=True, **LOAD)),
+            }
+            caddy, port = _caddy(work, _standin_address(), folder / "certs")
+            try:
+                result["caddy_h3"] = _row(run(f"https://127.0.0.1:{port}/health", authority=f"{DOMAIN}:{port}",
+                                              h3=True, **LOAD))  # fmt: skip
+                result["caddy_h2"] = _row(run(f"https://127.0.0.1:{port}/health", authority=f"{DOMAIN}:{port}", **LOAD))
+            finally:
+                caddy.terminate()
+                caddy.wait(timeout=10)
+        finally:
+            subprocess.run(commands.stackctl(folder, "down"), capture_output=True, check=False)
+    return result
+
+
+if __name__ == "__main__":
+    print(json.dumps(measure(), indent=1))
