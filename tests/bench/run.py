@@ -21,6 +21,7 @@ from rich.table import Table
 from tests.bench import commands
 from tests.bench.backup import measure as measure_backup
 from tests.bench.changes import measure_changes
+from tests.bench.http3 import measure as measure_http3
 from tests.bench.h2load import Measurement, run
 from tests.bench.proxies import NAME, proxies
 
@@ -161,10 +162,12 @@ def main() -> int:
         changes = measure_changes(work, ROOT)
         console.print("[bold]backup and restore[/bold] against tar | gzip -1 and tar | zstd -1")
         backup = measure_backup(int(os.environ.get("BENCH_BACKUP_MB", "512")))
+        console.print("[bold]http3[/bold]: stackctl h3 and h2, Caddy h3, in front of the same stand-in")
+        http3 = measure_http3()
     result = {
         "proxy": rows, "tls": tls, "ratios": ratios(rows),
         "commands": [c.__dict__ for c in cmds], "cold_up": cold, "status_watch": watch, "changes": changes,
-        "backup": backup,
+        "backup": backup, "http3": http3,
         "machine": {"cpus": os.cpu_count(), "python": platform.python_version(), "platform": platform.platform(),
                     "haproxy": _version(["haproxy", "-v"]), "nginx": _version(["nginx", "-v"]),
                     "caddy": _version(["caddy", "version"]), "h2load": _version(["h2load", "--version"]),
