@@ -21,8 +21,8 @@ from rich.table import Table
 from tests.bench import commands
 from tests.bench.backup import measure as measure_backup
 from tests.bench.changes import measure_changes
-from tests.bench.http3 import measure as measure_http3
 from tests.bench.h2load import Measurement, run
+from tests.bench.http3 import measure as measure_http3
 from tests.bench.proxies import NAME, proxies
 
 ROOT = Path(__file__).resolve().parents[2]
