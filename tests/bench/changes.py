@@ -127,14 +127,10 @@ def haproxy_upgrade(folder: Path, https: int, image: str) -> dict[str, Any]:
             "failed_requests": len(failed), "ok_requests": load.ok}  # fmt: skip
 
 
-def measure_changes(work: Path, root: Path) -> dict[str, Any]:
+def measure_changes(work: Path) -> dict[str, Any]:
     """A fresh stack of the test images on its own ports, changed three ways, then removed."""
     folder = work / "changes"
-    folder.mkdir(parents=True)
-    text = (root / "tests/demo/stack.yaml").read_text().replace("name: demo", "name: benchchg")
-    text = text.replace("18080", "38080").replace("18443", "38443").replace("18404", "38404")
-    (folder / "stack.yaml").write_text(text + "aliases: []\nphotoprism: {env: {}}\nnetwork: {subnet: 10.231.9.0/24}\n")
-    subprocess.run(commands.stackctl(folder, "init"), check=True, stdout=subprocess.DEVNULL)
+    text = commands.demo_like_stack(folder, "benchchg", "38", "10.231.9.0/24", "aliases: []\nphotoprism: {env: {}}\n")
     try:
         _up(folder, "up")
         image = re.search(r'haproxy: "([^"]+)"', text)

@@ -114,3 +114,20 @@ def _ts(text: str) -> float:
     import datetime as dt
 
     return dt.datetime.fromisoformat(text[:26].rstrip("Z") + "+00:00").timestamp()
+
+
+def demo_like_stack(folder: Path, name: str, port_prefix: str, subnet: str, extra: str = "") -> str:
+    """A stack folder like `make demo`'s, on ports <prefix>080/<prefix>443/<prefix>404 and its own
+    subnet, initialised (secrets); returns its stack.yaml text."""
+    folder.mkdir(parents=True)
+    text = (
+        (Path(__file__).resolve().parents[2] / "tests/demo/stack.yaml")
+        .read_text()
+        .replace("name: demo", f"name: {name}")
+    )
+    for port in ("080", "443", "404"):
+        text = text.replace(f"18{port}", f"{port_prefix}{port}")
+    text += f"{extra}network: {{subnet: {subnet}}}\n"
+    (folder / "stack.yaml").write_text(text)
+    subprocess.run(stackctl(folder, "init"), check=True, stdout=subprocess.DEVNULL)
+    return text

@@ -16,18 +16,13 @@ from tests.bench.h2load import Measurement, run
 from tests.bench.h3load import run_h3
 from tests.helpers import free_port, wait_for_port, wait_until
 
-ROOT = Path(__file__).resolve().parents[2]
 DOMAIN = "photos.localhost"
 LOAD = {"requests": 20000, "clients": 8, "streams": 10}
 
 
 def _stack(work: Path) -> Path:
     folder = work / "h3"
-    folder.mkdir(parents=True)
-    text = (ROOT / "tests/demo/stack.yaml").read_text().replace("name: demo", "name: benchh3")
-    text = text.replace("18080", "48080").replace("18443", "48443").replace("18404", "48404")
-    (folder / "stack.yaml").write_text(text + "network: {subnet: 10.231.11.0/24}\n")
-    subprocess.run(commands.stackctl(folder, "init"), check=True, stdout=subprocess.DEVNULL)
+    commands.demo_like_stack(folder, "benchh3", "48", "10.231.11.0/24")
     done = subprocess.run(commands.stackctl(folder, "up"), capture_output=True, text=True, check=False)
     if done.returncode != 0:
         raise RuntimeError(done.stderr)

@@ -159,7 +159,7 @@ def main() -> int:
         console.print("[bold]cold up[/bold] with images present")
         cold = [commands.cold_up(cold_stack(work / str(i))) for i in range(2)]
         console.print("[bold]changes under load[/bold]: config change, PhotoPrism recreated, HAProxy upgraded")
-        changes = measure_changes(work, ROOT)
+        changes = measure_changes(work)
         console.print("[bold]backup and restore[/bold] against tar | gzip -1 and tar | zstd -1")
         backup = measure_backup(int(os.environ.get("BENCH_BACKUP_MB", "512")))
         console.print("[bold]http3[/bold]: stackctl h3 and h2, Caddy h3, in front of the same stand-in")

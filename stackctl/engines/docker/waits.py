@@ -10,7 +10,7 @@ from stackctl.core.clock import Deadline
 from stackctl.core.errors import OperationFailed
 from stackctl.engines.docker.client import docker_call
 
-POLL_SECONDS = 0.2
+POLL_SECONDS = 0.1  # a maintenance window ends this much after the container is healthy, at most
 
 
 def last_log_lines(container: Container, count: int = 8) -> str:
