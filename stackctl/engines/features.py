@@ -39,6 +39,8 @@ def refresh_features(engine: Engine, paths: StackPaths, spec: StackSpec) -> None
     if details is None or (cached is not None and cached.get("id") == details.id):
         return
     quic, compat = engine.haproxy_quic_support(spec.images.haproxy)
+    if spec.ports.http3 == "true" and not quic:
+        raise _no_quic(spec)  # refused before anything is written
     document = {"image": spec.images.haproxy, "id": details.id, "quic": quic, "quic_openssl_compat": compat}
     atomic_write(_path(paths), json.dumps(document, indent=1) + "\n")
 
@@ -52,9 +54,13 @@ def http3_for(paths: StackPaths, spec: StackSpec) -> Http3:
         return Http3(True) if spec.ports.http3 == "true" else NO_HTTP3
     if not cached.get("quic"):
         if spec.ports.http3 == "true":
-            raise InvalidInput(
-                f"ports.http3 is true but {spec.images.haproxy} has no QUIC (haproxy -vv lists no +QUIC)",
-                "set ports.http3: auto or false, or use an image built with USE_QUIC=1 (e.g. Debian 13's haproxy)",
-            )
+            raise _no_quic(spec)
         return NO_HTTP3
     return Http3(True, bool(cached.get("quic_openssl_compat")))
+
+
+def _no_quic(spec: StackSpec) -> InvalidInput:
+    return InvalidInput(
+        f"ports.http3 is true but {spec.images.haproxy} has no QUIC (haproxy -vv lists no +QUIC)",
+        "set ports.http3: auto or false, or use an image built with USE_QUIC=1 (e.g. Debian 13's haproxy)",
+    )

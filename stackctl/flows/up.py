@@ -92,13 +92,13 @@ def bring_up(
     if spec.tls.source == "import" and store.read_site(spec.domain) is None:
         raise InvalidInput("tls.source is import but no certificate was imported", "run: stackctl certs import FILE")
     engine = edges.engine()
-    images = [s.image for s in services(spec, paths)]
-    record_pulls(engine, paths, engine.ensure_images(images, spec.pull, progress))
+    pulled = engine.ensure_images([s.image for s in services(spec, paths)], spec.pull, progress)
+    ours = engine.containers(spec.name, paths.compose_dir)  # refuses another folder's same-named stack
+    engine.check_ports_free(services(spec, paths), ours)
+    record_pulls(engine, paths, pulled)  # nothing is written in the stack folder before these checks
     refresh_features(engine, paths, spec)  # ports.http3: auto asks the image whether it has QUIC
     states = generated_states(paths, spec)
     wanted = services(spec, paths)
-    ours = engine.containers(spec.name, paths.compose_dir)
-    engine.check_ports_free(wanted, ours)
 
     _certificate_in_place(store, spec, edges, report)
     prepare_host_folders(wanted, paths.run)

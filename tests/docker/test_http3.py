@@ -18,6 +18,7 @@ from stackctl.certs.store import CertStore
 from stackctl.health.h3 import h3_get
 from tests.docker.conftest import OLDEST_IMAGES, Stack, make_stack
 from tests.h2client import _Connection as H2Connection  # one h2 connection of the load client
+from tests.helpers import hash_tree
 
 DOMAIN = "photos.example.com"
 
@@ -76,3 +77,10 @@ def test_auto_renders_no_quic_on_an_image_without_it(docker_client: docker.Docke
         assert features["quic"] is False
         code, out, _ = stack.cli("verify", "--json")
         assert code == 0 and "http3" not in {c["name"] for c in json.loads(out)["checks"]}
+
+        stack.edit("  stats: ", "  http3: true\n  stats: ")  # asking for it on an image without QUIC
+        (stack.root / "compose/.haproxy-features.json").unlink()
+        before = hash_tree(stack.root)
+        code, _, err = stack.cli("up")
+        assert code == 2 and "has no QUIC" in err and len(err.strip().splitlines()) == 1, err
+        assert hash_tree(stack.root) == before
