@@ -127,22 +127,7 @@ def run_restore(ctx: Context, args: argparse.Namespace) -> int:
     if args.no_up:
         ctx.say(f"Next: stackctl --dir {root} up")
         return 0
+    from stackctl.commands.stack_cmd import up_and_report
     from stackctl.config.layout import StackPaths
-    from stackctl.config.spec import load_spec
-    from stackctl.core.errors import OperationFailed
-    from stackctl.flows.up import up
-    from stackctl.ui.probe_report import print_probe
-    from stackctl.ui.progress import PullProgressBar
 
-    paths = StackPaths(root)
-    bar = PullProgressBar(ctx.console)
-    try:
-        outcome = up(paths, load_spec(paths.spec), args.timeout, ctx.edge, ctx.say, bar)
-    finally:
-        bar.stop()
-    assert outcome.probe is not None
-    print_probe(ctx.console, outcome.probe)
-    if not outcome.probe.ok:
-        raise OperationFailed("the stack is restored and running but HTTPS verification failed", "see stackctl status")
-    ctx.say(f"Ready: {outcome.probe.url}")
-    return 0
+    return up_and_report(ctx, StackPaths(root), args.timeout, True, None)

@@ -12,6 +12,7 @@ from stackctl.core.errors import InvalidInput, OperationFailed
 
 if TYPE_CHECKING:
     from stackctl.commands.context import Context
+    from stackctl.config.layout import StackPaths
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -54,15 +55,21 @@ def checked_ca_file(path: Path | None) -> Path | None:
 
 
 def run_up(ctx: Context, args: argparse.Namespace) -> int:
+    ca_file = checked_ca_file(args.ca_file)  # a missing or bad --ca-file is refused before anything changes
+    return up_and_report(ctx, ctx.paths, args.timeout, not args.no_verify, ca_file)
+
+
+def up_and_report(ctx: Context, paths: StackPaths, timeout: float, verify: bool, ca_file: Path | None) -> int:
+    """`up` in `paths` with a pull progress bar, then the verification's report; exit 1 when it failed."""
+    from stackctl.config.spec import load_spec
     from stackctl.flows.up import up
     from stackctl.ui.probe_report import print_probe
     from stackctl.ui.progress import PullProgressBar
 
-    ca_file = checked_ca_file(args.ca_file)  # a missing or bad --ca-file is refused before anything changes
-    spec = ctx.load_spec()
+    spec = load_spec(paths.spec)
     bar = PullProgressBar(ctx.console)
     try:
-        outcome = up(ctx.paths, spec, args.timeout, ctx.edge, ctx.say, bar, not args.no_verify, ca_file)
+        outcome = up(paths, spec, timeout, ctx.edge, ctx.say, bar, verify, ca_file)
     finally:
         bar.stop()
     if outcome.probe is None:
@@ -70,8 +77,9 @@ def run_up(ctx: Context, args: argparse.Namespace) -> int:
         return 0
     print_probe(ctx.console, outcome.probe)
     if not outcome.probe.ok:
-        failed = ", ".join(f"{c.name} ({c.detail})" for c in outcome.probe.failures())
-        raise OperationFailed(f"the stack is running but HTTPS verification failed: {failed}", "see stackctl status")
+        raise OperationFailed(
+            f"the stack is running but HTTPS verification failed: {outcome.probe.failed_text()}", "see stackctl status"
+        )
     ctx.say(f"Ready: {outcome.probe.url} ({outcome.elapsed_s:.1f}s)")
     return 0
 

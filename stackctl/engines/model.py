@@ -65,6 +65,10 @@ class Service:
         }
         return hashlib.sha256(json.dumps(document, sort_keys=True).encode()).hexdigest()
 
+    def host_path(self, target: str) -> Path:
+        """The host folder mounted at `target` in the container."""
+        return next(b.host for b in self.binds if b.target == target)
+
     def labels(self, project: str, working_dir: Path) -> dict[str, str]:
         folder = working_dir.absolute()
         return {

@@ -53,10 +53,6 @@ def regular_files(folder: Path) -> Iterator[Path]:
                 yield path
 
 
-def host_folder(service: Service, target: str) -> Path:
-    return next(b.host for b in service.binds if b.target == target)
-
-
 def sources(paths: StackPaths, photoprism: Service, dump: Dump | None, originals: bool) -> Iterator[tuple[str, Path]]:
     """(archive name, host file) for everything a backup holds, stack files first."""
     yield "stack/stack.yaml", paths.spec
@@ -65,12 +61,12 @@ def sources(paths: StackPaths, photoprism: Service, dump: Dump | None, originals
             yield f"stack/{path.relative_to(paths.root)}", path
     if dump is not None:
         yield f"database/{dump.kind}{dump.path.suffix}", dump.path
-    storage = host_folder(photoprism, STORAGE_TARGET)
+    storage = photoprism.host_path(STORAGE_TARGET)
     for kept in STORAGE_KEPT:
         for path in regular_files(storage / kept):
             yield f"storage/{path.relative_to(storage)}", path
     if originals:
-        folder = host_folder(photoprism, ORIGINALS_TARGET)
+        folder = photoprism.host_path(ORIGINALS_TARGET)
         for path in regular_files(folder):
             yield f"originals/{path.relative_to(folder)}", path
 

@@ -39,8 +39,7 @@ class Dump:
 
 
 def sqlite_database(photoprism: Service) -> Path:
-    storage = next(b.host for b in photoprism.binds if b.target == STORAGE_TARGET)
-    return storage / SQLITE_FILE
+    return photoprism.host_path(STORAGE_TARGET) / SQLITE_FILE
 
 
 def _target(paths: StackPaths, spec: StackSpec, kind: str, suffix: str) -> Path:

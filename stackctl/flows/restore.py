@@ -19,10 +19,11 @@ from stackctl.core.clock import Deadline, utcnow
 from stackctl.core.errors import InvalidInput, OperationFailed
 from stackctl.core.fsio import PRIVATE_DIR_MODE, ensure_dir
 from stackctl.core.sealed import MAGIC, SealedReader
-from stackctl.engines.model import services
+from stackctl.engines.host import prepare_host_folders
+from stackctl.engines.model import Service, services
 from stackctl.flows.archive import MANIFEST, damaged, members, stream_to, verified_manifest
-from stackctl.flows.backup import ORIGINALS_TARGET, host_folder
-from stackctl.flows.dumps import SQLITE_FILE, STORAGE_TARGET, Dump, restore_database
+from stackctl.flows.backup import ORIGINALS_TARGET
+from stackctl.flows.dumps import STORAGE_TARGET, Dump, restore_database, sqlite_database
 from stackctl.flows.edges import Edges
 from stackctl.render.services import network_model
 
@@ -91,22 +92,28 @@ class _Placer:
         self.modes = {f["path"]: int(f.get("mode", 0o600)) & 0o777 for f in manifest["files"]}
         self.digests = {f["path"]: str(f["sha256"]) for f in manifest["files"]}
         self.spec: StackSpec | None = None
+        self.photoprism: Service | None = None
         self.dump: Dump | None = None
+
+    def loaded_spec(self) -> tuple[StackSpec, Service]:
+        """stack.yaml comes first in the archive: read it once the stack files are in place."""
+        if self.spec is None or self.photoprism is None:
+            self.spec = load_spec(self.paths.spec)
+            self.photoprism = next(s for s in services(self.spec, self.paths) if s.name == "photoprism")
+        return self.spec, self.photoprism
 
     def target(self, name: str) -> Path:
         top, rest = name.split("/", 1)
         if top == "stack":
             return self.paths.root / rest
-        if self.spec is None:
-            self.spec = load_spec(self.paths.spec)
-        photoprism = next(s for s in services(self.spec, self.paths) if s.name == "photoprism")
+        _, photoprism = self.loaded_spec()
         if top == "database":
             stamp = utcnow().strftime("%Y%m%dT%H%M%SZ")
             path = self.paths.backups / f"restore-{stamp}-{rest}"
             self.dump = Dump(rest.split(".", 1)[0], path)
             return path
         folder = STORAGE_TARGET if top == "storage" else ORIGINALS_TARGET
-        return host_folder(photoprism, folder) / rest
+        return photoprism.host_path(folder) / rest
 
     def place(self, name: str, handle: IO[bytes]) -> None:
         path = self.target(name)
@@ -146,28 +153,23 @@ def restore(
         for member, handle in members(stream):
             if member.name != MANIFEST:
                 placer.place(member.name, handle)
-    if placer.spec is None:
-        placer.spec = load_spec(placer.paths.spec)
+    placer.loaded_spec()
     _load_database(placer, edges, report, timeout)
     return Restored(root, manifest, placer.dump, time.monotonic() - started)
 
 
 def _load_database(placer: _Placer, edges: Edges, report: Callable[[str], None], timeout: float) -> None:
-    spec, paths, dump = placer.spec, placer.paths, placer.dump
-    assert spec is not None
+    (spec, photoprism), paths, dump = placer.loaded_spec(), placer.paths, placer.dump
     if dump is None:
         return
-    photoprism = next(s for s in services(spec, paths) if s.name == "photoprism")
     if dump.kind == "sqlite":
-        target = host_folder(photoprism, STORAGE_TARGET) / SQLITE_FILE
+        target = sqlite_database(photoprism)
         ensure_dir(target.parent, 0o755)
         shutil.copyfile(dump.path, target)
         report(f"restored the SQLite database to {target}")
         return
     engine = edges.engine()
     mariadb = [s for s in services(spec, paths) if s.name == "mariadb"]
-    from stackctl.engines.host import prepare_host_folders
-
     prepare_host_folders(mariadb, paths.run)
     report("starting a fresh MariaDB to load the dump into")
     engine.apply(spec.name, network_model(spec), mariadb, paths.compose_dir, Deadline(timeout), report)

@@ -14,6 +14,7 @@ from stackctl.certs.localca import temporary_self_signed
 from stackctl.certs.manage import current_is_usable, issue
 from stackctl.certs.store import CertStore
 from stackctl.config.layout import StackPaths
+from stackctl.config.secrets import read_secrets
 from stackctl.config.spec import StackSpec
 from stackctl.core.clock import Deadline, utcnow
 from stackctl.core.errors import InvalidInput
@@ -88,13 +89,14 @@ def bring_up(
     store = CertStore(paths.certs)
     if spec.tls.source == "acme":
         load_or_create_key(AccountFiles(paths.certs))  # haproxy.cfg answers challenges with its thumbprint
-    generated_states(paths, spec)  # validates secrets before anything else
+    read_secrets(paths.secrets)  # before anything else
     if spec.tls.source == "import" and store.read_site(spec.domain) is None:
         raise InvalidInput("tls.source is import but no certificate was imported", "run: stackctl certs import FILE")
     engine = edges.engine()
-    pulled = engine.ensure_images([s.image for s in services(spec, paths)], spec.pull, progress)
+    before = services(spec, paths)  # the TCP ports and images do not depend on what the image can do
+    pulled = engine.ensure_images([s.image for s in before], spec.pull, progress)
     ours = engine.containers(spec.name, paths.compose_dir)  # refuses another folder's same-named stack
-    engine.check_ports_free(services(spec, paths), ours)
+    engine.check_ports_free(before, ours)
     record_pulls(engine, paths, pulled)  # nothing is written in the stack folder before these checks
     refresh_features(engine, paths, spec)  # ports.http3: auto asks the image whether it has QUIC
     states = generated_states(paths, spec)

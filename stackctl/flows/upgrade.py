@@ -7,6 +7,7 @@ from __future__ import annotations
 import time
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import asdict, dataclass
+from functools import cached_property
 from typing import Any
 
 from stackctl.certs.store import CertStore
@@ -85,7 +86,7 @@ class _Upgrade:
     timeout: float
     report: Report
 
-    @property
+    @cached_property
     def wanted(self) -> list[Service]:
         return services(self.spec, self.paths)
 
@@ -110,8 +111,7 @@ class _Upgrade:
         left = max(1.0, self.timeout - (time.monotonic() - started))
         result = probe_until(probe_target(self.spec, CertStore(self.paths.certs)), left)
         if not result.ok:
-            failed = ", ".join(f"{c.name} ({c.detail})" for c in result.failures())
-            raise OperationFailed(f"HTTPS verification failed: {failed}", "see stackctl status")
+            raise OperationFailed(f"HTTPS verification failed: {result.failed_text()}", "see stackctl status")
 
     def roll_back(self, item: ServiceImages, dump: Dump | None) -> str:
         """Put the service back on its old image (and the database back from its dump); says how it went."""

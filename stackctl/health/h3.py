@@ -25,47 +25,61 @@ class H3Answer:
     alt_svc: str | None
 
 
-class _Client(QuicConnectionProtocol):
+class H3Client(QuicConnectionProtocol):
+    """HTTP/3 over one QUIC connection; several `get`s may be in flight at once."""
+
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.h3 = H3Connection(self._quic)
-        self.headers: dict[bytes, bytes] = {}
-        self.finished = asyncio.Event()
+        self.waiters: dict[int, tuple[asyncio.Future[dict[bytes, bytes]], dict[bytes, bytes]]] = {}
 
     def quic_event_received(self, event: QuicEvent) -> None:
         for h3_event in self.h3.handle_event(event):
+            if not isinstance(h3_event, (HeadersReceived, DataReceived)) or h3_event.stream_id not in self.waiters:
+                continue
+            future, headers = self.waiters[h3_event.stream_id]
             if isinstance(h3_event, HeadersReceived):
-                self.headers.update(dict(h3_event.headers))
-            if isinstance(h3_event, (HeadersReceived, DataReceived)) and h3_event.stream_ended:
-                self.finished.set()
+                headers.update(dict(h3_event.headers))
+            if h3_event.stream_ended and not future.done():
+                future.set_result(headers)
 
-    async def get(self, authority: str, path: str) -> None:
+    async def get(self, authority: str, path: str) -> dict[bytes, bytes]:
+        """The response headers (`:status` among them) once the response has ended."""
         stream = self._quic.get_next_available_stream_id()
+        future: asyncio.Future[dict[bytes, bytes]] = asyncio.get_running_loop().create_future()
+        self.waiters[stream] = (future, {})
         self.h3.send_headers(
             stream,
             [(b":method", b"GET"), (b":scheme", b"https"), (b":authority", authority.encode()),
-             (b":path", path.encode()), (b"user-agent", b"stackctl-verify")],
+             (b":path", path.encode()), (b"user-agent", b"stackctl")],
             end_stream=True,
         )  # fmt: skip
         self.transmit()
-        await self.finished.wait()
+        try:
+            return await future
+        finally:
+            del self.waiters[stream]
 
     def peer_serial(self) -> str | None:
         certificate = getattr(self._quic.tls, "_peer_certificate", None)  # aioquic keeps it here
         return None if certificate is None else serial_hex(certificate)
 
 
-async def _get(address: str, port: int, domain: str, cafile: str | None, path: str) -> H3Answer:
+def client_configuration(domain: str, cafile: str | None) -> QuicConfiguration:
     configuration = QuicConfiguration(is_client=True, alpn_protocols=H3_ALPN, server_name=domain)
     configuration.verify_mode = ssl.CERT_REQUIRED
     if cafile:
         configuration.load_verify_locations(cafile)
-    async with connect(address, port, configuration=configuration, create_protocol=_Client) as client:
-        assert isinstance(client, _Client)
-        await client.get(domain, path)
-        status = int(client.headers.get(b":status", b"0"))
-        alt_svc = client.headers.get(b"alt-svc")
-        return H3Answer(status, client.peer_serial(), alt_svc.decode() if alt_svc else None)
+    return configuration
+
+
+async def _get(address: str, port: int, domain: str, cafile: str | None, path: str) -> H3Answer:
+    configuration = client_configuration(domain, cafile)
+    async with connect(address, port, configuration=configuration, create_protocol=H3Client) as client:
+        assert isinstance(client, H3Client)
+        headers = await client.get(domain, path)
+        alt_svc = headers.get(b"alt-svc")
+        return H3Answer(int(headers.get(b":status", b"0")), client.peer_serial(), alt_svc.decode() if alt_svc else None)
 
 
 def h3_get(

@@ -44,6 +44,10 @@ class ProbeResult:
     def failures(self) -> list[Check]:
         return [c for c in self.checks if not c.ok]
 
+    def failed_text(self) -> str:
+        """The failed checks in one line, e.g. `status (GET /api/v1/status -> 503)`."""
+        return ", ".join(f"{c.name} ({c.detail})" for c in self.failures())
+
     def as_json(self) -> dict[str, Any]:
         return {
             "ok": self.ok,

@@ -5,47 +5,12 @@ it is the bottleneck long before a proxy is; its figures compare servers only un
 from __future__ import annotations
 
 import asyncio
-import ssl
 import time
-from typing import Any
 
 from aioquic.asyncio.client import connect
-from aioquic.asyncio.protocol import QuicConnectionProtocol
-from aioquic.h3.connection import H3_ALPN, H3Connection
-from aioquic.h3.events import DataReceived, HeadersReceived
-from aioquic.quic.configuration import QuicConfiguration
-from aioquic.quic.events import QuicEvent
 
+from stackctl.health.h3 import H3Client, client_configuration
 from tests.bench.h2load import Measurement, _percentile
-
-
-class _Client(QuicConnectionProtocol):
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.h3 = H3Connection(self._quic)
-        self.waiters: dict[int, tuple[asyncio.Future[int], list[int]]] = {}
-
-    def quic_event_received(self, event: QuicEvent) -> None:
-        for h3_event in self.h3.handle_event(event):
-            if isinstance(h3_event, (HeadersReceived, DataReceived)) and h3_event.stream_id in self.waiters:
-                future, status = self.waiters[h3_event.stream_id]
-                if isinstance(h3_event, HeadersReceived):
-                    status.append(int(dict(h3_event.headers).get(b":status", b"0")))
-                if h3_event.stream_ended and not future.done():
-                    future.set_result(status[0] if status else 0)
-
-    async def get(self, authority: str, path: str) -> int:
-        stream = self._quic.get_next_available_stream_id()
-        future: asyncio.Future[int] = asyncio.get_running_loop().create_future()
-        self.waiters[stream] = (future, [])
-        self.h3.send_headers(stream, [(b":method", b"GET"), (b":scheme", b"https"),
-                                      (b":authority", authority.encode()), (b":path", path.encode())],
-                             end_stream=True)  # fmt: skip
-        self.transmit()
-        try:
-            return await future
-        finally:
-            del self.waiters[stream]
 
 
 async def _load(port: int, domain: str, cafile: str, path: str, requests: int, clients: int,
@@ -54,13 +19,13 @@ async def _load(port: int, domain: str, cafile: str, path: str, requests: int, c
     failed = 0
     left = requests
 
-    async def worker(client: _Client) -> None:
+    async def worker(client: H3Client) -> None:
         nonlocal left, failed
         while left > 0:
             left -= 1
             started = time.monotonic()
             try:
-                status = await asyncio.wait_for(client.get(domain, path), 10)
+                status = int((await asyncio.wait_for(client.get(domain, path), 10)).get(b":status", b"0"))
             except (TimeoutError, ConnectionError):
                 status = 0
             if status == 200:
@@ -69,11 +34,9 @@ async def _load(port: int, domain: str, cafile: str, path: str, requests: int, c
                 failed += 1
 
     async def connection() -> None:
-        configuration = QuicConfiguration(is_client=True, alpn_protocols=H3_ALPN, server_name=domain)
-        configuration.verify_mode = ssl.CERT_REQUIRED
-        configuration.load_verify_locations(cafile)
-        async with connect("127.0.0.1", port, configuration=configuration, create_protocol=_Client) as client:
-            assert isinstance(client, _Client)
+        configuration = client_configuration(domain, cafile)
+        async with connect("127.0.0.1", port, configuration=configuration, create_protocol=H3Client) as client:
+            assert isinstance(client, H3Client)
             await asyncio.gather(*(worker(client) for _ in range(streams)))
 
     started = time.monotonic()
