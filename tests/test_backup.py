@@ -72,6 +72,9 @@ def test_restore_rebuilds_the_folder_with_its_modes_and_data(archive: tuple[Path
     for name in ("stack.yaml", "secrets", "secrets/mariadb.env", "certs", "certs/ca/ca.key", "originals/sunset.jpg",
                  "storage/sidecar/2024/beach.yml"):  # fmt: skip
         assert after[name] == before[name], name  # content and mode
+    assert {k: v for k, v in after.items() if k.startswith("certs")} == {
+        k: v for k, v in before.items() if k.startswith("certs")
+    }  # every certificate folder as private as it was
     assert "storage/cache/thumbnails/big.jpg" not in after  # the thumbnail cache is made again
     with sqlite3.connect(target / "storage/index.db") as db:
         assert db.execute("SELECT title FROM photos").fetchall() == [("sunset",)]

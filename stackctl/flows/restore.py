@@ -65,8 +65,8 @@ class Restored:
     seconds: float
 
 
-def _write_stream(path: Path, handle: IO[bytes], mode: int, expected: str) -> None:
-    ensure_dir(path.parent, PRIVATE_DIR_MODE if mode == 0o600 else 0o755)
+def _write_stream(path: Path, handle: IO[bytes], mode: int, expected: str, folder_mode: int) -> None:
+    ensure_dir(path.parent, folder_mode)
     partial = path.with_name(f".{path.name}.part")
     fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     try:
@@ -81,6 +81,15 @@ def _write_stream(path: Path, handle: IO[bytes], mode: int, expected: str) -> No
     except BaseException:
         partial.unlink(missing_ok=True)
         raise
+
+
+def _private_folders(base: Path, leaf: Path) -> None:
+    """`base` and each folder from it down to `leaf`, created or tightened to 0700."""
+    current = base
+    ensure_dir(current, PRIVATE_DIR_MODE)
+    for part in leaf.relative_to(base).parts:
+        current = current / part
+        ensure_dir(current, PRIVATE_DIR_MODE)
 
 
 class _Placer:
@@ -118,10 +127,11 @@ class _Placer:
     def place(self, name: str, handle: IO[bytes]) -> None:
         path = self.target(name)
         top_level = name.split("/")[1] if name.startswith("stack/") else ""
-        if top_level in PRIVATE_FOLDERS:
-            ensure_dir(self.paths.root / top_level, PRIVATE_DIR_MODE)
+        private = top_level in PRIVATE_FOLDERS or name.startswith("database/")
+        if private:  # every folder below secrets/ and certs/ is 0700 from the moment it exists
+            _private_folders(self.paths.root / top_level if top_level else path.parent, path.parent)
         mode = 0o600 if name.startswith("database/") else self.modes[name]
-        _write_stream(path, handle, mode, self.digests[name])
+        _write_stream(path, handle, mode, self.digests[name], PRIVATE_DIR_MODE if private else 0o755)
 
 
 def _set_aside(root: Path, report: Callable[[str], None]) -> None:
