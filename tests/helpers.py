@@ -48,11 +48,18 @@ def free_port(host: str = "127.0.0.1") -> int:
         return int(s.getsockname()[1])
 
 
-def hash_tree(root: Path) -> dict[str, str]:
-    """Path -> content hash and mode, for every file and folder under root."""
+# Folders the running containers write to on their own (MariaDB's redo log, PhotoPrism's cache,
+# HAProxy's socket): a stack folder is "as it was" when everything else is.
+CONTAINER_DATA = ("database", "storage", "originals", "run")
+
+
+def hash_tree(root: Path, *, skip: tuple[str, ...] = ()) -> dict[str, str]:
+    """Path -> content hash and mode, for every file and folder under root but the top-level `skip`."""
     result = {}
     for path in sorted(root.rglob("*")):
         rel = str(path.relative_to(root))
+        if rel.split("/", 1)[0] in skip:
+            continue
         if path.is_symlink():
             result[rel] = f"symlink to {os.readlink(path)}"
         elif not (path.is_file() or path.is_dir()):
