@@ -131,6 +131,7 @@ class FakeEngine:
     calls: list[str] = field(default_factory=list)
     applied: list[list[str]] = field(default_factory=list)
     checked_configs: list[str] = field(default_factory=list)
+    checked_folders: list[dict[str, str]] = field(default_factory=list)  # every file of each candidate
     runtime: FakeRuntimeApi | None = None  # a reload makes its worker report the config on disk...
     reloads_take: bool = True  # ...unless the new worker never comes (a fault a real HAProxy rarely shows)
 
@@ -146,6 +147,7 @@ class FakeEngine:
 
     def validate_haproxy_config(self, haproxy: object, candidate: Path) -> None:
         self.checked_configs.append((candidate / "haproxy.cfg").read_text())
+        self.checked_folders.append({f.name: f.read_text() for f in candidate.iterdir()})
         if self.reject_config:
             raise OperationFailed(f"the image rejects the HAProxy configuration: {self.reject_config}", "fix it")
 

@@ -115,8 +115,8 @@ def test_a_config_change_reloads_the_kept_haproxy_and_confirms_the_new_config(tm
     assert engine.calls[-1] == "reload flows-haproxy-1" and "reloaded haproxy (config changed)" in lines
     assert not any(line.startswith("recreating") for line in lines)
     assert runtime.config_id == config_id(paths.haproxy_cfg.read_text())
-    assert "photo.example.com" in paths.haproxy_cfg.read_text()
-    assert "photo.example.com" in engine.checked_configs[-1]  # checked in the image before it was written
+    assert "photo.example.com photoprism" in (paths.haproxy_folder / "hosts.map").read_text()
+    assert "photo.example.com" in engine.checked_folders[-1]["hosts.map"]  # checked in the image before it was written
 
     engine.calls.clear()  # nothing changed: nothing reloads
     with http_standin(http):

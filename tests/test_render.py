@@ -100,9 +100,13 @@ def test_config_has_what_the_seed_guide_lacks() -> None:
         "crt /usr/local/etc/haproxy-certs/",
         "stats socket /var/run/haproxy/admin.sock",
         "prometheus-exporter",
-        "req.hdr(host),host_only,lower -m str photos.example.com photo.example.com pics.example.org",
+        "req.hdr(host),host_only,lower,map(/usr/local/etc/haproxy/hosts.map)",
     ):
         assert needle in cfg, needle
+    hosts = render_stack(example("import-aliases"))["compose/haproxy/hosts.map"]
+    assert [line.split() for line in hosts.splitlines()[1:]] == [
+        [name, "photoprism"] for name in ("photos.example.com", "photo.example.com", "pics.example.org")
+    ]
     assert "bind :8080" in cfg and "bind :8443" in cfg  # high ports: HAProxy runs as non-root
     assert "test-only" not in cfg and "${STATS_PASSWORD}" in cfg  # the password comes from the environment
 
@@ -121,8 +125,9 @@ def test_a_wildcard_alias_routes_by_suffix_and_passes_haproxy_check(tmp_path: Pa
         certs_dir=f"{certs}/", socket_path=str(tmp_path / "admin.sock"), backend_address="127.0.0.1:9"
     )
     cfg = haproxy_folder_config(spec, layout, tmp_path, "thumb")
-    assert "acl known_host req.hdr(host),host_only,lower -m str photos.example.test\n" in cfg
-    assert "acl known_host req.hdr(host),host_only,lower -m end .example.test\n" in cfg
+    assert f"map_end({tmp_path}/wildcards.map) unless {{ var(txn.site) -m found }}\n" in cfg
+    assert (tmp_path / "hosts.map").read_text().splitlines()[1:] == ["photos.example.test photoprism"]
+    assert (tmp_path / "wildcards.map").read_text().splitlines()[1:] == [".example.test photoprism"]
     result = _haproxy_check(cfg, tmp_path)
     assert result.returncode == 0, result.stderr
 

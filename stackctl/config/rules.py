@@ -109,6 +109,14 @@ class Section:
         self._known.append(key)
         return Section(self.raw.get(key), self.key_path(key))
 
+    def section_list(self, key: str) -> list[Section]:
+        """A non-empty list of mappings, each a Section of its own (`key[0]`, `key[1]`, ...)."""
+        self._known.append(key)
+        raw = self.raw.get(key)
+        if not isinstance(raw, list) or not raw:
+            raise SpecError(self.key_path(key), f"must be a non-empty list of mappings, got {kind(raw)}")
+        return [Section(item, self.key_path(f"{key}[{i}]")) for i, item in enumerate(raw)]
+
     def finish(self) -> None:
         for key in self.raw:
             if key not in self._known:

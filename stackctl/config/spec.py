@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import zlib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 from stackctl.config import rules as rule
 from stackctl.config.dns_spec import DnsSettings, dns_settings
 from stackctl.config.rules import ACME_DIRECTORIES
+from stackctl.config.sites import Site
 from stackctl.core.errors import InvalidInput, SpecError
 from stackctl.core.fsio import MiB, read_user_text
 from stackctl.core.yamlload import parse_yaml
@@ -91,6 +92,38 @@ class StackSpec:
     pull: str = "missing"
     photoprism: PhotoprismSettings = field(default_factory=PhotoprismSettings)
     database: DatabaseSettings = field(default_factory=DatabaseSettings)
+    # Every site, in stack.yaml's order. The fields above (domain, aliases, tls, photoprism) are the
+    # first site's, so that code and scripts written for one site keep their meaning.
+    sites: tuple[Site, ...] = ()
+
+    def __post_init__(self) -> None:
+        if not self.sites:  # the single-site form: one PhotoPrism site with the stack-wide settings
+            site = Site(self.domain, self.aliases, self.tls, photoprism=self.photoprism, legacy=True)
+            object.__setattr__(self, "sites", (site,))
+
+    @property
+    def legacy(self) -> bool:
+        """Written in the single-site form (top-level domain:), not with sites:."""
+        return self.sites[0].legacy
+
+    def site(self, domain: str) -> Site:
+        """The site named by its domain or one of its aliases; raises InvalidInput for another name."""
+        wanted = domain.lower().removesuffix(".")
+        for site in self.sites:
+            if wanted in site.names:
+                return site
+        known = ", ".join(s.domain for s in self.sites)
+        raise InvalidInput(f"--site {domain}: no such site in stack.yaml (sites: {known})", "give one of those domains")
+
+    def site_view(self, site: Site) -> StackSpec:
+        """This stack as seen from one site: domain, aliases, tls and photoprism are that site's. What
+        works on one site's certificate or HTTPS check takes a view."""
+        return replace(
+            self, domain=site.domain, aliases=site.aliases, tls=site.tls, photoprism=site.photoprism or self.photoprism
+        )
+
+    def site_views(self) -> list[StackSpec]:
+        return [self.site_view(site) for site in self.sites]
 
     @property
     def names(self) -> tuple[str, ...]:
@@ -124,7 +157,7 @@ def _ports(section: rule.Section) -> Ports:
     return ports
 
 
-def _tls(section: rule.Section) -> TlsSettings:
+def tls_settings(section: rule.Section) -> TlsSettings:
     source = section.take("source", "local-ca", rule.choice(*TLS_SOURCES))
     key_type = section.take("key_type", "ecdsa-p256", rule.choice(*KEY_TYPES))
     acme_section = section.section("acme")
@@ -153,53 +186,51 @@ def _tls(section: rule.Section) -> TlsSettings:
     return TlsSettings(source=source, key_type=key_type, acme=acme)
 
 
-def spec_from_data(data: Any) -> StackSpec:
-    """Validate parsed YAML into a StackSpec. Raises SpecError on the first broken rule."""
-    top = rule.Section(data, "")
-    if "domain" not in top.raw:
-        raise SpecError("domain", "is required, e.g. domain: photos.example.com")
-    name = top.take("name", "photoprism", rule.project_name)
-    domain = top.take("domain", "", rule.hostname)
+def site_names(section: rule.Section, tls: TlsSettings) -> tuple[str, tuple[str, ...]]:
+    """A site's domain and aliases: no duplicates, and wildcards only where DNS-01 can issue them."""
+    domain = section.take("domain", "", rule.hostname)
     no_aliases: tuple[str, ...] = ()
-    aliases = top.take("aliases", no_aliases, rule.aliases)
+    aliases = section.take("aliases", no_aliases, rule.aliases)
     if domain in aliases:
-        raise SpecError(f"aliases[{aliases.index(domain)}]", f"duplicate of domain {rule.show(domain)}")
-    ports = _ports(top.section("ports"))
-    tls = _tls(top.section("tls"))
+        raise SpecError(
+            section.key_path(f"aliases[{aliases.index(domain)}]"), f"duplicate of domain {rule.show(domain)}"
+        )
     for i, alias in enumerate(aliases):
         if alias.startswith("*.") and not (tls.source == "acme" and tls.acme.challenge == "dns-01"):
             raise SpecError(
-                f"aliases[{i}]",
+                section.key_path(f"aliases[{i}]"),
                 f"a wildcard name ({alias}) needs an ACME certificate over DNS-01: CAs such as Let's Encrypt "
                 "issue wildcards only after a DNS challenge",
                 "set tls.source: acme, tls.acme.challenge: dns-01 and tls.acme.dns, or list the names one by one",
             )
-    images_section = top.section("images")
-    images = Images(
-        haproxy=images_section.take("haproxy", HAPROXY_LTS_IMAGE, rule.image),
-        photoprism=images_section.take("photoprism", Images.photoprism, rule.image),
-        mariadb=images_section.take("mariadb", Images.mariadb, rule.image),
-    )
-    images_section.finish()
-    pull = top.take("pull", "missing", rule.choice(*PULL_POLICIES))
-    pp = top.section("photoprism")
-    photoprism = PhotoprismSettings(
-        originals=pp.take("originals", "./originals", rule.host_path),
-        storage=pp.take("storage", "./storage", rule.host_path),
+    return domain, aliases
+
+
+def photoprism_settings(pp: rule.Section, defaults: PhotoprismSettings) -> PhotoprismSettings:
+    settings = PhotoprismSettings(
+        originals=pp.take("originals", defaults.originals, rule.host_path),
+        storage=pp.take("storage", defaults.storage, rule.host_path),
         import_path=pp.take("import", None, rule.optional_host_path),
         admin_user=pp.take("admin_user", "admin", rule.admin_user),
         env=pp.take("env", (), rule.env_vars),
     )
     pp.finish()
-    db = top.section("database")
-    database = DatabaseSettings(
-        kind=db.take("kind", "mariadb", rule.choice(*DATABASE_KINDS)),
-        path=db.take("path", "./database", rule.host_path),
-    )
-    db.finish()
-    net = top.section("network")
-    network = NetworkSettings(subnet=net.take("subnet", default_subnet(name), rule.subnet))
-    net.finish()
+    return settings
+
+
+def spec_from_data(data: Any) -> StackSpec:
+    """Validate parsed YAML into a StackSpec. Raises SpecError on the first broken rule."""
+    top = rule.Section(data, "")
+    if "sites" in top.raw:
+        return _sites_form(top)
+    if "domain" not in top.raw:
+        raise SpecError("domain", "is required, e.g. domain: photos.example.com (or list sites: instead)")
+    name = top.take("name", "photoprism", rule.project_name)
+    tls = tls_settings(top.section("tls"))
+    domain, aliases = site_names(top, tls)
+    ports = _ports(top.section("ports"))
+    images, pull, database, network = _stack_wide(top, name)
+    photoprism = photoprism_settings(top.section("photoprism"), PhotoprismSettings())
     top.finish()
     return StackSpec(
         name=name,
@@ -212,6 +243,58 @@ def spec_from_data(data: Any) -> StackSpec:
         photoprism=photoprism,
         database=database,
         network=network,
+    )
+
+
+def _stack_wide(top: rule.Section, name: str) -> tuple[Images, str, DatabaseSettings, NetworkSettings]:
+    images_section = top.section("images")
+    images = Images(
+        haproxy=images_section.take("haproxy", HAPROXY_LTS_IMAGE, rule.image),
+        photoprism=images_section.take("photoprism", Images.photoprism, rule.image),
+        mariadb=images_section.take("mariadb", Images.mariadb, rule.image),
+    )
+    images_section.finish()
+    pull = top.take("pull", "missing", rule.choice(*PULL_POLICIES))
+    db = top.section("database")
+    database = DatabaseSettings(
+        kind=db.take("kind", "mariadb", rule.choice(*DATABASE_KINDS)),
+        path=db.take("path", "./database", rule.host_path),
+    )
+    db.finish()
+    net = top.section("network")
+    network = NetworkSettings(subnet=net.take("subnet", default_subnet(name), rule.subnet))
+    net.finish()
+    return images, pull, database, network
+
+
+def _sites_form(top: rule.Section) -> StackSpec:
+    from stackctl.config.site_rules import parse_sites
+
+    for key in ("domain", "aliases", "photoprism"):
+        if key in top.raw:
+            raise SpecError(
+                key, "belongs in a site when stack.yaml lists sites:", f"move it into one of the sites (sites[0].{key})"
+            )
+    name = top.take("name", "photoprism", rule.project_name)
+    tls_raw = top.raw.get("tls")
+    tls_settings(top.section("tls"))  # the stack-wide defaults must be valid on their own
+    ports = _ports(top.section("ports"))
+    images, pull, database, network = _stack_wide(top, name)
+    sites = parse_sites(top.section_list("sites"), tls_raw)
+    top.finish()
+    first = sites[0]
+    return StackSpec(
+        name=name,
+        domain=first.domain,
+        aliases=first.aliases,
+        ports=ports,
+        tls=first.tls,
+        images=images,
+        pull=pull,
+        photoprism=first.photoprism or PhotoprismSettings(),
+        database=database,
+        network=network,
+        sites=sites,
     )
 
 

@@ -5,9 +5,10 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 
+from stackctl.config.sites import PHOTOPRISM_TIMEOUTS, Site
 from stackctl.config.spec import StackSpec
 from stackctl.render.header import GENERATED_HEADER
-from stackctl.render.maintenance import MAINTENANCE_HTML, MAINTENANCE_JSON, RETRY_AFTER_S, maintenance_pages
+from stackctl.render.maintenance import RETRY_AFTER_S, maintenance_pages, page_names
 
 # Mozilla "intermediate" (server side TLS guidelines 5.7): TLS 1.2 with ECDHE AEAD ciphers, and TLS 1.3.
 MOZILLA_INTERMEDIATE_CIPHERS = ":".join(
@@ -23,10 +24,12 @@ MOZILLA_INTERMEDIATE_CIPHERS = ":".join(
 MOZILLA_TLS13_CIPHERSUITES = "TLS_AES_128_GCM_SHA256:TLS_AES_256_GCM_SHA384:TLS_CHACHA20_POLY1305_SHA256"
 MOZILLA_CURVES = "X25519:prime256v1:secp384r1"
 HSTS = "max-age=63072000"
-PHOTOPRISM_PORT = 2342
-PHOTOPRISM_BACKEND = "photoprism"  # the backend and its one server
+PHOTOPRISM_BACKEND = "photoprism"  # the single-site form's backend and its one server
 DOCKER_DNS = "127.0.0.11:53"
 HAPROXY_CFG = "haproxy.cfg"
+HOSTS_MAP = "hosts.map"  # exact host name -> backend
+WILDCARDS_MAP = "wildcards.map"  # `.example.com` -> backend, for `*.example.com` aliases
+HOST_GATEWAY = "host.docker.internal"  # the Docker host, through the host-gateway extra host
 # Read back over the runtime API (`show env`) to confirm that a reload runs the new configuration.
 CONFIG_ID_VARIABLE = "STACKCTL_CONFIG_ID"
 
@@ -43,7 +46,7 @@ class HaproxyLayout:
     config_dir: str = "/usr/local/etc/haproxy"  # haproxy.cfg and the maintenance pages: one mounted folder
     certs_dir: str = "/usr/local/etc/haproxy-certs/"
     socket_path: str = "/var/run/haproxy/admin.sock"
-    backend_address: str = f"photoprism:{PHOTOPRISM_PORT}"
+    backend_address: str | None = None  # every site's server at this address (a native test run)
 
 
 CONTAINER_LAYOUT = HaproxyLayout()
@@ -88,30 +91,44 @@ def _acme_rules(acme_thumbprint: str | None) -> list[str]:
     ]
 
 
-def _maintenance_rules(layout: HaproxyLayout) -> list[str]:
-    pages = layout.config_dir.rstrip("/")
+def _maintenance_rules(site: Site, layout: HaproxyLayout) -> list[str]:
+    folder = layout.config_dir.rstrip("/")
+    html_page, json_body = page_names(site)
     no_store = "hdr Cache-Control no-store"
     return [
-        "    # No PhotoPrism server up (starting, restarting, upgrading): a maintenance answer, never a",
-        "    # connection error. Browsers get a page that retries by itself, API clients JSON.",
+        "    # No server up (starting, restarting, upgrading): a maintenance answer, never a connection",
+        "    # error. Browsers get a page that retries by itself, API clients JSON.",
         # srv_is_up, not nbsrv: a worker stopping after a reload counts no server, and must still proxy.
-        "    acl photoprism_up srv_is_up(photoprism/photoprism)",
+        f"    acl site_up srv_is_up({site.backend}/{site.server})",
         "    acl wants_html req.hdr(accept) -m sub text/html",
-        f'    http-request return status 503 content-type "text/html; charset=utf-8" file {pages}/{MAINTENANCE_HTML} '
-        f"{no_store} if known_host !photoprism_up wants_html",
-        f"    http-request return status 503 content-type application/json file {pages}/{MAINTENANCE_JSON} "
-        f"{no_store} if known_host !photoprism_up",
+        f'    http-request return status 503 content-type "text/html; charset=utf-8" file {folder}/{html_page} '
+        f"{no_store} if !site_up wants_html",
+        f"    http-request return status 503 content-type application/json file {folder}/{json_body} "
+        f"{no_store} if !site_up",
     ]
 
 
-def _known_host_acls(spec: StackSpec) -> list[str]:
-    """Exact names, and a wildcard alias as its suffix (`*.example.com` -> `.example.com`)."""
-    exact = " ".join(n for n in spec.names if not n.startswith("*."))
-    lines = [f"    acl known_host req.hdr(host),host_only,lower -m str {exact}"]
-    suffixes = " ".join(n[1:] for n in spec.names if n.startswith("*."))
+def _site_lookup(spec: StackSpec, layout: HaproxyLayout) -> list[str]:
+    """The host name picks the site through a map: one lookup per request, however many sites."""
+    folder = layout.config_dir.rstrip("/")
+    host = "req.hdr(host),host_only,lower"
+    lines = [f"    http-request set-var(txn.site) {host},map({folder}/{HOSTS_MAP})"]
+    if any(n.startswith("*.") for site in spec.sites for n in site.names):
+        lines.append(
+            f"    http-request set-var(txn.site) {host},map_end({folder}/{WILDCARDS_MAP}) "
+            "unless { var(txn.site) -m found }"
+        )
+    return [*lines, "    acl known_host var(txn.site) -m found"]
+
+
+def host_maps(spec: StackSpec) -> dict[str, str]:
+    """hosts.map (every exact name), and wildcards.map when a site has a `*.` alias."""
+    exact = [f"{name} {site.backend}" for site in spec.sites for name in site.names if not name.startswith("*.")]
+    maps = {HOSTS_MAP: "\n".join([f"# {GENERATED_HEADER}", *exact]) + "\n"}
+    suffixes = [f"{name[1:]} {site.backend}" for site in spec.sites for name in site.names if name.startswith("*.")]
     if suffixes:
-        lines.append(f"    acl known_host req.hdr(host),host_only,lower -m end {suffixes}")
-    return lines
+        maps[WILDCARDS_MAP] = "\n".join([f"# {GENERATED_HEADER}", *suffixes]) + "\n"
+    return maps
 
 
 def config_id(text: str) -> str | None:
@@ -129,7 +146,8 @@ def render_haproxy_folder(
 ) -> dict[str, str]:  # fmt: skip
     """Every file of HAProxy's configuration folder. haproxy.cfg carries an id of the whole folder, so a
     reload can be confirmed by reading it back from the new worker."""
-    pages = maintenance_pages(spec)
+    pages = {name: text for site in spec.sites for name, text in maintenance_pages(site).items()}
+    pages.update(host_maps(spec))
     lines = _config_lines(spec, layout, acme_thumbprint, http3)
     folder_digest = hashlib.sha256("\n".join([*lines, *(f"{n}\n{t}" for n, t in sorted(pages.items()))]).encode())
     at = lines.index("global") + 1
@@ -149,7 +167,8 @@ def _config_lines(spec: StackSpec, layout: HaproxyLayout, acme_thumbprint: str |
         *_global_and_defaults(spec, layout),
         *_http_frontend(spec, layout, acme_thumbprint),
         *_https_frontend(spec, layout),
-        *_backend_and_stats(layout),
+        *(line for site in spec.sites for line in _backend(site, layout)),
+        *_stats(layout),
     ]
     if http3.enabled:
         _add_http3(lines, spec, layout, http3)
@@ -172,7 +191,7 @@ def _add_http3(lines: list[str], spec: StackSpec, layout: HaproxyLayout, http3: 
 def _global_and_defaults(spec: StackSpec, layout: HaproxyLayout) -> list[str]:
     return [
         f"# {GENERATED_HEADER}",
-        f"# Stack {spec.name!r}: https://{spec.domain} -> PhotoPrism, behind HAProxy.",
+        *_title(spec),
         "",
         "global",
         "    log stdout format raw local0 info",
@@ -218,7 +237,7 @@ def _http_frontend(spec: StackSpec, layout: HaproxyLayout, acme_thumbprint: str 
         "frontend http",
         f"    bind {layout.public_bind}:{layout.http_port}",
         "    option httplog",
-        *_known_host_acls(spec),
+        *_site_lookup(spec, layout),
         "    acl is_acme_challenge path_beg /.well-known/acme-challenge/",
         *_acme_rules(acme_thumbprint),
         f'    http-request redirect location "{_redirect_target(spec)}" code 301 if known_host',
@@ -241,31 +260,87 @@ def _https_frontend(spec: StackSpec, layout: HaproxyLayout) -> list[str]:
         f'    http-after-response set-header Strict-Transport-Security "{HSTS}"',
         f"    http-after-response set-header Retry-After {RETRY_AFTER_S} if {{ status 503 }} "
         "!{ res.hdr(retry-after) -m found }",
-        *_known_host_acls(spec),
+        *_site_lookup(spec, layout),
         '    http-request return status 404 content-type text/plain string "unknown host" if !known_host',
-        *_maintenance_rules(layout),
-        "    use_backend photoprism if known_host",
+        "    use_backend %[var(txn.site)]",
         "",
     ]
 
 
-def _backend_and_stats(layout: HaproxyLayout) -> list[str]:
+def _title(spec: StackSpec) -> list[str]:
+    if spec.legacy:
+        return [f"# Stack {spec.name!r}: https://{spec.domain} -> PhotoPrism, behind HAProxy."]
+    return [f"# Stack {spec.name!r}: {len(spec.sites)} sites behind HAProxy; hosts.map picks the backend."]
+
+
+def _health_check(site: Site) -> list[str]:
+    if site.upstream is None:
+        return [
+            "    option httpchk",
+            "    http-check send meth GET uri /api/v1/status ver HTTP/1.1 hdr Host localhost",
+            "    http-check expect status 200",
+        ]
+    if site.upstream.health == "tcp":
+        return []
     return [
-        "backend photoprism",
+        "    option httpchk",
+        f"    http-check send meth GET uri {site.upstream.health} ver HTTP/1.1 hdr Host {site.domain}",
+        "    http-check expect rstatus ^[23]",
+    ]
+
+
+def _server(site: Site, layout: HaproxyLayout) -> str:
+    address = layout.backend_address or site.app_address
+    check = "check inter 2s fall 2 rise 2"
+    if site.upstream is not None and not site.upstream.runs_container:
+        # An address outside the stack: resolved once by the system (host.docker.internal is in
+        # /etc/hosts, not in Docker's DNS), or through Docker's DNS for a name on another network.
+        host = site.upstream.url_host or ""
+        by_docker_dns = host != HOST_GATEWAY and not host[:1].isdigit()
+        resolvers = " resolvers docker" if by_docker_dns and layout.backend_address is None else ""
+        return f"    server {site.server} {address} {check}{resolvers} init-addr last,libc,none"
+    # The first refused connection takes the server out, instead of two failed checks later.
+    return (
+        f"    server {site.server} {address} {check} "
+        "observe layer4 error-limit 1 on-error mark-down resolvers docker init-addr last,libc,none"
+    )
+
+
+def _backend(site: Site, layout: HaproxyLayout) -> list[str]:
+    server_s, tunnel_s = site.timeouts
+    html_page, _ = page_names(site)
+    names = [] if site.legacy else [f"    # {', '.join(site.names)}"]
+    timeouts = [] if site.timeouts == PHOTOPRISM_TIMEOUTS else [  # the defaults section's are PhotoPrism's
+        f"    timeout server {_duration(server_s)}",
+        f"    timeout tunnel {_duration(tunnel_s)}     # WebSocket",
+    ]
+    return [
+        f"backend {site.backend}",
+        *names,
         # A request caught by a stopping container is retried, and what is left is the maintenance page.
         "    retry-on conn-failure empty-response",
-        # On the stack network a live PhotoPrism accepts in well under a millisecond; a stopped one
+        # On the stack network a live app accepts in well under a millisecond; a stopped one
         # does not answer at all, and each request would wait out the whole connect timeout.
         "    timeout connect 2s",
+        *timeouts,
+        *_maintenance_rules(site, layout),
         f'    http-error status 503 content-type "text/html; charset=utf-8" '
-        f"file {layout.config_dir.rstrip('/')}/{MAINTENANCE_HTML}",
-        "    option httpchk",
-        "    http-check send meth GET uri /api/v1/status ver HTTP/1.1 hdr Host localhost",
-        "    http-check expect status 200",
-        f"    server photoprism {layout.backend_address} check inter 2s fall 2 rise 2 "
-        # The first refused connection takes the server out, instead of two failed checks later.
-        "observe layer4 error-limit 1 on-error mark-down resolvers docker init-addr last,libc,none",
+        f"file {layout.config_dir.rstrip('/')}/{html_page}",
+        *_health_check(site),
+        _server(site, layout),
         "",
+    ]
+
+
+def _duration(seconds: int) -> str:
+    for unit, size in (("h", 3600), ("m", 60)):
+        if seconds % size == 0:
+            return f"{seconds // size}{unit}"
+    return f"{seconds}s"
+
+
+def _stats(layout: HaproxyLayout) -> list[str]:
+    return [
         "userlist stats_users",
         '    user admin insecure-password "${STATS_PASSWORD}"',
         "",

@@ -1,12 +1,12 @@
-"""The maintenance answers HAProxy gives while PhotoPrism has no server up: a small self-contained
-HTML page for browsers, which retries by itself, and a JSON body for API clients."""
+"""The maintenance answers HAProxy gives while a site's app has no server up: a small self-contained
+HTML page for browsers, which retries by itself, and a JSON body for API clients. One pair per site."""
 
 from __future__ import annotations
 
 import html
 import json
 
-from stackctl.config.spec import StackSpec
+from stackctl.config.sites import Site
 from stackctl.render.header import GENERATED_HEADER
 
 RETRY_AFTER_S = 5
@@ -20,7 +20,7 @@ _PAGE = """<!DOCTYPE html>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <meta http-equiv="refresh" content="{retry}">
-<title>PhotoPrism is starting</title>
+<title>{title}</title>
 <style>
 body {{ font-family: system-ui, sans-serif; background: #1d1d1d; color: #e0e0e0; display: grid;
        place-items: center; min-height: 100vh; margin: 0; text-align: center; }}
@@ -30,7 +30,7 @@ p {{ color: #a0a0a0; }}
 </head>
 <body>
 <main>
-<h1>PhotoPrism is starting</h1>
+<h1>{title}</h1>
 <p>{domain} will be back in a moment. This page tries again every {retry} seconds.</p>
 </main>
 </body>
@@ -38,15 +38,17 @@ p {{ color: #a0a0a0; }}
 """
 
 
-def maintenance_pages(spec: StackSpec) -> dict[str, str]:
+def page_names(site: Site) -> tuple[str, str]:
+    """(HTML page, JSON body) of a site; the single-site form keeps the names it always had."""
+    if site.legacy:
+        return MAINTENANCE_HTML, MAINTENANCE_JSON
+    return f"maintenance-{site.backend}.html", f"maintenance-{site.backend}.json"
+
+
+def maintenance_pages(site: Site) -> dict[str, str]:
     """File name -> body, for the folder HAProxy reads its configuration from."""
-    document = {
-        "error": "PhotoPrism is starting",
-        "domain": spec.domain,
-        "status": 503,
-        "retry_after_s": RETRY_AFTER_S,
-    }
-    return {
-        MAINTENANCE_HTML: _PAGE.format(header=GENERATED_HEADER, retry=RETRY_AFTER_S, domain=html.escape(spec.domain)),
-        MAINTENANCE_JSON: json.dumps(document, sort_keys=True) + "\n",
-    }
+    title = "PhotoPrism is starting" if site.photoprism is not None else f"{site.domain} is starting"
+    document = {"error": title, "domain": site.domain, "status": 503, "retry_after_s": RETRY_AFTER_S}
+    html_name, json_name = page_names(site)
+    page = _PAGE.format(header=GENERATED_HEADER, retry=RETRY_AFTER_S, domain=html.escape(site.domain), title=title)
+    return {html_name: page, json_name: json.dumps(document, sort_keys=True) + "\n"}

@@ -7,8 +7,9 @@ import ipaddress
 from dataclasses import dataclass, field
 from posixpath import normpath
 
+from stackctl.config.sites import PHOTOPRISM_PORT, Site
 from stackctl.config.spec import StackSpec
-from stackctl.render.haproxy import CONTAINER_LAYOUT, HAPROXY_CFG, PHOTOPRISM_PORT
+from stackctl.render.haproxy import CONTAINER_LAYOUT, HAPROXY_CFG, HOST_GATEWAY
 
 HAPROXY_CONFIG_DIR = CONTAINER_LAYOUT.config_dir
 HAPROXY_CONFIG_PATH = f"{HAPROXY_CONFIG_DIR}/{HAPROXY_CFG}"
@@ -71,6 +72,7 @@ class ServiceModel:
     mounts: tuple[Mount, ...] = ()
     healthcheck: Healthcheck | None = None
     depends_on: dict[str, str] = field(default_factory=dict)  # service -> compose condition
+    extra_hosts: tuple[str, ...] = ()  # host:address
 
 
 @dataclass(frozen=True)
@@ -97,11 +99,17 @@ def host_path(path: str) -> str:
     return normpath(f"../{path}")
 
 
-def _photoprism_environment(spec: StackSpec) -> dict[str, str]:
+def _site_url(spec: StackSpec, site: Site) -> str:
+    port = "" if spec.ports.https == 443 else f":{spec.ports.https}"
+    return f"https://{site.domain}{port}/"
+
+
+def _photoprism_environment(spec: StackSpec, site: Site) -> dict[str, str]:
+    assert site.photoprism is not None
     env = {
-        "PHOTOPRISM_ADMIN_USER": spec.photoprism.admin_user,
+        "PHOTOPRISM_ADMIN_USER": site.photoprism.admin_user,
         "PHOTOPRISM_AUTH_MODE": "password",
-        "PHOTOPRISM_SITE_URL": spec.site_url,
+        "PHOTOPRISM_SITE_URL": _site_url(spec, site),
         "PHOTOPRISM_DISABLE_TLS": "true",
         "PHOTOPRISM_DEFAULT_TLS": "false",
         "PHOTOPRISM_TRUSTED_PROXY": spec.network.subnet,
@@ -112,17 +120,17 @@ def _photoprism_environment(spec: StackSpec) -> dict[str, str]:
             {
                 "PHOTOPRISM_DATABASE_DRIVER": "mysql",
                 "PHOTOPRISM_DATABASE_SERVER": "mariadb:3306",
-                "PHOTOPRISM_DATABASE_NAME": DATABASE_NAME,
-                "PHOTOPRISM_DATABASE_USER": DATABASE_USER,
+                "PHOTOPRISM_DATABASE_NAME": site.database_name,
+                "PHOTOPRISM_DATABASE_USER": site.database_name,
             }
         )
     else:
         env["PHOTOPRISM_DATABASE_DRIVER"] = "sqlite"
-    env.update(dict(spec.photoprism.env))
+    env.update(dict(site.photoprism.env))
     return env
 
 
-def _haproxy(spec: StackSpec, http3: bool) -> ServiceModel:
+def _haproxy(spec: StackSpec, http3: bool, apps: list[ServiceModel]) -> ServiceModel:
     ports, layout = spec.ports, CONTAINER_LAYOUT
     quic = (PortMapping(ports.bind, ports.https, layout.https_port, "udp"),) if http3 else ()
     return ServiceModel(
@@ -141,12 +149,16 @@ def _haproxy(spec: StackSpec, http3: bool) -> ServiceModel:
             Mount("../certs/haproxy", HAPROXY_CERTS_DIR, read_only=True),
             Mount("../run/haproxy", HAPROXY_SOCKET_DIR),
         ),
-        depends_on={"photoprism": "service_started"},
+        depends_on={app.name: "service_started" for app in apps},
+        # A site's upstream on the Docker host is reached as host.docker.internal (the sites form only,
+        # so that a single-site stack's HAProxy container stays as it was).
+        extra_hosts=() if spec.legacy else (f"{HOST_GATEWAY}:host-gateway",),
     )
 
 
-def _photoprism(spec: StackSpec) -> ServiceModel:
-    pp = spec.photoprism
+def _photoprism(spec: StackSpec, site: Site) -> ServiceModel:
+    pp = site.photoprism
+    assert pp is not None and site.service is not None
     mounts = [
         Mount(host_path(pp.originals), "/photoprism/originals"),
         Mount(host_path(pp.storage), "/photoprism/storage"),
@@ -154,13 +166,13 @@ def _photoprism(spec: StackSpec) -> ServiceModel:
     if pp.import_path:
         mounts.append(Mount(host_path(pp.import_path), "/photoprism/import"))
     return ServiceModel(
-        name="photoprism",
+        name=site.service,
         image=spec.images.photoprism,
         stop_grace_period_s=10,
         security_opt=UNCONFINED,
         working_dir="/photoprism",
-        environment=_photoprism_environment(spec),
-        env_files=("../secrets/photoprism.env",),
+        environment=_photoprism_environment(spec, site),
+        env_files=(f"../{site.secrets_file}",),
         mounts=tuple(mounts),
         healthcheck=Healthcheck(("CMD", "photoprism", "status"), 5, 5, 5, 30),
         depends_on={"mariadb": "service_healthy"} if spec.database.kind == "mariadb" else {},
@@ -186,8 +198,33 @@ def _mariadb(spec: StackSpec) -> ServiceModel:
     )
 
 
+def _upstream(site: Site) -> ServiceModel:
+    """A container this stack runs for an upstream site; HAProxy checks its health."""
+    up = site.upstream
+    assert up is not None and up.image is not None and site.service is not None
+    return ServiceModel(
+        name=site.service,
+        image=up.image,
+        environment=dict(up.environment),
+        env_files=(host_path(up.env_file),) if up.env_file else (),
+        mounts=tuple(Mount(host_path(source), target, read_only) for source, target, read_only in up.volumes),
+    )
+
+
+def app_services(spec: StackSpec) -> list[ServiceModel]:
+    """One container per site that runs one: its PhotoPrism instance or its upstream container."""
+    apps = []
+    for site in spec.sites:
+        if site.photoprism is not None:
+            apps.append(_photoprism(spec, site))
+        elif site.service is not None:
+            apps.append(_upstream(site))
+    return apps
+
+
 def stack_services(spec: StackSpec, http3: bool = False) -> list[ServiceModel]:
     """The stack's services in start order (each after the ones it depends on); with `http3`, HAProxy
     publishes the HTTPS port on UDP too."""
-    services = [_photoprism(spec), _haproxy(spec, http3)]
+    apps = app_services(spec)
+    services = [*apps, _haproxy(spec, http3, apps)]
     return [_mariadb(spec), *services] if spec.database.kind == "mariadb" else services

@@ -1,0 +1,193 @@
+"""The `sites:` list of stack.yaml -> typed Sites. Every error names its key path (sites[1].upstream.port)
+and the rule it breaks; names, slugs and data folders must not collide between sites. Pure."""
+
+from __future__ import annotations
+
+import copy
+import ipaddress
+import re
+from posixpath import normpath
+from typing import Any
+from urllib.parse import urlsplit
+
+from stackctl.config import rules as rule
+from stackctl.config.sites import Site, UpstreamSettings, slug_of
+from stackctl.core.errors import SpecError
+from stackctl.core.names import hostname_problem
+
+HEALTH_PATH = re.compile(r"/[A-Za-z0-9._~/?&=%+-]{0,255}")
+MAX_TIMEOUT_S = 86400
+
+
+def _site_tls_raw(stack_tls: Any, site_tls: Any) -> Any:
+    """A site's tls: the stack-wide tls with the site's keys on top (acme merged key by key)."""
+    if site_tls is None:
+        return copy.deepcopy(stack_tls)
+    if not isinstance(stack_tls, dict) or not isinstance(site_tls, dict):
+        return site_tls  # the Section reports what is wrong with it
+    merged = copy.deepcopy(stack_tls)
+    for key, value in site_tls.items():
+        if key == "acme" and isinstance(value, dict) and isinstance(merged.get("acme"), dict):
+            merged["acme"] = {**merged["acme"], **value}
+        else:
+            merged[key] = value
+    return merged
+
+
+def _volume(path: str, value: Any) -> tuple[str, str, bool]:
+    text = rule.string(path, value)
+    parts = text.split(":")
+    if len(parts) not in (2, 3) or (len(parts) == 3 and parts[2] not in ("ro", "rw")):
+        raise SpecError(
+            path, f"must be HOST_FOLDER:CONTAINER_PATH or HOST_FOLDER:CONTAINER_PATH:ro, got {rule.show(value)}"
+        )
+    host = rule.host_path(path, parts[0])
+    if not parts[1].startswith("/") or any(c.isspace() for c in parts[1]):
+        raise SpecError(path, f"the container path must be absolute and without spaces, got {rule.show(parts[1])}")
+    return host, parts[1], len(parts) == 3 and parts[2] == "ro"
+
+
+def _volumes(path: str, value: Any) -> tuple[tuple[str, str, bool], ...]:
+    if not isinstance(value, list):
+        raise SpecError(path, f"must be a list of HOST_FOLDER:CONTAINER_PATH[:ro], got {rule.kind(value)}")
+    return tuple(_volume(f"{path}[{i}]", item) for i, item in enumerate(value))
+
+
+def _environment(path: str, value: Any) -> tuple[tuple[str, str], ...]:
+    if not isinstance(value, dict):
+        raise SpecError(path, f"must be a mapping of variable names to values, got {rule.kind(value)}")
+    pairs = []
+    for key, item in value.items():
+        if not isinstance(key, str) or not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]{0,127}", key):
+            raise SpecError(f"{path}[{rule.show(key)}]", "must be a variable name of letters, digits and '_'")
+        if isinstance(item, bool):
+            text = "true" if item else "false"
+        elif isinstance(item, (str, int, float)):
+            text = rule.string(f"{path}.{key}", str(item)) if str(item) else ""
+        else:
+            raise SpecError(f"{path}.{key}", f"must be a string, number or boolean, got {rule.kind(item)}")
+        pairs.append((key, text))
+    return tuple(sorted(pairs))
+
+
+def _health(path: str, value: Any) -> str:
+    if value == "tcp" or (isinstance(value, str) and HEALTH_PATH.fullmatch(value)):
+        return str(value)
+    raise SpecError(path, f"must be tcp or an HTTP path such as /health, got {rule.kind(value)}")
+
+
+def _seconds(path: str, value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= MAX_TIMEOUT_S:
+        raise SpecError(path, f"must be a number of seconds from 1 to {MAX_TIMEOUT_S}, got {rule.kind(value)}")
+    return value
+
+
+def _url(path: str, value: Any) -> tuple[str, int]:
+    shown = rule.show(value)
+    example = "such as http://host.docker.internal:8096 or http://jellyfin:8096"
+    if not isinstance(value, str) or len(value) > 2048 or any(c.isspace() or not c.isprintable() for c in value):
+        raise SpecError(path, f"must be an http:// URL {example}, got {rule.kind(value)}")
+    try:
+        url = urlsplit(value)
+        port = url.port
+    except ValueError:
+        raise SpecError(path, f"must be an http:// URL {example}, got {shown}") from None
+    if url.scheme != "http":
+        raise SpecError(
+            path,
+            f"must start with http:// (HAProxy reaches the service in plain HTTP on the host or network), got {shown}",
+        )
+    if not url.hostname or url.path not in ("", "/") or url.query or url.fragment or url.username:
+        raise SpecError(path, f"must be http://HOST:PORT without a path, user or query, {example}; got {shown}")
+    host = url.hostname.lower()
+    try:
+        ipaddress.IPv4Address(host)
+    except ValueError:
+        problem = hostname_problem(host)
+        if problem and not host.replace("-", "").replace("_", "").isalnum():
+            raise SpecError(path, f"the host {problem}, got {shown}") from None
+    return host, port or 80
+
+
+def _upstream(section: rule.Section) -> UpstreamSettings:
+    url = section.take("url", None, lambda p, v: _url(p, v))
+    image = section.take("image", None, rule.image)
+    port = section.take("port", None, rule.port)
+    timeouts = section.section("timeouts")
+    settings = UpstreamSettings(
+        image=image,
+        port=port,
+        url_host=url[0] if url else None,
+        url_port=url[1] if url else None,
+        volumes=section.take("volumes", (), _volumes),
+        environment=section.take("environment", (), _environment),
+        env_file=section.take("env_file", None, rule.optional_host_path),
+        health=section.take("health", "tcp", _health),
+        timeout_server_s=timeouts.take("server", UpstreamSettings.timeout_server_s, _seconds),
+        timeout_tunnel_s=timeouts.take("tunnel", UpstreamSettings.timeout_tunnel_s, _seconds),
+    )
+    timeouts.finish()
+    section.finish()
+    if (url is None) == (image is None):
+        raise SpecError(
+            section.path,
+            "needs either url: (a service HAProxy reaches) or image: and port: (a container this stack runs)",
+        )
+    if image is not None and port is None:
+        raise SpecError(
+            section.key_path("port"), "is required with image: (the port the app listens on in its container)"
+        )
+    if url is not None and (port is not None or settings.volumes or settings.environment or settings.env_file):
+        raise SpecError(
+            section.path, "with url: only health and timeouts apply; image, port, volumes and env are for a container"
+        )
+    return settings
+
+
+def _site(section: rule.Section, stack_tls: Any) -> Site:
+    from stackctl.config.spec import PhotoprismSettings, photoprism_settings, site_names, tls_settings
+
+    tls = tls_settings(rule.Section(_site_tls_raw(stack_tls, section.raw.get("tls")), section.key_path("tls")))
+    section.take("tls", None, lambda p, v: v)
+    if "domain" not in section.raw:
+        raise SpecError(section.key_path("domain"), "is required, e.g. domain: photos.example.com")
+    domain, aliases = site_names(section, tls)
+    apps = [key for key in ("photoprism", "upstream") if key in section.raw]
+    if len(apps) != 1:
+        raise SpecError(
+            section.path, "needs exactly one app: photoprism: (a PhotoPrism instance) or upstream: (another service)"
+        )
+    if apps == ["photoprism"]:
+        slug = slug_of(domain)
+        defaults = PhotoprismSettings(originals=f"./sites/{slug}/originals", storage=f"./sites/{slug}/storage")
+        photoprism = photoprism_settings(section.section("photoprism"), defaults)
+        site = Site(domain, aliases, tls, photoprism=photoprism)
+    else:
+        site = Site(domain, aliases, tls, upstream=_upstream(section.section("upstream")))
+    section.finish()
+    return site
+
+
+def _folders(site: Site) -> list[tuple[str, str]]:
+    pp = site.photoprism
+    if pp is None:
+        return []
+    folders = [("originals", pp.originals), ("storage", pp.storage)]
+    return folders + ([("import", pp.import_path)] if pp.import_path else [])
+
+
+def parse_sites(sections: list[rule.Section], stack_tls: Any) -> tuple[Site, ...]:
+    sites: list[Site] = []
+    owners: dict[str, str] = {}  # name, slug or folder -> the key path that holds it
+    for section in sections:
+        site = _site(section, stack_tls)
+        claims = [(f"name {n}", n) for n in site.names] + [
+            (f"{k} folder {normpath(v)}", normpath(v)) for k, v in _folders(site)
+        ]
+        claims.append((f"name {site.slug} (from {site.domain})", f"slug:{site.slug}"))
+        for what, key in claims:
+            if key in owners:
+                raise SpecError(section.path, f"its {what} is already used by {owners[key]}", "give each site its own")
+            owners[key] = section.path
+        sites.append(site)
+    return tuple(sites)
