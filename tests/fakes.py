@@ -152,8 +152,10 @@ class FakeEngine:
             raise OperationFailed(f"the image rejects the HAProxy configuration: {self.reject_config}", "fix it")
 
     def apply(self, project: str, network: object, services: list[Any], compose_dir: Path, deadline: object,
-              report: Any) -> ApplyResult:  # fmt: skip
+              report: Any, recreate: frozenset[str] = frozenset(), on_ready: Any = None) -> ApplyResult:  # fmt: skip
         self.applied.append([s.name for s in services])
+        for service in services if on_ready is not None else []:
+            on_ready(service.name)
         self.running = {s.name: ContainerInfo(s.name, s.container_name, "running", s.config_hash) for s in services}
         return ApplyResult(created=[s.name for s in services])
 

@@ -187,3 +187,11 @@ def native_haproxy(cfg_text: str, workdir: Path, env: dict[str, str], wait_ports
         if proc.poll() is None:
             proc.kill()
             proc.wait()
+
+
+SINGLE_SITE_TEMPLATE = Path(__file__).parent / "data" / "single-site-stack.yaml.in"
+
+
+def single_site_yaml(domain: str, subnet: str = "172.30.85.0/24") -> str:
+    """stack.yaml in the single-site form, as `stackctl init` wrote it before sites: existed."""
+    return SINGLE_SITE_TEMPLATE.read_text().format(domain=domain, haproxy="haproxy:3.2", subnet=subnet)

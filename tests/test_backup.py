@@ -13,14 +13,16 @@ from pathlib import Path
 import pytest
 
 from tests.fakes import FakeEngine, fake_edges
-from tests.helpers import hash_tree, run_cli
+from tests.helpers import hash_tree, run_cli, single_site_yaml
 
 DOMAIN = "photos.example.com"
 PASSPHRASE = "correct horse battery staple"
 
 
 def _stack(root: Path) -> Path:
-    assert run_cli("--dir", str(root), "init", "--domain", DOMAIN).code == 0
+    root.mkdir(parents=True, exist_ok=True)
+    (root / "stack.yaml").write_text(single_site_yaml(DOMAIN))  # the layout below is the single-site form's
+    assert run_cli("--dir", str(root), "init").code == 0
     spec = root / "stack.yaml"
     spec.write_text(spec.read_text().replace("kind: mariadb", "kind: sqlite"))
     assert run_cli("--dir", str(root), "certs", "create").code == 0

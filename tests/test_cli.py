@@ -35,8 +35,12 @@ def test_init_writes_stack_and_private_secrets(tmp_path: Path) -> None:
     result = run_cli("--dir", str(tmp_path), "init", "--domain", "photos.example.com")
     assert result.code == 0, result.err
     assert "domain: photos.example.com" in (tmp_path / "stack.yaml").read_text()
+    assert "sites:\n  - domain: photos.example.com" in (tmp_path / "stack.yaml").read_text()  # the sites form
     assert stat.S_IMODE((tmp_path / "secrets").stat().st_mode) == 0o700
-    for env_file in (tmp_path / "secrets").iterdir():
+    assert stat.S_IMODE((tmp_path / "secrets/sites").stat().st_mode) == 0o700
+    env_files = [*(tmp_path / "secrets").glob("*.env"), *(tmp_path / "secrets/sites").glob("*.env")]
+    assert (tmp_path / "secrets/sites/photos-example-com.env") in env_files
+    for env_file in env_files:
         assert stat.S_IMODE(env_file.stat().st_mode) == 0o600
         for line in env_file.read_text().splitlines():
             if "=" in line:

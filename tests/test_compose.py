@@ -80,12 +80,12 @@ def test_rendered_compose_contains_no_secret_value(stack_dir: Path) -> None:
     compose = (stack_dir / "compose" / "compose.yaml").read_text()
     haproxy_cfg = (stack_dir / "compose" / "haproxy" / "haproxy.cfg").read_text()
     secrets = []
-    for env_file in (stack_dir / "secrets").iterdir():
+    for env_file in [*(stack_dir / "secrets").glob("*.env"), *(stack_dir / "secrets").glob("sites/*.env")]:
         secrets += [line.split("=", 1)[1] for line in env_file.read_text().splitlines() if "=" in line]
-    assert len(secrets) == 5
+    assert len(secrets) == 7
     for value in secrets:
         assert value not in compose
         assert value not in haproxy_cfg
     services = yaml.safe_load(compose)["services"]
-    assert services["photoprism"]["env_file"] == ["../secrets/photoprism.env"]
+    assert services["photoprism-photos-example-com"]["env_file"] == ["../secrets/sites/photos-example-com.env"]
     assert services["mariadb"]["env_file"] == ["../secrets/mariadb.env"]

@@ -9,14 +9,14 @@ from stackctl.core.errors import InvalidInput, SpecError
 
 if TYPE_CHECKING:
     from stackctl.commands.context import Context
+    from stackctl.config.spec import StackSpec
 
 STACK_TEMPLATE = """\
-# stackctl stack: PhotoPrism behind HAProxy with TLS. Every key but `domain` is optional;
+# stackctl stack: sites behind one HAProxy with TLS. Every key but the sites' domains is optional;
 # the values below are the defaults. After a change run `stackctl render` (or `stackctl up`).
+# Add a site with `stackctl sites add DOMAIN ...`, remove one with `stackctl sites rm DOMAIN`.
 
 name: photoprism                 # compose project name: containers are <name>-<service>-1
-domain: {domain}  # the name people type; must resolve to this host
-aliases: []                      # more names served with the same certificate
 
 ports:
   http: 80                       # redirects to https (ACME challenges excepted)
@@ -24,7 +24,7 @@ ports:
   bind: 0.0.0.0                  # host address the http/https ports are published on
   stats: 8404                    # HAProxy stats and /metrics, published on 127.0.0.1 only
 
-tls:
+tls:                             # every site's, unless the site has a tls: of its own
   source: local-ca               # local-ca | import | acme
   key_type: ecdsa-p256           # ecdsa-p256 | ecdsa-p384 | rsa-2048 | rsa-4096
   acme:
@@ -40,19 +40,26 @@ images:
 
 pull: missing                    # always | missing | never
 
-photoprism:
-  originals: ./originals         # your photos; never deleted by stackctl
-  storage: ./storage             # cache, sidecar files, thumbnails
-  import: null                   # optional import folder
-  admin_user: admin              # the password is in secrets/photoprism.env
-  env: {{}}                        # extra PHOTOPRISM_* settings, e.g. PHOTOPRISM_READONLY: true
-
 database:
-  kind: mariadb                  # mariadb | sqlite
+  kind: mariadb                  # mariadb | sqlite; each PhotoPrism site gets a database of its own
   path: ./database               # MariaDB data folder; never deleted by stackctl
 
 network:
   subnet: {subnet}          # pinned; PhotoPrism trusts proxies from it
+
+sites:
+  - domain: {domain}  # the name people type; must resolve to this host
+    aliases: []                  # more names served with the same certificate
+    photoprism:                  # a PhotoPrism instance: container <name>-photoprism-{slug}-1
+      originals: ./sites/{slug}/originals   # your photos; never deleted by stackctl
+      storage: ./sites/{slug}/storage       # cache, sidecar files, thumbnails
+      admin_user: admin          # the password is in secrets/sites/{slug}.env
+      env: {{}}                    # extra PHOTOPRISM_* settings, e.g. PHOTOPRISM_READONLY: true
+  # Another service, run by this stack or reached on the host:
+  # - domain: media.example.com
+  #   upstream:
+  #     url: http://host.docker.internal:8096    # or: image: "jellyfin/jellyfin:10", port: 8096
+  #     health: /health                          # or tcp (the default)
 """
 
 
@@ -72,11 +79,19 @@ def stack_yaml_text(domain: str) -> str:
         spec = spec_from_data(data)
     except SpecError as e:
         raise InvalidInput(f"--domain: {e.rule}", "give a DNS name such as photos.example.com") from None
-    return STACK_TEMPLATE.format(domain=spec.domain, haproxy=HAPROXY_LTS_IMAGE, subnet=spec.network.subnet)
+    slug = spec.sites[0].slug
+    return STACK_TEMPLATE.format(domain=spec.domain, haproxy=HAPROXY_LTS_IMAGE, subnet=spec.network.subnet, slug=slug)
+
+
+def spec_of_text(text: str) -> StackSpec:
+    from stackctl.config.spec import spec_from_data
+    from stackctl.core.yamlload import parse_yaml
+
+    return spec_from_data(parse_yaml(text, "stack.yaml"))
 
 
 def run(ctx: Context, args: argparse.Namespace) -> int:
-    from stackctl.config.secrets import write_missing_secrets
+    from stackctl.config.secrets import write_missing_secrets, write_missing_site_secrets
     from stackctl.core.fsio import atomic_write
 
     paths = ctx.paths
@@ -84,6 +99,10 @@ def run(ctx: Context, args: argparse.Namespace) -> int:
         stack_yaml_text(args.domain)  # a bad --domain is named first, whatever else is wrong
     spec_exists = paths.spec.exists() or paths.spec.is_symlink()
     secrets_complete = all((paths.secrets / name).exists() for name in ("photoprism.env", "mariadb.env", "haproxy.env"))
+    if spec_exists and secrets_complete and not args.force:
+        from stackctl.config.secrets import site_secret_files
+
+        secrets_complete = all((paths.root / name).exists() for name in site_secret_files(ctx.load_spec()))
     if spec_exists and secrets_complete and not args.force:
         raise InvalidInput(
             f"a stack already exists in {paths.root}", "use --force to overwrite stack.yaml and its secrets"
@@ -96,12 +115,13 @@ def run(ctx: Context, args: argparse.Namespace) -> int:
     if args.domain and spec_exists and not args.force:
         raise InvalidInput(f"{paths.spec} exists", "use --force to overwrite it")
     text = stack_yaml_text(args.domain) if write_spec else None
-    if not write_spec:
-        ctx.load_spec()  # an existing stack.yaml must be valid before secrets are made for it
+    # An existing stack.yaml must be valid before secrets are made for it.
+    spec = ctx.load_spec() if text is None else spec_of_text(text)
     if text is not None:
         atomic_write(paths.spec, text)
         ctx.say(f"Created {paths.spec} for https://{args.domain.lower()}/")
-    for written in write_missing_secrets(paths.secrets, overwrite=bool(args.force)):
-        ctx.say(f"Created {written} (0600)")
+    written = write_missing_secrets(paths.secrets, overwrite=bool(args.force))
+    for path in [*written, *write_missing_site_secrets(paths.root, spec)]:
+        ctx.say(f"Created {path} (0600)")
     ctx.say('Next: "stackctl render" to write compose/ and haproxy.cfg, or "stackctl up" to run the stack.')
     return 0

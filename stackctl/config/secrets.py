@@ -1,10 +1,16 @@
-"""Generated passwords in secrets/: one env file per service, 0600 in a 0700 folder."""
+"""Generated passwords in secrets/: one env file per service, and one per PhotoPrism site of the sites
+form (secrets/sites/<slug>.env); every file 0600 in 0700 folders."""
 
 from __future__ import annotations
 
+import re
 import secrets
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from stackctl.config.spec import StackSpec
 
 from stackctl.core.errors import InvalidInput
 from stackctl.core.fsio import PRIVATE_DIR_MODE, PRIVATE_FILE_MODE, atomic_write, ensure_dir, read_user_text
@@ -38,6 +44,43 @@ class Passwords:
             "mariadb.env": {"MARIADB_PASSWORD": self.database, "MARIADB_ROOT_PASSWORD": self.database_root},
             "haproxy.env": {"STATS_PASSWORD": self.stats},
         }
+
+
+SITE_SECRETS = ("PHOTOPRISM_ADMIN_PASSWORD", "PHOTOPRISM_DATABASE_PASSWORD")
+# What generated passwords are made of (token_urlsafe): safe inside SQL quotes and env files.
+GENERATED_PASSWORD = re.compile(r"[A-Za-z0-9_-]{16,128}")
+
+
+def site_secret_files(spec: StackSpec) -> list[str]:
+    """The env files of the sites form's PhotoPrism sites, relative to the stack folder."""
+    return [s.secrets_file for s in spec.sites if s.photoprism is not None and not s.legacy]
+
+
+def write_missing_site_secrets(root: Path, spec: StackSpec) -> list[Path]:
+    """A password pair of its own for each PhotoPrism site that has none yet."""
+    written = []
+    for name in site_secret_files(spec):
+        path = root / name
+        if path.exists() or path.is_symlink():
+            continue
+        ensure_dir(path.parent, PRIVATE_DIR_MODE)
+        atomic_write(path, _format_env({key: secrets.token_urlsafe(24) for key in SITE_SECRETS}), PRIVATE_FILE_MODE)
+        written.append(path)
+    return written
+
+
+def read_site_secrets(root: Path, name: str) -> dict[str, str]:
+    path = root / name
+    if not path.exists() and not path.is_symlink():
+        raise InvalidInput(f"{name}: missing", 'run "stackctl init" to create the missing secrets')
+    values = read_env_file(path)
+    for key in SITE_SECRETS:
+        if not values.get(key):
+            raise InvalidInput(
+                f"{name}: {key} is missing or empty",
+                f'add {key}=<password> to it, or delete the file and run "stackctl init"',
+            )
+    return values
 
 
 def _format_env(values: dict[str, str]) -> str:
@@ -80,7 +123,8 @@ ENV_FILE_MAX_BYTES = 64 * 1024
 def read_env_file(path: Path) -> dict[str, str]:
     """A generated env file, read with limits (a regular file of at most 64 KiB)."""
     hint = 'delete it and run "stackctl init" to create it again'
-    return parse_env_file(read_user_text(path, ENV_FILE_MAX_BYTES, f"secrets/{path.name}", hint))
+    shown = f"secrets/{path.parent.name}/{path.name}" if path.parent.name == "sites" else f"secrets/{path.name}"
+    return parse_env_file(read_user_text(path, ENV_FILE_MAX_BYTES, shown, hint))
 
 
 def _read_all(secrets_dir: Path) -> dict[str, str]:
@@ -91,8 +135,11 @@ def _read_all(secrets_dir: Path) -> dict[str, str]:
     return values
 
 
-def read_secrets(secrets_dir: Path) -> dict[str, str]:
-    """All secret values, after checking every file and variable is there and the copies agree."""
+def read_secrets(secrets_dir: Path, spec: StackSpec | None = None) -> dict[str, str]:
+    """The stack-wide secret values, after checking every file and variable is there and the copies
+    agree; with `spec`, every PhotoPrism site's own file is checked too."""
+    for name in site_secret_files(spec) if spec is not None else []:
+        read_site_secrets(secrets_dir.parent, name)
     values: dict[str, str] = {}
     for name, keys in SECRET_FILES.items():
         path = secrets_dir / name

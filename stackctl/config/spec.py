@@ -115,6 +115,16 @@ class StackSpec:
         known = ", ".join(s.domain for s in self.sites)
         raise InvalidInput(f"--site {domain}: no such site in stack.yaml (sites: {known})", "give one of those domains")
 
+    def only_photoprism_site(self, command: str) -> Site:
+        """The one PhotoPrism site, for commands that handle exactly one (backup, restore, upgrade)."""
+        found = [s for s in self.sites if s.photoprism is not None]
+        if len(found) != 1:
+            raise InvalidInput(
+                f"{command} handles a stack with exactly one PhotoPrism site; this one has {len(found)}",
+                "see the README's sites section for what to do meanwhile",
+            )
+        return found[0]
+
     def site_view(self, site: Site) -> StackSpec:
         """This stack as seen from one site: domain, aliases, tls and photoprism are that site's. What
         works on one site's certificate or HTTPS check takes a view."""

@@ -62,10 +62,11 @@ class Engine(Protocol):
 
     def apply(
         self, project: str, network: NetworkModel, services: list[Service], compose_dir: Path, deadline: Deadline,
-        report: Report, recreate: frozenset[str] = frozenset(),
+        report: Report, recreate: frozenset[str] = frozenset(), on_ready: Callable[[str], None] | None = None,
     ) -> ApplyResult:  # fmt: skip
         """The network, then each container created, kept or replaced in order, each waited for;
-        the services in `recreate` get a new container even when their settings are unchanged."""
+        the services in `recreate` get a new container even when their settings are unchanged.
+        `on_ready` gets each service's name once it is ready, before the next one starts."""
 
     def haproxy_quic_support(self, image: str) -> tuple[bool, bool]:
         """From `haproxy -vv` in a one-off container: (built with QUIC, with QUIC_OPENSSL_COMPAT)."""

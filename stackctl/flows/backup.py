@@ -105,7 +105,8 @@ def backup(
     """`on_start` gets the total bytes to read, `on_bytes` each amount read (for a progress bar)."""
     started = time.monotonic()
     engine = edges.engine()
-    photoprism = next(s for s in services(spec, paths) if s.name == "photoprism")
+    site = spec.only_photoprism_site("stackctl backup")
+    photoprism = next(s for s in services(spec, paths) if s.name == site.service)
     if spec.database.kind == "mariadb":
         running = engine.containers(spec.name, paths.compose_dir).get("mariadb")
         if running is None or running.status != "running":

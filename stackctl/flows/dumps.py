@@ -19,12 +19,18 @@ from stackctl.engines.base import Engine, Report
 from stackctl.engines.model import Service
 from stackctl.render.services import container_name
 
-# The container's own environment holds the user and password: no secret passes through stackctl.
-MARIADB_DUMP = (
-    'MYSQL_PWD="$MARIADB_PASSWORD" exec mariadb-dump --user="$MARIADB_USER" --single-transaction '
-    '--add-drop-database --databases "$MARIADB_DATABASE"'
-)
-MARIADB_RESTORE = 'MYSQL_PWD="$MARIADB_PASSWORD" exec mariadb --user="$MARIADB_USER"'
+# The container's own environment holds the root password: no secret passes through stackctl. Root,
+# because one dump covers every PhotoPrism site's database, consistently (one transaction).
+MARIADB_ROOT = 'MYSQL_PWD="$MARIADB_ROOT_PASSWORD" exec'
+MARIADB_RESTORE = f"{MARIADB_ROOT} mariadb --user=root"
+
+
+def mariadb_dump_command(spec: StackSpec) -> str:
+    """Database names are stackctl's own (photoprism, pp_<slug>): letters, digits and '_' only."""
+    names = " ".join(s.database_name for s in spec.sites if s.photoprism is not None)
+    return f"{MARIADB_ROOT} mariadb-dump --user=root --single-transaction --add-drop-database --databases {names}"
+
+
 SQLITE_FILE = "index.db"  # PhotoPrism's default SQLite database, in its storage folder
 STORAGE_TARGET = "/photoprism/storage"
 
@@ -67,7 +73,7 @@ def dump_database(engine: Engine, paths: StackPaths, spec: StackSpec, photoprism
         target = _target(paths, spec, "mariadb", "sql")
         partial = target.with_name(f".{target.name}.part")
         try:
-            engine.exec_in(container_name(spec, "mariadb"), ["sh", "-c", MARIADB_DUMP], stdout=partial)
+            engine.exec_in(container_name(spec, "mariadb"), ["sh", "-c", mariadb_dump_command(spec)], stdout=partial)
         except OperationFailed:
             partial.unlink(missing_ok=True)
             raise

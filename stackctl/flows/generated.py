@@ -38,7 +38,7 @@ def rendered(paths: StackPaths, spec: StackSpec) -> dict[str, str]:
 
 def generated_states(paths: StackPaths, spec: StackSpec) -> list[FileState]:
     """Each generated file with its desired and current text. Checks the secrets it refers to exist."""
-    read_secrets(paths.secrets)
+    read_secrets(paths.secrets, spec)
     files = rendered(paths, spec)
     return [FileState(name, text, read_text_if_exists(paths.root / name)) for name, text in files.items()]
 

@@ -141,7 +141,7 @@ def drained(runtime: RuntimeApi, backend: str, server: str, report: Report) -> I
     except OperationFailed:
         yield  # no HAProxy answering yet: nothing to drain
         return
-    report(f"HAProxy answers the maintenance page while {server} is replaced")
+    report(f"HAProxy answers the maintenance page while {backend} is replaced")
     try:
         yield
     finally:

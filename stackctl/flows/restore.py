@@ -108,7 +108,8 @@ class _Placer:
         """stack.yaml comes first in the archive: read it once the stack files are in place."""
         if self.spec is None or self.photoprism is None:
             self.spec = load_spec(self.paths.spec)
-            self.photoprism = next(s for s in services(self.spec, self.paths) if s.name == "photoprism")
+            site = self.spec.only_photoprism_site("stackctl restore")
+            self.photoprism = next(s for s in services(self.spec, self.paths) if s.name == site.service)
         return self.spec, self.photoprism
 
     def target(self, name: str) -> Path:

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import time
-from contextlib import AbstractContextManager, nullcontext
-from dataclasses import dataclass
+from contextlib import ExitStack
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from stackctl.certs.acme.account import AccountFiles, load_or_create_key
@@ -17,7 +17,7 @@ from stackctl.config.layout import StackPaths
 from stackctl.config.secrets import read_secrets
 from stackctl.config.spec import StackSpec
 from stackctl.core.clock import Deadline, utcnow
-from stackctl.core.errors import InvalidInput
+from stackctl.core.errors import InvalidInput, OperationFailed, StackctlError
 from stackctl.engines.base import ApplyResult, ContainerInfo, PullProgress, Report
 from stackctl.engines.features import refresh_features
 from stackctl.engines.host import prepare_host_folders
@@ -34,11 +34,11 @@ from stackctl.flows.haproxy_config import (
     undrain,
 )
 from stackctl.flows.replace_certificate import replace_certificate
+from stackctl.flows.site_databases import ensure_site_databases, sites_needing_databases
 from stackctl.flows.upgrade_log import record_pulls
 from stackctl.haproxy.runtime_api import RuntimeApi, socket_path
 from stackctl.health.probe import ProbeResult, probe_until, wait_http_answers
-from stackctl.health.target import probe_address, probe_target
-from stackctl.render.haproxy import PHOTOPRISM_BACKEND
+from stackctl.health.target import probe_address, probe_sites
 from stackctl.render.services import network_model
 
 TEMPORARY_SOURCE = "temporary"
@@ -54,30 +54,34 @@ class UpOutcome:
     project: str
     applied: ApplyResult
     elapsed_s: float = 0.0
-    probe: ProbeResult | None = None  # None when verification was skipped
+    probe: ProbeResult | None = None  # the first site's; None when verification was skipped
+    site_probes: dict[str, ProbeResult] = field(default_factory=dict)  # every site's, by domain
 
 
-def _certificate_in_place(store: CertStore, spec: StackSpec, edges: Edges, report: Report) -> None:
-    if spec.tls.source == "acme":
-        if not acme_certificate_in_place(store, spec):
+def _certificate_in_place(store: CertStore, view: StackSpec, edges: Edges, report: Report) -> None:
+    """A site's certificate before HAProxy (re)loads: an issued one, or a temporary one for ACME."""
+    if view.tls.source == "acme":
+        if not acme_certificate_in_place(store, view):
             # HAProxy needs some certificate to start and answer the challenge; the real one follows live.
-            leaf, key = temporary_self_signed(spec.names, spec.tls.key_type, utcnow())
-            store.write_site(spec.domain, leaf, [], key_pem(key), TEMPORARY_SOURCE)
-    elif not current_is_usable(store, spec, utcnow()):
-        issued, source = issue(store, spec, utcnow(), edges.issuer_for)
-        report(f"Issued a certificate for {', '.join(spec.names)} ({source}), serial {serial_hex(issued.leaf)}")
+            leaf, key = temporary_self_signed(view.names, view.tls.key_type, utcnow())
+            store.write_site(view.domain, leaf, [], key_pem(key), TEMPORARY_SOURCE)
+    elif not current_is_usable(store, view, utcnow()):
+        issued, source = issue(store, view, utcnow(), edges.issuer_for)
+        report(f"Issued a certificate for {', '.join(view.names)} ({source}), serial {serial_hex(issued.leaf)}")
 
 
-def _photoprism_guard(
-    change: HaproxyChange, wanted: list[Service], ours: dict[str, ContainerInfo], runtime: RuntimeApi, report: Report
-) -> AbstractContextManager[None]:
-    """When a running HAProxy stays and PhotoPrism's container is replaced, drain it first."""
-    photoprism = next(s for s in wanted if s.name == "photoprism")
-    existing = ours.get("photoprism")
-    replaced = existing is not None and existing.config_hash != photoprism.config_hash
-    if replaced and change in (HaproxyChange.NONE, HaproxyChange.RELOAD):
-        return drained(runtime, PHOTOPRISM_BACKEND, PHOTOPRISM_BACKEND, report)
-    return nullcontext()
+def _drain_replaced_apps(
+    stack: ExitStack, spec: StackSpec, change: HaproxyChange, wanted: list[Service], ours: dict[str, ContainerInfo],
+    runtime: RuntimeApi, report: Report,
+) -> None:  # fmt: skip
+    """When a running HAProxy stays and a site's container is replaced, that site is drained first."""
+    if change not in (HaproxyChange.NONE, HaproxyChange.RELOAD):
+        return
+    hashes = {s.name: s.config_hash for s in wanted}
+    for site in spec.sites:
+        existing = ours.get(site.service or "")
+        if existing is not None and existing.config_hash != hashes.get(existing.service):
+            stack.enter_context(drained(runtime, site.backend, site.server, report))
 
 
 def bring_up(
@@ -87,11 +91,16 @@ def bring_up(
     check has passed. `report` gets one line per step; `progress` gets image pull progress."""
     deadline = Deadline(timeout)
     store = CertStore(paths.certs)
-    if spec.tls.source == "acme":
+    views = spec.site_views()
+    if any(view.tls.source == "acme" for view in views):
         load_or_create_key(AccountFiles(paths.certs))  # haproxy.cfg answers challenges with its thumbprint
-    read_secrets(paths.secrets)  # before anything else
-    if spec.tls.source == "import" and store.read_site(spec.domain) is None:
-        raise InvalidInput("tls.source is import but no certificate was imported", "run: stackctl certs import FILE")
+    read_secrets(paths.secrets, spec)  # before anything else
+    for view in views:
+        if view.tls.source == "import" and store.read_site(view.domain) is None:
+            raise InvalidInput(
+                f"{view.domain}: tls.source is import but no certificate was imported",
+                f"run: stackctl certs import FILE{'' if spec.legacy else f' --site {view.domain}'}",
+            )
     engine = edges.engine()
     before = services(spec, paths)  # the TCP ports and images do not depend on what the image can do
     pulled = engine.ensure_images([s.image for s in before], spec.pull, progress)
@@ -102,8 +111,10 @@ def bring_up(
     states = generated_states(paths, spec)
     wanted = services(spec, paths)
 
-    _certificate_in_place(store, spec, edges, report)
+    for view in views:
+        _certificate_in_place(store, view, edges, report)
     prepare_host_folders(wanted, paths.run)
+    new_databases = sites_needing_databases(spec, wanted, ours)
     haproxy = next(s for s in wanted if s.name == "haproxy")
     runtime = edges.runtime(socket_path(paths.run))
     change = haproxy_change(ours.get("haproxy"), haproxy, states, runtime)
@@ -111,13 +122,44 @@ def bring_up(
         check_candidate(engine, paths, haproxy, states, report)  # a rejected config never reaches the proxy
     for name in write_changed(paths, states):
         report(f"wrote {name}")
-    with _photoprism_guard(change, wanted, ours, runtime, report):
-        applied = engine.apply(spec.name, network_model(spec), wanted, paths.compose_dir, deadline, report)
+
+    def when_ready(service: str) -> None:
+        if service == "mariadb":  # before any PhotoPrism site that needs its database starts
+            ensure_site_databases(engine, paths, spec, new_databases, report)
+
+    with ExitStack() as draining:
+        _drain_replaced_apps(draining, spec, change, wanted, ours, runtime, report)
+        applied = engine.apply(
+            spec.name, network_model(spec), wanted, paths.compose_dir, deadline, report, on_ready=when_ready
+        )
     if change is HaproxyChange.RELOAD:
         reload_confirmed(Reloader(engine, runtime, haproxy.container_name), paths, states, report)
-    undrain(runtime, PHOTOPRISM_BACKEND, PHOTOPRISM_BACKEND)
+    for site in spec.sites:
+        if site.service is not None:
+            undrain(runtime, site.backend, site.server)
     wait_http_answers(probe_address(spec), spec.ports.http, spec.domain, deadline)
     return UpOutcome(spec.name, applied)
+
+
+def obtain_acme_certificates(paths: StackPaths, spec: StackSpec, edges: Edges, report: Report) -> None:
+    """Every ACME site's certificate, live. A site the CA refuses does not keep the others from theirs;
+    `up` then fails naming it, while the other sites serve."""
+    failed = []
+    for view in spec.site_views():
+        if view.tls.source != "acme":
+            continue
+        try:
+            obtain_acme_live(paths, view, edges, report)
+        except StackctlError as e:
+            if len(spec.sites) == 1:
+                raise
+            report(f"{view.domain}: {e.message}")
+            failed.append(view.domain)
+    if failed:
+        raise OperationFailed(
+            f"no ACME certificate for {', '.join(failed)} (the other sites are up and serve theirs)",
+            "fix what is reported above for that site, then run stackctl up again",
+        )
 
 
 def obtain_acme_live(paths: StackPaths, spec: StackSpec, edges: Edges, report: Report) -> None:
@@ -146,10 +188,11 @@ def up(
     """`stackctl up`: bring the stack up, get an ACME certificate live if needed, verify over HTTPS."""
     started = time.monotonic()
     outcome = bring_up(paths, spec, timeout, edges, report, progress)
-    if spec.tls.source == "acme":
-        obtain_acme_live(paths, spec, edges, report)
+    obtain_acme_certificates(paths, spec, edges, report)
     if verify:
         left = max(1.0, timeout - (time.monotonic() - started))
-        outcome.probe = probe_until(probe_target(spec, CertStore(paths.certs), ca_file), left)
+        store = CertStore(paths.certs)
+        outcome.site_probes = probe_sites(spec, store, ca_file, lambda target: probe_until(target, left))
+        outcome.probe = outcome.site_probes[spec.domain]
     outcome.elapsed_s = time.monotonic() - started
     return outcome

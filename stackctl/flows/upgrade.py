@@ -12,6 +12,7 @@ from typing import Any
 
 from stackctl.certs.store import CertStore
 from stackctl.config.layout import StackPaths
+from stackctl.config.sites import Site
 from stackctl.config.spec import StackSpec
 from stackctl.core.clock import Deadline, timestamp
 from stackctl.core.errors import InvalidInput, OperationFailed, StackctlError
@@ -24,10 +25,7 @@ from stackctl.flows.upgrade_log import pulled_image_ids, record, record_pulls
 from stackctl.haproxy.runtime_api import socket_path
 from stackctl.health.probe import probe_until
 from stackctl.health.target import probe_target
-from stackctl.render.haproxy import PHOTOPRISM_BACKEND
 from stackctl.render.services import network_model
-
-DATABASE_SERVICES = ("mariadb", "photoprism")  # replacing either may change the database
 
 
 @dataclass(frozen=True)
@@ -90,15 +88,18 @@ class _Upgrade:
     def wanted(self) -> list[Service]:
         return services(self.spec, self.paths)
 
+    @cached_property
+    def site(self) -> Site:
+        return self.spec.only_photoprism_site("stackctl upgrade")
+
     def photoprism(self) -> Service:
-        return next(s for s in self.wanted if s.name == "photoprism")
+        return next(s for s in self.wanted if s.name == self.site.service)
 
     def maintenance(self, service: str) -> AbstractContextManager[None]:
-        if service != "photoprism":
+        if service != self.site.service:
             return nullcontext()
-        return drained(
-            self.edges.runtime(socket_path(self.paths.run)), PHOTOPRISM_BACKEND, PHOTOPRISM_BACKEND, self.report
-        )
+        runtime = self.edges.runtime(socket_path(self.paths.run))
+        return drained(runtime, self.site.backend, self.site.server, self.report)
 
     def apply_and_verify(self, service: str) -> None:
         """Converge with `service` recreated; healthy and HTTPS verified before the deadline."""
@@ -119,7 +120,7 @@ class _Upgrade:
         self.report(f"rolling {item.service} back to {_short(item.running)}")
         self.engine.remove_service(self.spec.name, item.service, self.paths.compose_dir)
         self.engine.tag_image(item.running.id, item.reference)  # `up` keeps running the old one too
-        if dump is not None and item.service == "photoprism":
+        if dump is not None and item.service == self.site.service:
             restore_database(self.engine, self.spec, self.photoprism(), dump, self.report)
         try:
             if dump is not None and item.service == "mariadb":
@@ -141,7 +142,8 @@ class _Upgrade:
             "from": asdict(item.running) if item.running else None, "to": asdict(item.available),
         }  # fmt: skip
         dump = None
-        if item.service in DATABASE_SERVICES and item.running is not None:
+        # Replacing MariaDB or PhotoPrism may change the database.
+        if item.service in ("mariadb", self.site.service) and item.running is not None:
             dump = dump_database(self.engine, self.paths, self.spec, self.photoprism())
             if dump is not None:
                 self.report(f"dumped the database to {dump.describe()}")

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 from stackctl.certs.inspect import serial_hex
 from stackctl.certs.store import CertStore
 from stackctl.config.spec import StackSpec
-from stackctl.health.probe import Target
+from stackctl.health.probe import ProbeResult, Target
 
 
 def probe_address(spec: StackSpec) -> str:
@@ -44,3 +45,16 @@ def _serves_http3(spec: StackSpec, store: CertStore) -> bool:
         return http3_for(StackPaths(store.root.parent), spec).enabled  # certs/ is in the stack folder
     except InvalidInput:
         return False  # `up` refuses that setting; a probe only reports
+
+
+def probe_sites(
+    spec: StackSpec, store: CertStore, ca_file: Path | None, check: Callable[[Target], ProbeResult],
+    only: str | None = None,
+) -> dict[str, ProbeResult]:  # fmt: skip
+    """Each site's HTTPS check (or only the site `only`), concurrently: domain -> result."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    views = [v for v in spec.site_views() if only is None or v.domain == only]
+    with ThreadPoolExecutor(max_workers=min(16, len(views))) as pool:
+        futures = {v.domain: pool.submit(check, probe_target(v, store, ca_file)) for v in views}
+        return {domain: future.result() for domain, future in futures.items()}

@@ -310,10 +310,14 @@ def _backend(site: Site, layout: HaproxyLayout) -> list[str]:
     server_s, tunnel_s = site.timeouts
     html_page, _ = page_names(site)
     names = [] if site.legacy else [f"    # {', '.join(site.names)}"]
-    timeouts = [] if site.timeouts == PHOTOPRISM_TIMEOUTS else [  # the defaults section's are PhotoPrism's
-        f"    timeout server {_duration(server_s)}",
-        f"    timeout tunnel {_duration(tunnel_s)}     # WebSocket",
-    ]
+    timeouts = (
+        []
+        if site.timeouts == PHOTOPRISM_TIMEOUTS
+        else [  # the defaults section's are PhotoPrism's
+            f"    timeout server {_duration(server_s)}",
+            f"    timeout tunnel {_duration(tunnel_s)}     # WebSocket",
+        ]
+    )
     return [
         f"backend {site.backend}",
         *names,

@@ -15,7 +15,7 @@ import docker.errors
 import pytest
 
 from stackctl.flows.edges import Edges
-from tests.helpers import IN_CI, free_port, run_cli
+from tests.helpers import IN_CI, free_port, run_cli, single_site_yaml
 
 # The default test stack runs the newest versions the test images have (Debian 13); the proxy-facing
 # tests also run on the oldest supported HAProxy (Debian 12), see HAPROXY_IMAGES.
@@ -118,7 +118,9 @@ def make_stack(
 ) -> Iterator[Stack]:
     name = f"t{secrets.token_hex(4)}"
     folder.mkdir(parents=True, exist_ok=True)
-    assert run_cli("--dir", str(folder), "init", "--domain", "photos.example.com").code == 0
+    # The single-site form, as `init` wrote it before sites: existed; `init` adds the secrets.
+    (folder / "stack.yaml").write_text(single_site_yaml("photos.example.com"))
+    assert run_cli("--dir", str(folder), "init").code == 0
     stack = Stack(folder, name, free_port(), free_port(), free_port(), client)
     text = (folder / "stack.yaml").read_text()
     for old, new in (

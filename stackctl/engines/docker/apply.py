@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import docker
@@ -78,6 +79,7 @@ def converge(
     deadline: Deadline,
     report: Report,
     recreate: frozenset[str] = frozenset(),
+    on_ready: Callable[[str], None] | None = None,
 ) -> ApplyResult:
     result = ApplyResult()
     existing = project_containers(client, project, working_dir)
@@ -111,6 +113,8 @@ def converge(
         if service.name not in result.kept:
             report(f"waiting for {service.name} to become {'healthy' if service.healthcheck else 'running'}")
         wait_ready(container, service.name, service.healthcheck is not None, deadline)
+        if on_ready is not None:
+            on_ready(service.name)
     return result
 
 

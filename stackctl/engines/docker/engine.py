@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import docker
@@ -38,10 +39,12 @@ class DockerEngine:
 
     def apply(
         self, project: str, network: NetworkModel, services: list[Service], compose_dir: Path, deadline: Deadline,
-        report: Report, recreate: frozenset[str] = frozenset(),
+        report: Report, recreate: frozenset[str] = frozenset(), on_ready: Callable[[str], None] | None = None,
     ) -> ApplyResult:  # fmt: skip
         apply.ensure_network(self.client, network.name, project, network.subnet, network.gateway)
-        return apply.converge(self.client, project, network.name, services, compose_dir, deadline, report, recreate)
+        return apply.converge(
+            self.client, project, network.name, services, compose_dir, deadline, report, recreate, on_ready
+        )
 
     def haproxy_quic_support(self, image: str) -> tuple[bool, bool]:
         return preflight.haproxy_quic_support(self.client, image)

@@ -1,0 +1,77 @@
+"""A database and a user of its own for each PhotoPrism site of the sites form, created on the running
+MariaDB through the client in its container, idempotently. The SQL reaches the client on its stdin
+from a 0600 file in run/ (0700): no password appears in a command line or an environment."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from stackctl.config.layout import StackPaths
+from stackctl.config.secrets import GENERATED_PASSWORD, read_site_secrets
+from stackctl.config.sites import Site
+from stackctl.config.spec import StackSpec
+from stackctl.core.errors import InvalidInput
+from stackctl.core.fsio import PRIVATE_DIR_MODE, PRIVATE_FILE_MODE, ensure_dir
+from stackctl.engines.base import ContainerInfo, Engine, Report
+from stackctl.engines.model import Service
+from stackctl.flows.dumps import MARIADB_RESTORE
+from stackctl.render.services import container_name
+
+
+def sites_needing_databases(spec: StackSpec, wanted: list[Service], ours: dict[str, ContainerInfo]) -> list[Site]:
+    """Sites whose container is new or changes (a new password included): only then is the server asked."""
+    if spec.database.kind != "mariadb":
+        return []
+    hashes = {s.name: s.config_hash for s in wanted}
+    result = []
+    for site in spec.sites:
+        if site.photoprism is None or site.legacy or site.service is None:
+            continue  # the single-site form's database is MariaDB's own MARIADB_DATABASE
+        existing = ours.get(site.service)
+        if existing is None or existing.config_hash != hashes.get(site.service):
+            result.append(site)
+    return result
+
+
+def _statements(site: Site, password: str) -> str:
+    name = site.database_name
+    return "\n".join(
+        (
+            f"CREATE DATABASE IF NOT EXISTS `{name}` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci;",
+            f"CREATE USER IF NOT EXISTS '{name}'@'%' IDENTIFIED BY '{password}';",
+            f"ALTER USER '{name}'@'%' IDENTIFIED BY '{password}';",
+            f"GRANT ALL PRIVILEGES ON `{name}`.* TO '{name}'@'%';",
+        )
+    )
+
+
+def _script(paths: StackPaths, sites: list[Site]) -> str:
+    parts = []
+    for site in sites:
+        password = read_site_secrets(paths.root, site.secrets_file)["PHOTOPRISM_DATABASE_PASSWORD"]
+        if not GENERATED_PASSWORD.fullmatch(password):
+            raise InvalidInput(
+                f"{site.secrets_file}: PHOTOPRISM_DATABASE_PASSWORD must be 16 to 128 letters, digits, '-' or '_'",
+                'delete the file and run "stackctl init" to generate one',
+            )
+        parts.append(_statements(site, password))
+    return "\n".join([*parts, "FLUSH PRIVILEGES;", ""])
+
+
+def ensure_site_databases(
+    engine: Engine, paths: StackPaths, spec: StackSpec, sites: list[Site], report: Report
+) -> None:
+    if not sites:
+        return
+    script = _script(paths, sites)
+    ensure_dir(paths.run, PRIVATE_DIR_MODE)
+    sql = paths.run / f".site-databases-{os.getpid()}.sql"
+    fd = os.open(sql, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, PRIVATE_FILE_MODE)
+    try:
+        with os.fdopen(fd, "w") as out:
+            out.write(script)
+        engine.exec_in(container_name(spec, "mariadb"), ["sh", "-c", MARIADB_RESTORE], stdin=Path(sql))
+    finally:
+        sql.unlink(missing_ok=True)
+    report(f"database and user ready for {', '.join(s.domain for s in sites)}")
