@@ -96,8 +96,34 @@ def run_ca(ctx: Context, args: argparse.Namespace) -> int:
     return 0
 
 
+def _views(spec: StackSpec, site: str | None) -> list[StackSpec]:
+    """The stack as seen from the site --site names, or from each site in turn."""
+    return [spec.site_view(spec.site(site))] if site else spec.site_views()
+
+
+def _each_site(ctx: Context, args: argparse.Namespace, work: Callable[[Context, StackSpec], int]) -> int:
+    """`work` for each site: one that fails does not stop the others; the exit code is the worst."""
+    views = _views(ctx.load_spec(), args.site)
+    if len(views) == 1:
+        return work(ctx, views[0])
+    failed: list[str] = []
+    code = 0
+    for view in views:
+        try:
+            code = max(code, work(ctx, view))
+        except OperationFailed as e:
+            ctx.warn(f"{view.domain}: {e.message}")
+            failed.append(view.domain)
+    if failed:
+        raise OperationFailed(f"failed for {', '.join(failed)} (every other site is done)", "see the lines above")
+    return code
+
+
 def run_create(ctx: Context, args: argparse.Namespace) -> int:
-    spec = ctx.load_spec()
+    return _each_site(ctx, args, lambda c, view: _create(c, view, args))
+
+
+def _create(ctx: Context, spec: StackSpec, args: argparse.Namespace) -> int:
     store = CertStore(ctx.paths.certs)
     now = utcnow()
     if args.staging:
@@ -130,26 +156,34 @@ def _trial_issuance(ctx: Context, spec: StackSpec, store: CertStore) -> int:
 
 
 def run_import(ctx: Context, args: argparse.Namespace) -> int:
-    spec = ctx.load_spec()
+    stack = ctx.load_spec()
+    if args.site is None and len(stack.sites) > 1:
+        known = ", ".join(s.domain for s in stack.sites)
+        raise InvalidInput("certs import needs --site DOMAIN: stack.yaml has several sites", f"one of {known}")
+    site = stack.site(args.site) if args.site else stack.sites[0]
+    spec = stack.site_view(site)
     password = read_password(args.password_file)
     files = [args.cert] + [p for p in (args.key, args.chain) if p is not None]
     valid = validate_files(spec, files, password, utcnow())
     # The edit is made and checked before anything is written, so a stack.yaml it cannot edit changes nothing.
-    switched = None if spec.tls.source == "import" else edited_spec_text(ctx.paths.spec, ("tls", "source"), "import")
+    where: tuple[str | int, ...] = ("tls",) if stack.legacy else ("sites", stack.sites.index(site), "tls")
+    switched = None if spec.tls.source == "import" else edited_spec_text(ctx.paths.spec, (*where, "source"), "import")
     for warning in valid.warnings:
         ctx.warn(warning)
     _replace(ctx, spec, lambda: (issued_from_import(valid), "import"), "import")
     _describe_new(ctx, CertStore(ctx.paths.certs), spec.domain, cert_info(valid.leaf), "Imported")
     if switched is not None:
         atomic_write(ctx.paths.spec, switched[1], ctx.paths.spec.stat().st_mode & 0o777)
-        ctx.say("stack.yaml now says tls.source: import.")
+        ctx.say(f"stack.yaml now says {'.'.join(map(str, where))}.source: import.")
     return 0
 
 
 def run_show(ctx: Context, args: argparse.Namespace) -> int:
-    ctx.load_spec()  # an invalid stack.yaml is refused here as by every other command
+    spec = ctx.load_spec()  # an invalid stack.yaml is refused here as by every other command
     store = CertStore(ctx.paths.certs)
     found = reports(store, utcnow())
+    if args.site:
+        found = [r for r in found if r.domain == spec.site(args.site).domain]
     certificates = [{**r.as_json(), "last_renewal": last_renewal(ctx.paths, r.domain)} for r in found]
     if args.json:
         ctx.out.write(json.dumps({"certificates": certificates}, indent=2) + "\n")
@@ -198,9 +232,12 @@ def _ari_suggestion(ctx: Context, spec: StackSpec, store: CertStore, leaf: x509.
 
 
 def run_renew(ctx: Context, args: argparse.Namespace) -> int:
+    return _each_site(ctx, args, lambda c, view: _renew(c, view, args))
+
+
+def _renew(ctx: Context, spec: StackSpec, args: argparse.Namespace) -> int:
     from stackctl.certs.policy import Action, Current, decide, worth_asking_ari
 
-    spec = ctx.load_spec()
     store = CertStore(ctx.paths.certs)
     now = utcnow()
     site = store.read_site(spec.domain)

@@ -12,8 +12,8 @@ from stackctl.core.errors import InvalidInput, SpecError
 from stackctl.core.yamlload import parse_yaml
 
 
-def with_value(text: str, keys: tuple[str, ...], value: Any, source_name: str = "stack.yaml") -> str:
-    """`text` with `keys` (a path of mappings, created when missing) set to `value`, comments kept.
+def with_value(text: str, keys: tuple[str | int, ...], value: Any, source_name: str = "stack.yaml") -> str:
+    """`text` with `keys` (a path of mappings, created when missing, or list indexes) set to `value`, comments kept.
     Works for block and flow style alike. Raises InvalidInput when the result is not a valid stack."""
     from ruamel.yaml import YAML
     from ruamel.yaml.comments import CommentedMap
@@ -28,7 +28,10 @@ def with_value(text: str, keys: tuple[str, ...], value: Any, source_name: str = 
         raise InvalidInput(f"{source_name}: cannot be edited: {str(e)[:120]}", "fix its syntax first") from None
     node = document
     for key in keys[:-1]:
-        if not isinstance(node.get(key), dict):
+        if isinstance(key, int):
+            node = node[key]
+            continue
+        if not isinstance(node.get(key), (dict, list)):
             node[key] = CommentedMap()
         node = node[key]
     node[keys[-1]] = value
@@ -42,7 +45,7 @@ def with_value(text: str, keys: tuple[str, ...], value: Any, source_name: str = 
     return new_text
 
 
-def edited_spec_text(path: Path, keys: tuple[str, ...], value: Any) -> tuple[str, str]:
+def edited_spec_text(path: Path, keys: tuple[str | int, ...], value: Any) -> tuple[str, str]:
     """(current text, text with the edit applied) of the stack.yaml at `path`; nothing is written."""
     text = read_spec_text(path)
     return text, with_value(text, keys, value, path.name)
