@@ -8,7 +8,9 @@ from typing import Any
 from stackctl.haproxy.runtime_api import ProxyStat as BackendStatus
 from stackctl.health.probe import ProbeResult
 
-__all__ = ["BackendStatus", "CertificateStatus", "ContainerStatus", "StatusSnapshot", "UpgradeStatus", "assess"]
+__all__ = [
+    "BackendStatus", "CertificateStatus", "ContainerStatus", "SiteStatus", "StatusSnapshot", "UpgradeStatus", "assess",
+]  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -63,6 +65,45 @@ class UpgradeStatus:
         return "; ".join(parts) or "no upgrade yet"
 
 
+@dataclass(frozen=True)
+class SiteStatus:
+    """One site's row: its backend's health, its certificate, its HTTPS check; None is unknown."""
+
+    domain: str
+    kind: str  # photoprism | upstream
+    backend: str
+    service: str | None  # its container's service, None for an upstream reached by address
+    backend_status: str | None  # UP, DOWN, MAINT, ...
+    certificate_days_left: int | None  # None: no certificate (or unknown, see certificate_known)
+    probe: ProbeResult | None
+    certificate_known: bool = True
+
+    def problem(self) -> str | None:
+        """What is wrong with this site, in a few words, or None."""
+        if self.certificate_days_left is None and self.certificate_known:
+            return "no certificate (run stackctl certs create --site " + self.domain + ")"
+        if self.certificate_days_left is not None and self.certificate_days_left < 0:
+            return "certificate expired"
+        if self.backend_status not in (None, "UP", "no"):
+            return f"backend {self.backend_status}"
+        failed = self.probe.failures() if self.probe is not None else []
+        if failed:
+            return f"HTTPS {failed[0].name} failed ({failed[0].detail})"
+        return None
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "domain": self.domain,
+            "kind": self.kind,
+            "backend": self.backend,
+            "service": self.service,
+            "backend_status": self.backend_status,
+            "certificate_days_left": self.certificate_days_left,
+            "probe": None if self.probe is None else self.probe.as_json(),
+            "healthy": self.problem() is None,
+        }
+
+
 @dataclass
 class StatusSnapshot:
     stack: str
@@ -75,6 +116,7 @@ class StatusSnapshot:
     drift: list[str] | None = None
     unknown: dict[str, str] = field(default_factory=dict)  # source -> why it is unknown
     upgrade: UpgradeStatus | None = None
+    sites: list[SiteStatus] | None = None  # every site; the keys above keep their meaning for the first
 
     def problems(self) -> list[str]:
         return assess(self)
@@ -104,6 +146,7 @@ class StatusSnapshot:
             "probe": None if self.probe is None else self.probe.as_json(),
             "drift": self.drift,
             "upgrade": None if self.upgrade is None else asdict(self.upgrade),
+            "sites": None if self.sites is None else [site.as_json() for site in self.sites],
             "unknown": self.unknown,
             "generated_at": self.generated_at,
         }
@@ -140,6 +183,9 @@ def assess(s: StatusSnapshot) -> list[str]:
         return ["not running (never started, or down): run stackctl up", *_certificate_problems(s)]
     elif s.containers is not None:
         problems += [p for c in s.containers if (p := _container_problem(c))]
+    if s.sites is not None and len(s.sites) > 1:
+        # Several sites: each problem names the site at fault; the stack-wide checks below are the first site's.
+        return [*problems, *_site_problems(s), *_drift_and_unknown(s)]
     for backend in s.backends or []:
         if backend.kind == "server" and backend.status not in ("UP", "no"):
             problems.append(f"backend {backend.proxy}/{backend.name} {backend.status}")
@@ -154,6 +200,23 @@ def assess(s: StatusSnapshot) -> list[str]:
                 problems.append(f"served certificate is not the one on disk ({check.detail})")
             else:
                 problems.append(f"HTTPS {check.name} failed ({check.detail})")
+    return [*problems, *_drift_and_unknown(s)]
+
+
+def _site_problems(s: StatusSnapshot) -> list[str]:
+    problems = []
+    services = {c.service: c for c in s.containers or []}
+    for site in s.sites or []:
+        container = services.get(site.service or "")
+        if container is not None and _container_problem(container):
+            problems.append(f"site {site.domain}: container {container.state}")  # the container line says more
+        elif problem := site.problem():
+            problems.append(f"site {site.domain}: {problem}")
+    return problems
+
+
+def _drift_and_unknown(s: StatusSnapshot) -> list[str]:
+    problems = []
     if s.drift:
         problems.append(f"drift: {', '.join(s.drift)} differ from stack.yaml (run stackctl up)")
     for source, reason in s.unknown.items():

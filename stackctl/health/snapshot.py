@@ -7,7 +7,7 @@ import datetime as dt
 import json
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, TypeVar
 
 import docker
@@ -22,9 +22,10 @@ from stackctl.core.errors import StackctlError
 from stackctl.engines.docker.client import connect
 from stackctl.engines.docker.ownership import project_containers
 from stackctl.haproxy.runtime_api import show_stat, socket_path
-from stackctl.health.model import CertificateStatus, ContainerStatus, StatusSnapshot
-from stackctl.health.probe import probe
-from stackctl.health.target import probe_target
+from stackctl.health.model import BackendStatus, CertificateStatus, ContainerStatus, SiteStatus, StatusSnapshot
+from stackctl.health.probe import ProbeResult, probe
+from stackctl.health.target import probe_sites
+from stackctl.render.services import stack_services
 
 T = TypeVar("T")
 
@@ -109,19 +110,23 @@ def gather(
     """Every source at once, each with its own timeout. `drift_of` compares what stack.yaml renders to
     with the files and containers (given the Docker client when the containers source got one)."""
     snapshot = StatusSnapshot(stack=spec.name, domain=spec.domain, generated_at=timestamp())
-    wanted = [s for s in ("mariadb", "photoprism", "haproxy") if s != "mariadb" or spec.database.kind == "mariadb"]
+    wanted = [s.name for s in stack_services(spec)]
     client_box: dict[str, docker.DockerClient] = {}
 
     def containers() -> list[ContainerStatus]:
         client_box["client"] = connect(timeout=int(max(1, timeouts.containers)))
         return _containers(client_box["client"], spec, paths, wanted)
 
-    target = probe_target(spec, CertStore(paths.certs), timeout=timeouts.probe - 0.5)
+    store = CertStore(paths.certs)
+
+    def probes() -> dict[str, ProbeResult]:
+        return probe_sites(spec, store, None, lambda target: probe(replace(target, timeout=timeouts.probe - 0.5)))
+
     sources: dict[str, tuple[_Source, float]] = {
         "containers": (_Source(containers), timeouts.containers),
         "haproxy": (_Source(lambda: show_stat(socket_path(paths.run), timeout=timeouts.haproxy)), timeouts.haproxy),
         "certificates": (_Source(lambda: _certificates(paths, spec)), timeouts.certificates),
-        "probe": (_Source(lambda: probe(target)), timeouts.probe),
+        "probe": (_Source(probes), timeouts.probe),
     }
     for thread, _ in sources.values():
         thread.start()
@@ -144,9 +149,32 @@ def gather(
     snapshot.containers = results.get("containers")
     snapshot.backends = results.get("backends", results.get("haproxy"))
     snapshot.certificates = results.get("certificates")
-    snapshot.probe = results.get("probe")
+    site_probes: dict[str, ProbeResult] = results.get("probe") or {}
+    snapshot.probe = site_probes.get(spec.domain)
     snapshot.drift = results.get("drift")
+    snapshot.sites = _sites(spec, snapshot.backends, snapshot.certificates, site_probes)
     return snapshot
+
+
+def _sites(
+    spec: StackSpec, backends: list[BackendStatus] | None, certificates: list[CertificateStatus] | None,
+    probes: dict[str, ProbeResult],
+) -> list[SiteStatus]:  # fmt: skip
+    servers = {b.proxy: b.status for b in backends or [] if b.kind == "server"}
+    days = {c.domain: c.days_left for c in certificates or []}
+    return [
+        SiteStatus(
+            domain=site.domain,
+            kind=site.kind,
+            backend=site.backend,
+            service=site.service,
+            backend_status=servers.get(site.backend),
+            certificate_days_left=days.get(site.domain),
+            probe=probes.get(site.domain),
+            certificate_known=certificates is not None,
+        )
+        for site in spec.sites
+    ]
 
 
 def snapshot_json(snapshot: StatusSnapshot) -> str:

@@ -115,12 +115,34 @@ def _probe(s: StatusSnapshot) -> RenderableType:
     return Group(*lines)
 
 
+def _sites(s: StatusSnapshot) -> RenderableType:
+    table = Table(box=None, padding=(0, 1), pad_edge=False, show_edge=False)
+    for column in ("site", "app", "backend", "certificate", "https", "problem"):
+        table.add_column(column, style="bold" if column == "site" else None)
+    for site in s.sites or []:
+        problem = site.problem()
+        days = site.certificate_days_left
+        https = "?" if site.probe is None else ("ok" if site.probe.ok else "FAIL")
+        table.add_row(
+            site.domain,
+            site.kind,
+            Text(site.backend_status or "?", style=_state_style(site.backend_status in ("UP", "no"))),
+            Text("none" if days is None else f"{days} days", style=_state_style(days is not None and days >= 0)),
+            Text(https, style=_state_style(https == "ok")),
+            Text(problem or "", style=BAD),
+        )
+    return table
+
+
 def build_dashboard(s: StatusSnapshot) -> RenderableType:
     verdict = Text(s.verdict, style=f"bold {GOOD if s.healthy else BAD}")
+    several = s.sites is not None and len(s.sites) > 1
+    header = f"{len(s.sites or [])} sites" if several else s.domain
     parts: list[RenderableType] = [
-        Text(f"stackctl status: {s.stack} ({s.domain})  at {s.generated_at}", style="dim"),
+        Text(f"stackctl status: {s.stack} ({header})  at {s.generated_at}", style="dim"),
         verdict,
         Text(""),
+        *((_section("Sites"), _sites(s), Text("")) if several else ()),
         _section("Containers"),
         _containers(s),
         Text(""),
@@ -130,7 +152,7 @@ def build_dashboard(s: StatusSnapshot) -> RenderableType:
         _section("Certificates"),
         _certificates(s),
         Text(""),
-        _section("HTTPS"),
+        _section(f"HTTPS ({s.domain})" if several else "HTTPS"),
         _probe(s),
     ]
     if s.upgrade is not None:
