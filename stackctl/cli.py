@@ -25,7 +25,16 @@ EXIT_CODES_HELP = """exit codes:
 
 
 def _add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    from stackctl.commands import backup_cmd, certs_cmd, init_cmd, render_cmd, stack_cmd, status_cmd, upgrade_cmd
+    from stackctl.commands import (
+        backup_cmd,
+        certs_cmd,
+        init_cmd,
+        render_cmd,
+        sites_cmd,
+        stack_cmd,
+        status_cmd,
+        upgrade_cmd,
+    )  # fmt: skip
 
     init_cmd.register(sub)
     render_cmd.register(sub)
@@ -34,6 +43,7 @@ def _add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     status_cmd.register(sub)
     upgrade_cmd.register(sub)
     backup_cmd.register(sub)
+    sites_cmd.register(sub)
 
 
 def build_parser(out: TextIO, err: TextIO) -> argparse.ArgumentParser:

@@ -176,11 +176,11 @@ def _folders(site: Site) -> list[tuple[str, str]]:
     return folders + ([("import", pp.import_path)] if pp.import_path else [])
 
 
-def parse_sites(sections: list[rule.Section], stack_tls: Any) -> tuple[Site, ...]:
+def parse_sites(sections: list[rule.Section], stack_tls: Any, first: Site | None = None) -> tuple[Site, ...]:
+    """The sites of the list, after `first` (the top-level site of the single-site form) when given."""
     sites: list[Site] = []
     owners: dict[str, str] = {}  # name, slug or folder -> the key path that holds it
-    for section in sections:
-        site = _site(section, stack_tls)
+    for section, site in _parsed(sections, stack_tls, first):
         claims = [(f"name {n}", n) for n in site.names] + [
             (f"{k} folder {normpath(v)}", normpath(v)) for k, v in _folders(site)
         ]
@@ -191,3 +191,9 @@ def parse_sites(sections: list[rule.Section], stack_tls: Any) -> tuple[Site, ...
             owners[key] = section.path
         sites.append(site)
     return tuple(sites)
+
+
+def _parsed(sections: list[rule.Section], stack_tls: Any, first: Site | None) -> list[tuple[rule.Section, Site]]:
+    """Each section with its site, `first` (already parsed) before the list's."""
+    top = [(rule.Section({}, "domain"), first)] if first is not None else []
+    return [*top, *((section, _site(section, stack_tls)) for section in sections)]

@@ -231,7 +231,7 @@ def photoprism_settings(pp: rule.Section, defaults: PhotoprismSettings) -> Photo
 def spec_from_data(data: Any) -> StackSpec:
     """Validate parsed YAML into a StackSpec. Raises SpecError on the first broken rule."""
     top = rule.Section(data, "")
-    if "sites" in top.raw:
+    if "sites" in top.raw and "domain" not in top.raw:
         return _sites_form(top)
     if "domain" not in top.raw:
         raise SpecError("domain", "is required, e.g. domain: photos.example.com (or list sites: instead)")
@@ -241,6 +241,12 @@ def spec_from_data(data: Any) -> StackSpec:
     ports = _ports(top.section("ports"))
     images, pull, database, network = _stack_wide(top, name)
     photoprism = photoprism_settings(top.section("photoprism"), PhotoprismSettings())
+    first = Site(domain, aliases, tls, photoprism=photoprism, legacy=True)
+    more: tuple[Site, ...] = ()
+    if "sites" in top.raw:  # sites added to a single-site stack: the first one keeps its names
+        from stackctl.config.site_rules import parse_sites
+
+        more = parse_sites(top.section_list("sites"), top.raw.get("tls"), first)[1:]
     top.finish()
     return StackSpec(
         name=name,
@@ -253,6 +259,7 @@ def spec_from_data(data: Any) -> StackSpec:
         photoprism=photoprism,
         database=database,
         network=network,
+        sites=(first, *more),
     )
 
 

@@ -120,7 +120,6 @@ def services(spec: StackSpec, paths: StackPaths) -> list[Service]:
             "security_opt": list(model.security_opt) or None,
             "working_dir": model.working_dir,
             "stop_signal": model.stop_signal,
-            "extra_hosts": dict(h.split(":", 1) for h in model.extra_hosts) or None,
         }
         if model.name == "haproxy":
             uid, gid = haproxy_ids(paths.root)

@@ -43,7 +43,6 @@ def service_document(service: ServiceModel) -> dict[str, Any]:
         ("env_file", list(service.env_files) or None),
         ("volumes", [f"{m.source}:{m.target}" + (":ro" if m.read_only else "") for m in service.mounts] or None),
         ("networks", [NETWORK]),
-        ("extra_hosts", list(service.extra_hosts) or None),
         ("healthcheck", None if service.healthcheck is None else _healthcheck(service.healthcheck)),
         ("depends_on", {name: {"condition": c} for name, c in service.depends_on.items()} or None),
     ]

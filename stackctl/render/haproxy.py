@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import ipaddress
 from dataclasses import dataclass
 
 from stackctl.config.sites import PHOTOPRISM_TIMEOUTS, Site
@@ -29,7 +30,10 @@ DOCKER_DNS = "127.0.0.11:53"
 HAPROXY_CFG = "haproxy.cfg"
 HOSTS_MAP = "hosts.map"  # exact host name -> backend
 WILDCARDS_MAP = "wildcards.map"  # `.example.com` -> backend, for `*.example.com` aliases
-HOST_GATEWAY = "host.docker.internal"  # the Docker host, through the host-gateway extra host
+# The Docker host, as Docker's `host-gateway` names it. HAProxy reaches it at the stack network's
+# gateway, which is the host's own address on that bridge: no extra_hosts entry, so adding such a
+# site never changes the HAProxy container.
+HOST_GATEWAY = "host.docker.internal"
 # Read back over the runtime API (`show env`) to confirm that a reload runs the new configuration.
 CONFIG_ID_VARIABLE = "STACKCTL_CONFIG_ID"
 
@@ -167,7 +171,7 @@ def _config_lines(spec: StackSpec, layout: HaproxyLayout, acme_thumbprint: str |
         *_global_and_defaults(spec, layout),
         *_http_frontend(spec, layout, acme_thumbprint),
         *_https_frontend(spec, layout),
-        *(line for site in spec.sites for line in _backend(site, layout)),
+        *(line for site in spec.sites for line in _backend(spec, site, layout)),
         *_stats(layout),
     ]
     if http3.enabled:
@@ -289,14 +293,17 @@ def _health_check(site: Site) -> list[str]:
     ]
 
 
-def _server(site: Site, layout: HaproxyLayout) -> str:
+def _server(spec: StackSpec, site: Site, layout: HaproxyLayout) -> str:
     address = layout.backend_address or site.app_address
+    if site.upstream is not None and site.upstream.url_host == HOST_GATEWAY and layout.backend_address is None:
+        gateway = next(ipaddress.ip_network(spec.network.subnet).hosts())
+        address = f"{gateway}:{site.upstream.url_port}"
     check = "check inter 2s fall 2 rise 2"
     if site.upstream is not None and not site.upstream.runs_container:
         # An address outside the stack: resolved once by the system (host.docker.internal is in
         # /etc/hosts, not in Docker's DNS), or through Docker's DNS for a name on another network.
-        host = site.upstream.url_host or ""
-        by_docker_dns = host != HOST_GATEWAY and not host[:1].isdigit()
+        host = address.rsplit(":", 1)[0]
+        by_docker_dns = not host[:1].isdigit()
         resolvers = " resolvers docker" if by_docker_dns and layout.backend_address is None else ""
         return f"    server {site.server} {address} {check}{resolvers} init-addr last,libc,none"
     # The first refused connection takes the server out, instead of two failed checks later.
@@ -306,7 +313,7 @@ def _server(site: Site, layout: HaproxyLayout) -> str:
     )
 
 
-def _backend(site: Site, layout: HaproxyLayout) -> list[str]:
+def _backend(spec: StackSpec, site: Site, layout: HaproxyLayout) -> list[str]:
     server_s, tunnel_s = site.timeouts
     html_page, _ = page_names(site)
     names = [] if site.legacy else [f"    # {', '.join(site.names)}"]
@@ -331,7 +338,7 @@ def _backend(site: Site, layout: HaproxyLayout) -> list[str]:
         f'    http-error status 503 content-type "text/html; charset=utf-8" '
         f"file {layout.config_dir.rstrip('/')}/{html_page}",
         *_health_check(site),
-        _server(site, layout),
+        _server(spec, site, layout),
         "",
     ]
 

@@ -9,7 +9,7 @@ from posixpath import normpath
 
 from stackctl.config.sites import PHOTOPRISM_PORT, Site
 from stackctl.config.spec import StackSpec
-from stackctl.render.haproxy import CONTAINER_LAYOUT, HAPROXY_CFG, HOST_GATEWAY
+from stackctl.render.haproxy import CONTAINER_LAYOUT, HAPROXY_CFG
 
 HAPROXY_CONFIG_DIR = CONTAINER_LAYOUT.config_dir
 HAPROXY_CONFIG_PATH = f"{HAPROXY_CONFIG_DIR}/{HAPROXY_CFG}"
@@ -72,7 +72,6 @@ class ServiceModel:
     mounts: tuple[Mount, ...] = ()
     healthcheck: Healthcheck | None = None
     depends_on: dict[str, str] = field(default_factory=dict)  # service -> compose condition
-    extra_hosts: tuple[str, ...] = ()  # host:address
 
 
 @dataclass(frozen=True)
@@ -150,9 +149,6 @@ def _haproxy(spec: StackSpec, http3: bool, apps: list[ServiceModel]) -> ServiceM
             Mount("../run/haproxy", HAPROXY_SOCKET_DIR),
         ),
         depends_on={app.name: "service_started" for app in apps},
-        # A site's upstream on the Docker host is reached as host.docker.internal (the sites form only,
-        # so that a single-site stack's HAProxy container stays as it was).
-        extra_hosts=() if spec.legacy else (f"{HOST_GATEWAY}:host-gateway",),
     )
 
 
