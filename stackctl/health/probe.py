@@ -69,6 +69,11 @@ class Target:
     expected_serial: str | None = None
     timeout: float = 5.0
     http3: bool = False  # HAProxy listens for QUIC on the HTTPS port too
+    # What the app behind the name is asked: PhotoPrism's status API must answer 200 and its WebSocket
+    # upgrade; another app (an upstream site) its health path with 2xx/3xx, or `/` with anything but 5xx.
+    status_path: str = "/api/v1/status"
+    websocket: bool = True
+    strict_status: bool = True
 
     @property
     def url(self) -> str:
@@ -128,15 +133,22 @@ def _status(target: Target, result: ProbeResult) -> None:
     try:
         with _tls_socket(target, ["http/1.1"]) as tls:
             conn = _http_over(tls, target)
-            conn.request("GET", "/api/v1/status", headers={"Host": _host_header(target, target.https_port, 443)})
+            conn.request("GET", target.status_path, headers={"Host": _host_header(target, target.https_port, 443)})
             response = conn.getresponse()
             response.read()
     except (OSError, ssl.SSLError, http.client.HTTPException) as e:
-        result.checks.append(Check("status", False, f"GET /api/v1/status failed: {e}"))
+        result.checks.append(Check("status", False, f"GET {target.status_path} failed: {e}"))
         return
-    result.checks.append(Check("status", response.status == 200, f"GET /api/v1/status -> {response.status}"))
+    ok = _status_ok(target, response.status)
+    result.checks.append(Check("status", ok, f"GET {target.status_path} -> {response.status}"))
     hsts = response.getheader("Strict-Transport-Security")
     result.checks.append(Check("hsts", bool(hsts and "max-age=" in hsts), hsts or "no Strict-Transport-Security"))
+
+
+def _status_ok(target: Target, status: int) -> bool:
+    if target.strict_status:
+        return status == 200
+    return 200 <= status < 400 if target.status_path != "/" else status < 500
 
 
 def _redirect(target: Target, result: ProbeResult) -> None:
@@ -186,7 +198,8 @@ def probe(target: Target) -> ProbeResult:
         return result
     _status(target, result)
     _redirect(target, result)
-    _websocket(target, result)
+    if target.websocket:
+        _websocket(target, result)
     if target.http3:
         _http3(target, result)
     if target.expected_serial is not None:
@@ -200,15 +213,17 @@ def _http3(target: Target, result: ProbeResult) -> None:
     from stackctl.health.h3 import h3_get  # aioquic loads only for a stack that serves HTTP/3
 
     try:
-        answer = h3_get(target.address, target.https_port, target.domain, target.cafile, target.timeout)
+        answer = h3_get(
+            target.address, target.https_port, target.domain, target.cafile, target.timeout, target.status_path
+        )
     except (OSError, ssl.SSLError, ValueError) as e:
         result.checks.append(Check("http3", False, f"no HTTP/3 answer on UDP {target.https_port}: {type(e).__name__}"))
         return
     serial_ok = target.expected_serial is None or answer.serial == target.expected_serial
-    detail = f"h3 GET /api/v1/status -> {answer.status}, serving {answer.serial}"
+    detail = f"h3 GET {target.status_path} -> {answer.status}, serving {answer.serial}"
     if not serial_ok:
         detail += f", on disk {target.expected_serial}"
-    result.checks.append(Check("http3", answer.status == 200 and serial_ok, detail))
+    result.checks.append(Check("http3", _status_ok(target, answer.status) and serial_ok, detail))
 
 
 def served_serial(target: Target) -> str | None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 
 from stackctl.certs.inspect import serial_hex
@@ -24,7 +25,7 @@ def probe_target(spec: StackSpec, store: CertStore, ca_file: Path | None = None,
     else:
         cafile = None
     site = store.read_site(spec.domain)
-    return Target(
+    target = Target(
         address=probe_address(spec),
         domain=spec.domain,
         https_port=spec.ports.https,
@@ -34,6 +35,11 @@ def probe_target(spec: StackSpec, store: CertStore, ca_file: Path | None = None,
         timeout=timeout,
         http3=_serves_http3(spec, store),
     )
+    upstream = next((s.upstream for s in spec.sites if s.domain == spec.domain), None)
+    if upstream is None:
+        return target
+    path = upstream.health if upstream.health != "tcp" else "/"
+    return replace(target, status_path=path, websocket=False, strict_status=False)
 
 
 def _serves_http3(spec: StackSpec, store: CertStore) -> bool:

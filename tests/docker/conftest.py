@@ -24,6 +24,7 @@ TEST_IMAGES = {
     "photoprism": "stackctl-test/photoprism:standin",
     "mariadb": "stackctl-test/mariadb:11.8",
 }
+UPSTREAM_IMAGE = "stackctl-test/upstream:1"  # a small HTTP app: a site that is not PhotoPrism
 OLDEST_IMAGES = {"haproxy": "stackctl-test/haproxy:2.6", "mariadb": "stackctl-test/mariadb:10.11"}
 HAPROXY_IMAGES = [TEST_IMAGES["haproxy"], OLDEST_IMAGES["haproxy"]]
 
@@ -47,7 +48,7 @@ def docker_client() -> docker.DockerClient:
         client.ping()
     except docker.errors.DockerException as e:
         _unavailable(f"no Docker engine: {e}")
-    for image in [*TEST_IMAGES.values(), *OLDEST_IMAGES.values()]:
+    for image in [*TEST_IMAGES.values(), *OLDEST_IMAGES.values(), UPSTREAM_IMAGE]:
         try:
             client.images.get(image)
         except docker.errors.ImageNotFound:
@@ -114,13 +115,18 @@ def remove_project(client: docker.DockerClient, name: str) -> None:
 
 @contextlib.contextmanager
 def make_stack(
-    client: docker.DockerClient, folder: Path, database: str = "mariadb", haproxy: str = TEST_IMAGES["haproxy"]
-) -> Iterator[Stack]:
+    client: docker.DockerClient, folder: Path, database: str = "mariadb", haproxy: str = TEST_IMAGES["haproxy"],
+    sites_form: bool = False,
+) -> Iterator[Stack]:  # fmt: skip
+    """A stack on the test images and loopback ports. By default in the single-site form, as `init`
+    wrote it before sites: existed; with `sites_form`, as `init` writes it now (one PhotoPrism site)."""
     name = f"t{secrets.token_hex(4)}"
     folder.mkdir(parents=True, exist_ok=True)
-    # The single-site form, as `init` wrote it before sites: existed; `init` adds the secrets.
-    (folder / "stack.yaml").write_text(single_site_yaml("photos.example.com"))
-    assert run_cli("--dir", str(folder), "init").code == 0
+    if sites_form:
+        assert run_cli("--dir", str(folder), "init", "--domain", "photos.example.com").code == 0
+    else:
+        (folder / "stack.yaml").write_text(single_site_yaml("photos.example.com"))
+        assert run_cli("--dir", str(folder), "init").code == 0  # adds the secrets
     stack = Stack(folder, name, free_port(), free_port(), free_port(), client)
     text = (folder / "stack.yaml").read_text()
     for old, new in (

@@ -8,6 +8,7 @@
 #   stackctl-test/photoprism:standin   a Python stand-in for PhotoPrism (test fixture, never a default)
 #   stackctl-test/photoprism:v1|v2|v3  its releases for upgrade tests: v2 changes the database schema,
 #                                      v3 changes it again and never becomes healthy
+#   stackctl-test/upstream:1           a small Python HTTP app: a site's upstream (not PhotoPrism)
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 cache=${STACKCTL_IMAGE_CACHE:-/var/cache/stackctl-test}
@@ -20,11 +21,13 @@ declare -A suite_packages=(
 # when they change); the images also on the fixture scripts, which are copied in at build time.
 rootfs_steps=2
 inputs=$(cat "$here"/build.sh "$here"/photoprism-standin.py "$here"/mariadb-entrypoint.sh "$here"/mariadb-healthcheck.sh \
+  "$here"/upstream-app.py \
   | sha256sum | cut -c1-16)
 declare -A image_suite=(
   [stackctl-test/haproxy:3.0]=trixie [stackctl-test/mariadb:11.8]=trixie
   [stackctl-test/haproxy:2.6]=bookworm [stackctl-test/mariadb:10.11]=bookworm [stackctl-test/photoprism:standin]=bookworm
   [stackctl-test/photoprism:v1]=bookworm [stackctl-test/photoprism:v2]=bookworm [stackctl-test/photoprism:v3]=bookworm
+  [stackctl-test/upstream:1]=bookworm
 )
 
 current() {
@@ -113,6 +116,12 @@ current stackctl-test/photoprism:standin || standin_image stackctl-test/photopri
 for version in 1 2 3; do
   current "stackctl-test/photoprism:v$version" || standin_image "stackctl-test/photoprism:v$version" "$version"
 done
+current stackctl-test/upstream:1 || build stackctl-test/upstream:1 <<'DOCKERFILE'
+COPY upstream-app.py /usr/local/bin/upstream-app
+ENV UPSTREAM_PORT=8080
+EXPOSE 8080
+CMD ["python3", "/usr/local/bin/upstream-app"]
+DOCKERFILE
 
 # Older root filesystems and base images of this fixture are only disk space now.
 keep_tars=() keep_bases=()
