@@ -19,6 +19,35 @@ EXAMPLES: dict[str, dict[str, object]] = {
         "network": {"subnet": "10.77.0.0/24"},
         "photoprism": {"import": "/srv/import", "env": {"PHOTOPRISM_READONLY": True}},
     },
+    # The sites form: two PhotoPrism instances (one with its own tls and folders) and one upstream.
+    "three-sites": {
+        "name": "family",
+        "network": {"subnet": "10.77.1.0/24"},
+        "sites": [
+            {"domain": "alice.example.com", "aliases": ["a.example.com"], "photoprism": {"admin_user": "alice"}},
+            {
+                "domain": "bob.example.com",
+                "tls": {"key_type": "rsa-2048"},
+                "photoprism": {"originals": "/srv/photos/bob", "env": {"PHOTOPRISM_READONLY": True}},
+            },
+            {
+                "domain": "media.example.com",
+                "upstream": {
+                    "image": "jellyfin/jellyfin:10",
+                    "port": 8096,
+                    "health": "/health",
+                    "volumes": ["./media:/media:ro"],
+                    "timeouts": {"server": 30},
+                },
+            },
+        ],
+    },
+    # A single-site stack that gained a site: the first keeps its names, the second is on the host.
+    "single-plus-host-app": {
+        "domain": "photos.example.com",
+        "network": {"subnet": "10.77.2.0/24"},
+        "sites": [{"domain": "nas.example.com", "upstream": {"url": "http://host.docker.internal:5000"}}],
+    },
 }
 
 

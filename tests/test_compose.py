@@ -38,12 +38,16 @@ def test_schema_validation_can_fail() -> None:
 def test_photoprism_publishes_no_port_and_trusts_exactly_the_stack_subnet(name: str) -> None:
     spec = example(name)
     document = yaml.safe_load(render_compose(spec))
-    photoprism = document["services"]["photoprism"]
-    assert "ports" not in photoprism and "expose" not in photoprism
     subnet = document["networks"]["photoprism"]["ipam"]["config"][0]["subnet"]
     assert subnet == spec.network.subnet
-    assert photoprism["environment"]["PHOTOPRISM_TRUSTED_PROXY"] == subnet
-    assert photoprism["environment"]["PHOTOPRISM_DISABLE_TLS"] == "true"
+    for site in spec.sites:
+        if site.service is None:
+            continue
+        app = document["services"][site.service]
+        assert "ports" not in app and "expose" not in app  # only HAProxy publishes ports
+        if site.photoprism is not None:
+            assert app["environment"]["PHOTOPRISM_TRUSTED_PROXY"] == subnet
+            assert app["environment"]["PHOTOPRISM_DISABLE_TLS"] == "true"
 
 
 def test_stats_port_is_published_on_loopback_only() -> None:

@@ -129,10 +129,10 @@ def run_rm(ctx: Context, args: argparse.Namespace) -> int:
             f"{site.domain} is the stack's top-level site (domain: in stack.yaml), not one of sites:",
             "change domain: by hand, or run stackctl down to stop the whole stack",
         )
+    if len(spec.sites) == 1:
+        raise InvalidInput(f"{site.domain} is the only site", "a stack needs one; stop it with stackctl down")
     listed = [s for s in spec.sites if not s.legacy]
     new_text = with_site_removed(read_spec_text(ctx.paths.spec), listed.index(site), ctx.paths.spec.name)
-    if not new_text.strip() or ("sites" not in new_text and not spec.legacy):
-        raise InvalidInput(f"{site.domain} is the only site", "a stack needs one; stop it with stackctl down")
     atomic_write(ctx.paths.spec, new_text, ctx.paths.spec.stat().st_mode & 0o777)
     ctx.say(f"Removed {site.domain} from stack.yaml. Its data is kept:")
     if site.photoprism is not None:

@@ -183,14 +183,16 @@ def tls_settings(section: rule.Section) -> TlsSettings:
     section.finish()
     if acme.challenge == "dns-01" and acme.dns is None:
         raise SpecError(
-            "tls.acme.dns", "is required when tls.acme.challenge is dns-01 (provider: rfc2136 or lexicon)",
+            section.key_path("acme.dns"),
+            "is required when tls.acme.challenge is dns-01 (provider: rfc2136 or lexicon)",
             "see the README's Let's Encrypt section for rfc2136, lexicon and CNAME delegation examples",
-        )  # fmt: skip
+        )
     if source == "acme" and acme.email is None:
-        raise SpecError("tls.acme.email", "is required when tls.source is acme (the CA sends expiry notices to it)")
+        why = "is required when tls.source is acme (the CA sends expiry notices to it)"
+        raise SpecError(section.key_path("acme.email"), why)
     if source == "acme" and acme.directory == "letsencrypt" and not acme.agree_tos:
         raise SpecError(
-            "tls.acme.agree_tos",
+            section.key_path("acme.agree_tos"),
             "must be true to use production Let's Encrypt (read https://letsencrypt.org/repository/ first)",
         )
     return TlsSettings(source=source, key_type=key_type, acme=acme)
