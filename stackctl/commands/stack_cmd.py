@@ -81,17 +81,23 @@ def up_and_report(ctx: Context, paths: StackPaths, timeout: float, verify: bool,
     if failed:
         what = "; ".join(f"{domain}: {r.failed_text()}" for domain, r in failed.items())
         raise OperationFailed(f"the stack is running but HTTPS verification failed: {what}", "see stackctl status")
-    ctx.say(f"Ready: {', '.join(r.url for r in outcome.site_probes.values())} ({outcome.elapsed_s:.1f}s)")
+    urls = [r.url for r in outcome.site_probes.values()]
+    shown = ", ".join(urls) if len(urls) <= 3 else f"{len(urls)} sites, {urls[0]} and {len(urls) - 1} more"
+    ctx.say(f"Ready: {shown} ({outcome.elapsed_s:.1f}s)")
     return 0
 
 
 def print_site_probes(ctx: Context, results: dict[str, ProbeResult]) -> None:
-    from stackctl.ui.probe_report import print_probe
+    """One site: every check. Several: a line per site, and the checks of a site that failed."""
+    from stackctl.ui.probe_report import print_probe, print_site_line
 
+    if len(results) == 1:
+        print_probe(ctx.console, next(iter(results.values())))
+        return
     for domain, result in results.items():
-        if len(results) > 1:
-            ctx.say(f"{domain}:")
-        print_probe(ctx.console, result)
+        print_site_line(ctx.console, domain, result)
+        if not result.ok:
+            print_probe(ctx.console, result)
 
 
 def run_down(ctx: Context, args: argparse.Namespace) -> int:
@@ -122,7 +128,8 @@ def run_verify(ctx: Context, args: argparse.Namespace) -> int:
         document = {**first.as_json(), "sites": {domain: r.as_json() for domain, r in results.items()}}
         ctx.out.write(json.dumps(document, indent=2) + "\n")
     else:
-        ctx.say(f"Verifying {', '.join(r.url for r in results.values())}")
+        urls = [r.url for r in results.values()]
+        ctx.say(f"Verifying {', '.join(urls) if len(urls) <= 3 else f'{len(urls)} sites'}")
         print_site_probes(ctx, results)
         failed = [domain for domain, r in results.items() if not r.ok]
         ctx.say(f"verification FAILED for {', '.join(failed)}" if failed else "verified")

@@ -7,7 +7,6 @@ from dataclasses import dataclass
 
 import docker
 
-from stackctl.certs.acme.account import existing_thumbprint
 from stackctl.config.layout import StackPaths
 from stackctl.config.secrets import read_secrets
 from stackctl.config.spec import StackSpec
@@ -32,7 +31,11 @@ class FileState:
 
 def rendered(paths: StackPaths, spec: StackSpec) -> dict[str, str]:
     """The generated files for this stack; with ACME, haproxy.cfg carries the account thumbprint."""
-    thumb = existing_thumbprint(paths.certs) if spec.tls.source == "acme" else None
+    thumb = None
+    if any(site.tls.source == "acme" for site in spec.sites):  # one account answers for every ACME site
+        from stackctl.certs.acme.account import existing_thumbprint  # josepy loads only for ACME
+
+        thumb = existing_thumbprint(paths.certs)
     return render_stack(spec, thumb, http3_for(paths, spec))
 
 

@@ -7,7 +7,6 @@ from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from stackctl.certs.acme.account import AccountFiles, load_or_create_key
 from stackctl.certs.inspect import serial_hex
 from stackctl.certs.keys import key_pem
 from stackctl.certs.localca import temporary_self_signed
@@ -93,6 +92,8 @@ def bring_up(
     store = CertStore(paths.certs)
     views = spec.site_views()
     if any(view.tls.source == "acme" for view in views):
+        from stackctl.certs.acme.account import AccountFiles, load_or_create_key  # josepy loads only for ACME
+
         load_or_create_key(AccountFiles(paths.certs))  # haproxy.cfg answers challenges with its thumbprint
     read_secrets(paths.secrets, spec)  # before anything else
     for view in views:

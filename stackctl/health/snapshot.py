@@ -94,9 +94,16 @@ def _containers(
 
 
 def _certificates(paths: StackPaths, spec: StackSpec) -> list[CertificateStatus]:
-    challenge = spec.tls.acme.challenge if spec.tls.source == "acme" else None
+    tls = {site.domain: site.tls for site in spec.sites}
+
+    def challenge(domain: str) -> str | None:
+        site_tls = tls.get(domain, spec.tls)  # a certificate of a removed site: the stack-wide settings
+        return site_tls.acme.challenge if site_tls.source == "acme" else None
+
     return [
-        CertificateStatus(**report.as_json(), last_renewal=last_renewal(paths, report.domain), challenge=challenge)
+        CertificateStatus(
+            **report.as_json(), last_renewal=last_renewal(paths, report.domain), challenge=challenge(report.domain)
+        )
         for report in reports(CertStore(paths.certs), utcnow())
     ]
 

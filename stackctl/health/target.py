@@ -17,7 +17,10 @@ def probe_address(spec: StackSpec) -> str:
     return "127.0.0.1" if spec.ports.bind in ("0.0.0.0", "::") else spec.ports.bind
 
 
-def probe_target(spec: StackSpec, store: CertStore, ca_file: Path | None = None, timeout: float = 5.0) -> Target:
+def probe_target(
+    spec: StackSpec, store: CertStore, ca_file: Path | None = None, timeout: float = 5.0, http3: bool | None = None
+) -> Target:
+    """`http3`: whether the stack serves HTTP/3, when the caller knows already (one answer for every site)."""
     if ca_file is not None:
         cafile: str | None = str(ca_file)
     elif spec.tls.source == "local-ca" and store.ca_cert.exists():
@@ -33,7 +36,7 @@ def probe_target(spec: StackSpec, store: CertStore, ca_file: Path | None = None,
         cafile=cafile,
         expected_serial=serial_hex(site.leaf) if site else None,
         timeout=timeout,
-        http3=_serves_http3(spec, store),
+        http3=_serves_http3(spec, store) if http3 is None else http3,
     )
     upstream = next((s.upstream for s in spec.sites if s.domain == spec.domain), None)
     if upstream is None:
@@ -61,6 +64,7 @@ def probe_sites(
     from concurrent.futures import ThreadPoolExecutor
 
     views = [v for v in spec.site_views() if only is None or v.domain == only]
+    http3 = _serves_http3(spec, store)
     with ThreadPoolExecutor(max_workers=min(16, len(views))) as pool:
-        futures = {v.domain: pool.submit(check, probe_target(v, store, ca_file)) for v in views}
+        futures = {v.domain: pool.submit(check, probe_target(v, store, ca_file, http3=http3)) for v in views}
         return {domain: future.result() for domain, future in futures.items()}

@@ -12,3 +12,13 @@ def print_probe(console: Console, result: ProbeResult) -> None:
         mark = "[green]ok[/green]  " if check.ok else "[red]FAIL[/red]"
         console.print(f"  {mark} {check.name:<19}", end="")
         console.print(check.detail, markup=False)
+
+
+def print_site_line(console: Console, domain: str, result: ProbeResult) -> None:
+    """A site in one line: ok with the number of checks and the serial served, or FAIL and which."""
+    if result.ok:
+        console.print(f"  [green]ok[/green]   {domain:<32}", end="")
+        console.print(f"{len(result.checks)} checks, serving {result.served_serial or '?'}", markup=False)
+    else:
+        console.print(f"  [red]FAIL[/red] {domain:<32}", end="")
+        console.print(", ".join(c.name for c in result.failures()), markup=False)

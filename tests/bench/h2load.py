@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import re
+import shutil
 import subprocess
 import tempfile
 from dataclasses import dataclass
@@ -22,6 +24,16 @@ def _percentile(values: list[float], fraction: float) -> float:
     ordered = sorted(values)
     index = min(len(ordered) - 1, max(0, round(fraction * (len(ordered) - 1))))
     return ordered[index]
+
+
+# With two cores or more, the load generator runs on core 0 and every proxy and backend on core 1:
+# neither steals the other's CPU, which is what made the proxy rows noisy.
+PINNED = (os.cpu_count() or 1) >= 2 and shutil.which("taskset") is not None
+LOAD_CPUS, PROXY_CPUS = "0", "1"
+
+
+def pinned(argv: list[str], cpus: str) -> list[str]:
+    return ["taskset", "-c", cpus, *argv] if PINNED else argv
 
 
 def run(
@@ -51,7 +63,7 @@ def run(
         if close:
             argv += ["-H", "Connection: close"]
         argv.append(url)
-        result = subprocess.run(argv, capture_output=True, text=True, timeout=timeout, check=False)
+        result = subprocess.run(pinned(argv, LOAD_CPUS), capture_output=True, text=True, timeout=timeout, check=False)
         output = result.stdout + result.stderr
         protocol = re.search(r"Application protocol: (\S+)", output)
         wanted = "h3" if h3 else "h2"

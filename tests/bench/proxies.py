@@ -6,6 +6,7 @@ from __future__ import annotations
 import contextlib
 import os
 import shutil
+import socket
 import subprocess
 import time
 from collections.abc import Iterator
@@ -14,7 +15,8 @@ from pathlib import Path
 
 from stackctl.config.spec import spec_from_data
 from stackctl.render.haproxy import HaproxyLayout
-from tests.helpers import free_port, haproxy_folder_config, wait_for_port
+from tests.bench.h2load import PROXY_CPUS, pinned
+from tests.helpers import free_port, haproxy_folder_config, self_signed_bundle, wait_for_port
 
 NAME = "bench.example.com"
 WORKERS = 2
@@ -170,8 +172,9 @@ class Processes:
 
     def start(self, argv: list[str], ports: list[int], env: dict[str, str] | None = None) -> None:
         proc = subprocess.Popen(
-            argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env={**os.environ, **(env or {})}
-        )
+            pinned(argv, PROXY_CPUS), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            env={**os.environ, **(env or {})},
+        )  # fmt: skip
         self.running.append(proc)
         for port in ports:
             try:
@@ -202,8 +205,27 @@ def _haproxy(procs: Processes, work: Path, role: str, text: str, ports: list[int
     procs.start([binary, "-W", "-db", "-f", str(cfg)], ports, {"STATS_PASSWORD": "bench"})
 
 
-def stackctl_config(work: Path, role: str, port: int, backend: int, certs: Path) -> str:
-    spec = spec_from_data({"domain": NAME, "ports": {"https": port}})
+def many_sites_certs(work: Path, certs: Path, count: int) -> Path:
+    """A crt folder with the bench name's bundle and `count - 1` other sites' own certificates."""
+    folder = work / f"certs-{count}"
+    folder.mkdir(exist_ok=True)
+    for bundle in certs.iterdir():
+        (folder / bundle.name).write_bytes(bundle.read_bytes())
+    for i in range(count - 1):
+        (folder / f"site{i:03d}.example.com.pem").write_bytes(self_signed_bundle([f"site{i:03d}.example.com"]))
+    return folder
+
+
+def stackctl_config(work: Path, role: str, port: int, backend: int, certs: Path, sites: int = 1) -> str:
+    """stackctl's config for the bench name; with `sites`, in the sites form with that many sites (the
+    bench name in the middle of the map), every backend in front of the same nginx."""
+    if sites == 1:
+        data = {"domain": NAME, "ports": {"https": port}}
+    else:
+        names = [f"site{i:03d}.example.com" for i in range(sites - 1)]
+        names.insert(len(names) // 2, NAME)
+        data = {"ports": {"https": port}, "sites": [{"domain": n, "photoprism": {}} for n in names]}
+    spec = spec_from_data(data)
     layout = HaproxyLayout(
         public_bind="127.0.0.1", http_port=free_port(), https_port=port, stats_bind="127.0.0.1",
         stats_port=free_port(), certs_dir=f"{certs}/", socket_path=str(work / f"{role}.sock"),
@@ -222,7 +244,7 @@ def proxies(work: Path) -> Iterator[tuple[list[Endpoint], dict[str, Endpoint]]]:
     # nginx workers run as an unprivileged user: they must be able to read the 1 MB file.
     for path in (work, work / "www", work / "www" / "1mb"):
         os.chmod(path, 0o755)
-    backend, direct, seed, ours, nginx, caddy, ours_rsa = (free_port() for _ in range(7))
+    backend, direct, seed, ours, nginx, caddy, ours_rsa, ours_50 = (free_port() for _ in range(8))
     tls = TLS_NGINX.format(cert=ecdsa.cert, key=ecdsa.key)
     try:
         _nginx(procs, work, "backend", BACKEND.format(port=backend, small=SMALL_BODY, work=work), [backend])
@@ -234,6 +256,8 @@ def proxies(work: Path) -> Iterator[tuple[list[Endpoint], dict[str, Endpoint]]]:
         _haproxy(
             procs, work, "stackctl-rsa", stackctl_config(work, "rsa", ours_rsa, backend, rsa.bundle_dir), [ours_rsa]
         )
+        fifty = many_sites_certs(work, ecdsa.bundle_dir, 50)
+        _haproxy(procs, work, "stackctl-50", stackctl_config(work, "fifty", ours_50, backend, fifty, 50), [ours_50])
         _nginx(
             procs,
             work,
@@ -250,7 +274,33 @@ def proxies(work: Path) -> Iterator[tuple[list[Endpoint], dict[str, Endpoint]]]:
         )
         time.sleep(3)  # HAProxy's first health checks mark the backend UP
         rows = [Endpoint("direct", direct), Endpoint("seed", seed), Endpoint("stackctl", ours),
-                Endpoint("nginx", nginx), Endpoint("caddy", caddy)]  # fmt: skip
+                Endpoint("stackctl-50", ours_50), Endpoint("nginx", nginx), Endpoint("caddy", caddy)]  # fmt: skip
         yield rows, {"ecdsa-p256": Endpoint("stackctl", ours), "rsa-2048": Endpoint("stackctl", ours_rsa)}
     finally:
         procs.stop()
+
+
+def haproxy_start_seconds(work: Path, certs: Path, sites: int, repetitions: int = 3) -> float:
+    """Median time from starting HAProxy on stackctl's config with `sites` sites (and as many
+    certificates) until its HTTPS port accepts."""
+    folder = many_sites_certs(work, certs, sites) if sites > 1 else certs
+    times = []
+    for _ in range(repetitions):
+        port, backend = free_port(), free_port()
+        procs = Processes()
+        cfg = work / f"haproxy-start-{sites}.cfg"
+        cfg.write_text(stackctl_config(work, f"start{sites}", port, backend, folder, sites))
+        binary = shutil.which("haproxy") or "/usr/sbin/haproxy"
+        started = time.perf_counter()
+        try:
+            procs.start([binary, "-W", "-db", "-f", str(cfg)], [], {"STATS_PASSWORD": "bench"})
+            while True:  # polled every 5 ms: wait_for_port's 50 ms steps would be the resolution
+                with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), timeout=0.5):
+                    break
+                if time.perf_counter() - started > 30:
+                    raise RuntimeError(f"haproxy with {sites} sites did not listen within 30s")
+                time.sleep(0.005)
+            times.append(time.perf_counter() - started)
+        finally:
+            procs.stop()
+    return round(sorted(times)[len(times) // 2], 3)

@@ -21,9 +21,11 @@ from rich.table import Table
 from tests.bench import commands
 from tests.bench.backup import measure as measure_backup
 from tests.bench.changes import measure_changes
-from tests.bench.h2load import Measurement, run
+from tests.bench.h2load import PINNED, Measurement, run
 from tests.bench.http3 import measure as measure_http3
-from tests.bench.proxies import NAME, proxies
+from tests.bench.proxies import NAME, haproxy_start_seconds, make_certificate, proxies
+from tests.bench.sites import measure as measure_sites
+from tests.bench.sites import targets as sites_targets
 
 ROOT = Path(__file__).resolve().parents[2]
 REPETITIONS = int(os.environ.get("BENCH_REPETITIONS", "3"))
@@ -58,8 +60,10 @@ def proxy_rows(work: Path) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
                 tls_samples.setdefault(key_type, []).append(_measure(endpoint.port, "handshake"))
     rows = []
     for (config, mode), runs in samples.items():
+        measured = [m.rps for m in runs if m.rps is not None]
         rows.append({
             "config": config, "mode": mode, "rps": _median([m.rps for m in runs]),
+            "rps_min": min(measured) if measured else None, "rps_max": max(measured) if measured else None,
             "p50_ms": _median([m.p50_ms for m in runs]), "p99_ms": _median([m.p99_ms for m in runs]),
             "failed": sum(m.failed for m in runs), "note": next((m.note for m in runs if m.note), ""),
         })  # fmt: skip
@@ -74,6 +78,10 @@ def proxy_rows(work: Path) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
 def ratios(rows: list[dict[str, Any]]) -> dict[str, dict[str, float | None]]:
     by = {(r["config"], r["mode"]): r["rps"] for r in rows}
     result: dict[str, dict[str, float | None]] = {}
+    result["stackctl-50/stackctl"] = {}
+    for mode in MODES:
+        fifty, one = by.get(("stackctl-50", mode)), by.get(("stackctl", mode))
+        result["stackctl-50/stackctl"][mode] = round(fifty / one, 2) if fifty and one else None
     for other in ("seed", "nginx", "caddy"):
         result[f"stackctl/{other}"] = {}
         for mode in MODES:
@@ -128,6 +136,9 @@ def targets(rows: list[dict[str, Any]], cmds: list[commands.CommandRow], cold: l
         out.append((f"{mode}: stackctl >= 1.0x nginx", f"{nginx}", None if nginx is None else nginx >= 1.0))
         if mode in ("h2", "h1"):
             out.append((f"{mode}: stackctl >= 2x caddy", f"{caddy}", None if caddy is None else caddy >= 2.0))
+    for mode in ("h1", "h2", "handshake"):
+        fifty = r["stackctl-50/stackctl"][mode]
+        out.append((f"{mode}: 50 sites >= 0.95x 1 site", f"{fifty}", None if fifty is None else fifty >= 0.95))
     for name, limit in (("--help", 0.3), ("up (no-op)", 1.0), ("status --json", 0.8), ("certs renew --force", 2.0)):
         value = by_cmd[name].median_s
         out.append((f"{name} <= {limit}s", f"{value}s", value <= limit))
@@ -164,16 +175,20 @@ def main() -> int:
         backup = measure_backup(int(os.environ.get("BENCH_BACKUP_MB", "512")))
         console.print("[bold]http3[/bold]: stackctl h3 and h2, Caddy h3, in front of the same stand-in")
         http3 = measure_http3()
+        console.print("[bold]sites[/bold]: HAProxy start with 1 and 100 certificates; commands on a 20-site stack")
+        certs = make_certificate(work, "ecdsa-p256").bundle_dir
+        start = {str(n): haproxy_start_seconds(work, certs, n) for n in (1, 100)}
+        sites = measure_sites(work)
     result = {
         "proxy": rows, "tls": tls, "ratios": ratios(rows),
         "commands": [c.__dict__ for c in cmds], "cold_up": cold, "status_watch": watch, "changes": changes,
-        "backup": backup, "http3": http3,
+        "backup": backup, "http3": http3, "haproxy_start_s": start, "sites": sites,
         "machine": {"cpus": os.cpu_count(), "python": platform.python_version(), "platform": platform.platform(),
                     "haproxy": _version(["haproxy", "-v"]), "nginx": _version(["nginx", "-v"]),
                     "caddy": _version(["caddy", "version"]), "h2load": _version(["h2load", "--version"]),
-                    "repetitions": REPETITIONS},
+                    "repetitions": REPETITIONS, "pinned": PINNED},
     }  # fmt: skip
-    checked = targets(rows, cmds, cold, watch) + change_targets(changes) + [
+    checked = targets(rows, cmds, cold, watch) + change_targets(changes) + sites_targets(sites) + [
         ("backup: encryption adds <= 20% over tar | gzip -1", f"{backup['encryption_overhead_vs_gzip1']:+.0%}",
          backup["encryption_overhead_vs_gzip1"] <= 0.2),
         ("backup and restore peak RSS < 150 MB", f"{backup['backup_peak_rss_mb']} / {backup['restore_peak_rss_mb']} MB",
@@ -199,17 +214,18 @@ def _version(argv: list[str]) -> str:
 
 
 def markdown_tables(result: dict[str, Any]) -> str:
-    configs = ["direct", "seed", "stackctl", "nginx", "caddy"]
+    configs = ["direct", "seed", "stackctl", "stackctl-50", "nginx", "caddy"]
     lines = ["| mode | " + " | ".join(configs) + " | stackctl/seed | stackctl/nginx | stackctl/caddy |",
              "|---|" + "---:|" * (len(configs) + 3)]  # fmt: skip
     for mode in MODES:
         cells = []
         for config in configs:
             row = next(r for r in result["proxy"] if r["config"] == config and r["mode"] == mode)
+            spread = "" if row["rps"] is None else f" [{row['rps_min']:.0f}-{row['rps_max']:.0f}]"
             cells.append(
                 f"n/a ({row['note']})"
                 if row["rps"] is None
-                else f"{row['rps']:.0f} ({row['p50_ms']}/{row['p99_ms']} ms)"
+                else f"{row['rps']:.0f}{spread} ({row['p50_ms']}/{row['p99_ms']} ms)"
             )
         ratio_cells = [str(result["ratios"][f"stackctl/{o}"][mode] or "n/a") for o in ("seed", "nginx", "caddy")]
         lines.append(f"| {mode} | " + " | ".join(cells + ratio_cells) + " |")
@@ -224,16 +240,19 @@ def markdown_tables(result: dict[str, Any]) -> str:
 
 
 def print_tables(console: Console, result: dict[str, Any]) -> None:
-    table = Table(title="Proxy rows (median requests/s; p50/p99 ms)")
+    table = Table(title="Proxy rows (median requests/s [min-max]; p50/p99 ms)")
     table.add_column("mode")
-    configs = ["direct", "seed", "stackctl", "nginx", "caddy"]
+    configs = ["direct", "seed", "stackctl", "stackctl-50", "nginx", "caddy"]
     for config in configs:
         table.add_column(config, justify="right")
     for mode in MODES:
         cells = []
         for config in configs:
             row = next(r for r in result["proxy"] if r["config"] == config and r["mode"] == mode)
-            cells.append("n/a" if row["rps"] is None else f"{row['rps']:.0f}\n{row['p50_ms']}/{row['p99_ms']}")
+            cells.append(
+                "n/a" if row["rps"] is None
+                else f"{row['rps']:.0f} [{row['rps_min']:.0f}-{row['rps_max']:.0f}]\n{row['p50_ms']}/{row['p99_ms']}"
+            )  # fmt: skip
         table.add_row(mode, *cells)
     console.print(table)
     tls = Table(title="TLS handshakes through stackctl's config (new connections/s)")

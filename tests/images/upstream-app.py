@@ -5,6 +5,8 @@ the forwarded headers, so a test can tell which app answered and what HAProxy se
 
 import json
 import os
+import signal
+import sys
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 NAME = os.environ.get("UPSTREAM_NAME", "upstream")
@@ -44,4 +46,5 @@ class Handler(BaseHTTPRequestHandler):
 
 
 if __name__ == "__main__":
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))  # as PID 1 nothing else would stop it
     ThreadingHTTPServer(("0.0.0.0", PORT), Handler).serve_forever()

@@ -112,7 +112,8 @@ def converge(
             result.created.append(service.name)
         if service.name not in result.kept:
             report(f"waiting for {service.name} to become {'healthy' if service.healthcheck else 'running'}")
-        wait_ready(container, service.name, service.healthcheck is not None, deadline)
+        kept = service.name in result.kept  # listed a moment ago: its state is fresh
+        wait_ready(container, service.name, service.healthcheck is not None, deadline, fresh=kept)
         if on_ready is not None:
             on_ready(service.name)
     return result

@@ -22,11 +22,14 @@ def last_log_lines(container: Container, count: int = 8) -> str:
     return " | ".join(line.strip() for line in text.strip().splitlines() if line.strip())
 
 
-def wait_ready(container: Container, service: str, needs_health: bool, deadline: Deadline) -> None:
-    """Return once `container` runs (and is healthy when it has a health check)."""
+def wait_ready(container: Container, service: str, needs_health: bool, deadline: Deadline, fresh: bool = False) -> None:
+    """Return once `container` runs (and is healthy when it has a health check). `fresh`: its attrs
+    were just read (a listed container), so the first look needs no second request."""
     while True:
-        with docker_call(f"read the state of the {service} container {container.name}", "run stackctl up again"):
-            container.reload()
+        if not fresh:
+            with docker_call(f"read the state of the {service} container {container.name}", "run stackctl up again"):
+                container.reload()
+        fresh = False
         state = container.attrs["State"]
         if state["Status"] in ("exited", "dead") or state.get("Restarting"):
             raise OperationFailed(
