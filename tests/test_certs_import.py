@@ -333,3 +333,34 @@ def test_flow_style_tls_is_switched_to_import_keeping_comments(pki: Pki, stack_d
     _import(stack_dir, _write(tmp_path, "c.pem", leaf.cert_pem + pki.intermediate.cert_pem + leaf.key_pem()))
     text = (stack_dir / "stack.yaml").read_text()
     assert "# where people go" in text and "# flow" in text and "source: import" in text
+
+
+def test_import_for_one_site_of_several_switches_only_that_site(pki: Pki, stack_dir: Path, tmp_path: Path) -> None:
+    assert run_cli("--dir", str(stack_dir), "sites", "add", "bob.example.com").code == 0
+    leaf = pki.leaf(["bob.example.com"])
+    files = [_write(tmp_path, "bob.pem", leaf.cert_pem + pki.intermediate.cert_pem), "--key",
+             _write(tmp_path, "bob.key", leaf.key_pem())]  # fmt: skip
+    refused = run_cli("--dir", str(stack_dir), "certs", "import", *files)
+    assert refused.code == 2 and "needs --site DOMAIN" in refused.err
+    result = run_cli("--dir", str(stack_dir), "certs", "import", *files, "--site", "bob.example.com")
+    assert result.code == 0, result.err
+    spec = load_spec(stack_dir / "stack.yaml")
+    assert [s.tls.source for s in spec.sites] == ["local-ca", "import"]
+    assert CertStore(stack_dir / "certs").read_site("bob.example.com") is not None
+    assert "sites.1.tls.source: import" in result.out
+
+
+def test_import_for_the_top_level_site_of_a_grown_single_site_stack_is_refused(pki: Pki, tmp_path: Path) -> None:
+    from tests.helpers import single_site_yaml
+
+    root = tmp_path / "stack"
+    root.mkdir()
+    (root / "stack.yaml").write_text(single_site_yaml(DOMAIN))
+    assert run_cli("--dir", str(root), "init").code == 0
+    assert run_cli("--dir", str(root), "sites", "add", "nas.example.com", "--upstream", "http://10.0.0.5:80").code == 0
+    leaf = pki.leaf([DOMAIN])
+    before = hash_tree(root)
+    result = run_cli("--dir", str(root), "certs", "import", _write(tmp_path, "c.pem", leaf.cert_pem + leaf.key_pem()),
+                     "--site", DOMAIN)  # fmt: skip
+    assert result.code == 2 and "would switch them too" in result.err and len(result.err.strip().splitlines()) == 1
+    assert hash_tree(root) == before

@@ -31,6 +31,7 @@ if TYPE_CHECKING:
 
     from stackctl.certs.issuers import Issued
     from stackctl.commands.context import Context
+    from stackctl.config.sites import Site
     from stackctl.config.spec import StackSpec
     from stackctl.flows.replace_certificate import Replaced
 
@@ -166,7 +167,7 @@ def run_import(ctx: Context, args: argparse.Namespace) -> int:
     files = [args.cert] + [p for p in (args.key, args.chain) if p is not None]
     valid = validate_files(spec, files, password, utcnow())
     # The edit is made and checked before anything is written, so a stack.yaml it cannot edit changes nothing.
-    where: tuple[str | int, ...] = ("tls",) if stack.legacy else ("sites", stack.sites.index(site), "tls")
+    where = _tls_keys(stack, site)
     switched = None if spec.tls.source == "import" else edited_spec_text(ctx.paths.spec, (*where, "source"), "import")
     for warning in valid.warnings:
         ctx.warn(warning)
@@ -176,6 +177,21 @@ def run_import(ctx: Context, args: argparse.Namespace) -> int:
         atomic_write(ctx.paths.spec, switched[1], ctx.paths.spec.stat().st_mode & 0o777)
         ctx.say(f"stack.yaml now says {'.'.join(map(str, where))}.source: import.")
     return 0
+
+
+def _tls_keys(stack: StackSpec, site: Site) -> tuple[str | int, ...]:
+    """Where in stack.yaml a site's tls is: top-level for the single-site form's site, else its entry."""
+    if not site.legacy:
+        listed = [s for s in stack.sites if not s.legacy]
+        return ("sites", listed.index(site), "tls")
+    if len(stack.sites) > 1 and site.tls.source != "import":
+        raise InvalidInput(
+            f"{site.domain}'s tls is the top-level tls, which the sites below inherit: switching it to import "
+            "would switch them too",
+            "set tls.source: import yourself and tls: {source: " + site.tls.source + "} on the sites that keep "
+            "theirs, then import again",
+        )
+    return ("tls",)
 
 
 def run_show(ctx: Context, args: argparse.Namespace) -> int:

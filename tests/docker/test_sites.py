@@ -84,6 +84,13 @@ def test_each_site_answers_with_its_own_certificate_and_its_own_app(sites: Stack
     assert title in _request(sites, ALICE, "GET", "/api/v1/photos")[1].decode()
     assert title not in _request(sites, BOB, "GET", "/api/v1/photos")[1].decode()
     assert _request(sites, "nobody.example.com", "GET", "/", sni=ALICE)[0] == 404  # unknown host
+    code, out, _ = sites.cli("verify", "--json", "--site", BOB_ALIAS)  # a site named by an alias
+    report = json.loads(out)
+    assert code == 0 and list(report["sites"]) == [BOB] and report["ok"], report
+    code, out, _ = sites.cli("verify", "--json")
+    report = json.loads(out)
+    assert code == 0 and list(report["sites"]) == [ALICE, BOB, APP]
+    assert [c["name"] for c in report["sites"][APP]["checks"]].count("websocket") == 0  # not PhotoPrism
 
 
 CONNECT = """
