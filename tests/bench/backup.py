@@ -25,8 +25,12 @@ def _make_stack(folder: Path, size_mb: int) -> None:
                    stdout=subprocess.DEVNULL)  # fmt: skip
     spec = folder / "stack.yaml"
     spec.write_text(spec.read_text().replace("kind: mariadb", "kind: sqlite"))
-    originals = folder / "originals"
-    originals.mkdir(exist_ok=True)
+    from stackctl.config.spec import load_spec
+
+    site = load_spec(spec).only_photoprism_site("bench")
+    assert site.photoprism is not None
+    originals = folder / site.photoprism.originals  # where the site's originals are (init's sites form)
+    originals.mkdir(parents=True, exist_ok=True)
     block = os.urandom(1 << 20)  # photos do not compress; one random block, shifted per file
     for i in range(size_mb // 8):
         with open(originals / f"photo-{i:05d}.jpg", "wb") as out:
@@ -63,6 +67,8 @@ def measure(size_mb: int) -> dict[str, Any]:
              "--no-up"]
         )  # fmt: skip
         shutil.rmtree(work / "restored")
+        if archive.stat().st_size < 0.9 * size_mb * 1e6:  # photos do not compress: the originals must be in it
+            raise RuntimeError(f"the archive holds {archive.stat().st_size / 1e6:.0f} MB of {size_mb} MB of originals")
         gzip_s, _ = _timed(["sh", "-c", f"tar -C {stack} -cf - . | gzip -1 > {work}/t.tar.gz"])
         zstd_s, _ = _timed(["sh", "-c", f"tar -C {stack} -cf - . | zstd -1 -q -o {work}/t.tar.zst"])
         gunzip_s, _ = _timed(["sh", "-c", f"mkdir {work}/x && gzip -dc {work}/t.tar.gz | tar -C {work}/x -xf -"])

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import statistics
@@ -59,6 +60,7 @@ def measure(demo: Path, runs: int = 5) -> list[CommandRow]:
 def watch_cpu(demo: Path, seconds: float = 20.0) -> dict[str, float]:
     """CPU share of `status --watch --interval 2` over `seconds`, and its peak RSS."""
     import pty
+    import select
     import signal
 
     leader, follower = pty.openpty()
@@ -73,7 +75,15 @@ def watch_cpu(demo: Path, seconds: float = 20.0) -> dict[str, float]:
         except OSError:
             break
     proc.send_signal(signal.SIGINT)
-    _, _, usage = os.wait4(proc.pid, 0)
+    # Keep reading until it exits: its last frame on the way out must not block on a full terminal.
+    while True:
+        pid, _, usage = os.wait4(proc.pid, os.WNOHANG)
+        if pid:
+            break
+        ready, _, _ = select.select([leader], [], [], 0.1)
+        if ready:
+            with contextlib.suppress(OSError):
+                os.read(leader, 65536)
     os.close(leader)
     wall = time.perf_counter() - started
     return {
