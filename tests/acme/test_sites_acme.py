@@ -56,4 +56,3 @@ def test_two_sites_get_their_own_acme_certificates_and_one_renews_alone(
         report = json.loads(out)
         assert code == 0 and all(site["ok"] for site in report["sites"].values()), report
         assert pebble.new_account_requests() == 1  # one account for every site
-
