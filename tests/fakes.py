@@ -145,6 +145,9 @@ class FakeEngine:
     def check_ports_free(self, services: list[object], ours: dict[str, ContainerInfo]) -> None:
         self.calls.append("ports")
 
+    def check_networks(self, services: list[Any]) -> None:
+        self.calls.append("networks")
+
     def validate_haproxy_config(self, haproxy: object, candidate: Path) -> None:
         self.checked_configs.append((candidate / "haproxy.cfg").read_text())
         self.checked_folders.append({f.name: f.read_text() for f in candidate.iterdir()})

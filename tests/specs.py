@@ -46,7 +46,10 @@ EXAMPLES: dict[str, dict[str, object]] = {
     "single-plus-host-app": {
         "domain": "photos.example.com",
         "network": {"subnet": "10.77.2.0/24"},
-        "sites": [{"domain": "nas.example.com", "upstream": {"url": "http://host.docker.internal:5000"}}],
+        "sites": [
+            {"domain": "nas.example.com", "upstream": {"url": "http://host.docker.internal:5000"}},
+            {"domain": "media.example.com", "upstream": {"url": "http://jellyfin:8096", "network": "media"}},
+        ],
     },
 }
 

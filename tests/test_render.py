@@ -62,6 +62,7 @@ def test_container_config_passes_haproxy_check(name: str, tmp_path: Path) -> Non
     assert result.returncode == 0, result.stderr
     # The only tolerated warning is a Docker service name not resolving outside Docker.
     services = {site.service for site in spec.sites if site.service}
+    services |= {site.upstream.url_host for site in spec.sites if site.upstream and site.upstream.network}
     warnings = [line for line in result.stderr.splitlines() if "WARNING" in line]
     assert all(any(f"could not resolve address '{s}'" in w for s in services) for w in warnings), warnings
 

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 
 from stackctl.config.spec import spec_from_data
 from stackctl.core.errors import SpecError
@@ -60,7 +61,11 @@ PP = {"photoprism": {}}
         (_sites({"domain": "a.example.com", "upstream": {"image": "nginx:1"}}), "sites[0].upstream.port",
          "is required with image"),
         (_sites({"domain": "a.example.com", "upstream": {"url": "http://nas:5000", "port": 80}}), "sites[0].upstream",
-         "only health and timeouts"),
+         "only network, health and timeouts"),
+        (_sites({"domain": "a.example.com", "upstream": {"image": "nginx:1", "port": 80, "network": "media"}}),
+         "sites[0].upstream.network", "goes with url"),
+        (_sites({"domain": "a.example.com", "upstream": {"url": "http://j:1", "network": "bad name"}}),
+         "sites[0].upstream.network", "Docker network name"),
         (_sites({"domain": "a.example.com", "upstream": {"image": "nginx:1", "port": 80, "health": "health"}}),
          "sites[0].upstream.health", "tcp or an HTTP path"),
         (_sites({"domain": "a.example.com", "upstream": {"image": "nginx:1", "port": 80, "volumes": ["/a"]}}),
@@ -104,8 +109,11 @@ def test_the_single_site_form_is_one_site_that_keeps_its_names() -> None:
     assert spec.legacy and site.backend == "photoprism" and site.service == "photoprism"
     assert site.database_name == "photoprism" and site.secrets_file == "secrets/photoprism.env"
     grown = example("single-plus-host-app")
-    assert [s.backend for s in grown.sites] == ["photoprism", "upstream-nas-example-com"]
+    assert [s.backend for s in grown.sites] == ["photoprism", "upstream-nas-example-com", "upstream-media-example-com"]
     assert grown.sites[1].service is None  # reached at an address, no container
+    compose = yaml.safe_load(render_stack(grown)["compose/compose.yaml"])
+    assert compose["services"]["haproxy"]["networks"] == ["photoprism", "media"]
+    assert compose["networks"]["media"] == {"external": True}  # the user's: never created or removed
 
 
 def test_long_domains_get_short_unique_names() -> None:

@@ -31,6 +31,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     )
     app.add_argument("--image", help="a container image this stack runs for the site (with --port)")
     p.add_argument("--port", type=int, help="the port the --image app listens on")
+    p.add_argument("--network", help="a Docker network of yours that HAProxy joins to reach the --upstream name")
     p.add_argument("--health", help="an HTTP path that answers 2xx/3xx when the app is up (default: a TCP check)")
     p.set_defaults(handler=run_add)
     p = ssub.add_parser("rm", help="remove a site from stack.yaml; its data is kept")
@@ -82,8 +83,12 @@ def _new_site(args: argparse.Namespace) -> dict[str, Any]:
     if (args.port is not None) != (args.image is not None):
         raise InvalidInput("--image and --port go together", "give both, e.g. --image nginx:1.27 --port 80")
     upstream: dict[str, Any] = {}
+    if args.network and not args.upstream:
+        raise InvalidInput("--network goes with --upstream", "e.g. --upstream http://jellyfin:8096 --network media")
     if args.upstream:
         upstream["url"] = args.upstream
+        if args.network:
+            upstream["network"] = args.network
     elif args.image:
         upstream.update(image=args.image, port=args.port)
     if args.health and not upstream:

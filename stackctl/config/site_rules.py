@@ -15,6 +15,7 @@ from stackctl.config.sites import Site, UpstreamSettings, slug_of
 from stackctl.core.errors import SpecError
 from stackctl.core.names import hostname_problem
 
+NETWORK_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,127}")
 HEALTH_PATH = re.compile(r"/[A-Za-z0-9._~/?&=%+-]{0,255}")
 MAX_TIMEOUT_S = 86400
 
@@ -109,6 +110,12 @@ def _url(path: str, value: Any) -> tuple[str, int]:
     return host, port or 80
 
 
+def _network(path: str, value: Any) -> str:
+    if not isinstance(value, str) or not NETWORK_NAME.fullmatch(value):
+        raise SpecError(path, f"must be a Docker network name (letters, digits, '_', '.', '-'), got {rule.kind(value)}")
+    return value
+
+
 def _upstream(section: rule.Section) -> UpstreamSettings:
     url = section.take("url", None, lambda p, v: _url(p, v))
     image = section.take("image", None, rule.image)
@@ -119,6 +126,7 @@ def _upstream(section: rule.Section) -> UpstreamSettings:
         port=port,
         url_host=url[0] if url else None,
         url_port=url[1] if url else None,
+        network=section.take("network", None, _network),
         volumes=section.take("volumes", (), _volumes),
         environment=section.take("environment", (), _environment),
         env_file=section.take("env_file", None, rule.optional_host_path),
@@ -138,9 +146,10 @@ def _upstream(section: rule.Section) -> UpstreamSettings:
             section.key_path("port"), "is required with image: (the port the app listens on in its container)"
         )
     if url is not None and (port is not None or settings.volumes or settings.environment or settings.env_file):
-        raise SpecError(
-            section.path, "with url: only health and timeouts apply; image, port, volumes and env are for a container"
-        )
+        what = "with url: only network, health and timeouts apply; image, port, volumes and env are for a container"
+        raise SpecError(section.path, what)
+    if settings.network is not None and url is None:
+        raise SpecError(section.key_path("network"), "goes with url: (a container this stack runs is on its network)")
     return settings
 
 

@@ -28,6 +28,7 @@ class UpstreamSettings:
     port: int | None = None
     url_host: str | None = None  # from `url: http://host:port`
     url_port: int | None = None
+    network: str | None = None  # a Docker network of the user's that HAProxy joins to reach `url`
     volumes: tuple[tuple[str, str, bool], ...] = ()  # (host path, container path, read only)
     environment: tuple[tuple[str, str], ...] = ()
     env_file: str | None = None

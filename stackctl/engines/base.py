@@ -57,6 +57,9 @@ class Engine(Protocol):
     def check_ports_free(self, services: list[Service], ours: dict[str, ContainerInfo]) -> None:
         """Each host port a new container will publish is free, unless one of ours holds it."""
 
+    def check_networks(self, services: list[Service]) -> None:
+        """Every network of the user's a service joins (`external_networks`) exists."""
+
     def validate_haproxy_config(self, haproxy: Service, candidate: Path) -> None:
         """`haproxy -c` of the configuration folder `candidate` in the image that will run it."""
 

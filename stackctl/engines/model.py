@@ -50,6 +50,9 @@ class Service:
     healthcheck: dict[str, Any] | None
     depends_on: list[str]
     options: dict[str, Any] = field(default_factory=dict)
+    # The user's networks it joins besides the stack's. Not in the config hash: a running container
+    # joins a network without being recreated.
+    external_networks: tuple[str, ...] = ()
 
     @property
     def config_hash(self) -> str:
@@ -140,6 +143,7 @@ def services(spec: StackSpec, paths: StackPaths) -> list[Service]:
                 healthcheck=_healthcheck(model.healthcheck),
                 depends_on=list(model.depends_on),
                 options={k: v for k, v in options.items() if v is not None},
+                external_networks=model.external_networks,
             )
         )
     return result

@@ -107,6 +107,7 @@ def bring_up(
     pulled = engine.ensure_images([s.image for s in before], spec.pull, progress)
     ours = engine.containers(spec.name, paths.compose_dir)  # refuses another folder's same-named stack
     engine.check_ports_free(before, ours)
+    engine.check_networks(before)
     record_pulls(engine, paths, pulled)  # nothing is written in the stack folder before these checks
     refresh_features(engine, paths, spec)  # ports.http3: auto asks the image whether it has QUIC
     states = generated_states(paths, spec)

@@ -42,7 +42,7 @@ def service_document(service: ServiceModel) -> dict[str, Any]:
         ("environment", dict(service.environment) or None),
         ("env_file", list(service.env_files) or None),
         ("volumes", [f"{m.source}:{m.target}" + (":ro" if m.read_only else "") for m in service.mounts] or None),
-        ("networks", [NETWORK]),
+        ("networks", [NETWORK, *service.external_networks]),
         ("healthcheck", None if service.healthcheck is None else _healthcheck(service.healthcheck)),
         ("depends_on", {name: {"condition": c} for name, c in service.depends_on.items()} or None),
     ]
@@ -52,17 +52,17 @@ def service_document(service: ServiceModel) -> dict[str, Any]:
 def compose_model(spec: StackSpec, http3: Http3 = NO_HTTP3) -> dict[str, Any]:
     """The compose document as data."""
     network = network_model(spec)
-    return {
-        "name": spec.name,
-        "services": {s.name: service_document(s) for s in stack_services(spec, http3.enabled)},
-        "networks": {
-            NETWORK: {
-                "name": network.name,
-                "driver": "bridge",
-                "ipam": {"config": [{"subnet": network.subnet, "gateway": network.gateway}]},
-            }
-        },
+    services = stack_services(spec, http3.enabled)
+    networks: dict[str, Any] = {
+        NETWORK: {
+            "name": network.name,
+            "driver": "bridge",
+            "ipam": {"config": [{"subnet": network.subnet, "gateway": network.gateway}]},
+        }
     }
+    for name in sorted({n for s in services for n in s.external_networks}):
+        networks[name] = {"external": True}  # the user's: compose neither creates nor removes it
+    return {"name": spec.name, "services": {s.name: service_document(s) for s in services}, "networks": networks}
 
 
 def _without_interpolation(value: Any) -> Any:

@@ -72,6 +72,7 @@ class ServiceModel:
     mounts: tuple[Mount, ...] = ()
     healthcheck: Healthcheck | None = None
     depends_on: dict[str, str] = field(default_factory=dict)  # service -> compose condition
+    external_networks: tuple[str, ...] = ()  # the user's networks it joins besides the stack's
 
 
 @dataclass(frozen=True)
@@ -149,7 +150,13 @@ def _haproxy(spec: StackSpec, http3: bool, apps: list[ServiceModel]) -> ServiceM
             Mount("../run/haproxy", HAPROXY_SOCKET_DIR),
         ),
         depends_on={app.name: "service_started" for app in apps},
+        external_networks=external_networks(spec),
     )
+
+
+def external_networks(spec: StackSpec) -> tuple[str, ...]:
+    """The user's Docker networks HAProxy joins to reach upstreams by name (`upstream.network`)."""
+    return tuple(sorted({s.upstream.network for s in spec.sites if s.upstream is not None and s.upstream.network}))
 
 
 def _photoprism(spec: StackSpec, site: Site) -> ServiceModel:

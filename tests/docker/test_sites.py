@@ -5,6 +5,7 @@ the others serving while `status` names it."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import socket
 import ssl
@@ -13,6 +14,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import docker
+import docker.errors
 import pytest
 from cryptography import x509
 
@@ -163,3 +165,33 @@ def test_removing_a_site_removes_its_container_and_keeps_its_data(sites: Stack) 
     assert Path(sites.root / "sites/bob-example-com/storage").is_dir()
     assert (sites.root / "secrets/sites/bob-example-com.env").exists()
     assert _request(sites, BOB, "GET", "/")[0] == 404 and _request(sites, ALICE, "GET", "/")[0] == 200
+
+
+def test_an_upstream_on_a_network_of_the_users_is_joined_live(sites: Stack) -> None:
+    """A container HAProxy reaches by name on the user's own network: HAProxy joins that network
+    without being recreated, and the new site answers from that container."""
+    network = sites.client.networks.create(f"{sites.name}-media", driver="bridge")
+    app = sites.client.containers.run(
+        UPSTREAM_IMAGE, name=f"{sites.name}-jelly", network=network.name, environment={"UPSTREAM_NAME": "jelly"},
+        detach=True,
+    )  # fmt: skip
+    try:
+        haproxy_id = sites.containers()["haproxy"]
+        url = f"http://{sites.name}-jelly:8080"
+        code, _, err = sites.cli("sites", "add", "media.example.com", "--upstream", url, "--network", network.name)
+        assert code == 0, err
+        out = sites.up()
+        assert f"connecting {sites.name}-haproxy-1 to network {network.name}" in out and "recreating" not in out
+        assert sites.containers()["haproxy"] == haproxy_id
+        status, body, _ = _request(sites, "media.example.com", "GET", "/from-haproxy")
+        assert status == 200 and json.loads(body)["upstream"] == "jelly"
+        assert sites.cli("up")[0] == 0  # a second up finds it joined already
+    finally:
+        with contextlib.suppress(docker.errors.APIError):
+            sites.cli("sites", "rm", "media.example.com")
+            sites.up()
+        app.remove(force=True)
+        with contextlib.suppress(docker.errors.APIError):
+            sites.container("haproxy").reload()
+            network.disconnect(sites.container("haproxy"), force=True)
+        network.remove()

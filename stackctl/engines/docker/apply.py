@@ -114,9 +114,21 @@ def converge(
             report(f"waiting for {service.name} to become {'healthy' if service.healthcheck else 'running'}")
         kept = service.name in result.kept  # listed a moment ago: its state is fresh
         wait_ready(container, service.name, service.healthcheck is not None, deadline, fresh=kept)
+        _join_networks(client, container, service, report)
         if on_ready is not None:
             on_ready(service.name)
     return result
+
+
+def _join_networks(client: docker.DockerClient, container: Container, service: Service, report: Report) -> None:
+    """Connect a container to the user's networks it needs and is not on yet: live, no restart."""
+    joined = set((container.attrs.get("NetworkSettings") or {}).get("Networks") or {})
+    for name in service.external_networks:
+        if name in joined:
+            continue
+        report(f"connecting {container.name} to network {name}")
+        with docker_call(f"connect {container.name} to network {name}", f"check that network {name} exists"):
+            client.networks.get(name).connect(container)
 
 
 def _start(container: Container) -> None:

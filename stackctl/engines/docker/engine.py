@@ -34,6 +34,9 @@ class DockerEngine:
         held = frozenset(port for info in ours.values() for port in info.host_ports)
         preflight.check_ports_free(self.client, services, held)
 
+    def check_networks(self, services: list[Service]) -> None:
+        preflight.check_networks(self.client, services)
+
     def validate_haproxy_config(self, haproxy: Service, candidate: Path) -> None:
         preflight.validate_haproxy_config(self.client, haproxy, candidate)
 

@@ -11,8 +11,8 @@ from pathlib import Path
 import docker
 import docker.errors
 
-from stackctl.core.errors import OperationFailed
-from stackctl.engines.docker.client import DOCKER_ERRORS, translate
+from stackctl.core.errors import InvalidInput, OperationFailed
+from stackctl.engines.docker.client import DOCKER_ERRORS, docker_call, translate
 from stackctl.engines.model import Service
 from stackctl.render.services import HAPROXY_CONFIG_DIR, HAPROXY_CONFIG_PATH, HAPROXY_SOCKET_DIR
 
@@ -119,3 +119,18 @@ def haproxy_quic_support(client: docker.DockerClient, image: str) -> tuple[bool,
     features = next((line for line in output.decode(errors="replace").splitlines() if "Feature list" in line), "")
     words = features.split()
     return "+QUIC" in words, "+QUIC_OPENSSL_COMPAT" in words
+
+
+def check_networks(client: docker.DockerClient, services: list[Service]) -> None:
+    """The user's networks an upstream is reached on exist: stackctl joins them, never creates them."""
+    wanted = sorted({name for service in services for name in service.external_networks})
+    if not wanted:
+        return
+    with docker_call("list the Docker networks"):
+        present = {n.name for n in client.networks.list(names=wanted)}
+    missing = [name for name in wanted if name not in present]
+    if missing:
+        raise InvalidInput(
+            f"Docker network {missing[0]} (upstream.network in stack.yaml) does not exist",
+            f"start the service it belongs to, or create it (docker network create {missing[0]}), or fix the name",
+        )
