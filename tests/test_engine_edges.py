@@ -38,3 +38,26 @@ def test_haproxy_runs_as_the_folder_owner_whoever_calls(tmp_path: Path) -> None:
         assert haproxy_ids(folder) == (1234, 2345)  # sudo stackctl on a user's folder keeps the user's uid
     else:
         assert haproxy_ids(folder) == (os.getuid(), os.getgid())
+
+
+def test_the_process_holding_a_port_is_found_whatever_descriptors_close_during_the_search() -> None:
+    """Listing /proc/<pid>/fd opens a descriptor that is closed again before it is read back: when it
+    is numbered below the socket's (a lower one was free), the search must go on past it."""
+    import os
+    import socket
+
+    from stackctl.engines.docker.preflight import _process_listening
+
+    low = open(os.devnull)  # noqa: SIM115 - closed below to leave a free low descriptor
+    with socket.socket() as squatter:
+        squatter.bind(("127.0.0.1", 0))
+        squatter.listen()
+        low.close()
+        assert _process_listening(squatter.getsockname()[1]) == f"process {_comm()} (pid {os.getpid()})"
+
+
+def _comm() -> str:
+    import os
+
+    with open(f"/proc/{os.getpid()}/comm") as handle:
+        return handle.read().strip()

@@ -195,3 +195,18 @@ def test_an_upstream_on_a_network_of_the_users_is_joined_live(sites: Stack) -> N
             sites.container("haproxy").reload()
             network.disconnect(sites.container("haproxy"), force=True)
         network.remove()
+
+
+def test_with_sqlite_each_photoprism_site_has_its_own_database_file(
+    docker_client: docker.DockerClient, tmp_path: Path
+) -> None:
+    with make_stack(docker_client, tmp_path / "stack", database="sqlite", sites_form=True) as stack:
+        code, _, err = stack.cli("sites", "add", BOB)
+        assert code == 0, err
+        out = stack.up()
+        assert "mariadb" not in stack.containers() and "database and user ready" not in out
+        title = f"only-alice-{time.monotonic_ns()}"
+        assert _request(stack, ALICE, "POST", f"/api/v1/photos?title={title}")[0] == 201
+        assert title not in _request(stack, BOB, "GET", "/api/v1/photos")[1].decode()
+        for slug in ("photos-example-com", "bob-example-com"):
+            assert (stack.root / f"sites/{slug}/storage/index.db").is_file()

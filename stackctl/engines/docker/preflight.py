@@ -41,12 +41,19 @@ def _process_listening(port: int) -> str | None:
     if not inodes:
         return None
     for pid in filter(str.isdigit, os.listdir("/proc")):
-        with contextlib.suppress(OSError):
-            for fd in os.listdir(f"/proc/{pid}/fd"):
+        try:
+            fds = os.listdir(f"/proc/{pid}/fd")
+        except OSError:
+            continue  # gone, or not ours to read
+        for fd in fds:
+            try:  # one descriptor closing meanwhile must not end the search of this process
                 target = os.readlink(f"/proc/{pid}/fd/{fd}")
-                if target.startswith("socket:[") and target[8:-1] in inodes:
-                    name = Path(f"/proc/{pid}/comm").read_text().strip()
-                    return f"process {name} (pid {pid})"
+            except OSError:
+                continue
+            if target.startswith("socket:[") and target[8:-1] in inodes:
+                with contextlib.suppress(OSError):
+                    return f"process {Path(f'/proc/{pid}/comm').read_text().strip()} (pid {pid})"
+                return f"process {pid}"
     return None
 
 
