@@ -281,17 +281,17 @@ def email(path: str, value: Any) -> str | None:
     return value
 
 
-def env_vars(path: str, value: Any) -> tuple[tuple[str, str], ...]:
+def environment(
+    path: str, value: Any, check_key: Callable[[str, Any], None] | None = None
+) -> tuple[tuple[str, str], ...]:
+    """A mapping of variable names to one-line values, sorted; `check_key(path, key)` may refuse a key
+    before its name is checked."""
     if not isinstance(value, dict):
         raise SpecError(path, f"must be a mapping of variable names to values, got {kind(value)}")
     pairs = []
     for key, item in value.items():
-        if isinstance(key, str) and key.strip().upper() in MANAGED_PHOTOPRISM_ENV:
-            raise SpecError(
-                f"{path}.{key.strip()}",
-                "is set by stackctl and cannot be overridden",
-                "remove it; the matching stack.yaml key (domain, ports, database, photoprism.admin_user) sets it",
-            )
+        if check_key is not None:
+            check_key(path, key)
         if not isinstance(key, str) or not _ENV_NAME.fullmatch(key):
             raise SpecError(f"{path}[{show(key)}]", "must be a variable name of letters, digits and '_'")
         if isinstance(item, bool):
@@ -302,3 +302,17 @@ def env_vars(path: str, value: Any) -> tuple[tuple[str, str], ...]:
             raise SpecError(f"{path}.{key}", f"must be a string, number or boolean, got {kind(item)}")
         pairs.append((key, text))
     return tuple(sorted(pairs))
+
+
+def _not_managed(path: str, key: Any) -> None:
+    if isinstance(key, str) and key.strip().upper() in MANAGED_PHOTOPRISM_ENV:
+        raise SpecError(
+            f"{path}.{key.strip()}",
+            "is set by stackctl and cannot be overridden",
+            "remove it; the matching stack.yaml key (domain, ports, database, photoprism.admin_user) sets it",
+        )
+
+
+def env_vars(path: str, value: Any) -> tuple[tuple[str, str], ...]:
+    """PhotoPrism's extra environment: any variable but the ones stackctl sets itself."""
+    return environment(path, value, _not_managed)

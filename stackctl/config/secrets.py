@@ -69,18 +69,22 @@ def write_missing_site_secrets(root: Path, spec: StackSpec) -> list[Path]:
     return written
 
 
-def read_site_secrets(root: Path, name: str) -> dict[str, str]:
-    path = root / name
+def _read_required(path: Path, shown: str, keys: tuple[str, ...]) -> dict[str, str]:
+    """A generated env file that must exist and hold each of `keys`, non-empty."""
     if not path.exists() and not path.is_symlink():
-        raise InvalidInput(f"{name}: missing", 'run "stackctl init" to create the missing secrets')
+        raise InvalidInput(f"{shown}: missing", 'run "stackctl init" to create the missing secrets')
     values = read_env_file(path)
-    for key in SITE_SECRETS:
+    for key in keys:
         if not values.get(key):
             raise InvalidInput(
-                f"{name}: {key} is missing or empty",
+                f"{shown}: {key} is missing or empty",
                 f'add {key}=<password> to it, or delete the file and run "stackctl init"',
             )
     return values
+
+
+def read_site_secrets(root: Path, name: str) -> dict[str, str]:
+    return _read_required(root / name, name, SITE_SECRETS)
 
 
 def _format_env(values: dict[str, str]) -> str:
@@ -142,17 +146,7 @@ def read_secrets(secrets_dir: Path, spec: StackSpec | None = None) -> dict[str, 
         read_site_secrets(secrets_dir.parent, name)
     values: dict[str, str] = {}
     for name, keys in SECRET_FILES.items():
-        path = secrets_dir / name
-        if not path.exists() and not path.is_symlink():
-            raise InvalidInput(f"secrets/{name}: missing", 'run "stackctl init" to create the missing secrets')
-        content = read_env_file(path)
-        for key in keys:
-            if not content.get(key):
-                raise InvalidInput(
-                    f"secrets/{name}: {key} is missing or empty",
-                    f'add {key}=<password> to it, or delete the file and run "stackctl init"',
-                )
-        values.update(content)
+        values.update(_read_required(secrets_dir / name, f"secrets/{name}", keys))
     if values["PHOTOPRISM_DATABASE_PASSWORD"] != values["MARIADB_PASSWORD"]:
         raise InvalidInput(
             "secrets/: PHOTOPRISM_DATABASE_PASSWORD in photoprism.env differs from MARIADB_PASSWORD in mariadb.env",

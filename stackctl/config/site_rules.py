@@ -54,23 +54,6 @@ def _volumes(path: str, value: Any) -> tuple[tuple[str, str, bool], ...]:
     return tuple(_volume(f"{path}[{i}]", item) for i, item in enumerate(value))
 
 
-def _environment(path: str, value: Any) -> tuple[tuple[str, str], ...]:
-    if not isinstance(value, dict):
-        raise SpecError(path, f"must be a mapping of variable names to values, got {rule.kind(value)}")
-    pairs = []
-    for key, item in value.items():
-        if not isinstance(key, str) or not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]{0,127}", key):
-            raise SpecError(f"{path}[{rule.show(key)}]", "must be a variable name of letters, digits and '_'")
-        if isinstance(item, bool):
-            text = "true" if item else "false"
-        elif isinstance(item, (str, int, float)):
-            text = rule.string(f"{path}.{key}", str(item)) if str(item) else ""
-        else:
-            raise SpecError(f"{path}.{key}", f"must be a string, number or boolean, got {rule.kind(item)}")
-        pairs.append((key, text))
-    return tuple(sorted(pairs))
-
-
 def _health(path: str, value: Any) -> str:
     if value == "tcp" or (isinstance(value, str) and HEALTH_PATH.fullmatch(value)):
         return str(value)
@@ -128,7 +111,7 @@ def _upstream(section: rule.Section) -> UpstreamSettings:
         url_port=url[1] if url else None,
         network=section.take("network", None, _network),
         volumes=section.take("volumes", (), _volumes),
-        environment=section.take("environment", (), _environment),
+        environment=section.take("environment", (), rule.environment),
         env_file=section.take("env_file", None, rule.optional_host_path),
         health=section.take("health", "tcp", _health),
         timeout_server_s=timeouts.take("server", UpstreamSettings.timeout_server_s, _seconds),

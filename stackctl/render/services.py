@@ -99,17 +99,12 @@ def host_path(path: str) -> str:
     return normpath(f"../{path}")
 
 
-def _site_url(spec: StackSpec, site: Site) -> str:
-    port = "" if spec.ports.https == 443 else f":{spec.ports.https}"
-    return f"https://{site.domain}{port}/"
-
-
 def _photoprism_environment(spec: StackSpec, site: Site) -> dict[str, str]:
     assert site.photoprism is not None
     env = {
         "PHOTOPRISM_ADMIN_USER": site.photoprism.admin_user,
         "PHOTOPRISM_AUTH_MODE": "password",
-        "PHOTOPRISM_SITE_URL": _site_url(spec, site),
+        "PHOTOPRISM_SITE_URL": spec.site_view(site).site_url,
         "PHOTOPRISM_DISABLE_TLS": "true",
         "PHOTOPRISM_DEFAULT_TLS": "false",
         "PHOTOPRISM_TRUSTED_PROXY": spec.network.subnet,

@@ -21,7 +21,10 @@ from pathlib import Path
 import pytest
 
 from tests.certfactory import make_cert
-from tests.docker.conftest import docker_client  # noqa: F401 - the acme tier runs stacks too
+from tests.docker.conftest import (
+    Stack,
+    docker_client,  # noqa: F401 - the acme tier runs stacks too
+)
 from tests.helpers import free_port, require_tool, wait_for_port, wait_until
 
 
@@ -42,6 +45,13 @@ class Pebble:
 
     def new_account_requests(self) -> int:
         return self.log.read_text().count("POST /sign-me-up")
+
+    def serve(self, stack: Stack) -> None:
+        """Point a stack from make_stack (single-site form) at this pebble for its certificates."""
+        stack.edit("source: local-ca", "source: acme")
+        stack.edit("email: null", "email: photos-admin@example.com")
+        stack.edit("directory: letsencrypt-staging", f'directory: "{self.directory}"')
+        stack.edit("ca_bundle: null", f"ca_bundle: {self.tls_ca}")
 
 
 @pytest.fixture(scope="session")

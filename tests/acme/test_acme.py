@@ -31,10 +31,7 @@ def acme(
         make_stack(docker_client, folder / "stack") as stack,
         run_pebble(folder / "pebble", stack.http, challtestsrv, pebble_tls) as pebble,
     ):
-        stack.edit("source: local-ca", "source: acme")
-        stack.edit("email: null", "email: photos-admin@example.com")
-        stack.edit("directory: letsencrypt-staging", f'directory: "{pebble.directory}"')
-        stack.edit("ca_bundle: null", f"ca_bundle: {pebble.tls_ca}")
+        pebble.serve(stack)
         yield stack, pebble
 
 

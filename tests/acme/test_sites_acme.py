@@ -31,10 +31,7 @@ def test_two_sites_get_their_own_acme_certificates_and_one_renews_alone(
         make_stack(docker_client, tmp_path / "stack") as stack,
         run_pebble(tmp_path / "pebble", stack.http, challtestsrv, pebble_tls) as pebble,
     ):
-        stack.edit("source: local-ca", "source: acme")
-        stack.edit("email: null", "email: photos-admin@example.com")
-        stack.edit("directory: letsencrypt-staging", f'directory: "{pebble.directory}"')
-        stack.edit("ca_bundle: null", f"ca_bundle: {pebble.tls_ca}")
+        pebble.serve(stack)
         code, _, err = stack.cli("sites", "add", BOB)  # a second PhotoPrism; the stack-wide tls is its
         assert code == 0, err
         out = stack.up("--ca-file", str(pebble.root))
