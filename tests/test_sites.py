@@ -312,3 +312,15 @@ def test_the_verdict_names_the_site_at_fault() -> None:
     assert snapshot.problems() == ["site a: no certificate (run stackctl certs create --site a)"]
     document = snapshot.as_json()
     assert document["domain"] == "a" and [s["healthy"] for s in document["sites"]] == [False, True]
+
+
+def test_a_name_that_starts_with_a_digit_is_still_resolved_through_dockers_dns() -> None:
+    spec = spec_from_data(
+        _sites(
+            {"domain": "a.example.com", "upstream": {"url": "http://1vault:8200", "network": "tools"}},
+            {"domain": "b.example.com", "upstream": {"url": "http://10.0.0.5:80"}},
+        )
+    )
+    cfg = render_stack(spec)["compose/haproxy/haproxy.cfg"]
+    assert "server app 1vault:8200 check inter 2s fall 2 rise 2 resolvers docker init-addr" in cfg
+    assert "server app 10.0.0.5:80 check inter 2s fall 2 rise 2 init-addr" in cfg  # an address: nothing to resolve

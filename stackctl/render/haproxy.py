@@ -302,8 +302,7 @@ def _server(spec: StackSpec, site: Site, layout: HaproxyLayout) -> str:
     if site.upstream is not None and not site.upstream.runs_container:
         # An address outside the stack: resolved once by the system (host.docker.internal is in
         # /etc/hosts, not in Docker's DNS), or through Docker's DNS for a name on another network.
-        host = address.rsplit(":", 1)[0]
-        by_docker_dns = not host[:1].isdigit()
+        by_docker_dns = not _is_ip(address.rsplit(":", 1)[0])
         resolvers = " resolvers docker" if by_docker_dns and layout.backend_address is None else ""
         return f"    server {site.server} {address} {check}{resolvers} init-addr last,libc,none"
     # The first refused connection takes the server out, instead of two failed checks later.
@@ -341,6 +340,14 @@ def _backend(spec: StackSpec, site: Site, layout: HaproxyLayout) -> list[str]:
         _server(spec, site, layout),
         "",
     ]
+
+
+def _is_ip(host: str) -> bool:
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    return True
 
 
 def _duration(seconds: int) -> str:
