@@ -36,6 +36,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 
 CA_FILE_MAX_BYTES = 1024 * 1024
+DOWN_TIMEOUT_S = 120
 
 
 def checked_ca_file(path: Path | None) -> Path | None:
@@ -104,12 +105,17 @@ def run_down(ctx: Context, args: argparse.Namespace) -> int:
     from stackctl.render.services import network_model
 
     spec = ctx.load_spec()
-    engine = ctx.edge.engine()
-    removed = engine.down(spec.name, network_model(spec).name, ctx.paths.compose_dir, args.volumes, ctx.say)
+    if spec.engine == "swarm":
+        from stackctl.core.clock import Deadline
+
+        removed = ctx.edge.swarm_engine().down(spec.name, network_model(spec).name, Deadline(DOWN_TIMEOUT_S), ctx.say)
+    else:
+        engine = ctx.edge.engine()
+        removed = engine.down(spec.name, network_model(spec).name, ctx.paths.compose_dir, args.volumes, ctx.say)
     if removed:
         ctx.say(f"Stack {spec.name} is down. Photos, storage and database folders are kept.")
     else:
-        ctx.say(f"Stack {spec.name} has no containers.")
+        ctx.say(f"Stack {spec.name} has no {'services' if spec.engine == 'swarm' else 'containers'}.")
     return 0
 
 

@@ -21,6 +21,7 @@ ACME_CHALLENGES = ("http-01", "dns-01")
 KEY_TYPES = ("ecdsa-p256", "ecdsa-p384", "rsa-2048", "rsa-4096")
 PULL_POLICIES = ("always", "missing", "never")
 DATABASE_KINDS = ("mariadb", "sqlite")
+ENGINES = ("docker", "swarm")
 
 
 @dataclass(frozen=True)
@@ -95,6 +96,7 @@ class StackSpec:
     # Every site, in stack.yaml's order. The fields above (domain, aliases, tls, photoprism) are the
     # first site's, so that code and scripts written for one site keep their meaning.
     sites: tuple[Site, ...] = ()
+    engine: str = "docker"  # docker: one host | swarm: the Swarm the local engine manages
 
     def __post_init__(self) -> None:
         if not self.sites:  # the single-site form: one PhotoPrism site with the stack-wide settings
@@ -241,7 +243,7 @@ def spec_from_data(data: Any) -> StackSpec:
     tls = tls_settings(top.section("tls"))
     domain, aliases = site_names(top, tls)
     ports = _ports(top.section("ports"))
-    images, pull, database, network = _stack_wide(top, name)
+    wide = _stack_wide(top, name)
     photoprism = photoprism_settings(top.section("photoprism"), PhotoprismSettings())
     first = Site(domain, aliases, tls, photoprism=photoprism, legacy=True)
     more: tuple[Site, ...] = ()
@@ -250,22 +252,34 @@ def spec_from_data(data: Any) -> StackSpec:
 
         more = parse_sites(top.section_list("sites"), top.raw.get("tls"), first)[1:]
     top.finish()
-    return StackSpec(
-        name=name,
-        domain=domain,
-        aliases=aliases,
-        ports=ports,
-        tls=tls,
-        images=images,
-        pull=pull,
-        photoprism=photoprism,
-        database=database,
-        network=network,
-        sites=(first, *more),
+    return _checked(
+        StackSpec(
+            name=name,
+            domain=domain,
+            aliases=aliases,
+            ports=ports,
+            tls=tls,
+            images=wide.images,
+            pull=wide.pull,
+            photoprism=photoprism,
+            database=wide.database,
+            network=wide.network,
+            sites=(first, *more),
+            engine=wide.engine,
+        )
     )
 
 
-def _stack_wide(top: rule.Section, name: str) -> tuple[Images, str, DatabaseSettings, NetworkSettings]:
+@dataclass(frozen=True)
+class _StackWide:
+    images: Images
+    pull: str
+    database: DatabaseSettings
+    network: NetworkSettings
+    engine: str
+
+
+def _stack_wide(top: rule.Section, name: str) -> _StackWide:
     images_section = top.section("images")
     images = Images(
         haproxy=images_section.take("haproxy", HAPROXY_LTS_IMAGE, rule.image),
@@ -283,7 +297,8 @@ def _stack_wide(top: rule.Section, name: str) -> tuple[Images, str, DatabaseSett
     net = top.section("network")
     network = NetworkSettings(subnet=net.take("subnet", default_subnet(name), rule.subnet))
     net.finish()
-    return images, pull, database, network
+    engine = top.take("engine", "docker", rule.choice(*ENGINES))
+    return _StackWide(images, pull, database, network, engine)
 
 
 def _sites_form(top: rule.Section) -> StackSpec:
@@ -298,23 +313,47 @@ def _sites_form(top: rule.Section) -> StackSpec:
     tls_raw = top.raw.get("tls")
     tls_settings(top.section("tls"))  # the stack-wide defaults must be valid on their own
     ports = _ports(top.section("ports"))
-    images, pull, database, network = _stack_wide(top, name)
+    wide = _stack_wide(top, name)
     sites = parse_sites(top.section_list("sites"), tls_raw)
     top.finish()
     first = sites[0]
-    return StackSpec(
-        name=name,
-        domain=first.domain,
-        aliases=first.aliases,
-        ports=ports,
-        tls=first.tls,
-        images=images,
-        pull=pull,
-        photoprism=first.photoprism or PhotoprismSettings(),
-        database=database,
-        network=network,
-        sites=sites,
+    return _checked(
+        StackSpec(
+            name=name,
+            domain=first.domain,
+            aliases=first.aliases,
+            ports=ports,
+            tls=first.tls,
+            images=wide.images,
+            pull=wide.pull,
+            photoprism=first.photoprism or PhotoprismSettings(),
+            database=wide.database,
+            network=wide.network,
+            sites=sites,
+            engine=wide.engine,
+        )
     )
+
+
+def _checked(spec: StackSpec) -> StackSpec:
+    """What `engine: swarm` cannot do: Swarm publishes host-mode ports on every address of a node, and
+    its services join overlay networks only."""
+    if spec.engine != "swarm":
+        return spec
+    if spec.ports.bind != "0.0.0.0":
+        raise SpecError(
+            "ports.bind", "must be 0.0.0.0 with engine: swarm (Swarm publishes on every address of an edge node)",
+            "remove ports.bind, and restrict access with the node's firewall",
+        )  # fmt: skip
+    if spec.ports.http3 == "true":
+        raise SpecError("ports.http3", "is not supported with engine: swarm yet", "set ports.http3: false or auto")
+    for index, site in enumerate(spec.sites):
+        if site.upstream is not None and site.upstream.network:
+            raise SpecError(
+                f"sites[{index}].upstream.network", "is not supported with engine: swarm",
+                "run the upstream as a service of this stack (upstream.image), or give its address in upstream.url",
+            )  # fmt: skip
+    return spec
 
 
 SPEC_MAX_BYTES = MiB

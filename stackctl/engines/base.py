@@ -23,6 +23,7 @@ class ApplyResult:
     started: list[str] = field(default_factory=list)
     created: list[str] = field(default_factory=list)
     removed: list[str] = field(default_factory=list)
+    updated: list[str] = field(default_factory=list)  # rolled in place (Swarm)
 
 
 @dataclass(frozen=True)

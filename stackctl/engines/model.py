@@ -85,12 +85,12 @@ class Service:
         }
 
 
-def _under(compose_dir: Path, relative: str) -> Path:
+def absolute_under(compose_dir: Path, relative: str) -> Path:
     """A compose-relative path made absolute without touching the disk (compose/ may not exist yet)."""
     return Path(os.path.normpath(compose_dir.absolute() / os.path.expanduser(relative)))
 
 
-def _healthcheck(check: Healthcheck | None) -> dict[str, Any] | None:
+def sdk_healthcheck(check: Healthcheck | None) -> dict[str, Any] | None:
     if check is None:
         return None
     return {
@@ -129,7 +129,7 @@ def services(spec: StackSpec, paths: StackPaths) -> list[Service]:
             options["user"] = f"{uid}:{gid}"
         environment: dict[str, str] = {}
         for env_file in model.env_files:
-            environment.update(read_env_file(_under(paths.compose_dir, env_file)))
+            environment.update(read_env_file(absolute_under(paths.compose_dir, env_file)))
         environment.update(model.environment)
         result.append(
             Service(
@@ -139,8 +139,8 @@ def services(spec: StackSpec, paths: StackPaths) -> list[Service]:
                 command=None if model.command is None else list(model.command),
                 environment=environment,
                 ports={f"{p.container_port}/{p.protocol}": (p.host_ip, p.host_port) for p in model.ports},
-                binds=[Bind(_under(paths.compose_dir, m.source), m.target, m.read_only) for m in model.mounts],
-                healthcheck=_healthcheck(model.healthcheck),
+                binds=[Bind(absolute_under(paths.compose_dir, m.source), m.target, m.read_only) for m in model.mounts],
+                healthcheck=sdk_healthcheck(model.healthcheck),
                 depends_on=list(model.depends_on),
                 options={k: v for k, v in options.items() if v is not None},
                 external_networks=model.external_networks,

@@ -20,8 +20,9 @@ from stackctl.engines.model import Service
 from stackctl.render.services import container_name
 
 # The container's own environment holds the root password: no secret passes through stackctl. Root,
-# because one dump covers every PhotoPrism site's database, consistently (one transaction).
-MARIADB_ROOT = 'MYSQL_PWD="$MARIADB_ROOT_PASSWORD" exec'
+# because one dump covers every PhotoPrism site's database, consistently (one transaction). On Swarm the
+# password is a secret file named by MARIADB_ROOT_PASSWORD_FILE.
+MARIADB_ROOT = 'MYSQL_PWD="${MARIADB_ROOT_PASSWORD:-$(cat "$MARIADB_ROOT_PASSWORD_FILE")}" exec'
 MARIADB_RESTORE = f"{MARIADB_ROOT} mariadb --user=root"
 
 

@@ -13,6 +13,7 @@ if TYPE_CHECKING:
     from stackctl.certs.issuers import Issuer
     from stackctl.config.spec import StackSpec
     from stackctl.engines.base import Engine
+    from stackctl.engines.swarm.engine import SwarmEngine
     from stackctl.haproxy.runtime_api import RuntimeApi
 
 
@@ -28,6 +29,12 @@ def real_engine() -> Engine:
     return connect_engine()
 
 
+def real_swarm_engine() -> SwarmEngine:
+    from stackctl.engines.swarm.engine import connect_swarm
+
+    return connect_swarm()
+
+
 def real_runtime(sock: Path) -> RuntimeApi:
     from stackctl.haproxy.runtime_api import RuntimeApi
 
@@ -39,3 +46,4 @@ class Edges:
     issuer_for: Callable[[StackSpec], Issuer] = field(default=real_issuer_for)
     engine: Callable[[], Engine] = field(default=real_engine)  # connects; raises OperationFailed when it cannot
     runtime: Callable[[Path], RuntimeApi] = field(default=real_runtime)  # the runtime API at a socket path
+    swarm_engine: Callable[[], SwarmEngine] = field(default=real_swarm_engine)  # a manager, or OperationFailed

@@ -36,7 +36,12 @@ def rendered(paths: StackPaths, spec: StackSpec) -> dict[str, str]:
         from stackctl.certs.acme.account import existing_thumbprint  # josepy loads only for ACME
 
         thumb = existing_thumbprint(paths.certs)
-    return render_stack(spec, thumb, http3_for(paths, spec))
+    digests = None
+    if spec.engine == "swarm":  # compose.yaml names each secret by a digest of its value
+        from stackctl.flows.swarm_secrets import secret_digests, secret_values
+
+        digests = secret_digests(spec, secret_values(paths.root, spec))
+    return render_stack(spec, thumb, http3_for(paths, spec), digests)
 
 
 def generated_states(paths: StackPaths, spec: StackSpec) -> list[FileState]:

@@ -60,8 +60,10 @@ def _script(paths: StackPaths, sites: list[Site]) -> str:
 
 
 def ensure_site_databases(
-    engine: Engine, paths: StackPaths, spec: StackSpec, sites: list[Site], report: Report
-) -> None:
+    engine: Engine, paths: StackPaths, spec: StackSpec, sites: list[Site], report: Report,
+    container: str | None = None,
+) -> None:  # fmt: skip
+    """`container`: MariaDB's, when it is not the single host's (a Swarm task's)."""
     if not sites:
         return
     script = _script(paths, sites)
@@ -71,7 +73,8 @@ def ensure_site_databases(
     try:
         with os.fdopen(fd, "w") as out:
             out.write(script)
-        engine.exec_in(container_name(spec, "mariadb"), ["sh", "-c", MARIADB_RESTORE], stdin=Path(sql))
+        target = container or container_name(spec, "mariadb")
+        engine.exec_in(target, ["sh", "-c", MARIADB_RESTORE], stdin=Path(sql))
     finally:
         sql.unlink(missing_ok=True)
     report(f"database and user ready for {', '.join(s.domain for s in sites)}")

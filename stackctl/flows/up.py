@@ -83,6 +83,28 @@ def _drain_replaced_apps(
             stack.enter_context(drained(runtime, site.backend, site.server, report))
 
 
+def check_certificate_inputs(paths: StackPaths, spec: StackSpec, store: CertStore) -> None:
+    """Before anything changes: the ACME account (haproxy.cfg answers challenges with its thumbprint),
+    the secrets, and every imported certificate."""
+    views = spec.site_views()
+    if any(view.tls.source == "acme" for view in views):
+        from stackctl.certs.acme.account import AccountFiles, load_or_create_key  # josepy loads only for ACME
+
+        load_or_create_key(AccountFiles(paths.certs))
+    read_secrets(paths.secrets, spec)
+    for view in views:
+        if view.tls.source == "import" and store.read_site(view.domain) is None:
+            raise InvalidInput(
+                f"{view.domain}: tls.source is import but no certificate was imported",
+                f"run: stackctl certs import FILE{'' if spec.legacy else f' --site {view.domain}'}",
+            )
+
+
+def certificates_in_place(store: CertStore, spec: StackSpec, edges: Edges, report: Report) -> None:
+    for view in spec.site_views():
+        _certificate_in_place(store, view, edges, report)
+
+
 def bring_up(
     paths: StackPaths, spec: StackSpec, timeout: float, edges: Edges, report: Report, progress: PullProgress
 ) -> UpOutcome:
@@ -90,18 +112,7 @@ def bring_up(
     check has passed. `report` gets one line per step; `progress` gets image pull progress."""
     deadline = Deadline(timeout)
     store = CertStore(paths.certs)
-    views = spec.site_views()
-    if any(view.tls.source == "acme" for view in views):
-        from stackctl.certs.acme.account import AccountFiles, load_or_create_key  # josepy loads only for ACME
-
-        load_or_create_key(AccountFiles(paths.certs))  # haproxy.cfg answers challenges with its thumbprint
-    read_secrets(paths.secrets, spec)  # before anything else
-    for view in views:
-        if view.tls.source == "import" and store.read_site(view.domain) is None:
-            raise InvalidInput(
-                f"{view.domain}: tls.source is import but no certificate was imported",
-                f"run: stackctl certs import FILE{'' if spec.legacy else f' --site {view.domain}'}",
-            )
+    check_certificate_inputs(paths, spec, store)
     engine = edges.engine()
     before = services(spec, paths)  # the TCP ports and images do not depend on what the image can do
     pulled = engine.ensure_images([s.image for s in before], spec.pull, progress)
@@ -113,8 +124,7 @@ def bring_up(
     states = generated_states(paths, spec)
     wanted = services(spec, paths)
 
-    for view in views:
-        _certificate_in_place(store, view, edges, report)
+    certificates_in_place(store, spec, edges, report)
     prepare_host_folders(wanted, paths.run)
     new_databases = sites_needing_databases(spec, wanted, ours)
     haproxy = next(s for s in wanted if s.name == "haproxy")
@@ -188,6 +198,10 @@ def up(
     ca_file: Path | None = None,
 ) -> UpOutcome:
     """`stackctl up`: bring the stack up, get an ACME certificate live if needed, verify over HTTPS."""
+    if spec.engine == "swarm":
+        from stackctl.flows.swarm_up import swarm_up
+
+        return swarm_up(paths, spec, timeout, edges, report, progress, verify, ca_file)
     started = time.monotonic()
     outcome = bring_up(paths, spec, timeout, edges, report, progress)
     obtain_acme_certificates(paths, spec, edges, report)

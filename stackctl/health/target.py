@@ -58,13 +58,17 @@ def _serves_http3(spec: StackSpec, store: CertStore) -> bool:
 
 def probe_sites(
     spec: StackSpec, store: CertStore, ca_file: Path | None, check: Callable[[Target], ProbeResult],
-    only: str | None = None,
+    only: str | None = None, address: str | None = None,
 ) -> dict[str, ProbeResult]:  # fmt: skip
-    """Each site's HTTPS check (or only the site `only`), concurrently: domain -> result."""
+    """Each site's HTTPS check (or only the site `only`), concurrently: domain -> result. `address`:
+    another address than the stack's own (a Swarm edge node)."""
     from concurrent.futures import ThreadPoolExecutor
 
     views = [v for v in spec.site_views() if only is None or v.domain == only]
     http3 = _serves_http3(spec, store)
     with ThreadPoolExecutor(max_workers=min(16, len(views))) as pool:
-        futures = {v.domain: pool.submit(check, probe_target(v, store, ca_file, http3=http3)) for v in views}
+        targets = {v.domain: probe_target(v, store, ca_file, http3=http3) for v in views}
+        if address is not None:
+            targets = {domain: replace(t, address=address) for domain, t in targets.items()}
+        futures = {domain: pool.submit(check, target) for domain, target in targets.items()}
         return {domain: future.result() for domain, future in futures.items()}

@@ -13,6 +13,7 @@ from stackctl.render.haproxy import (
     render_haproxy_folder,
 )
 from stackctl.render.header import GENERATED_HEADER
+from stackctl.render.swarm import SWARM_LAYOUT, object_names
 
 HAPROXY_FOLDER = "compose/haproxy"  # mounted as a folder: an atomic write there reaches the container
 
@@ -28,10 +29,22 @@ __all__ = [
 ]
 
 
-def render_stack(spec: StackSpec, acme_thumbprint: str | None = None, http3: Http3 = NO_HTTP3) -> dict[str, str]:
-    """Every generated file's text, keyed by its path relative to the stack folder."""
-    haproxy_folder = render_haproxy_folder(spec, CONTAINER_LAYOUT, acme_thumbprint, http3)
+def render_stack(
+    spec: StackSpec, acme_thumbprint: str | None = None, http3: Http3 = NO_HTTP3,
+    secret_digests: dict[str, str] | None = None,
+) -> dict[str, str]:  # fmt: skip
+    """Every generated file's text, keyed by its path relative to the stack folder. A Swarm stack's
+    compose.yaml names its secrets by `secret_digests` (key -> digest of the value)."""
+    if spec.engine == "swarm":
+        haproxy_folder = render_haproxy_folder(spec, SWARM_LAYOUT, acme_thumbprint, NO_HTTP3)
+        if secret_digests is None:
+            raise ValueError("a swarm stack's compose.yaml needs the digests of its secrets")
+        names = object_names(spec, haproxy_folder, secret_digests)
+        compose = render_compose(spec, NO_HTTP3, (sorted(haproxy_folder), names))
+    else:
+        haproxy_folder = render_haproxy_folder(spec, CONTAINER_LAYOUT, acme_thumbprint, http3)
+        compose = render_compose(spec, http3)
     return {
-        "compose/compose.yaml": render_compose(spec, http3),
+        "compose/compose.yaml": compose,
         **{f"{HAPROXY_FOLDER}/{name}": text for name, text in haproxy_folder.items()},
     }

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 import yaml
@@ -11,6 +12,17 @@ from stackctl.config.spec import StackSpec
 from stackctl.render.haproxy import NO_HTTP3, Http3
 from stackctl.render.header import GENERATED_HEADER
 from stackctl.render.services import NETWORK, Healthcheck, PortMapping, ServiceModel, network_model, stack_services
+from stackctl.render.swarm import (
+    ENDPOINT_MODE,
+    RESTART_DELAY_S,
+    ROLLBACK_POLICY,
+    UPDATE_POLICY,
+    SwarmService,
+    UpdatePolicy,
+    haproxy_config_key,
+    secret_sources,
+    swarm_services,
+)
 
 
 def _healthcheck(check: Healthcheck) -> dict[str, Any]:
@@ -49,6 +61,75 @@ def service_document(service: ServiceModel) -> dict[str, Any]:
     return {key: value for key, value in fields if value is not None}
 
 
+def _policy(policy: UpdatePolicy) -> dict[str, Any]:
+    return {
+        "parallelism": policy.parallelism,
+        "failure_action": policy.failure_action,
+        "monitor": f"{policy.monitor_s}s",
+        "order": policy.order,
+    }
+
+
+SWARM_IGNORED = ("restart", "env_file", "depends_on", "security_opt")  # `docker stack deploy` ignores these
+
+
+def _swarm_service_document(service: SwarmService) -> dict[str, Any]:
+    """One service as `docker stack deploy` reads it: no container_name, no depends_on, a deploy: section."""
+    document = {k: v for k, v in service_document(service.model).items() if k not in SWARM_IGNORED}
+    if service.model.ports:
+        document["ports"] = [
+            {"target": p.container_port, "published": p.host_port, "protocol": p.protocol, "mode": "host"}
+            for p in service.model.ports
+        ]
+    volumes = [
+        *document.pop("volumes", []),
+        *({"type": "volume", "source": key, "target": target} for key, target in service.volumes),
+    ]
+    if volumes:
+        document["volumes"] = volumes
+    for kind, refs in (("secrets", service.secrets), ("configs", service.configs)):
+        if refs:
+            document[kind] = [
+                {"source": ref.key, "target": ref.target, "uid": ref.uid, "gid": ref.gid, "mode": ref.mode}
+                for ref in refs
+            ]
+    deploy: dict[str, Any] = {"mode": "global"} if service.global_mode else {"mode": "replicated", "replicas": 1}
+    deploy["endpoint_mode"] = ENDPOINT_MODE
+    if service.constraints:
+        deploy["placement"] = {"constraints": list(service.constraints)}
+    deploy["restart_policy"] = {"condition": "any", "delay": f"{RESTART_DELAY_S}s"}
+    deploy["update_config"] = _policy(UPDATE_POLICY)
+    deploy["rollback_config"] = _policy(ROLLBACK_POLICY)
+    document["deploy"] = deploy
+    return document
+
+
+def swarm_compose_model(spec: StackSpec, config_files: list[str], names: Mapping[str, str]) -> dict[str, Any]:
+    """The `docker stack deploy` document of the deployment stackctl makes: secrets are created by
+    stackctl (external here), configs come from HAProxy's folder under their content-hashed names."""
+    network = network_model(spec)
+    services = swarm_services(spec, config_files)
+    configs = {
+        haproxy_config_key(file): {"name": names[haproxy_config_key(file)], "file": f"./haproxy/{file}"}
+        for file in config_files
+    }
+    secrets = {source.key: {"name": names[source.key], "external": True} for source in secret_sources(spec)}
+    volumes = {key: {"driver": "local"} for s in services for key, _ in s.volumes}
+    return {
+        "services": {s.name: _swarm_service_document(s) for s in services},
+        "networks": {
+            NETWORK: {
+                "name": network.name,
+                "driver": "overlay",
+                "ipam": {"config": [{"subnet": network.subnet}]},
+            }
+        },
+        "volumes": volumes,
+        "secrets": secrets,
+        "configs": configs,
+    }
+
+
 def compose_model(spec: StackSpec, http3: Http3 = NO_HTTP3) -> dict[str, Any]:
     """The compose document as data."""
     network = network_model(spec)
@@ -76,7 +157,16 @@ def _without_interpolation(value: Any) -> Any:
     return value
 
 
-def render_compose(spec: StackSpec, http3: Http3 = NO_HTTP3) -> str:
-    document = _without_interpolation(compose_model(spec, http3))
+def render_compose(
+    spec: StackSpec, http3: Http3 = NO_HTTP3, swarm: tuple[list[str], Mapping[str, str]] | None = None
+) -> str:
+    """compose.yaml; with `engine: swarm`, `swarm` is (HAProxy's config file names, object names)."""
+    if spec.engine == "swarm":
+        if swarm is None:
+            raise ValueError("a swarm stack's compose.yaml needs its secret and config names")
+        model = swarm_compose_model(spec, *swarm)
+    else:
+        model = compose_model(spec, http3)
+    document = _without_interpolation(model)
     body = yaml.safe_dump(document, sort_keys=False, default_flow_style=False, width=120)
     return f"# {GENERATED_HEADER}\n{body}"

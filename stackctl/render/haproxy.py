@@ -51,6 +51,7 @@ class HaproxyLayout:
     certs_dir: str = "/usr/local/etc/haproxy-certs/"
     socket_path: str = "/var/run/haproxy/admin.sock"
     backend_address: str | None = None  # every site's server at this address (a native test run)
+    stats_users_file: str | None = None  # the stats userlist is in this file of its own (a Swarm secret)
 
 
 CONTAINER_LAYOUT = HaproxyLayout()
@@ -358,10 +359,12 @@ def _duration(seconds: int) -> str:
 
 
 def _stats(layout: HaproxyLayout) -> list[str]:
+    if layout.stats_users_file is None:
+        users = ["userlist stats_users", '    user admin insecure-password "${STATS_PASSWORD}"', ""]
+    else:
+        users = [f"# userlist stats_users: in {layout.stats_users_file}, loaded with -f after this file", ""]
     return [
-        "userlist stats_users",
-        '    user admin insecure-password "${STATS_PASSWORD}"',
-        "",
+        *users,
         "listen stats",
         f"    bind {layout.stats_bind}:{layout.stats_port}",
         "    no log",

@@ -1,7 +1,15 @@
 #!/bin/bash
 # Test fixture: Debian's MariaDB shaped like the official image. On first start it creates the
 # database and user from MARIADB_DATABASE, MARIADB_USER, MARIADB_PASSWORD, MARIADB_ROOT_PASSWORD.
+# Like the official image, each password may come from a file instead (MARIADB_*_FILE: Docker secrets).
 set -eo pipefail
+for var in MARIADB_PASSWORD MARIADB_ROOT_PASSWORD; do
+  file_var="${var}_FILE"
+  if [ -n "${!file_var:-}" ]; then
+    export "$var"="$(cat "${!file_var}")"
+    unset "$file_var"
+  fi
+done
 if [ "${1:0:1}" = '-' ]; then set -- mariadbd "$@"; fi
 datadir=/var/lib/mysql
 mkdir -p /run/mysqld && chown mysql:mysql /run/mysqld

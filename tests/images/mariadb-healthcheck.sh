@@ -13,6 +13,8 @@ done
 # The value is read from stdout alone: MariaDB 11's client warns on stderr about TLS verification.
 errors=$(mktemp)
 trap 'rm -f "$errors"' EXIT
-out=$(MYSQL_PWD="${MARIADB_ROOT_PASSWORD:-}" mariadb --protocol=tcp -h127.0.0.1 -uroot -N -e "$query" 2>"$errors") \
+root_password=${MARIADB_ROOT_PASSWORD:-}
+[ -n "${MARIADB_ROOT_PASSWORD_FILE:-}" ] && root_password=$(cat "$MARIADB_ROOT_PASSWORD_FILE")
+out=$(MYSQL_PWD="$root_password" mariadb --protocol=tcp -h127.0.0.1 -uroot -N -e "$query" 2>"$errors") \
   || { cat "$errors"; exit 1; }
 [ "$out" = "1" ] || { echo "not ready: $out $(cat "$errors")"; exit 1; }

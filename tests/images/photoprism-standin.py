@@ -44,6 +44,16 @@ MIGRATIONS = {
 }
 
 
+def setting(name, default=""):
+    """PHOTOPRISM_<name>, or, like PhotoPrism, the content of the file PHOTOPRISM_<name>_FILE names."""
+    value = os.environ.get(f"PHOTOPRISM_{name}", "")
+    path = os.environ.get(f"PHOTOPRISM_{name}_FILE", "")
+    if not value and path:
+        with open(path, encoding="utf-8") as f:
+            value = f.read().strip()
+    return value or default
+
+
 def _mysql():
     return os.environ.get("PHOTOPRISM_DATABASE_DRIVER", "sqlite") != "sqlite"
 
@@ -59,7 +69,7 @@ def connect_database():
         host=host,
         port=int(port or 3306),
         user=os.environ.get("PHOTOPRISM_DATABASE_USER", ""),
-        password=os.environ.get("PHOTOPRISM_DATABASE_PASSWORD", ""),
+        password=setting("DATABASE_PASSWORD"),
         database=os.environ.get("PHOTOPRISM_DATABASE_NAME", ""),
         connect_timeout=2,
         autocommit=True,

@@ -1,0 +1,1 @@
+"""The Swarm engine: the stack as services on the Swarm the local Docker engine manages."""

@@ -1,0 +1,165 @@
+"""SwarmEngine: the stack as Swarm services, through the Docker SDK's services API."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import docker
+import docker.errors
+
+from stackctl.core.clock import Deadline
+from stackctl.core.errors import OperationFailed
+from stackctl.engines.base import ApplyResult, Report
+from stackctl.engines.docker.client import DOCKER_ERRORS, connect, docker_call
+from stackctl.engines.swarm import cluster, folders, objects, services
+from stackctl.engines.swarm.cluster import Node
+from stackctl.engines.swarm.objects import SwarmObject
+from stackctl.render.services import NetworkModel
+from stackctl.render.swarm import RUN_VOLUME, STACK_NAMESPACE_LABEL, SwarmService, service_name
+
+
+@dataclass(frozen=True)
+class TaskInfo:
+    service: str
+    node: str  # hostname, or the node ID when unknown
+    state: str
+    desired: str
+    error: str
+    container_id: str = ""
+
+
+class SwarmEngine:
+    def __init__(self, client: docker.DockerClient) -> None:
+        self.client = client
+
+    def check_manager(self) -> str:
+        return cluster.local_node_id(self.client)
+
+    def ensure_roles(self, report: Report) -> None:
+        cluster.ensure_roles(self.client, report)
+
+    def edge_nodes(self) -> list[Node]:
+        return cluster.edge_nodes(self.client)
+
+    def nodes(self) -> list[Node]:
+        return cluster.nodes(self.client)
+
+    def check_data_folders(
+        self, project: str, wanted: list[SwarmService], compose_dir: Path, deadline: Deadline
+    ) -> None:
+        folders.check_data_folders(self.client, project, wanted, compose_dir, deadline)
+
+    def ensure_network(self, project: str, network: NetworkModel) -> str:
+        """The stack's overlay network with its pinned subnet (PHOTOPRISM_TRUSTED_PROXY is that subnet)."""
+        with docker_call(f"create the overlay network {network.name}"):
+            for found in self.client.networks.list(names=[network.name]):
+                if found.name == network.name:
+                    if found.attrs.get("Driver") != "overlay":
+                        raise OperationFailed(
+                            f"network {network.name} exists but is a {found.attrs.get('Driver')} network",
+                            "stop the stack on engine: docker first (stackctl down with engine: docker), or "
+                            "remove that network",
+                        )
+                    return str(found.id)
+            ipam = docker.types.IPAMConfig(pool_configs=[docker.types.IPAMPool(subnet=network.subnet)])
+            created = self.client.networks.create(
+                network.name, driver="overlay", ipam=ipam, labels={STACK_NAMESPACE_LABEL: project}
+            )
+            return str(created.id)
+
+    def deploy(
+        self, project: str, network: NetworkModel, wanted: list[SwarmService], swarm_objects: list[SwarmObject],
+        names: dict[str, str], compose_dir: Path, deadline: Deadline, report: Report,
+        on_ready: Callable[[str], None] | None = None,
+    ) -> ApplyResult:  # fmt: skip
+        """Objects first, then each service in order, each waited for; then the unused objects go."""
+        network_id = self.ensure_network(project, network)
+        ids = objects.ensure_objects(self.client, project, swarm_objects)
+        placed = services.Placed(project, network_id, compose_dir, names, ids)
+        existing = services.stack_services(self.client, project)
+        result = ApplyResult()
+        for service in wanted:
+            expected = len(self.edge_nodes()) if service.global_mode else 1
+            kwargs = services.service_kwargs(service, placed)
+            outcome = services.deploy_service(
+                self.client, kwargs, existing.get(service.name), max(expected, 1), deadline
+            )
+            getattr(result, outcome).append(service.name)
+            if outcome != "kept":
+                report(f"{outcome} {service_name(project, service.name)}")
+            if on_ready is not None:
+                on_ready(service.name)
+        result.removed = objects.prune_objects(self.client, project, set(names.values()))
+        return result
+
+    def tasks(self, project: str) -> list[TaskInfo]:
+        hostnames = {n.id: n.hostname for n in self.nodes()}
+        result = []
+        for short, service in sorted(services.stack_services(self.client, project).items()):
+            with docker_call(f"list the tasks of {service.name}"):
+                found = service.tasks()
+            for task in found:
+                status = task.get("Status", {})
+                node = str(task.get("NodeID", ""))
+                result.append(
+                    TaskInfo(
+                        short,
+                        hostnames.get(node, node[:12]),
+                        str(status.get("State", "")),
+                        str(task.get("DesiredState", "")),
+                        str(status.get("Err", "")),
+                        str(status.get("ContainerStatus", {}).get("ContainerID", "")),
+                    )
+                )
+        return result
+
+    def service_names(self, project: str) -> list[str]:
+        return sorted(services.stack_services(self.client, project))
+
+    def local_container(self, project: str, service: str) -> str | None:
+        """The running container of the service's task on this node, if there is one."""
+        with docker_call("list this node's containers"):
+            found = self.client.containers.list(
+                filters={"label": [f"com.docker.swarm.service.name={service_name(project, service)}"]}
+            )
+        return found[0].name if found else None
+
+    def runtime_socket_dir(self, project: str) -> Path | None:
+        """Where this node's HAProxy task puts its runtime socket (a node-local volume), if it has one."""
+        try:
+            volume = self.client.volumes.get(f"{project}_{RUN_VOLUME}")
+        except docker.errors.NotFound:
+            return None
+        except DOCKER_ERRORS:
+            return None
+        return Path(volume.attrs["Mountpoint"])
+
+    def down(self, project: str, network: str, deadline: Deadline, report: Report) -> list[str]:
+        """Services, then secrets, configs, the network and the socket volume; the data folders stay."""
+        removed = services.remove_services(self.client, project, deadline)
+        for name in removed:
+            report(f"removed service {service_name(project, name)}")
+        pruned = objects.prune_objects(self.client, project, set())
+        if pruned:
+            report(f"removed {len(pruned)} secrets and configs")
+        with docker_call(f"remove the network {network}"):
+            for found in self.client.networks.list(names=[network]):
+                if found.name == network:
+                    found.remove()
+                    report(f"removed network {network}")
+        with docker_call("remove the runtime socket volume"):
+            for volume in self.client.volumes.list(filters={"name": f"{project}_{RUN_VOLUME}"}):
+                volume.remove()
+        left = objects.remaining(self.client, project)
+        if left:
+            raise OperationFailed(f"could not remove {', '.join(left)}", "run stackctl down again")
+        return removed
+
+
+def connect_swarm() -> SwarmEngine:
+    """The local engine as a Swarm manager; raises OperationFailed when it is not one."""
+    engine = SwarmEngine(connect())
+    engine.check_manager()
+    return engine

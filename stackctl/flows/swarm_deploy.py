@@ -1,0 +1,77 @@
+"""`stackctl up` with `engine: swarm`: the same checks and certificates as on one host, then the
+stack deployed as Swarm services: secrets and configs first (named by content), each service created
+or rolled, waited for, and verified over HTTPS on every edge node."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from stackctl.config.layout import StackPaths
+from stackctl.config.secrets import read_secrets
+from stackctl.config.spec import StackSpec
+from stackctl.core.clock import Deadline
+from stackctl.core.fsio import ensure_dir
+from stackctl.engines.base import ApplyResult, PullProgress, Report
+from stackctl.engines.docker.images import ensure_images
+from stackctl.engines.model import absolute_under
+from stackctl.engines.swarm.engine import SwarmEngine
+from stackctl.engines.swarm.objects import SwarmObject
+from stackctl.flows.generated import FileState, generated_states, write_changed
+from stackctl.flows.swarm_secrets import secret_digests, secret_values
+from stackctl.render import HAPROXY_FOLDER
+from stackctl.render.services import network_model
+from stackctl.render.swarm import DATA_LABEL, SwarmService, haproxy_config_key, object_names, swarm_services
+
+
+@dataclass
+class SwarmPlan:
+    """What one deploy needs: the services, their secrets and configs, and those objects' names."""
+
+    services: list[SwarmService]
+    objects: list[SwarmObject]
+    names: dict[str, str]
+    states: list[FileState] = field(default_factory=list)
+
+
+def swarm_plan(paths: StackPaths, spec: StackSpec) -> SwarmPlan:
+    """Render everything (compose.yaml included) and read every secret; writes nothing."""
+    read_secrets(paths.secrets, spec)
+    states = generated_states(paths, spec)
+    prefix = f"{HAPROXY_FOLDER}/"
+    folder = {s.name.removeprefix(prefix): s.desired for s in states if s.name.startswith(prefix)}
+    values = secret_values(paths.root, spec)
+    names = object_names(spec, folder, secret_digests(spec, values))
+    objects = [SwarmObject("secret", names[key], value) for key, value in values.items()]
+    objects += [SwarmObject("config", names[haproxy_config_key(f)], text.encode()) for f, text in folder.items()]
+    return SwarmPlan(swarm_services(spec, sorted(folder)), objects, names, states)
+
+
+def _prepare_local_folders(engine: SwarmEngine, plan: SwarmPlan, paths: StackPaths) -> None:
+    """On the data node itself, the folders the pinned services mount are created like on one host."""
+    local = engine.check_manager()
+    if not any(n.id == local and n.data for n in engine.nodes()):
+        return
+    for service in plan.services:
+        if f"node.labels.{DATA_LABEL} == true" in service.constraints:
+            for mount in service.model.mounts:
+                ensure_dir(absolute_under(paths.compose_dir, mount.source), 0o755)
+
+
+def deploy_stack(
+    paths: StackPaths, spec: StackSpec, engine: SwarmEngine, deadline: Deadline, report: Report,
+    progress: PullProgress, only: list[str] | None = None, on_ready: Callable[[str], None] | None = None,
+) -> ApplyResult:  # fmt: skip
+    """Deploy every service (or the ones in `only`); nothing changes until every check has passed."""
+    plan = swarm_plan(paths, spec)
+    ensure_images(engine.client, sorted({s.model.image for s in plan.services}), spec.pull, progress)
+    engine.ensure_roles(report)
+    _prepare_local_folders(engine, plan, paths)
+    engine.check_data_folders(spec.name, plan.services, paths.compose_dir, deadline)
+    for name in write_changed(paths, plan.states):
+        report(f"wrote {name}")
+    wanted = [s for s in plan.services if only is None or s.name in only]
+    return engine.deploy(
+        spec.name, network_model(spec), wanted, plan.objects, plan.names, paths.compose_dir, deadline, report,
+        on_ready,
+    )  # fmt: skip

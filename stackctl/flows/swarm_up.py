@@ -1,0 +1,86 @@
+"""`stackctl up` on Swarm: certificates, then the deploy, then HTTPS verified on every edge node."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+from stackctl.certs.store import CertStore
+from stackctl.config.layout import StackPaths
+from stackctl.config.spec import StackSpec
+from stackctl.core.clock import Deadline
+from stackctl.core.errors import OperationFailed
+from stackctl.engines.base import PullProgress, Report
+from stackctl.engines.docker.engine import DockerEngine
+from stackctl.engines.swarm.engine import SwarmEngine
+from stackctl.flows.edges import Edges
+from stackctl.flows.site_databases import ensure_site_databases
+from stackctl.flows.swarm_deploy import deploy_stack
+from stackctl.flows.up import UpOutcome, certificates_in_place, check_certificate_inputs, obtain_acme_certificates
+from stackctl.health.probe import ProbeResult, probe_until, wait_http_answers
+from stackctl.health.target import probe_sites
+
+
+def edge_addresses(engine: SwarmEngine) -> list[str]:
+    addresses = sorted({node.address for node in engine.edge_nodes()})
+    if not addresses:
+        raise OperationFailed(
+            "no Swarm node is an edge node that is ready and active", "label one: docker node update "
+            "--label-add stackctl.edge=true <node>",
+        )  # fmt: skip
+    return addresses
+
+
+def _site_databases(engine: SwarmEngine, paths: StackPaths, spec: StackSpec, report: Report) -> None:
+    """The sites form's PhotoPrism sites each get a database and user, through MariaDB's local task."""
+    sites = [s for s in spec.sites if s.photoprism is not None and not s.legacy and s.service is not None]
+    if spec.database.kind != "mariadb" or not sites:
+        return
+    container = engine.local_container(spec.name, "mariadb")
+    if container is None:
+        raise OperationFailed(
+            "MariaDB runs on another node, so stackctl cannot create the sites' databases from here",
+            "run stackctl up on the node labeled stackctl.data=true",
+        )
+    ensure_site_databases(DockerEngine(engine.client), paths, spec, sites, report, container)
+
+
+def probe_every_edge(
+    spec: StackSpec, store: CertStore, ca_file: Path | None, addresses: list[str], seconds: float
+) -> dict[str, ProbeResult]:
+    """Each site on each edge node; keyed by domain, and by `domain @ address` with several nodes."""
+    results = {}
+    for address in addresses:
+        found = probe_sites(spec, store, ca_file, lambda target: probe_until(target, seconds), address=address)
+        for domain, result in found.items():
+            results[domain if len(addresses) == 1 else f"{domain} @ {address}"] = result
+    return results
+
+
+def swarm_up(
+    paths: StackPaths, spec: StackSpec, timeout: float, edges: Edges, report: Report, progress: PullProgress,
+    verify: bool = True, ca_file: Path | None = None,
+) -> UpOutcome:  # fmt: skip
+    started = time.monotonic()
+    deadline = Deadline(timeout)
+    store = CertStore(paths.certs)
+    check_certificate_inputs(paths, spec, store)
+    engine = edges.swarm_engine()  # a manager, or the command to make one
+    certificates_in_place(store, spec, edges, report)
+
+    def when_ready(service: str) -> None:
+        if service == "mariadb":
+            _site_databases(engine, paths, spec, report)
+
+    applied = deploy_stack(paths, spec, engine, deadline, report, progress, on_ready=when_ready)
+    addresses = edge_addresses(engine)
+    for address in addresses:
+        wait_http_answers(address, spec.ports.http, spec.domain, deadline)
+    outcome = UpOutcome(spec.name, applied)
+    obtain_acme_certificates(paths, spec, edges, report)
+    if verify:
+        left = max(1.0, timeout - (time.monotonic() - started))
+        outcome.site_probes = probe_every_edge(spec, store, ca_file, addresses, left)
+        outcome.probe = next(iter(outcome.site_probes.values()))
+    outcome.elapsed_s = time.monotonic() - started
+    return outcome
