@@ -6,9 +6,11 @@ import argparse
 from typing import TYPE_CHECKING
 
 from stackctl.commands.argtypes import seconds
+from stackctl.core.errors import InvalidInput
 
 if TYPE_CHECKING:
     from stackctl.commands.context import Context
+    from stackctl.config.spec import StackSpec
     from stackctl.engines.base import ImageDetails
     from stackctl.flows.upgrade import ServiceImages
 
@@ -67,6 +69,8 @@ def run_upgrade(ctx: Context, args: argparse.Namespace) -> int:
     from stackctl.ui.progress import PullProgressBar
 
     spec = ctx.load_spec()
+    if spec.engine == "swarm":
+        return _upgrade_on_swarm(ctx, spec, args)
     bar = PullProgressBar(ctx.console)
     try:
         found = check_updates(ctx.paths, spec, args.services, ctx.edge, bar)
@@ -82,4 +86,19 @@ def run_upgrade(ctx: Context, args: argparse.Namespace) -> int:
         return 0
     done = upgrade_waiting(ctx.paths, spec, found, args.timeout, ctx.edge, ctx.say)
     ctx.say(f"Upgraded {', '.join(item.service for item in done)}; HTTPS verified.")
+    return 0
+
+
+def _upgrade_on_swarm(ctx: Context, spec: StackSpec, args: argparse.Namespace) -> int:
+    from stackctl.flows.swarm_upgrade import upgrade_on_swarm
+    from stackctl.ui.progress import PullProgressBar
+
+    if args.check:
+        raise InvalidInput("upgrade --check is not available with engine: swarm", "run stackctl upgrade")
+    bar = PullProgressBar(ctx.console)
+    try:
+        rolled = upgrade_on_swarm(ctx.paths, spec, args.services, args.timeout, ctx.edge, ctx.say, bar)
+    finally:
+        bar.stop()
+    ctx.say(f"Swarm rolled {', '.join(rolled)} onto the new image" if rolled else "nothing to upgrade")
     return 0

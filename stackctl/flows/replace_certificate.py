@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from stackctl.certs.history import record
@@ -14,12 +14,14 @@ from stackctl.certs.issuers import Issued
 from stackctl.certs.store import CertStore, pem_of
 from stackctl.config.layout import StackPaths
 from stackctl.config.spec import StackSpec
-from stackctl.core.clock import timestamp
+from stackctl.core.clock import Deadline, timestamp
 from stackctl.core.errors import OperationFailed, StackctlError
 from stackctl.engines.base import Engine
 from stackctl.engines.host import prepare_host_folders
 from stackctl.engines.model import services
+from stackctl.engines.swarm.engine import SwarmEngine
 from stackctl.flows.edges import Edges
+from stackctl.flows.swarm_deploy import deploy_stack, edge_addresses
 from stackctl.haproxy.hotswap import ApiUnavailable
 from stackctl.haproxy.runtime_api import RuntimeApi, socket_path
 from stackctl.health.probe import served_serial
@@ -27,6 +29,7 @@ from stackctl.health.target import probe_target
 from stackctl.render.haproxy import container_cert_path
 
 SERVED_WAIT_S = 5.0
+SWARM_ROLL_S = 180.0  # every edge node's HAProxy task replaced, one at a time
 
 
 @dataclass(frozen=True)
@@ -88,6 +91,9 @@ class _Swapper:
         self.haproxy = next(s for s in self.services if s.name == "haproxy")
         self.path = "runtime-api"
 
+    def wait_served(self, serial: str) -> None:
+        _wait_served(self.paths, self.spec, serial)
+
     def hand_over(self) -> None:
         prepare_host_folders(self.services, self.paths.run)
 
@@ -109,8 +115,50 @@ class _Swapper:
             self.engine.reload_haproxy(self.live.container)
 
 
-def _wait_served(paths: StackPaths, spec: StackSpec, serial: str) -> None:
+class _SwarmSwapper:
+    """On Swarm the bundle is a secret: a new one is created and HAProxy rolls onto it, node by node."""
+
+    path = "swarm-secret"
+
+    def __init__(self, paths: StackPaths, spec: StackSpec, engine: SwarmEngine) -> None:
+        self.paths, self.spec, self.engine = paths, spec, engine
+
+    def hand_over(self) -> None:
+        pass
+
+    def swap(self, bundle: str) -> None:
+        del bundle  # read back from certs/ by the deploy, like every other secret
+        deadline = Deadline(SWARM_ROLL_S)
+        deploy_stack(self.paths, self.spec, self.engine, deadline, _quiet, _no_progress, only=["haproxy"])
+
+    def wait_served(self, serial: str) -> None:
+        for address in edge_addresses(self.engine):
+            _wait_served(self.paths, self.spec, serial, address)
+
+
+def _quiet(line: str) -> None:
+    del line
+
+
+def _no_progress(image: str, layer: str, done: int, total: int) -> None:
+    del image, layer, done, total
+
+
+def _swarm_view(paths: StackPaths, spec: StackSpec, edges: Edges) -> tuple[Liveness, _SwarmSwapper | None]:
+    """Whether the stack's HAProxy service exists; the Swarm must be reachable to renew a running stack."""
+    try:
+        engine = edges.swarm_engine()
+    except StackctlError as e:
+        return Liveness(False, False, None, e.message), None
+    if "haproxy" not in engine.service_names(spec.name):
+        return Liveness(False, False, None, None), None
+    return Liveness(False, False, "haproxy", None), _SwarmSwapper(paths, spec, engine)
+
+
+def _wait_served(paths: StackPaths, spec: StackSpec, serial: str, address: str | None = None) -> None:
     target = probe_target(spec, CertStore(paths.certs), timeout=2.0)
+    if address is not None:
+        target = replace(target, address=address)
     deadline = time.monotonic() + SERVED_WAIT_S
     seen = None
     while time.monotonic() < deadline:
@@ -133,7 +181,12 @@ def replace_certificate(
     old = store.read_site(spec.domain)
     old_serial = serial_hex(old.leaf) if old else None
     snapshot = store.snapshot(spec.domain)
-    live, engine, runtime = liveness(paths, spec, old_serial, edges)
+    swarm_swapper: _SwarmSwapper | None = None
+    if spec.engine == "swarm":
+        live, swarm_swapper = _swarm_view(paths, spec, edges)
+        engine, runtime = None, edges.runtime(socket_path(paths.run))
+    else:
+        live, engine, runtime = liveness(paths, spec, old_serial, edges)
     entry: dict[str, Any] = {
         "time": timestamp(),
         "domain": spec.domain,
@@ -163,11 +216,11 @@ def replace_certificate(
         raise
     if not live.running:
         return Replaced(issued, source, "disk", finish("disk", "ok"), old_serial, new_serial)
-    swapper = _Swapper(paths, spec, live, engine, runtime)
+    swapper: _Swapper | _SwarmSwapper = swarm_swapper or _Swapper(paths, spec, live, engine, runtime)
     try:
         swapper.hand_over()
         swapper.swap((pem_of([issued.leaf, *issued.chain]) + issued.key_pem).decode())
-        _wait_served(paths, spec, new_serial)
+        swapper.wait_served(new_serial)
     except StackctlError as e:
         problem = _roll_back(store, snapshot, swapper, old_serial, paths, spec)
         finish(swapper.path, f"failed: {e.message}" + (f"; rollback failed: {problem}" if problem else ""))
@@ -193,7 +246,7 @@ def _swap_failure(
 def _roll_back(
     store: CertStore,
     snapshot: dict[Any, tuple[bytes, int] | None],
-    swapper: _Swapper,
+    swapper: _Swapper | _SwarmSwapper,
     old_serial: str | None,
     paths: StackPaths,
     spec: StackSpec,
@@ -208,7 +261,7 @@ def _roll_back(
         if served_serial(target) == old_serial:
             return None
         swapper.swap(store.bundle(spec.domain).read_text())
-        _wait_served(paths, spec, old_serial)
+        swapper.wait_served(old_serial)
     except StackctlError as e:
         return e.message
     except OSError as e:

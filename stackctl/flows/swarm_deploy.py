@@ -11,6 +11,7 @@ from stackctl.config.layout import StackPaths
 from stackctl.config.secrets import read_secrets
 from stackctl.config.spec import StackSpec
 from stackctl.core.clock import Deadline
+from stackctl.core.errors import OperationFailed
 from stackctl.core.fsio import ensure_dir
 from stackctl.engines.base import ApplyResult, PullProgress, Report
 from stackctl.engines.docker.images import ensure_images
@@ -75,3 +76,13 @@ def deploy_stack(
         spec.name, network_model(spec), wanted, plan.objects, plan.names, paths.compose_dir, deadline, report,
         on_ready,
     )  # fmt: skip
+
+
+def edge_addresses(engine: SwarmEngine) -> list[str]:
+    addresses = sorted({node.address for node in engine.edge_nodes()})
+    if not addresses:
+        raise OperationFailed(
+            "no Swarm node is an edge node that is ready and active", "label one: docker node update "
+            "--label-add stackctl.edge=true <node>",
+        )  # fmt: skip
+    return addresses

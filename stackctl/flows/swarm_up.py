@@ -15,20 +15,10 @@ from stackctl.engines.docker.engine import DockerEngine
 from stackctl.engines.swarm.engine import SwarmEngine
 from stackctl.flows.edges import Edges
 from stackctl.flows.site_databases import ensure_site_databases
-from stackctl.flows.swarm_deploy import deploy_stack
+from stackctl.flows.swarm_deploy import deploy_stack, edge_addresses
 from stackctl.flows.up import UpOutcome, certificates_in_place, check_certificate_inputs, obtain_acme_certificates
 from stackctl.health.probe import ProbeResult, probe_until, wait_http_answers
 from stackctl.health.target import probe_sites
-
-
-def edge_addresses(engine: SwarmEngine) -> list[str]:
-    addresses = sorted({node.address for node in engine.edge_nodes()})
-    if not addresses:
-        raise OperationFailed(
-            "no Swarm node is an edge node that is ready and active", "label one: docker node update "
-            "--label-add stackctl.edge=true <node>",
-        )  # fmt: skip
-    return addresses
 
 
 def _site_databases(engine: SwarmEngine, paths: StackPaths, spec: StackSpec, report: Report) -> None:

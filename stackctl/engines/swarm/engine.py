@@ -82,7 +82,7 @@ class SwarmEngine:
         result = ApplyResult()
         for service in wanted:
             expected = len(self.edge_nodes()) if service.global_mode else 1
-            kwargs = services.service_kwargs(service, placed)
+            kwargs = services.service_kwargs(service, placed, self.image_id(service.model.image))
             outcome = services.deploy_service(
                 self.client, kwargs, existing.get(service.name), max(expected, 1), deadline
             )
@@ -93,6 +93,12 @@ class SwarmEngine:
                 on_ready(service.name)
         result.removed = objects.prune_objects(self.client, project, set(names.values()))
         return result
+
+    def image_id(self, image: str) -> str:
+        try:
+            return str(self.client.images.get(image).id)
+        except DOCKER_ERRORS:
+            return ""  # not here: each node pulls it
 
     def tasks(self, project: str) -> list[TaskInfo]:
         hostnames = {n.id: n.hostname for n in self.nodes()}

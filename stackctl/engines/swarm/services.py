@@ -79,8 +79,9 @@ def _host_port(port: PortMapping) -> dict[str, Any]:
     }
 
 
-def service_kwargs(service: SwarmService, placed: Placed) -> dict[str, Any]:
-    """The SDK's keyword arguments for services.create / Service.update."""
+def service_kwargs(service: SwarmService, placed: Placed, image_id: str = "") -> dict[str, Any]:
+    """The SDK's keyword arguments for services.create / Service.update. `image_id`, the local image
+    behind the tag, is part of the spec hash: a new image under the same tag is an update."""
     model = service.model
     mounts = [
         Mount(m.target, str(absolute_under(placed.compose_dir, m.source)), type="bind", read_only=m.read_only)
@@ -114,9 +115,14 @@ def service_kwargs(service: SwarmService, placed: Placed) -> dict[str, Any]:
         "container_labels": {STACK_NAMESPACE_LABEL: placed.project},
     }
     kwargs = {k: v for k, v in kwargs.items() if v is not None}
-    digest = hashlib.sha256(json.dumps(kwargs, sort_keys=True, default=repr).encode()).hexdigest()[:16]
+    digest = hashlib.sha256(json.dumps([kwargs, image_id], sort_keys=True, default=repr).encode()).hexdigest()[:16]
     kwargs["labels"] = {STACK_NAMESPACE_LABEL: placed.project, SERVICE_LABEL: model.image, SPEC_HASH_LABEL: digest}
     return kwargs
+
+
+def spec_hash(service: SdkService) -> str | None:
+    labels = service.attrs.get("Spec", {}).get("Labels") or {}
+    return labels.get(SPEC_HASH_LABEL)
 
 
 def stack_services(client: docker.DockerClient, project: str) -> dict[str, SdkService]:
@@ -152,7 +158,8 @@ def deploy_service(
         return "created"
     before = _update_started(existing)
     with docker_call(f"update the Swarm service {name}"):
-        existing.update(**kwargs, fetch_current_spec=False)
+        # force_update: the tasks roll even when only the image behind an unchanged tag is new.
+        existing.update(**kwargs, fetch_current_spec=False, force_update=True)
     wait_update(client, name, before, deadline)
     wait_running(client, name, expected_tasks, deadline)
     return "updated"
