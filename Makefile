@@ -56,7 +56,7 @@ test-env:
 	bash tests/setup-env.sh
 
 test-unit: install
-	$(PY) -m pytest -m "not docker and not acme"
+	$(PY) -m pytest -m "not docker and not acme and not swarm"
 
 lint: install
 	$(VENV)/bin/ruff check stackctl tests

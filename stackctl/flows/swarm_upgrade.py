@@ -4,6 +4,7 @@ this reports what Swarm did."""
 
 from __future__ import annotations
 
+from stackctl.certs.store import CertStore
 from stackctl.config.layout import StackPaths
 from stackctl.config.spec import StackSpec
 from stackctl.core.clock import Deadline
@@ -11,7 +12,10 @@ from stackctl.core.errors import InvalidInput, OperationFailed
 from stackctl.engines.base import PullProgress, Report
 from stackctl.engines.swarm.services import UpdateRolledBack
 from stackctl.flows.edges import Edges
-from stackctl.flows.swarm_deploy import deploy_stack, swarm_plan
+from stackctl.flows.swarm_deploy import deploy_stack, edge_addresses, swarm_plan
+from stackctl.flows.swarm_up import probe_every_edge
+
+ROLLED_BACK_WAIT_S = 90.0  # the old task passes its health check again, and HAProxy finds it
 
 
 def upgrade_on_swarm(
@@ -28,9 +32,13 @@ def upgrade_on_swarm(
     try:
         applied = deploy_stack(paths, spec, engine, Deadline(timeout), report, progress, only=names or known)
     except UpdateRolledBack as e:
+        results = probe_every_edge(spec, CertStore(paths.certs), None, edge_addresses(engine), ROLLED_BACK_WAIT_S)
+        failed = [f"{domain}: {r.failed_text()}" for domain, r in results.items() if not r.ok]
+        now = "the previous image serves again (HTTPS verified)" if not failed else (
+            f"HTTPS does not answer yet after the rollback ({'; '.join(failed)})"
+        )  # fmt: skip
         raise OperationFailed(
-            f"Swarm rolled back {e.service}: its new task failed ({e.swarm_message or e.state}); "
-            "the previous image serves again",
+            f"Swarm rolled back {e.service}: its new task failed ({e.swarm_message or e.state}); {now}",
             f"fix the image or stack.yaml's images:, then run stackctl upgrade again; see: docker service ps "
             f"--no-trunc {e.service}",
         ) from e
