@@ -1,0 +1,66 @@
+"""engine: swarm in stack.yaml, and the deployment rendered from it (pure: no engine)."""
+
+from __future__ import annotations
+
+import jsonschema
+import pytest
+import yaml
+
+from stackctl.config.spec import StackSpec, spec_from_data
+from stackctl.core.errors import SpecError
+from stackctl.render import render_stack
+from stackctl.render.swarm import object_name, secret_sources, swarm_services
+from tests.test_compose import _schema
+
+BASE = {"domain": "photos.example.com", "engine": "swarm"}
+
+
+def test_engine_defaults_to_docker_and_refuses_other_values() -> None:
+    assert spec_from_data({"domain": "photos.example.com"}).engine == "docker"
+    with pytest.raises(SpecError, match="engine"):
+        spec_from_data({**BASE, "engine": "kubernetes"})
+
+
+@pytest.mark.parametrize(
+    ("extra", "key"),
+    [({"ports": {"bind": "127.0.0.1"}}, "ports.bind"), ({"ports": {"http3": True}}, "ports.http3")],
+)
+def test_swarm_refuses_what_it_cannot_do(extra: dict[str, object], key: str) -> None:
+    with pytest.raises(SpecError, match=key):
+        spec_from_data({**BASE, **extra})
+
+
+def _rendered() -> tuple[dict[str, str], StackSpec]:
+    spec = spec_from_data(BASE)
+    digests = {source.key: "0123456789ab" for source in secret_sources(spec)}
+    return render_stack(spec, secret_digests=digests), spec
+
+
+def test_compose_is_a_valid_stack_file_without_secrets() -> None:
+    files, _ = _rendered()
+    document = yaml.safe_load(files["compose/compose.yaml"])
+    jsonschema.Draft7Validator(_schema()).validate(document)
+    assert all("depends_on" not in s and "container_name" not in s for s in document["services"].values())
+    assert all(secret.get("external") for secret in document["secrets"].values())
+    assert document["networks"]["photoprism"]["driver"] == "overlay"
+    photoprism = document["services"]["photoprism"]
+    assert photoprism["environment"]["PHOTOPRISM_DATABASE_PASSWORD_FILE"] == "/run/secrets/photoprism-database-password"
+    assert "env_file" not in photoprism
+    assert (
+        photoprism["environment"]["PHOTOPRISM_TRUSTED_PROXY"]
+        == document["networks"]["photoprism"]["ipam"]["config"][0]["subnet"]
+    )
+
+
+def test_haproxy_is_global_on_edge_nodes_with_host_ports_and_its_userlist_apart() -> None:
+    files, spec = _rendered()
+    haproxy = next(s for s in swarm_services(spec, ["haproxy.cfg"]) if s.name == "haproxy")
+    assert haproxy.global_mode and haproxy.constraints == ("node.labels.stackctl.edge == true",)
+    assert {p.container_port for p in haproxy.model.ports} == {8080, 8443}  # no stats port on the nodes
+    assert "STATS_PASSWORD" not in files["compose/haproxy/haproxy.cfg"]
+    assert "-f" in (haproxy.model.command or ())
+
+
+def test_object_names_fit_dockers_limit() -> None:
+    name = object_name("photoprism", "tls-" + "a" * 80 + ".example.com", "0123456789ab")
+    assert len(name) <= 64 and name.endswith("-0123456789ab")
