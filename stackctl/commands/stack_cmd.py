@@ -127,7 +127,12 @@ def run_verify(ctx: Context, args: argparse.Namespace) -> int:
     spec = ctx.load_spec()
     only = spec.site(args.site).domain if args.site else None
     ca_file = checked_ca_file(args.ca_file)
-    results = probe_sites(spec, CertStore(ctx.paths.certs), ca_file, probe, only)
+    if spec.engine == "swarm":  # every edge node serves the stack: each is checked
+        from stackctl.flows.swarm_up import verify_on_edges
+
+        results = verify_on_edges(ctx.paths, spec, ca_file, ctx.edge, only)
+    else:
+        results = probe_sites(spec, CertStore(ctx.paths.certs), ca_file, probe, only)
     first = next(iter(results.values()))
     if args.json:
         # The old keys keep their meaning (the first site, or the one asked for); `sites` has every one.

@@ -27,3 +27,12 @@ class Deadline:
 
     def expired(self) -> bool:
         return self.left() <= 0
+
+
+def age_seconds(started_at: str, now: dt.datetime) -> float | None:
+    """Seconds since a Docker timestamp (RFC 3339 with nanoseconds); None when it does not parse."""
+    try:
+        started = dt.datetime.fromisoformat(started_at[:26].rstrip("Z") + "+00:00")
+    except ValueError:
+        return None
+    return max(0.0, (now - started).total_seconds())

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from stackctl.certs.store import CertStore
@@ -17,7 +18,7 @@ from stackctl.flows.edges import Edges
 from stackctl.flows.site_databases import ensure_site_databases
 from stackctl.flows.swarm_deploy import deploy_stack, edge_addresses
 from stackctl.flows.up import UpOutcome, certificates_in_place, check_certificate_inputs, obtain_acme_certificates
-from stackctl.health.probe import ProbeResult, probe_until, wait_http_answers
+from stackctl.health.probe import ProbeResult, Target, probe, probe_until, wait_http_answers
 from stackctl.health.target import probe_sites
 
 
@@ -36,15 +37,23 @@ def _site_databases(engine: SwarmEngine, paths: StackPaths, spec: StackSpec, rep
 
 
 def probe_every_edge(
-    spec: StackSpec, store: CertStore, ca_file: Path | None, addresses: list[str], seconds: float
-) -> dict[str, ProbeResult]:
+    spec: StackSpec, store: CertStore, ca_file: Path | None, addresses: list[str],
+    check: Callable[[Target], ProbeResult], only: str | None = None,
+) -> dict[str, ProbeResult]:  # fmt: skip
     """Each site on each edge node; keyed by domain, and by `domain @ address` with several nodes."""
     results = {}
     for address in addresses:
-        found = probe_sites(spec, store, ca_file, lambda target: probe_until(target, seconds), address=address)
-        for domain, result in found.items():
+        for domain, result in probe_sites(spec, store, ca_file, check, only, address).items():
             results[domain if len(addresses) == 1 else f"{domain} @ {address}"] = result
     return results
+
+
+def verify_on_edges(
+    paths: StackPaths, spec: StackSpec, ca_file: Path | None, edges: Edges, only: str | None = None
+) -> dict[str, ProbeResult]:
+    """`stackctl verify` on Swarm: every site (or `only`) on every edge node, the served serial included."""
+    addresses = edge_addresses(edges.swarm_engine())
+    return probe_every_edge(spec, CertStore(paths.certs), ca_file, addresses, probe, only)
 
 
 def swarm_up(
@@ -70,7 +79,9 @@ def swarm_up(
     obtain_acme_certificates(paths, spec, edges, report)
     if verify:
         left = max(1.0, timeout - (time.monotonic() - started))
-        outcome.site_probes = probe_every_edge(spec, store, ca_file, addresses, left)
+        outcome.site_probes = probe_every_edge(
+            spec, store, ca_file, addresses, lambda target: probe_until(target, left)
+        )
         outcome.probe = next(iter(outcome.site_probes.values()))
     outcome.elapsed_s = time.monotonic() - started
     return outcome

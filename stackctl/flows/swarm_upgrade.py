@@ -14,6 +14,7 @@ from stackctl.engines.swarm.services import UpdateRolledBack
 from stackctl.flows.edges import Edges
 from stackctl.flows.swarm_deploy import deploy_stack, edge_addresses, swarm_plan
 from stackctl.flows.swarm_up import probe_every_edge
+from stackctl.health.probe import probe_until
 
 ROLLED_BACK_WAIT_S = 90.0  # the old task passes its health check again, and HAProxy finds it
 
@@ -32,7 +33,10 @@ def upgrade_on_swarm(
     try:
         applied = deploy_stack(paths, spec, engine, Deadline(timeout), report, progress, only=names or known)
     except UpdateRolledBack as e:
-        results = probe_every_edge(spec, CertStore(paths.certs), None, edge_addresses(engine), ROLLED_BACK_WAIT_S)
+        addresses = edge_addresses(engine)
+        results = probe_every_edge(
+            spec, CertStore(paths.certs), None, addresses, lambda target: probe_until(target, ROLLED_BACK_WAIT_S)
+        )
         failed = [f"{domain}: {r.failed_text()}" for domain, r in results.items() if not r.ok]
         now = "the previous image serves again (HTTPS verified)" if not failed else (
             f"HTTPS does not answer yet after the rollback ({'; '.join(failed)})"

@@ -10,9 +10,11 @@ from pathlib import Path
 
 from stackctl.core.errors import OperationFailed
 
+SOCKET_NAME = "admin.sock"
+
 
 def socket_path(run_dir: Path) -> Path:
-    return run_dir / "haproxy" / "admin.sock"
+    return run_dir / "haproxy" / SOCKET_NAME
 
 
 def command(sock_path: Path, line: str, payload: str | None = None, timeout: float = 5.0) -> str:

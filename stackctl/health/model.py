@@ -23,6 +23,8 @@ class ContainerStatus:
     uptime_s: float | None
     restarts: int
     exit_code: int | None
+    node: str | None = None  # Swarm: the node that runs this task
+    error: str | None = None  # Swarm: the task's last error
 
 
 @dataclass(frozen=True)
@@ -117,6 +119,7 @@ class StatusSnapshot:
     unknown: dict[str, str] = field(default_factory=dict)  # source -> why it is unknown
     upgrade: UpgradeStatus | None = None
     sites: list[SiteStatus] | None = None  # every site; the keys above keep their meaning for the first
+    edges: dict[str, ProbeResult] | None = None  # Swarm: the first site's HTTPS check on each edge node
 
     def problems(self) -> list[str]:
         return assess(self)
@@ -147,6 +150,7 @@ class StatusSnapshot:
             "drift": self.drift,
             "upgrade": None if self.upgrade is None else asdict(self.upgrade),
             "sites": None if self.sites is None else [site.as_json() for site in self.sites],
+            "edges": None if self.edges is None else {a: r.as_json() for a, r in self.edges.items()},
             "unknown": self.unknown,
             "generated_at": self.generated_at,
         }
@@ -155,6 +159,8 @@ class StatusSnapshot:
 def _container_problem(c: ContainerStatus) -> str | None:
     if c.state == "missing":
         return f"{c.service} missing"
+    if c.node is not None and c.state != "running":
+        return f"{c.service} task on {c.node} {c.state}" + (f" ({c.error})" if c.error else "")
     if c.state != "running":
         code = f" (exit code {c.exit_code})" if c.exit_code not in (None, 0) else ""
         return f"{c.service} {c.state}{code}"
@@ -216,7 +222,7 @@ def _site_problems(s: StatusSnapshot) -> list[str]:
 
 
 def _drift_and_unknown(s: StatusSnapshot) -> list[str]:
-    problems = []
+    problems = [f"edge node {address}: HTTPS failed" for address, r in (s.edges or {}).items() if not r.ok]
     if s.drift:
         problems.append(f"drift: {', '.join(s.drift)} differ from stack.yaml (run stackctl up)")
     for source, reason in s.unknown.items():

@@ -3,7 +3,6 @@ hangs shows as unknown with its reason and never holds up the others."""
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 import threading
 from collections.abc import Callable
@@ -17,7 +16,7 @@ from stackctl.certs.manage import reports
 from stackctl.certs.store import CertStore
 from stackctl.config.layout import StackPaths
 from stackctl.config.spec import StackSpec
-from stackctl.core.clock import timestamp, utcnow
+from stackctl.core.clock import age_seconds, timestamp, utcnow
 from stackctl.core.errors import StackctlError
 from stackctl.engines.docker.client import connect
 from stackctl.engines.docker.ownership import project_containers
@@ -57,14 +56,6 @@ class _Source(threading.Thread):
             self.error = f"{type(e).__name__}: {e}"
 
 
-def _age_seconds(started_at: str, now: dt.datetime) -> float | None:
-    try:
-        started = dt.datetime.fromisoformat(started_at[:26].rstrip("Z") + "+00:00")
-    except ValueError:
-        return None
-    return max(0.0, (now - started).total_seconds())
-
-
 def _containers(
     client: docker.DockerClient, spec: StackSpec, paths: StackPaths, wanted: list[str]
 ) -> list[ContainerStatus]:
@@ -85,7 +76,7 @@ def _containers(
                 image=container.attrs["Config"].get("Image"),
                 state=state.get("Status", "unknown"),
                 health=(state.get("Health") or {}).get("Status"),
-                uptime_s=_age_seconds(state.get("StartedAt", ""), now) if running else None,
+                uptime_s=age_seconds(state.get("StartedAt", ""), now) if running else None,
                 restarts=int(container.attrs.get("RestartCount", 0)),
                 exit_code=None if running else state.get("ExitCode"),
             )
@@ -135,6 +126,14 @@ def gather(
         "certificates": (_Source(lambda: _certificates(paths, spec)), timeouts.certificates),
         "probe": (_Source(probes), timeouts.probe),
     }
+    if spec.engine == "swarm":  # tasks per node, this node's HAProxy task, every edge node's HTTPS
+        from stackctl.health.swarm_sources import SwarmSources
+
+        swarm = SwarmSources(spec, timeouts.containers)
+        sources["containers"] = (_Source(swarm.tasks), timeouts.containers)
+        sources["haproxy"] = (_Source(swarm.haproxy_stats), timeouts.containers + timeouts.haproxy)
+        edges = _Source(lambda: swarm.edge_probes(store, timeouts.probe - 0.5))
+        sources["edges"] = (edges, timeouts.containers + timeouts.probe)
     for thread, _ in sources.values():
         thread.start()
     results: dict[str, Any] = {}
@@ -159,6 +158,7 @@ def gather(
     site_probes: dict[str, ProbeResult] = results.get("probe") or {}
     snapshot.probe = site_probes.get(spec.domain)
     snapshot.drift = results.get("drift")
+    snapshot.edges = results.get("edges")
     snapshot.sites = _sites(spec, snapshot.backends, snapshot.certificates, site_probes)
     return snapshot
 

@@ -38,22 +38,33 @@ def _section(title: str) -> Text:
 def _containers(s: StatusSnapshot) -> RenderableType:
     if s.containers is None:
         return Text(f"  unknown: {s.unknown.get('containers', 'not gathered')}", style=WARN)
+    swarm = any(c.node is not None for c in s.containers)
     table = Table(box=None, padding=(0, 1), pad_edge=False, show_edge=False)
-    for column in ("service", "state", "health", "up", "restarts"):
+    columns = ("service", "node", "state", "up", "prior") if swarm else ("service", "state", "health", "up", "restarts")
+    for column in columns:
         table.add_column(column, no_wrap=True)
     table.add_column("image", overflow="ellipsis", no_wrap=True)
+    if swarm:
+        table.add_column("error", overflow="ellipsis", no_wrap=True)
     for c in s.containers:
         ok = c.state == "running" and c.health in (None, "healthy")
-        state = c.state if c.exit_code in (None, 0) else f"{c.state} ({c.exit_code})"
-        table.add_row(
-            c.service,
-            Text(state, style=_state_style(ok)),
-            c.health or "-",
-            _duration(c.uptime_s),
-            str(c.restarts),
-            c.image or "-",
-        )
+        state = Text(c.state if c.exit_code in (None, 0) else f"{c.state} ({c.exit_code})", style=_state_style(ok))
+        if swarm:
+            table.add_row(c.service, c.node or "-", state, _duration(c.uptime_s), str(c.restarts), c.image or "-",
+                          Text(c.error or "", style=BAD))  # fmt: skip
+        else:
+            table.add_row(c.service, state, c.health or "-", _duration(c.uptime_s), str(c.restarts), c.image or "-")
     return Padding(table, (0, 0, 0, 2))
+
+
+def _edges(s: StatusSnapshot) -> RenderableType:
+    if s.edges is None:
+        return Text(f"  unknown: {s.unknown.get('edges', 'not gathered')}", style=WARN)
+    lines = []
+    for address, result in s.edges.items():
+        mark = Text("ok  " if result.ok else "FAIL", style=GOOD if result.ok else BAD)
+        lines.append(Text("  ") + mark + Text(f" {address}  {result.failed_text() if not result.ok else result.url}"))
+    return Group(*lines)
 
 
 def _backends(s: StatusSnapshot) -> RenderableType:
@@ -143,8 +154,9 @@ def build_dashboard(s: StatusSnapshot) -> RenderableType:
         verdict,
         Text(""),
         *((_section("Sites"), _sites(s), Text("")) if several else ()),
-        _section("Containers"),
+        _section("Services (Swarm tasks)" if s.edges is not None or "edges" in s.unknown else "Containers"),
         _containers(s),
+        *((Text(""), _section("Edge nodes (HTTPS)"), _edges(s)) if s.edges is not None or "edges" in s.unknown else ()),
         Text(""),
         _section("HAProxy"),
         _backends(s),

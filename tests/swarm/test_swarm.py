@@ -52,6 +52,18 @@ def test_up_deploys_named_services_verified_over_https(running: SwarmStack) -> N
     assert code == 0 and "created" not in out and "updated" not in out
 
 
+def test_status_shows_tasks_per_node_and_each_edge_nodes_https(running: SwarmStack) -> None:
+    code, out, err = running.cli("status", "--json")
+    assert code == 0, err + out
+    status = json.loads(out)
+    assert status["healthy"], status["verdict"]
+    tasks = {c["service"]: c for c in status["containers"]}
+    assert set(tasks) == set(SERVICES)
+    assert all(t["state"] == "running" and t["node"] for t in tasks.values())
+    assert list(status["edges"]) == ["127.0.0.1"] and status["edges"]["127.0.0.1"]["ok"]
+    assert any(b["proxy"] == "photoprism" for b in status["backends"])  # stats from this node's HAProxy task
+
+
 def test_compose_file_is_a_stack_deploy_file(running: SwarmStack) -> None:
     document = yaml.safe_load((running.root / "compose/compose.yaml").read_text())
     jsonschema.Draft7Validator(_schema()).validate(document)

@@ -27,7 +27,8 @@ class TaskInfo:
     state: str
     desired: str
     error: str
-    container_id: str = ""
+    image: str = ""
+    since: str = ""  # when the task entered its state
 
 
 class SwarmEngine:
@@ -116,7 +117,8 @@ class SwarmEngine:
                         str(status.get("State", "")),
                         str(task.get("DesiredState", "")),
                         str(status.get("Err", "")),
-                        str(status.get("ContainerStatus", {}).get("ContainerID", "")),
+                        str(task.get("Spec", {}).get("ContainerSpec", {}).get("Image", "")),
+                        str(status.get("Timestamp", "")),
                     )
                 )
         return result
