@@ -79,7 +79,7 @@ def deploy_stack(
 
 
 def edge_addresses(engine: SwarmEngine) -> list[str]:
-    addresses = sorted({node.address for node in engine.edge_nodes()})
+    addresses = engine.edge_addresses()
     if not addresses:
         raise OperationFailed(
             "no Swarm node is an edge node that is ready and active", "label one: docker node update "

@@ -57,7 +57,7 @@ class SwarmSources:
 
     def edge_probes(self, store: CertStore, seconds: float) -> dict[str, ProbeResult]:
         target = probe_target(self.spec, store, timeout=seconds)
-        return {node.address: probe(replace(target, address=node.address)) for node in self.engine.edge_nodes()}
+        return {address: probe(replace(target, address=address)) for address in self.engine.edge_addresses()}
 
 
 def _row(spec: StackSpec, task: TaskInfo, replaced: int, uptime: float | None) -> ContainerStatus:

@@ -17,7 +17,6 @@ from tests.docker.conftest import TEST_IMAGES, _free_subnet, docker_client  # no
 from tests.helpers import free_port, run_cli
 
 NAMESPACE = "com.docker.stack.namespace"
-ROLE_LABELS = ("stackctl.edge", "stackctl.data")
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -26,16 +25,21 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             item.add_marker(pytest.mark.swarm)
 
 
+@dataclass
+class SwarmSession:
+    client: docker.DockerClient
+    joined: bool  # the tier made this Swarm (and may re-create it, e.g. on another address)
+
+
 @pytest.fixture(scope="session")
-def swarm(docker_client: docker.DockerClient) -> Iterator[docker.DockerClient]:  # noqa: F811
-    state = docker_client.info()["Swarm"]["LocalNodeState"]
-    joined = state == "inactive"
+def swarm_session(docker_client: docker.DockerClient) -> Iterator[SwarmSession]:  # noqa: F811
+    joined = docker_client.info()["Swarm"]["LocalNodeState"] == "inactive"
     if joined:
         docker_client.swarm.init(advertise_addr="127.0.0.1")
     node = docker_client.nodes.get(docker_client.info()["Swarm"]["NodeID"])
     labels_before = dict(node.attrs["Spec"].get("Labels") or {})
     try:
-        yield docker_client
+        yield SwarmSession(docker_client, joined)
     finally:
         if joined:
             docker_client.swarm.leave(force=True)
@@ -44,6 +48,11 @@ def swarm(docker_client: docker.DockerClient) -> Iterator[docker.DockerClient]: 
             spec = dict(node.attrs["Spec"])
             spec["Labels"] = labels_before
             node.update(spec)
+
+
+@pytest.fixture(scope="session")
+def swarm(swarm_session: SwarmSession) -> docker.DockerClient:
+    return swarm_session.client
 
 
 @dataclass
@@ -69,17 +78,17 @@ class SwarmStack:
         spec.write_text(text.replace(old, new, 1))
 
 
-def swarm_yaml(name: str, http: int, https: int, subnet: str) -> str:
+def swarm_yaml(name: str, http: int, https: int, subnet: str, images: dict[str, str], pull: str) -> str:
     return f"""name: {name}
 engine: swarm
 domain: photos.example.com
 ports: {{http: {http}, https: {https}}}
 network: {{subnet: {subnet}}}
 images:
-  haproxy: "{TEST_IMAGES["haproxy"]}"
-  photoprism: "{TEST_IMAGES["photoprism"]}"
-  mariadb: "{TEST_IMAGES["mariadb"]}"
-pull: never
+  haproxy: "{images["haproxy"]}"
+  photoprism: "{images["photoprism"]}"
+  mariadb: "{images["mariadb"]}"
+pull: {pull}
 """
 
 
@@ -102,11 +111,13 @@ def remove_swarm_project(client: docker.DockerClient, name: str) -> None:
 
 
 @contextlib.contextmanager
-def make_swarm_stack(client: docker.DockerClient, folder: Path) -> Iterator[SwarmStack]:
+def make_swarm_stack(
+    client: docker.DockerClient, folder: Path, images: dict[str, str] = TEST_IMAGES, pull: str = "never"
+) -> Iterator[SwarmStack]:
     name = f"s{secrets.token_hex(4)}"
     folder.mkdir(parents=True, exist_ok=True)
     stack = SwarmStack(folder, name, free_port(), free_port(), client)
-    (folder / "stack.yaml").write_text(swarm_yaml(name, stack.http, stack.https, _free_subnet(client)))
+    (folder / "stack.yaml").write_text(swarm_yaml(name, stack.http, stack.https, _free_subnet(client), images, pull))
     assert run_cli("--dir", str(folder), "init").code == 0
     try:
         yield stack

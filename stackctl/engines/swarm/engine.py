@@ -44,6 +44,11 @@ class SwarmEngine:
     def edge_nodes(self) -> list[Node]:
         return cluster.edge_nodes(self.client)
 
+    def edge_addresses(self) -> list[str]:
+        """Where each edge node answers: this node over loopback, the others at their Swarm address."""
+        local = self.check_manager()
+        return sorted({"127.0.0.1" if node.id == local else node.address for node in self.edge_nodes()})
+
     def nodes(self) -> list[Node]:
         return cluster.nodes(self.client)
 
