@@ -214,8 +214,8 @@ def test_broken_upgrade_is_rolled_back_by_swarm(running: SwarmStack) -> None:
 
 
 def test_down_leaves_nothing_but_data(running: SwarmStack) -> None:
-    code, _, err = running.cli("down")
-    assert code == 0, err
+    code, out, err = running.cli("down")
+    assert code == 0, err + out
     label = {"label": f"{NAMESPACE}={running.name}"}
     client: docker.DockerClient = running.client
     assert client.services.list(filters=label) == []

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -150,25 +151,41 @@ class SwarmEngine:
         return Path(volume.attrs["Mountpoint"])
 
     def down(self, project: str, network: str, deadline: Deadline, report: Report) -> list[str]:
-        """Services, then secrets, configs, the network and the socket volume; the data folders stay."""
+        """Services, then secrets, configs, the network and the socket volume; the data folders stay.
+        Docker lets go of a network and of secrets a moment after the last task's container is gone:
+        what it still refuses is tried again until the deadline."""
         removed = services.remove_services(self.client, project, deadline)
         for name in removed:
             report(f"removed service {service_name(project, name)}")
+        while True:
+            left = self._remove_leftovers(project, network, report)
+            if not left:
+                return removed
+            if deadline.expired():
+                raise OperationFailed(f"could not remove {'; '.join(left)}", "run stackctl down again")
+            time.sleep(services.POLL_S)
+
+    def _remove_leftovers(self, project: str, network: str, report: Report) -> list[str]:
+        """Removes what it can; returns what is still there, each with Docker's reason."""
+        left = []
         pruned = objects.prune_objects(self.client, project, set())
         if pruned:
             report(f"removed {len(pruned)} secrets and configs")
-        with docker_call(f"remove the network {network}"):
-            for found in self.client.networks.list(names=[network]):
-                if found.name == network:
-                    found.remove()
-                    report(f"removed network {network}")
-        with docker_call("remove the runtime socket volume"):
-            for volume in self.client.volumes.list(filters={"name": f"{project}_{RUN_VOLUME}"}):
-                volume.remove()
-        left = objects.remaining(self.client, project)
-        if left:
-            raise OperationFailed(f"could not remove {', '.join(left)}", "run stackctl down again")
-        return removed
+        left += [f"{name} (in use)" for name in objects.remaining(self.client, project)]
+        with docker_call("list this stack's networks and volumes"):
+            networks = [n for n in self.client.networks.list(names=[network]) if n.name == network]
+            volumes = self.client.volumes.list(filters={"name": f"{project}_{RUN_VOLUME}"})
+        removals = [(f"network {network}", n.remove) for n in networks]
+        removals += [(f"volume {v.name}", v.remove) for v in volumes]
+        for what, remove in removals:
+            try:
+                remove()
+                report(f"removed {what}")
+            except docker.errors.NotFound:
+                continue
+            except docker.errors.APIError as e:
+                left.append(f"{what}: {e.explanation}")
+        return left
 
 
 def connect_swarm() -> SwarmEngine:
