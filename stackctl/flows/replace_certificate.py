@@ -129,7 +129,7 @@ class _SwarmSwapper:
     def swap(self, bundle: str) -> None:
         del bundle  # read back from certs/ by the deploy, like every other secret
         deadline = Deadline(SWARM_ROLL_S)
-        deploy_stack(self.paths, self.spec, self.engine, deadline, _quiet, _no_progress, only=["haproxy"])
+        deploy_stack(self.paths, self.spec, self.engine, deadline, _quiet, only=["haproxy"])
 
     def wait_served(self, serial: str) -> None:
         for address in edge_addresses(self.engine):
@@ -138,10 +138,6 @@ class _SwarmSwapper:
 
 def _quiet(line: str) -> None:
     del line
-
-
-def _no_progress(image: str, layer: str, done: int, total: int) -> None:
-    del image, layer, done, total
 
 
 def _swarm_view(paths: StackPaths, spec: StackSpec, edges: Edges) -> tuple[Liveness, _SwarmSwapper | None]:

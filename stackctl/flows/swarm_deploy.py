@@ -5,7 +5,7 @@ or rolled, waited for, and verified over HTTPS on every edge node."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from stackctl.config.layout import StackPaths
 from stackctl.config.secrets import read_secrets
@@ -14,14 +14,15 @@ from stackctl.core.clock import Deadline
 from stackctl.core.errors import OperationFailed
 from stackctl.core.fsio import ensure_dir
 from stackctl.engines.base import ApplyResult, PullProgress, Report
+from stackctl.engines.docker.engine import DockerEngine
 from stackctl.engines.docker.images import ensure_images
-from stackctl.engines.model import absolute_under
+from stackctl.engines.model import absolute_under, services
 from stackctl.engines.swarm.engine import SwarmEngine
 from stackctl.engines.swarm.objects import SwarmObject
 from stackctl.flows.generated import FileState, generated_states, write_changed
 from stackctl.flows.swarm_secrets import secret_digests, secret_values
 from stackctl.render import HAPROXY_FOLDER
-from stackctl.render.services import network_model
+from stackctl.render.services import network_model, stack_services
 from stackctl.render.swarm import DATA_LABEL, SwarmService, haproxy_config_key, object_names, swarm_services
 
 
@@ -48,27 +49,48 @@ def swarm_plan(paths: StackPaths, spec: StackSpec) -> SwarmPlan:
     return SwarmPlan(swarm_services(spec, sorted(folder)), objects, names, states)
 
 
-def _prepare_local_folders(engine: SwarmEngine, plan: SwarmPlan, paths: StackPaths) -> None:
+def _prepare_local_folders(engine: SwarmEngine, planned: list[SwarmService], paths: StackPaths) -> None:
     """On the data node itself, the folders the pinned services mount are created like on one host."""
     local = engine.check_manager()
     if not any(n.id == local and n.data for n in engine.nodes()):
         return
-    for service in plan.services:
+    for service in planned:
         if f"node.labels.{DATA_LABEL} == true" in service.constraints:
             for mount in service.model.mounts:
                 ensure_dir(absolute_under(paths.compose_dir, mount.source), 0o755)
 
 
+def _check_ports_free(engine: SwarmEngine, spec: StackSpec, paths: StackPaths) -> None:
+    """Before HAProxy's first task on this edge node: 80 and 443 are free here (on another node, Swarm
+    reports a taken port as the task's error)."""
+    local = engine.check_manager()
+    if "haproxy" in engine.service_names(spec.name) or not any(n.id == local and n.edge for n in engine.nodes()):
+        return
+    haproxy = next(s for s in services(spec, paths) if s.name == "haproxy")
+    public = {key: bound for key, bound in haproxy.ports.items() if bound[1] in (spec.ports.http, spec.ports.https)}
+    DockerEngine(engine.client).check_ports_free([replace(haproxy, ports=public)], {})
+
+
+def prepare_swarm(
+    paths: StackPaths, spec: StackSpec, engine: SwarmEngine, deadline: Deadline, report: Report,
+    progress: PullProgress,
+) -> None:  # fmt: skip
+    """The checks before anything is written: images here, node roles, HAProxy's ports on this node,
+    the data folders on the data node."""
+    ensure_images(engine.client, sorted({s.image for s in stack_services(spec)}), spec.pull, progress)
+    engine.ensure_roles(report)
+    _check_ports_free(engine, spec, paths)
+    planned = swarm_services(spec, [])
+    _prepare_local_folders(engine, planned, paths)
+    engine.check_data_folders(spec.name, planned, paths.compose_dir, deadline)
+
+
 def deploy_stack(
     paths: StackPaths, spec: StackSpec, engine: SwarmEngine, deadline: Deadline, report: Report,
-    progress: PullProgress, only: list[str] | None = None, on_ready: Callable[[str], None] | None = None,
+    only: list[str] | None = None, on_ready: Callable[[str], None] | None = None,
 ) -> ApplyResult:  # fmt: skip
-    """Deploy every service (or the ones in `only`); nothing changes until every check has passed."""
+    """Write the generated files, then deploy every service (or the ones in `only`), in order."""
     plan = swarm_plan(paths, spec)
-    ensure_images(engine.client, sorted({s.model.image for s in plan.services}), spec.pull, progress)
-    engine.ensure_roles(report)
-    _prepare_local_folders(engine, plan, paths)
-    engine.check_data_folders(spec.name, plan.services, paths.compose_dir, deadline)
     for name in write_changed(paths, plan.states):
         report(f"wrote {name}")
     wanted = [s for s in plan.services if only is None or s.name in only]

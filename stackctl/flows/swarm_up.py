@@ -16,7 +16,7 @@ from stackctl.engines.docker.engine import DockerEngine
 from stackctl.engines.swarm.engine import SwarmEngine
 from stackctl.flows.edges import Edges
 from stackctl.flows.site_databases import ensure_site_databases
-from stackctl.flows.swarm_deploy import deploy_stack, edge_addresses
+from stackctl.flows.swarm_deploy import deploy_stack, edge_addresses, prepare_swarm
 from stackctl.flows.up import UpOutcome, certificates_in_place, check_certificate_inputs, obtain_acme_certificates
 from stackctl.health.probe import ProbeResult, Target, probe, probe_until, wait_http_answers
 from stackctl.health.target import probe_sites
@@ -65,13 +65,14 @@ def swarm_up(
     store = CertStore(paths.certs)
     check_certificate_inputs(paths, spec, store)
     engine = edges.swarm_engine()  # a manager, or the command to make one
+    prepare_swarm(paths, spec, engine, deadline, report, progress)
     certificates_in_place(store, spec, edges, report)
 
     def when_ready(service: str) -> None:
         if service == "mariadb":
             _site_databases(engine, paths, spec, report)
 
-    applied = deploy_stack(paths, spec, engine, deadline, report, progress, on_ready=when_ready)
+    applied = deploy_stack(paths, spec, engine, deadline, report, on_ready=when_ready)
     addresses = edge_addresses(engine)
     for address in addresses:
         wait_http_answers(address, spec.ports.http, spec.domain, deadline)

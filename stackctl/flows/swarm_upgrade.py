@@ -12,7 +12,7 @@ from stackctl.core.errors import InvalidInput, OperationFailed
 from stackctl.engines.base import PullProgress, Report
 from stackctl.engines.swarm.services import UpdateRolledBack
 from stackctl.flows.edges import Edges
-from stackctl.flows.swarm_deploy import deploy_stack, edge_addresses, swarm_plan
+from stackctl.flows.swarm_deploy import deploy_stack, edge_addresses, prepare_swarm, swarm_plan
 from stackctl.flows.swarm_up import probe_every_edge
 from stackctl.health.probe import probe_until
 
@@ -31,7 +31,9 @@ def upgrade_on_swarm(
             raise InvalidInput(f"this stack has no service {name!r}", f"name one of: {', '.join(known)}")
     engine = edges.swarm_engine()
     try:
-        applied = deploy_stack(paths, spec, engine, Deadline(timeout), report, progress, only=names or known)
+        deadline = Deadline(timeout)
+        prepare_swarm(paths, spec, engine, deadline, report, progress)
+        applied = deploy_stack(paths, spec, engine, deadline, report, only=names or known)
     except UpdateRolledBack as e:
         addresses = edge_addresses(engine)
         results = probe_every_edge(

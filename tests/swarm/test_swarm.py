@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import http.client
 import json
+import socket
 import ssl
 import subprocess
 import threading
@@ -18,7 +19,7 @@ import jsonschema
 import pytest
 import yaml
 
-from tests.swarm.conftest import NAMESPACE, SwarmStack
+from tests.swarm.conftest import NAMESPACE, SwarmStack, make_swarm_stack
 from tests.test_compose import _schema
 
 DOMAIN = "photos.example.com"
@@ -223,3 +224,15 @@ def test_down_leaves_nothing_but_data(running: SwarmStack) -> None:
     assert client.networks.list(names=[f"{running.name}_photoprism"]) == []
     assert any((running.root / "database").iterdir())  # MariaDB's files stay
     assert (running.root / "storage").is_dir() and (running.root / "originals").is_dir()
+
+
+def test_a_taken_port_is_refused_before_anything_is_deployed(swarm: docker.DockerClient, tmp_path: Path) -> None:
+    with make_swarm_stack(swarm, tmp_path / "stack") as stack, socket.socket() as holder:
+        holder.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        holder.bind(("0.0.0.0", stack.https))
+        holder.listen()
+        code, _, err = stack.cli("up", "--timeout", "60")
+        assert code == 1
+        assert f"port {stack.https} on 0.0.0.0 is already in use by process" in err
+        assert swarm.services.list(filters={"label": f"{NAMESPACE}={stack.name}"}) == []
+        assert not (stack.root / "compose").exists()

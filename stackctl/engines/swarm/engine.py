@@ -135,10 +135,10 @@ class SwarmEngine:
     def local_container(self, project: str, service: str) -> str | None:
         """The running container of the service's task on this node, if there is one."""
         with docker_call("list this node's containers"):
-            found = self.client.containers.list(
+            found = self.client.api.containers(
                 filters={"label": [f"com.docker.swarm.service.name={service_name(project, service)}"]}
             )
-        return found[0].name if found else None
+        return str(found[0]["Names"][0]).lstrip("/") if found else None
 
     def runtime_socket_dir(self, project: str) -> Path | None:
         """Where this node's HAProxy task puts its runtime socket (a node-local volume), if it has one."""

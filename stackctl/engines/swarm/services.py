@@ -250,7 +250,8 @@ def remove_services(client: docker.DockerClient, project: str, deadline: Deadlin
         removed.append(short)
     while removed:
         with docker_call("list this stack's containers"):
-            left = client.containers.list(all=True, filters={"label": f"{STACK_NAMESPACE_LABEL}={project}"})
+            # The summaries only: containers.list inspects each one, and one may be gone by then.
+            left = client.api.containers(all=True, filters={"label": f"{STACK_NAMESPACE_LABEL}={project}"})
         if not left:
             break
         if deadline.expired():
