@@ -158,3 +158,30 @@ def test_a_hanging_source_is_unknown_and_does_not_hang_the_command(
     data = json.loads(result.out)
     assert data["healthy"] is False and "Docker unreachable" in data["verdict"]
     assert "no answer within" in data["unknown"]["haproxy"] or "timed out" in data["unknown"]["haproxy"]
+
+
+def _swarm_tasks(haproxy_state: str = "running", error: str | None = None) -> list[ContainerStatus]:
+    return [
+        ContainerStatus("mariadb", "photoprism_mariadb", "mariadb:11", "running", None, 7200, 0, None, "node-a"),
+        ContainerStatus("haproxy", "photoprism_haproxy", "haproxy:3.2", "running", None, 7100, 0, None, "node-a"),
+        ContainerStatus("haproxy", "photoprism_haproxy", "haproxy:3.2", haproxy_state, None, None, 2, None, "node-b",
+                        error),
+    ]  # fmt: skip
+
+
+def test_swarm_dashboard_shows_tasks_per_node_and_each_edge_node() -> None:
+    snapshot = _snapshot(containers=_swarm_tasks(), edges={"127.0.0.1": _probe(), "10.0.0.2": _probe()})
+    text = _render(snapshot)
+    assert "Services (Swarm tasks)" in text and "Edge nodes (HTTPS)" in text
+    assert "node-b" in text and "10.0.0.2" in text
+    assert snapshot.healthy
+
+
+def test_swarm_verdict_names_the_failing_task_and_edge_node() -> None:
+    snapshot = _snapshot(
+        containers=_swarm_tasks("failed", "port 443 is already in use"),
+        edges={"127.0.0.1": _probe(), "10.0.0.2": _probe(ok=False)},
+    )
+    assert "haproxy task on node-b failed (port 443 is already in use)" in snapshot.verdict
+    assert "edge node 10.0.0.2: HTTPS failed" in snapshot.verdict
+    assert "port 443 is already in use" in _render(snapshot)

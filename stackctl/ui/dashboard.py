@@ -39,21 +39,24 @@ def _containers(s: StatusSnapshot) -> RenderableType:
     if s.containers is None:
         return Text(f"  unknown: {s.unknown.get('containers', 'not gathered')}", style=WARN)
     swarm = any(c.node is not None for c in s.containers)
+    errors = any(c.error for c in s.containers)
     table = Table(box=None, padding=(0, 1), pad_edge=False, show_edge=False)
-    columns = ("service", "node", "state", "up", "prior") if swarm else ("service", "state", "health", "up", "restarts")
+    columns = ("service", "node", "state", "up") if swarm else ("service", "state", "health", "up", "restarts")
     for column in columns:
         table.add_column(column, no_wrap=True)
     table.add_column("image", overflow="ellipsis", no_wrap=True)
-    if swarm:
-        table.add_column("error", overflow="ellipsis", no_wrap=True)
+    if errors:
+        table.add_column("error", overflow="fold")
     for c in s.containers:
         ok = c.state == "running" and c.health in (None, "healthy")
         state = Text(c.state if c.exit_code in (None, 0) else f"{c.state} ({c.exit_code})", style=_state_style(ok))
         if swarm:
-            table.add_row(c.service, c.node or "-", state, _duration(c.uptime_s), str(c.restarts), c.image or "-",
-                          Text(c.error or "", style=BAD))  # fmt: skip
+            row: list[RenderableType] = [c.service, c.node or "-", state, _duration(c.uptime_s), c.image or "-"]
         else:
-            table.add_row(c.service, state, c.health or "-", _duration(c.uptime_s), str(c.restarts), c.image or "-")
+            row = [c.service, state, c.health or "-", _duration(c.uptime_s), str(c.restarts), c.image or "-"]
+        if errors:
+            row.append(Text(c.error or "", style=BAD))
+        table.add_row(*row)
     return Padding(table, (0, 0, 0, 2))
 
 
