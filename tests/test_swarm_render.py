@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import jsonschema
 import pytest
 import yaml
@@ -10,6 +12,7 @@ from stackctl.config.spec import StackSpec, spec_from_data
 from stackctl.core.errors import SpecError
 from stackctl.render import render_stack
 from stackctl.render.swarm import object_name, secret_sources, swarm_services
+from tests.helpers import run_cli
 from tests.test_compose import _schema
 
 BASE = {"domain": "photos.example.com", "engine": "swarm"}
@@ -64,3 +67,11 @@ def test_haproxy_is_global_on_edge_nodes_with_host_ports_and_its_userlist_apart(
 def test_object_names_fit_dockers_limit() -> None:
     name = object_name("photoprism", "tls-" + "a" * 80 + ".example.com", "0123456789ab")
     assert len(name) <= 64 and name.endswith("-0123456789ab")
+
+
+def test_backup_is_refused_on_swarm_before_anything_is_written(tmp_path: Path) -> None:
+    (tmp_path / "stack.yaml").write_text("domain: photos.example.com\nengine: swarm\n")
+    result = run_cli("--dir", str(tmp_path), "backup", "--no-encrypt", "--to", str(tmp_path / "out"))
+    assert result.code == 2
+    assert result.err.startswith("error: backup is not available with engine: swarm yet — ")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["stack.yaml"]
