@@ -68,13 +68,17 @@ def _complete(partial: Path, target: Path) -> None:
     os.replace(partial, target)
 
 
-def dump_database(engine: Engine, paths: StackPaths, spec: StackSpec, photoprism: Service) -> Dump | None:
-    """A consistent dump of the running stack's database; None for SQLite before PhotoPrism made one."""
+def dump_database(
+    engine: Engine, paths: StackPaths, spec: StackSpec, photoprism: Service, mariadb: str | None = None
+) -> Dump | None:
+    """A consistent dump of the running stack's database; None for SQLite before PhotoPrism made one.
+    `mariadb`: MariaDB's container when it is not the single host's (a Swarm task's)."""
     if spec.database.kind == "mariadb":
         target = _target(paths, spec, "mariadb", "sql")
         partial = target.with_name(f".{target.name}.part")
+        container = mariadb or container_name(spec, "mariadb")
         try:
-            engine.exec_in(container_name(spec, "mariadb"), ["sh", "-c", mariadb_dump_command(spec)], stdout=partial)
+            engine.exec_in(container, ["sh", "-c", mariadb_dump_command(spec)], stdout=partial)
         except OperationFailed:
             partial.unlink(missing_ok=True)
             raise

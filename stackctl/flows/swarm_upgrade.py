@@ -1,6 +1,7 @@
 """`stackctl upgrade` on Swarm: each chosen service rolled onto the image stack.yaml names, one task at
 a time. Swarm watches each new task for the monitor window and rolls back by itself when it fails;
-this reports what Swarm did."""
+this reports what Swarm did. Before a service that may change the database rolls (MariaDB, a
+PhotoPrism), the database is dumped to backups/, so a rollback can be followed by a restore."""
 
 from __future__ import annotations
 
@@ -10,7 +11,11 @@ from stackctl.config.spec import StackSpec
 from stackctl.core.clock import Deadline
 from stackctl.core.errors import InvalidInput, OperationFailed
 from stackctl.engines.base import PullProgress, Report
+from stackctl.engines.docker.engine import DockerEngine
+from stackctl.engines.model import services
+from stackctl.engines.swarm.engine import SwarmEngine
 from stackctl.engines.swarm.services import UpdateRolledBack
+from stackctl.flows.dumps import Dump, dump_database
 from stackctl.flows.edges import Edges
 from stackctl.flows.swarm_deploy import deploy_stack, edge_addresses, prepare_swarm, swarm_plan
 from stackctl.flows.swarm_up import probe_every_edge
@@ -30,10 +35,13 @@ def upgrade_on_swarm(
         if name not in known:
             raise InvalidInput(f"this stack has no service {name!r}", f"name one of: {', '.join(known)}")
     engine = edges.swarm_engine()
+    chosen = names or known
+    dumps: list[Dump] = []
     try:
         deadline = Deadline(timeout)
         prepare_swarm(paths, spec, engine, deadline, report, progress)
-        applied = deploy_stack(paths, spec, engine, deadline, report, only=names or known)
+        dumps = _dump_databases(engine, paths, spec, chosen, report)
+        applied = deploy_stack(paths, spec, engine, deadline, report, only=chosen)
     except UpdateRolledBack as e:
         addresses = edge_addresses(engine)
         results = probe_every_edge(
@@ -43,9 +51,34 @@ def upgrade_on_swarm(
         now = "the previous image serves again (HTTPS verified)" if not failed else (
             f"HTTPS does not answer yet after the rollback ({'; '.join(failed)})"
         )  # fmt: skip
+        kept = f"; the database as it was before is in {', '.join(str(d.path) for d in dumps)}" if dumps else ""
         raise OperationFailed(
-            f"Swarm rolled back {e.service}: its new task failed ({e.swarm_message or e.state}); {now}",
+            f"Swarm rolled back {e.service}: its new task failed ({e.swarm_message or e.state}); {now}{kept}",
             f"fix the image or stack.yaml's images:, then run stackctl upgrade again; see: docker service ps "
             f"--no-trunc {e.service}",
         ) from e
     return applied.updated
+
+
+def _dump_databases(
+    engine: SwarmEngine, paths: StackPaths, spec: StackSpec, chosen: list[str], report: Report
+) -> list[Dump]:
+    """One MariaDB dump (every site's database), or each running PhotoPrism's SQLite file."""
+    photoprism = [
+        s for s in services(spec, paths) if s.name in {site.service for site in spec.sites if site.photoprism}
+    ]
+    if not {"mariadb", *(s.name for s in photoprism)} & set(chosen) or not photoprism:
+        return []
+    running = engine.service_names(spec.name)
+    if spec.database.kind == "mariadb":
+        container = engine.local_container(spec.name, "mariadb") if "mariadb" in running else None
+        if container is None:
+            report("no MariaDB task on this node: the upgrade goes ahead without a dump")
+            return []
+        found = [dump_database(DockerEngine(engine.client), paths, spec, photoprism[0], container)]
+    else:
+        found = [dump_database(DockerEngine(engine.client), paths, spec, p) for p in photoprism if p.name in running]
+    dumps = [d for d in found if d is not None]
+    for dump in dumps:
+        report(f"dumped the database to {dump.describe()}")
+    return dumps

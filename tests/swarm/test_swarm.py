@@ -203,6 +203,9 @@ def test_broken_upgrade_is_rolled_back_by_swarm(running: SwarmStack) -> None:
         _record("rollback_s", round(time.monotonic() - started, 1))
         assert code == 1, out
         assert "Swarm rolled back" in err and "photoprism" in err and "HTTPS verified" in err
+        assert "dumped the database to" in out and "the database as it was before is in" in err
+        dump = next((running.root / "backups").glob("*-mariadb.sql"))
+        assert dump.stat().st_mode & 0o777 == 0o600 and b"CREATE DATABASE" in dump.read_bytes()
         service = running.client.services.get(f"{running.name}_photoprism")
         assert service.attrs["Spec"]["TaskTemplate"]["ContainerSpec"]["Image"].startswith(
             "stackctl-test/photoprism:standin"
