@@ -51,6 +51,7 @@ BAD_VALUES: dict[str, list[Any]] = {
     "images.photoprism": ["photoprism/photoprism:latest\n", "photoprism photoprism", "", ["x"]],
     "images.mariadb": ["mariadb:11\n", "mariadb:11:12", "", {"a": 1}],
     "pull": ["sometimes", True, "never\n"],
+    "engine": ["kubernetes", "Swarm", "swarm\n", "swarm mode", 1, True, ["swarm"]],
     "photoprism.originals": ["/var/run/docker.sock:/var/run/docker.sock", "./originals:/etc:rw", "./o\n", "./o\x00",
                              "", 5, [], " ./originals", "./o\r\nx"],
     "photoprism.storage": ["./s:/photoprism/originals", "./s\n", "", {"a": 1}],
@@ -117,6 +118,10 @@ COMBINATIONS = [
     ({"domain": DOMAIN, "database": 1}, "database"),
     ({"domain": DOMAIN, "network": []}, "network"),
     ({"name": "photos"}, "domain"),
+    ({"domain": DOMAIN, "engine": "swarm", "ports": {"bind": "127.0.0.1"}}, "ports.bind"),
+    ({"domain": DOMAIN, "engine": "swarm", "ports": {"http3": True}}, "ports.http3"),
+    ({"engine": "swarm", "sites": [{"domain": DOMAIN, "upstream": {"url": "http://app:80", "network": "apps"}}]},
+     "upstream.network"),
     ({"domain": DOMAIN, "x" * 500: 1}, "unknown key"),
     ({"domain": DOMAIN, "a\nb": 1}, "unknown key"),
 ]  # fmt: skip
