@@ -23,7 +23,7 @@ from stackctl.flows.generated import FileState, generated_states, write_changed
 from stackctl.flows.swarm_secrets import secret_digests, secret_values
 from stackctl.render import HAPROXY_FOLDER
 from stackctl.render.services import network_model, stack_services
-from stackctl.render.swarm import DATA_LABEL, SwarmService, haproxy_config_key, object_names, swarm_services
+from stackctl.render.swarm import SwarmService, haproxy_config_key, object_names, swarm_services
 
 
 @dataclass
@@ -51,11 +51,11 @@ def swarm_plan(paths: StackPaths, spec: StackSpec) -> SwarmPlan:
 
 def _prepare_local_folders(engine: SwarmEngine, planned: list[SwarmService], paths: StackPaths) -> None:
     """On the data node itself, the folders the pinned services mount are created like on one host."""
-    local = engine.check_manager()
-    if not any(n.id == local and n.data for n in engine.nodes()):
+    local = engine.local_node()
+    if local is None or not local.data:
         return
     for service in planned:
-        if f"node.labels.{DATA_LABEL} == true" in service.constraints:
+        if service.on_data_node:
             for mount in service.model.mounts:
                 ensure_dir(absolute_under(paths.compose_dir, mount.source), 0o755)
 
@@ -63,8 +63,8 @@ def _prepare_local_folders(engine: SwarmEngine, planned: list[SwarmService], pat
 def _check_ports_free(engine: SwarmEngine, spec: StackSpec, paths: StackPaths) -> None:
     """Before HAProxy's first task on this edge node: 80 and 443 are free here (on another node, Swarm
     reports a taken port as the task's error)."""
-    local = engine.check_manager()
-    if "haproxy" in engine.service_names(spec.name) or not any(n.id == local and n.edge for n in engine.nodes()):
+    local = engine.local_node()
+    if "haproxy" in engine.service_names(spec.name) or local is None or not local.edge:
         return
     haproxy = next(s for s in services(spec, paths) if s.name == "haproxy")
     public = {key: bound for key, bound in haproxy.ports.items() if bound[1] in (spec.ports.http, spec.ports.https)}

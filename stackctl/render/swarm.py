@@ -21,6 +21,8 @@ from stackctl.render.services import (
 
 EDGE_LABEL = "stackctl.edge"  # nodes that run HAProxy and publish 80/443
 DATA_LABEL = "stackctl.data"  # the node that holds PhotoPrism's and MariaDB's folders
+EDGE_CONSTRAINT = f"node.labels.{EDGE_LABEL} == true"
+DATA_CONSTRAINT = f"node.labels.{DATA_LABEL} == true"
 SECRETS_DIR = "/run/secrets"
 STATS_USERS_FILE = f"{SECRETS_DIR}/haproxy-stats-users.cfg"
 SWARM_LAYOUT: HaproxyLayout = replace(CONTAINER_LAYOUT, stats_users_file=STATS_USERS_FILE)
@@ -83,6 +85,10 @@ class SwarmService:
     @property
     def name(self) -> str:
         return self.model.name
+
+    @property
+    def on_data_node(self) -> bool:
+        return DATA_CONSTRAINT in self.constraints
 
 
 def object_name(project: str, key: str, digest: str) -> str:
@@ -149,7 +155,7 @@ def _mariadb(model: ServiceModel) -> SwarmService:
     return SwarmService(
         replace(model, environment=env, env_files=()),
         global_mode=False,
-        constraints=(f"node.labels.{DATA_LABEL} == true",),
+        constraints=(DATA_CONSTRAINT,),
         secrets=(_secret_ref("mariadb-password"), _secret_ref("mariadb-root-password")),
     )
 
@@ -163,7 +169,7 @@ def _photoprism(spec: StackSpec, model: ServiceModel) -> SwarmService:
     return SwarmService(
         replace(model, environment=env, env_files=()),
         global_mode=False,
-        constraints=(f"node.labels.{DATA_LABEL} == true",),
+        constraints=(DATA_CONSTRAINT,),
         secrets=tuple(refs),
     )
 
@@ -184,7 +190,7 @@ def _haproxy(spec: StackSpec, model: ServiceModel, config_files: list[str]) -> S
     return SwarmService(
         replace(model, ports=ports, command=command, env_files=(), mounts=(), depends_on={}),
         global_mode=True,
-        constraints=(f"node.labels.{EDGE_LABEL} == true",),
+        constraints=(EDGE_CONSTRAINT,),
         secrets=(ObjectRef("haproxy-stats-users", STATS_USERS_FILE, HAPROXY_UID, HAPROXY_UID), *tls),
         configs=configs,
         volumes=((RUN_VOLUME, HAPROXY_SOCKET_DIR),),
@@ -193,7 +199,7 @@ def _haproxy(spec: StackSpec, model: ServiceModel, config_files: list[str]) -> S
 
 def _other(model: ServiceModel) -> SwarmService:
     """An upstream container: pinned with the data when it mounts folders, anywhere otherwise."""
-    constraints = (f"node.labels.{DATA_LABEL} == true",) if model.mounts else ()
+    constraints = (DATA_CONSTRAINT,) if model.mounts else ()
     return SwarmService(replace(model, depends_on={}), global_mode=False, constraints=constraints)
 
 

@@ -45,6 +45,11 @@ class SwarmEngine:
     def edge_nodes(self) -> list[Node]:
         return cluster.edge_nodes(self.client)
 
+    def local_node(self) -> Node | None:
+        """This node as the Swarm lists it (with its labels)."""
+        local = self.check_manager()
+        return next((n for n in self.nodes() if n.id == local), None)
+
     def edge_addresses(self) -> list[str]:
         """Where each edge node answers: this node over loopback, the others at their Swarm address."""
         local = self.check_manager()
@@ -144,9 +149,7 @@ class SwarmEngine:
         """Where this node's HAProxy task puts its runtime socket (a node-local volume), if it has one."""
         try:
             volume = self.client.volumes.get(f"{project}_{RUN_VOLUME}")
-        except docker.errors.NotFound:
-            return None
-        except DOCKER_ERRORS:
+        except DOCKER_ERRORS:  # none here (NotFound), or the engine cannot say: no local task to ask
             return None
         return Path(volume.attrs["Mountpoint"])
 

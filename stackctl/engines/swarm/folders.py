@@ -14,7 +14,7 @@ from stackctl.core.errors import OperationFailed
 from stackctl.engines.docker.client import docker_call
 from stackctl.engines.model import absolute_under
 from stackctl.engines.swarm.services import POLL_S
-from stackctl.render.swarm import DATA_LABEL, STACK_NAMESPACE_LABEL, SwarmService, service_name
+from stackctl.render.swarm import DATA_CONSTRAINT, STACK_NAMESPACE_LABEL, SwarmService, service_name
 
 DONE_STATES = ("complete", "failed", "rejected", "shutdown", "orphaned")
 
@@ -23,7 +23,7 @@ def check_data_folders(
     client: docker.DockerClient, project: str, services: list[SwarmService], compose_dir: Path, deadline: Deadline
 ) -> None:
     """Raises OperationFailed naming the folder when the data node lacks one."""
-    pinned = [s for s in services if f"node.labels.{DATA_LABEL} == true" in s.constraints and s.model.mounts]
+    pinned = [s for s in services if s.on_data_node and s.model.mounts]
     if not pinned:
         return
     folders = sorted({str(absolute_under(compose_dir, m.source)) for s in pinned for m in s.model.mounts})
@@ -36,7 +36,7 @@ def check_data_folders(
             command=["true"],
             name=name,
             mounts=[Mount(f"/check/{i}", folder, type="bind", read_only=True) for i, folder in enumerate(folders)],
-            constraints=[f"node.labels.{DATA_LABEL} == true"],
+            constraints=[DATA_CONSTRAINT],
             restart_policy=RestartPolicy(condition="none"),
             labels={STACK_NAMESPACE_LABEL: project},
             container_labels={STACK_NAMESPACE_LABEL: project},

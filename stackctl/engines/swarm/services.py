@@ -43,7 +43,7 @@ from stackctl.render.swarm import (
 )
 
 SPEC_HASH_LABEL = "io.stackctl.spec-hash"
-SERVICE_LABEL = "com.docker.stack.image"
+IMAGE_LABEL = "com.docker.stack.image"  # as `docker stack deploy` labels a service
 POLL_S = 0.25
 CRASH_LOOP_TASKS = 3  # failed tasks of one service that end the wait: Swarm would go on restarting it
 FAILED_UPDATE_STATES = ("paused", "rollback_paused", "rollback_completed")  # rollback_started: wait for its end
@@ -116,7 +116,7 @@ def service_kwargs(service: SwarmService, placed: Placed, image_id: str = "") ->
     }
     kwargs = {k: v for k, v in kwargs.items() if v is not None}
     digest = hashlib.sha256(json.dumps([kwargs, image_id], sort_keys=True, default=repr).encode()).hexdigest()[:16]
-    kwargs["labels"] = {STACK_NAMESPACE_LABEL: placed.project, SERVICE_LABEL: model.image, SPEC_HASH_LABEL: digest}
+    kwargs["labels"] = {STACK_NAMESPACE_LABEL: placed.project, IMAGE_LABEL: model.image, SPEC_HASH_LABEL: digest}
     return kwargs
 
 
