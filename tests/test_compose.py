@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 from pathlib import Path
 from typing import Any
@@ -93,3 +94,30 @@ def test_rendered_compose_contains_no_secret_value(stack_dir: Path) -> None:
     services = yaml.safe_load(compose)["services"]
     assert services["photoprism-photos-example-com"]["env_file"] == ["../secrets/sites/photos-example-com.env"]
     assert services["mariadb"]["env_file"] == ["../secrets/mariadb.env"]
+
+
+def test_every_service_restarts_after_a_crash_whatever_stopped_it_before() -> None:
+    # `unless-stopped` is not enough: Docker counts a signal sent through its API as a manual stop.
+    for name in EXAMPLES:
+        services = yaml.safe_load(render_compose(example(name)))["services"]
+        assert {s["restart"] for s in services.values()} == {"always"}, name
+
+
+def test_a_container_of_an_earlier_version_is_kept_and_a_changed_one_is_not(stack_dir: Path) -> None:
+    from stackctl.config.layout import StackPaths
+    from stackctl.config.spec import load_spec
+    from stackctl.engines.model import services
+
+    spec = load_spec(stack_dir / "stack.yaml")
+    for service in services(spec, StackPaths(stack_dir)):
+        # The hash label earlier versions wrote: the same document with their restart policy in it.
+        earlier = {
+            "image": service.image, "command": service.command, "environment": service.environment,
+            "ports": service.ports, "binds": [b.as_sdk() for b in service.binds], "healthcheck": service.healthcheck,
+            "options": {**service.options, "restart_policy": {"Name": "unless-stopped"}},
+        }  # fmt: skip
+        label = hashlib.sha256(json.dumps(earlier, sort_keys=True).encode()).hexdigest()
+        assert service.matches(label) and service.matches(service.config_hash), service.name
+        changed = {**earlier, "image": "other:1"}
+        assert not service.matches(hashlib.sha256(json.dumps(changed, sort_keys=True).encode()).hexdigest())
+        assert not service.matches(None)

@@ -25,6 +25,7 @@ from stackctl.render.services import Healthcheck, container_name, stack_services
 
 # The HAProxy container's user when stackctl runs as root: the official image's haproxy user.
 HAPROXY_IMAGE_UID = 99
+LEGACY_RESTART_POLICY = "unless-stopped"  # what earlier stackctl versions gave every container
 NS = 10**9  # Docker's health check durations are in nanoseconds
 
 
@@ -56,7 +57,18 @@ class Service:
 
     @property
     def config_hash(self) -> str:
-        """Changes whenever the container would be created differently (secrets only as a digest)."""
+        """Changes whenever the container would be created differently (secrets only as a digest). Not
+        the restart policy (RESTART_POLICY for every container): it is set on a running one live."""
+        return self._hash(self.options)
+
+    def matches(self, label: str | None) -> bool:
+        """A container whose hash label is `label` has this service's settings. Containers that earlier
+        stackctl versions created hashed their restart policy (`unless-stopped`) too: they match, and
+        `up` sets the policy on them live instead of recreating them."""
+        legacy = {**self.options, "restart_policy": {"Name": LEGACY_RESTART_POLICY}}
+        return label is not None and label in (self.config_hash, self._hash(legacy))
+
+    def _hash(self, options: dict[str, Any]) -> str:
         document = {
             "image": self.image,
             "command": self.command,
@@ -64,7 +76,7 @@ class Service:
             "ports": self.ports,
             "binds": [b.as_sdk() for b in self.binds],
             "healthcheck": self.healthcheck,
-            "options": self.options,
+            "options": options,
         }
         return hashlib.sha256(json.dumps(document, sort_keys=True).encode()).hexdigest()
 
@@ -119,7 +131,6 @@ def services(spec: StackSpec, paths: StackPaths) -> list[Service]:
     result = []
     for model in stack_services(spec, http3_for(paths, spec).enabled):
         options: dict[str, Any] = {
-            "restart_policy": {"Name": model.restart},
             "security_opt": list(model.security_opt) or None,
             "working_dir": model.working_dir,
             "stop_signal": model.stop_signal,

@@ -73,6 +73,6 @@ def drift(paths: StackPaths, spec: StackSpec, client: docker.DockerClient | None
         running = project_containers(client, spec.name, paths.compose_dir)
         for service in services(spec, paths):
             container = running.get(service.name)
-            if container is not None and container.labels.get(HASH_LABEL) != service.config_hash:
+            if container is not None and not service.matches(container.labels.get(HASH_LABEL)):
                 drift.append(service.name)
     return drift

@@ -58,7 +58,7 @@ def haproxy_change(
     from the rendered one, also when the files were written by an earlier run that did not finish."""
     if existing is None:
         return HaproxyChange.CREATE
-    if existing.config_hash != haproxy.config_hash:
+    if not haproxy.matches(existing.config_hash):
         return HaproxyChange.RECREATE
     if existing.status != "running":
         return HaproxyChange.START

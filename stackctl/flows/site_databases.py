@@ -23,13 +23,14 @@ def sites_needing_databases(spec: StackSpec, wanted: list[Service], ours: dict[s
     """Sites whose container is new or changes (a new password included): only then is the server asked."""
     if spec.database.kind != "mariadb":
         return []
-    hashes = {s.name: s.config_hash for s in wanted}
+    by_name = {s.name: s for s in wanted}
     result = []
     for site in spec.sites:
         if site.photoprism is None or site.legacy or site.service is None:
             continue  # the single-site form's database is MariaDB's own MARIADB_DATABASE
         existing = ours.get(site.service)
-        if existing is None or existing.config_hash != hashes.get(site.service):
+        service = by_name.get(site.service)
+        if existing is None or service is None or not service.matches(existing.config_hash):
             result.append(site)
     return result
 

@@ -76,10 +76,11 @@ def _drain_replaced_apps(
     """When a running HAProxy stays and a site's container is replaced, that site is drained first."""
     if change not in (HaproxyChange.NONE, HaproxyChange.RELOAD):
         return
-    hashes = {s.name: s.config_hash for s in wanted}
+    by_name = {s.name: s for s in wanted}
     for site in spec.sites:
         existing = ours.get(site.service or "")
-        if existing is not None and existing.config_hash != hashes.get(existing.service):
+        service = by_name.get(existing.service) if existing is not None else None
+        if existing is not None and (service is None or not service.matches(existing.config_hash)):
             stack.enter_context(drained(runtime, site.backend, site.server, report))
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import ipaddress
 from dataclasses import dataclass, field
 from posixpath import normpath
+from typing import Final
 
 from stackctl.config.sites import PHOTOPRISM_PORT, Site
 from stackctl.config.spec import StackSpec
@@ -30,6 +31,10 @@ MARIADB_COMMAND = (
 DATABASE_NAME = "photoprism"
 DATABASE_USER = "photoprism"
 UNCONFINED = ("seccomp:unconfined", "apparmor:unconfined")
+# `always`, not `unless-stopped`: Docker counts any signal sent through its kill endpoint (by any tool)
+# as a manual stop, after which `unless-stopped` leaves a crashed or rebooted container down for good
+# (moby#41302, moby#47792). stackctl stops its stack by removing the containers (`down`).
+RESTART_POLICY: Final = "always"
 
 
 @dataclass(frozen=True)
@@ -60,7 +65,7 @@ class Healthcheck:
 class ServiceModel:
     name: str
     image: str
-    restart: str = "unless-stopped"
+    restart: str = RESTART_POLICY
     stop_signal: str | None = None
     stop_grace_period_s: int | None = None
     security_opt: tuple[str, ...] = ()

@@ -17,6 +17,7 @@ from stackctl.engines.docker.ownership import project_containers
 from stackctl.engines.docker.waits import wait_ready
 from stackctl.engines.labels import HASH_LABEL, PROJECT_LABEL
 from stackctl.engines.model import Service
+from stackctl.render.services import RESTART_POLICY
 
 
 def ensure_network(client: docker.DockerClient, name: str, project: str, subnet: str, gateway: str) -> None:
@@ -49,6 +50,7 @@ def _create(client: docker.DockerClient, service: Service, project: str, network
             labels=service.labels(project, working_dir),
             network=network,
             networking_config={network: client.api.create_endpoint_config(aliases=[service.name])},
+            restart_policy={"Name": RESTART_POLICY},
             **service.options,
         )
     except DOCKER_ERRORS as e:
@@ -91,9 +93,10 @@ def converge(
             result.removed.append(name)
     for service in services:
         current = existing.get(service.name)
-        unchanged = current is not None and current.labels.get(HASH_LABEL) == service.config_hash
+        unchanged = current is not None and service.matches(current.labels.get(HASH_LABEL))
         if current is not None and unchanged and service.name not in recreate:
             container = current
+            _ensure_restart_policy(container, report)
             if container.status == "running":
                 result.kept.append(service.name)
             else:
@@ -129,6 +132,22 @@ def _join_networks(client: docker.DockerClient, container: Container, service: S
         report(f"connecting {container.name} to network {name}")
         with docker_call(f"connect {container.name} to network {name}", f"check that network {name} exists"):
             client.networks.get(name).connect(container)
+
+
+def restart_policy(container: Container) -> str:
+    return str(((container.attrs.get("HostConfig") or {}).get("RestartPolicy") or {}).get("Name") or "no")
+
+
+def _ensure_restart_policy(container: Container, report: Report) -> None:
+    """A kept container gets the stack's restart policy live, without a restart (see RESTART_POLICY)."""
+    current = restart_policy(container)
+    if current == RESTART_POLICY:
+        return
+    report(
+        f"{container.name}: restart policy {current} -> {RESTART_POLICY} (Docker restarts it after a crash or reboot)"
+    )
+    with docker_call(f"set the restart policy of {container.name}"):
+        container.update(restart_policy={"Name": RESTART_POLICY, "MaximumRetryCount": 0})
 
 
 def _start(container: Container) -> None:
