@@ -6,13 +6,14 @@ import io
 import socket
 import threading
 import time
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import pytest
 from rich.console import Console
 
-from stackctl.health.model import BackendStatus, CertificateStatus, ContainerStatus, StatusSnapshot
+from stackctl.health.model import BackendStatus, CertificateStatus, ContainerStatus, LastExit, StatusSnapshot
 from stackctl.health.probe import Check, ProbeResult
 from stackctl.ui.dashboard import build_dashboard
 from tests.helpers import run_cli
@@ -185,3 +186,37 @@ def test_swarm_verdict_names_the_failing_task_and_edge_node() -> None:
     assert "haproxy task on node-b failed (port 443 is already in use)" in snapshot.verdict
     assert "edge node 10.0.0.2: HTTPS failed" in snapshot.verdict
     assert "port 443 is already in use" in _render(snapshot)
+
+
+def _with(service: str, **changes: Any) -> list[ContainerStatus]:
+    return [replace(c, **changes) if c.service == service else c for c in _containers()]
+
+
+def test_a_recent_crash_is_named_but_a_healed_stack_stays_healthy() -> None:
+    crashed = LastExit(137, False, "2026-11-27T11:58:00Z", 120.0)
+    snapshot = _snapshot(containers=_with("haproxy", restarts=1, last_exit=crashed, restart_policy="always"))
+    assert snapshot.healthy
+    assert snapshot.verdict == "healthy; noted: haproxy restarted 2m ago, exit code 137"
+    assert "haproxy last exited 2m ago, exit code 137" in _render(snapshot)
+    data = snapshot.as_json()
+    assert data["notices"] == ["haproxy restarted 2m ago, exit code 137"]
+    assert data["containers"][2]["restarts"] == 1 and data["containers"][2]["last_exit"]["code"] == 137
+
+
+def test_an_old_crash_is_shown_but_not_named_and_repeats_are_counted() -> None:
+    old = LastExit(0, False, "2026-11-27T10:00:00Z", 7200.0)
+    assert _snapshot(containers=_with("mariadb", last_exit=old)).verdict == "healthy"
+    oom = LastExit(None, True, "2026-11-27T11:59:30Z", 30.0)
+    verdict = _snapshot(containers=_with("photoprism", restarts=4, last_exit=oom)).verdict
+    assert verdict == "healthy; noted: photoprism restarted 4 times, last 30s ago, OOM-killed"
+
+
+def test_a_crash_loop_and_a_policy_that_may_not_restart_are_problems() -> None:
+    looping = _with("photoprism", state="restarting", restarts=6, last_exit=LastExit(1, False, AT, 3.0))
+    verdict = _snapshot(containers=looping).verdict
+    assert verdict.startswith("degraded: photoprism keeps restarting (6 restarts, last exit 3s ago, exit code 1)")
+    marked = _snapshot(containers=_with("haproxy", restart_policy="unless-stopped"))
+    assert not marked.healthy
+    assert "haproxy may not be restarted after a crash or reboot (restart policy unless-stopped): run stackctl up" in (
+        marked.verdict
+    )

@@ -7,10 +7,34 @@ from typing import Any
 
 from stackctl.haproxy.runtime_api import ProxyStat as BackendStatus
 from stackctl.health.probe import ProbeResult
+from stackctl.render.services import RESTART_POLICY
 
 __all__ = [
-    "BackendStatus", "CertificateStatus", "ContainerStatus", "SiteStatus", "StatusSnapshot", "UpgradeStatus", "assess",
+    "BackendStatus", "CertificateStatus", "ContainerStatus", "LastExit", "SiteStatus", "StatusSnapshot",
+    "UpgradeStatus", "assess",
 ]  # fmt: skip
+
+
+RECENT_RESTART_S = 600.0  # a restart this recent is named in the verdict
+
+
+@dataclass(frozen=True)
+class LastExit:
+    """How a container (or, on Swarm, a service's last failed task) last ended."""
+
+    code: int | None  # None: Docker no longer knows (its event log rolled over)
+    oom_killed: bool
+    at: str  # ISO 8601 UTC
+    age_s: float  # seconds before the snapshot
+
+    def describe(self) -> str:
+        code = "exit code unknown" if self.code is None else f"exit code {self.code}"
+        return f"{_ago(self.age_s)} ago, {'OOM-killed' if self.oom_killed else code}"
+
+
+def _ago(seconds: float) -> str:
+    minutes = int(seconds) // 60
+    return f"{minutes}m" if minutes else f"{int(seconds)}s"
 
 
 @dataclass(frozen=True)
@@ -25,6 +49,11 @@ class ContainerStatus:
     exit_code: int | None
     node: str | None = None  # Swarm: the node that runs this task
     error: str | None = None  # Swarm: the task's last error
+    restart_policy: str | None = None  # Docker's; None on Swarm, where the service restarts its tasks
+    last_exit: LastExit | None = None
+
+    def restarted_recently(self) -> bool:
+        return self.state == "running" and self.last_exit is not None and self.last_exit.age_s <= RECENT_RESTART_S
 
 
 @dataclass(frozen=True)
@@ -124,23 +153,34 @@ class StatusSnapshot:
     def problems(self) -> list[str]:
         return assess(self)
 
+    def notices(self) -> list[str]:
+        """What is fine now but worth knowing: a service that restarted in the last 10 minutes."""
+        notices = []
+        for c in self.containers or []:
+            if c.restarted_recently() and c.last_exit is not None:
+                times = f" {c.restarts} times, last" if c.restarts > 1 else ""
+                notices.append(f"{c.service} restarted{times} {c.last_exit.describe()}")
+        return notices
+
     @property
     def healthy(self) -> bool:
         return not self.problems()
 
     @property
     def verdict(self) -> str:
-        problems = self.problems()
+        problems, notices = self.problems(), self.notices()
+        noted = f"; noted: {'; '.join(notices)}" if notices else ""
         if not problems:
-            return "healthy"
+            return f"healthy{noted}"
         running = [c for c in self.containers or [] if c.state == "running"]
         word = "down" if self.containers is not None and not running else "degraded"
-        return f"{word}: {'; '.join(problems)}"
+        return f"{word}: {'; '.join(problems)}{noted}"
 
     def as_json(self) -> dict[str, Any]:
         return {
             "healthy": self.healthy,
             "verdict": self.verdict,
+            "notices": self.notices(),
             "stack": self.stack,
             "domain": self.domain,
             "containers": None if self.containers is None else [asdict(c) for c in self.containers],
@@ -161,11 +201,17 @@ def _container_problem(c: ContainerStatus) -> str | None:
         return f"{c.service} missing"
     if c.node is not None and c.state != "running":
         return f"{c.service} task on {c.node} {c.state}" + (f" ({c.error})" if c.error else "")
+    if c.state == "restarting":  # Docker waits out its back-off between two attempts
+        last = f", last exit {c.last_exit.describe()}" if c.last_exit is not None else ""
+        return f"{c.service} keeps restarting ({c.restarts} restarts{last})"
     if c.state != "running":
         code = f" (exit code {c.exit_code})" if c.exit_code not in (None, 0) else ""
         return f"{c.service} {c.state}{code}"
     if c.health in ("unhealthy", "starting"):
         return f"{c.service} {c.health}"
+    if c.restart_policy not in (None, RESTART_POLICY):
+        policy = f"restart policy {c.restart_policy}"
+        return f"{c.service} may not be restarted after a crash or reboot ({policy}): run stackctl up"
     return None
 
 

@@ -16,11 +16,11 @@ from stackctl.certs.manage import reports
 from stackctl.certs.store import CertStore
 from stackctl.config.layout import StackPaths
 from stackctl.config.spec import StackSpec
-from stackctl.core.clock import age_seconds, timestamp, utcnow
+from stackctl.core.clock import timestamp, utcnow
 from stackctl.core.errors import StackctlError
 from stackctl.engines.docker.client import connect
-from stackctl.engines.docker.ownership import project_containers
 from stackctl.haproxy.runtime_api import show_stat, socket_path
+from stackctl.health.containers import container_rows
 from stackctl.health.model import BackendStatus, CertificateStatus, ContainerStatus, SiteStatus, StatusSnapshot
 from stackctl.health.probe import ProbeResult, probe
 from stackctl.health.target import probe_sites
@@ -56,34 +56,6 @@ class _Source(threading.Thread):
             self.error = f"{type(e).__name__}: {e}"
 
 
-def _containers(
-    client: docker.DockerClient, spec: StackSpec, paths: StackPaths, wanted: list[str]
-) -> list[ContainerStatus]:
-    found = project_containers(client, spec.name, paths.compose_dir)
-    now = utcnow()
-    result = []
-    for service in wanted:
-        container = found.get(service)
-        if container is None:
-            result.append(ContainerStatus(service, f"{spec.name}-{service}-1", None, "missing", None, None, 0, None))
-            continue
-        state = container.attrs["State"]
-        running = state.get("Status") == "running"
-        result.append(
-            ContainerStatus(
-                service=service,
-                name=container.name or "",
-                image=container.attrs["Config"].get("Image"),
-                state=state.get("Status", "unknown"),
-                health=(state.get("Health") or {}).get("Status"),
-                uptime_s=age_seconds(state.get("StartedAt", ""), now) if running else None,
-                restarts=int(container.attrs.get("RestartCount", 0)),
-                exit_code=None if running else state.get("ExitCode"),
-            )
-        )
-    return result
-
-
 def _certificates(paths: StackPaths, spec: StackSpec) -> list[CertificateStatus]:
     tls = {site.domain: site.tls for site in spec.sites}
 
@@ -113,7 +85,7 @@ def gather(
 
     def containers() -> list[ContainerStatus]:
         client_box["client"] = connect(timeout=int(max(1, timeouts.containers)))
-        return _containers(client_box["client"], spec, paths, wanted)
+        return container_rows(client_box["client"], spec, paths, wanted)
 
     store = CertStore(paths.certs)
 

@@ -3,6 +3,7 @@ has one), and the first site's HTTPS check on every edge node."""
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import replace
 from pathlib import Path
 
@@ -13,7 +14,7 @@ from stackctl.core.errors import OperationFailed
 from stackctl.engines.docker.client import connect
 from stackctl.engines.swarm.engine import SwarmEngine, TaskInfo
 from stackctl.haproxy.runtime_api import SOCKET_NAME, show_stat
-from stackctl.health.model import BackendStatus, ContainerStatus
+from stackctl.health.model import BackendStatus, ContainerStatus, LastExit
 from stackctl.health.probe import ProbeResult, probe
 from stackctl.health.target import probe_target
 from stackctl.render.services import stack_services
@@ -46,7 +47,10 @@ class SwarmSources:
                                             None, 0, None))  # fmt: skip
                 continue
             replaced = len([t for t in mine if t.desired != "running"])  # earlier tasks Swarm still lists
-            rows += [_row(self.spec, t, replaced, age_seconds(t.since, now)) for t in current]
+            last_exit = _last_failure(mine, now)
+            rows += [
+                replace(_row(self.spec, t, replaced, age_seconds(t.since, now)), last_exit=last_exit) for t in current
+            ]
         return rows
 
     def haproxy_stats(self) -> list[BackendStatus]:
@@ -58,6 +62,15 @@ class SwarmSources:
     def edge_probes(self, store: CertStore, seconds: float) -> dict[str, ProbeResult]:
         target = probe_target(self.spec, store, timeout=seconds)
         return {address: probe(replace(target, address=address)) for address in self.engine.edge_addresses()}
+
+
+def _last_failure(tasks: list[TaskInfo], now: dt.datetime) -> LastExit | None:
+    """The service's most recent crashed task (Swarm replaced it with a new one)."""
+    failed = sorted((t for t in tasks if t.state == "failed"), key=lambda t: t.since)
+    if not failed:
+        return None
+    age = age_seconds(failed[-1].since, now)
+    return None if age is None else LastExit(failed[-1].exit_code, False, failed[-1].since[:19] + "Z", age)
 
 
 def _row(spec: StackSpec, task: TaskInfo, replaced: int, uptime: float | None) -> ContainerStatus:

@@ -57,7 +57,17 @@ def _containers(s: StatusSnapshot) -> RenderableType:
         if errors:
             row.append(Text(c.error or "", style=BAD))
         table.add_row(*row)
-    return Padding(table, (0, 0, 0, 2))
+    return Group(Padding(table, (0, 0, 0, 2)), *_last_exits(s))
+
+
+def _last_exits(s: StatusSnapshot) -> list[Text]:
+    """A line per service that has ended before, in a warning colour when it restarted lately."""
+    lines = []
+    for c in s.containers or []:
+        if c.last_exit is not None:
+            style = WARN if c.restarted_recently() else "dim"
+            lines.append(Text(f"  {c.service} last exited {c.last_exit.describe()}", style=style))
+    return lines
 
 
 def _edges(s: StatusSnapshot) -> RenderableType:
@@ -149,7 +159,7 @@ def _sites(s: StatusSnapshot) -> RenderableType:
 
 
 def build_dashboard(s: StatusSnapshot) -> RenderableType:
-    verdict = Text(s.verdict, style=f"bold {GOOD if s.healthy else BAD}")
+    verdict = Text(s.verdict, style=f"bold {(WARN if s.notices() else GOOD) if s.healthy else BAD}")
     several = s.sites is not None and len(s.sites) > 1
     header = f"{len(s.sites or [])} sites" if several else s.domain
     parts: list[RenderableType] = [

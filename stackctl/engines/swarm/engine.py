@@ -30,6 +30,7 @@ class TaskInfo:
     error: str
     image: str = ""
     since: str = ""  # when the task entered its state
+    exit_code: int | None = None  # its container's, once it has ended
 
 
 class SwarmEngine:
@@ -130,6 +131,7 @@ class SwarmEngine:
                         str(status.get("Err", "")),
                         str(task.get("Spec", {}).get("ContainerSpec", {}).get("Image", "")),
                         str(status.get("Timestamp", "")),
+                        (status.get("ContainerStatus") or {}).get("ExitCode"),
                     )
                 )
         return result
