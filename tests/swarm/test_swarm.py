@@ -19,6 +19,7 @@ import jsonschema
 import pytest
 import yaml
 
+from tests.netns import network_namespace
 from tests.swarm.conftest import NAMESPACE, SwarmStack, make_swarm_stack
 from tests.test_compose import _schema
 
@@ -96,26 +97,9 @@ def test_no_secret_in_service_specs_or_compose(running: SwarmStack) -> None:
 
 @pytest.fixture
 def client_namespace() -> Iterator[tuple[str, str]]:
-    """A network namespace with a veth pair to the host on a /30 the test owns: (host side, client side)."""
-    name = f"stk{time.monotonic_ns() % 100000}"
-    host, client = "10.251.77.1", "10.251.77.2"
-    steps = [
-        ["ip", "netns", "add", name],
-        ["ip", "link", "add", f"{name}h", "type", "veth", "peer", "name", f"{name}c"],
-        ["ip", "link", "set", f"{name}c", "netns", name],
-        ["ip", "addr", "add", f"{host}/30", "dev", f"{name}h"],
-        ["ip", "link", "set", f"{name}h", "up"],
-        ["ip", "-n", name, "addr", "add", f"{client}/30", "dev", f"{name}c"],
-        ["ip", "-n", name, "link", "set", f"{name}c", "up"],
-        ["ip", "-n", name, "link", "set", "lo", "up"],
-    ]
-    try:
-        for step in steps:
-            subprocess.run(step, check=True, capture_output=True)
-        yield name, host
-    finally:
-        subprocess.run(["ip", "link", "del", f"{name}h"], capture_output=True)
-        subprocess.run(["ip", "netns", "del", name], capture_output=True)
+    """A network namespace with a veth pair to the host on a /30 the test owns: (name, host side)."""
+    with network_namespace(f"stk{time.monotonic_ns() % 100000}", "10.251.77.1", "10.251.77.2") as namespace:
+        yield namespace.name, namespace.host_ip
 
 
 def test_photoprism_sees_the_clients_address(running: SwarmStack, client_namespace: tuple[str, str]) -> None:

@@ -7,13 +7,8 @@ goes to 127.0.0.1 and to the namespace's address only. Everything is removed aft
 from __future__ import annotations
 
 import contextlib
-import glob
-import os
-import shutil
-import signal
 import subprocess
 import tempfile
-import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,6 +18,7 @@ import docker.errors
 import pytest
 
 from tests.helpers import IN_CI
+from tests.netns import NamespacedEngine, network_namespace, until
 from tests.swarm.conftest import NAMESPACE, SwarmSession, SwarmStack, make_swarm_stack
 from tests.swarm.test_swarm import DOMAIN, _https, _Load
 
@@ -35,93 +31,21 @@ IMAGES = {
     "mariadb": f"{REGISTRY}/stackctl-test/mariadb:11.8",
 }
 WAIT_S = 120.0
-# Only the network namespace: `ip netns exec` also mounts a sysfs of its own, which hides the cgroups.
-IN_NAMESPACE = ("nsenter", f"--net=/var/run/netns/{NETNS}")
-
-
-def _run(*argv: str) -> None:
-    subprocess.run(argv, check=True, capture_output=True, timeout=60)
 
 
 def _until(what: str, done: Callable[[], bool], seconds: float = WAIT_S) -> None:
-    """Poll an event (a socket answers, a node changes state) until it happens."""
-    deadline = time.monotonic() + seconds
-    while not done():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.2)
+    until(what, done, seconds)
 
 
 @dataclass
 class Worker:
-    folder: Path
-    dockerd: subprocess.Popen[bytes]
+    engine: NamespacedEngine
     client: docker.DockerClient
     node_id: str = ""
 
     @property
     def socket(self) -> str:
-        return f"unix://{self.folder}/docker.sock"
-
-
-def _answers(client: docker.DockerClient) -> bool:
-    try:
-        return bool(client.ping())
-    except docker.errors.DockerException:
-        return False
-    except OSError:
-        return False
-
-
-def _namespace() -> None:
-    for step in (
-        ["ip", "netns", "add", NETNS],
-        ["ip", "link", "add", f"{NETNS}h", "type", "veth", "peer", "name", f"{NETNS}c"],
-        ["ip", "link", "set", f"{NETNS}c", "netns", NETNS],
-        ["ip", "addr", "add", f"{HOST_IP}/30", "dev", f"{NETNS}h"],
-        ["ip", "link", "set", f"{NETNS}h", "up"],
-        ["ip", "-n", NETNS, "addr", "add", f"{WORKER_IP}/30", "dev", f"{NETNS}c"],
-        ["ip", "-n", NETNS, "link", "set", f"{NETNS}c", "up"],
-        ["ip", "-n", NETNS, "link", "set", "lo", "up"],
-    ):
-        _run(*step)
-
-
-CGROUP_PATTERNS = (
-    "/sys/fs/cgroup/*/docker/{id}/cgroup.procs",  # v1, cgroupfs
-    "/sys/fs/cgroup/docker/{id}/cgroup.procs",  # v2, cgroupfs
-    "/sys/fs/cgroup/system.slice/docker-{id}.scope/cgroup.procs",  # v2, systemd
-)
-
-
-def kill_node(folder: Path) -> None:
-    """The whole second node at once: every process in its namespace (dockerd, containerd, the shims,
-    socat) and the processes of its containers, found by their cgroups (they run in namespaces of
-    their own)."""
-    pids = set(subprocess.run(["ip", "netns", "pids", NETNS], capture_output=True, text=True).stdout.split())
-    containers = folder / "data" / "containers"
-    for container_id in os.listdir(containers) if containers.is_dir() else []:
-        for pattern in CGROUP_PATTERNS:
-            for procs in glob.glob(pattern.format(id=container_id)):
-                with contextlib.suppress(OSError):
-                    pids.update(Path(procs).read_text().split())
-    for pid in pids:
-        with contextlib.suppress(ProcessLookupError, ValueError):
-            os.kill(int(pid), signal.SIGKILL)
-
-
-def _remove_worker(folder: Path, processes: list[subprocess.Popen[bytes]]) -> None:
-    """The node's processes, its mounts, its folder."""
-    kill_node(folder)
-    for proc in processes:
-        if proc.poll() is None:
-            proc.kill()
-        with contextlib.suppress(subprocess.TimeoutExpired):
-            proc.wait(timeout=10)
-    mounts = subprocess.run(["findmnt", "-rn", "-o", "TARGET"], capture_output=True, text=True).stdout.split()
-    for target in sorted((m for m in mounts if m.startswith(str(folder))), key=len, reverse=True):
-        subprocess.run(["umount", "-l", target], capture_output=True)
-    shutil.rmtree(folder, ignore_errors=True)
+        return self.engine.socket
 
 
 @contextlib.contextmanager
@@ -132,54 +56,44 @@ def second_node(session: SwarmSession) -> Iterator[Worker]:
             pytest.fail(reason)
         pytest.skip(reason)
     manager = session.client
-    folder = Path(tempfile.mkdtemp(prefix="stk-w-", dir="/tmp"))
-    processes: list[subprocess.Popen[bytes]] = []
-    log = open(folder / "dockerd.log", "wb")  # noqa: SIM115 (closed below)
-    worker_id = ""
-    try:
-        _namespace()
-        # The manager must advertise an address the worker reaches: the Swarm is made again on the veth.
-        manager.swarm.leave(force=True)
-        manager.swarm.init(advertise_addr=HOST_IP)
-        # The worker's 127.0.0.1:5555 is its own: socat carries it to the registry over a UNIX socket.
-        relay = folder / "registry.sock"
-        processes.append(subprocess.Popen(["socat", f"UNIX-LISTEN:{relay},fork", f"TCP:{REGISTRY}"]))
-        _until("the registry relay", relay.exists, 10)
-        inside = ["socat", "TCP-LISTEN:5555,bind=127.0.0.1,fork,reuseaddr", f"UNIX-CONNECT:{relay}"]
-        processes.append(subprocess.Popen([*IN_NAMESPACE, *inside]))
-        engine = ["dockerd", "--data-root", f"{folder}/data", "--exec-root", f"{folder}/exec"]
-        engine += ["--pidfile", f"{folder}/dockerd.pid", "-H", f"unix://{folder}/docker.sock"]
-        dockerd = subprocess.Popen([*IN_NAMESPACE, *engine], stdout=log, stderr=log)
-        processes.insert(0, dockerd)
-        # An API version given: the client asks the engine nothing until it answers.
-        client = docker.DockerClient(base_url=f"unix://{folder}/docker.sock", version="1.41", timeout=120)
+    relays: list[subprocess.Popen[bytes]] = []
+    with network_namespace(NETNS, HOST_IP, WORKER_IP) as namespace:
+        engine = NamespacedEngine(namespace, Path(tempfile.mkdtemp(prefix="stk-w-", dir="/tmp")))
         try:
-            _until("the second dockerd", lambda: _answers(client), 60)
-        except AssertionError as e:
-            raise AssertionError(f"{e}: {(folder / 'dockerd.log').read_text()[-2000:]}") from e
-        worker = Worker(folder, dockerd, client)
-        client.images.pull(IMAGES["haproxy"])  # through the relay, from the loopback registry
-        token = manager.swarm.attrs["JoinTokens"]["Worker"]
-        client.swarm.join(
-            remote_addrs=[f"{HOST_IP}:2377"], join_token=token, listen_addr=f"{WORKER_IP}:2377",
-            advertise_addr=WORKER_IP,
-        )  # fmt: skip
-        worker_id = worker.node_id = client.info()["Swarm"]["NodeID"]
-        _until("the worker to be ready", lambda: manager.nodes.get(worker_id).attrs["Status"]["State"] == "ready")
-        for node_id in (manager.info()["Swarm"]["NodeID"], worker_id):
-            node = manager.nodes.get(node_id)
-            spec = dict(node.attrs["Spec"])
-            spec["Labels"] = {**(spec.get("Labels") or {}), "stackctl.edge": "true"}
-            node.update(spec)
-        yield worker
-    finally:
-        _remove_worker(folder, processes)
-        log.close()
-        subprocess.run(["ip", "link", "del", f"{NETNS}h"], capture_output=True)
-        subprocess.run(["ip", "netns", "del", NETNS], capture_output=True)
-        with contextlib.suppress(docker.errors.APIError):
+            # The manager must advertise an address the worker reaches: the Swarm is made again on the veth.
             manager.swarm.leave(force=True)
-        manager.swarm.init(advertise_addr="127.0.0.1")  # as the tier made it: the session leaves it at the end
+            manager.swarm.init(advertise_addr=HOST_IP)
+            # The worker's 127.0.0.1:5555 is its own: socat carries it to the registry over a UNIX socket.
+            relay = engine.folder / "registry.sock"
+            relays.append(subprocess.Popen(["socat", f"UNIX-LISTEN:{relay},fork", f"TCP:{REGISTRY}"]))
+            _until("the registry relay", relay.exists, 10)
+            inside = ["socat", "TCP-LISTEN:5555,bind=127.0.0.1,fork,reuseaddr", f"UNIX-CONNECT:{relay}"]
+            relays.append(subprocess.Popen([*namespace.enter, *inside]))
+            client = engine.start()
+            worker = Worker(engine, client)
+            client.images.pull(IMAGES["haproxy"])  # through the relay, from the loopback registry
+            token = manager.swarm.attrs["JoinTokens"]["Worker"]
+            client.swarm.join(
+                remote_addrs=[f"{HOST_IP}:2377"], join_token=token, listen_addr=f"{WORKER_IP}:2377",
+                advertise_addr=WORKER_IP,
+            )  # fmt: skip
+            worker_id = worker.node_id = client.info()["Swarm"]["NodeID"]
+            _until("the worker to be ready", lambda: manager.nodes.get(worker_id).attrs["Status"]["State"] == "ready")
+            for node_id in (manager.info()["Swarm"]["NodeID"], worker_id):
+                node = manager.nodes.get(node_id)
+                spec = dict(node.attrs["Spec"])
+                spec["Labels"] = {**(spec.get("Labels") or {}), "stackctl.edge": "true"}
+                node.update(spec)
+            yield worker
+        finally:
+            engine.remove()
+            for proc in relays:
+                proc.kill()
+                with contextlib.suppress(subprocess.TimeoutExpired):
+                    proc.wait(timeout=10)
+            with contextlib.suppress(docker.errors.APIError):
+                manager.swarm.leave(force=True)
+            manager.swarm.init(advertise_addr="127.0.0.1")  # as the tier made it: the session leaves it at the end
 
 
 @pytest.fixture(scope="module")
@@ -250,7 +164,7 @@ def test_draining_the_worker_leaves_the_manager_serving(two_nodes: tuple[SwarmSt
 def test_killing_the_worker_leaves_the_manager_serving(two_nodes: tuple[SwarmStack, Worker]) -> None:
     stack, worker = two_nodes
     with _Load(stack) as load:
-        kill_node(worker.folder)  # the node dies at once; the manager notices when its heartbeats stop
+        worker.engine.kill()  # the node dies at once; the manager notices when its heartbeats stop
         _until(
             "the manager to see the worker down",
             lambda: stack.client.nodes.get(worker.node_id).attrs["Status"]["State"] == "down",
