@@ -29,6 +29,7 @@ class FreshConnections:
     statuses: dict[int, int] = field(default_factory=dict)  # status -> count of accepted replies
     timeline: list[tuple[float, str]] = field(default_factory=list)  # (monotonic time, status or error)
     failures: list[str] = field(default_factory=list)
+    failed_at: list[float] = field(default_factory=list)  # monotonic time of each failure
     serials: set[int] = field(default_factory=set)
     ok_times: list[float] = field(default_factory=list)
     _stop: threading.Event = field(default_factory=threading.Event)
@@ -53,6 +54,7 @@ class FreshConnections:
                 self.timeline.append((time.monotonic(), reply[9:12].decode(errors="replace")))
                 if not self.acceptable(reply):
                     self.failures.append(reply[:80].decode(errors="replace"))
+                    self.failed_at.append(time.monotonic())
                 else:
                     self.ok += 1
                     status = int(reply[9:12])
@@ -62,9 +64,10 @@ class FreshConnections:
                         from cryptography import x509
 
                         self.serials.add(x509.load_der_x509_certificate(der).serial_number)
-            except (OSError, ssl.SSLError) as e:
+            except (OSError, ssl.SSLError, ValueError) as e:  # ValueError: the peer closed mid-handshake
                 self.timeline.append((time.monotonic(), type(e).__name__))
                 self.failures.append(f"{type(e).__name__}: {e}")
+                self.failed_at.append(time.monotonic())
 
     def ok_after(self, moment: float) -> int:
         return sum(1 for t in list(self.ok_times) if t > moment)
