@@ -123,12 +123,22 @@ class NamespacedEngine:
             with contextlib.suppress(subprocess.TimeoutExpired):
                 self.dockerd.wait(timeout=10)
 
-    def remove(self) -> None:
-        """Its processes, its mounts, its folder."""
+    def power_cut(self) -> None:
+        """kill(), then what a reboot clears: the mounts, and the exec-root (a tmpfs under /run on a
+        real host), whose pid files would name processes that are gone."""
         self.kill()
+        self._unmount()
+        shutil.rmtree(self.folder / "exec", ignore_errors=True)
+
+    def _unmount(self) -> None:
         mounts = subprocess.run(["findmnt", "-rn", "-o", "TARGET"], capture_output=True, text=True).stdout.split()
         for target in sorted((m for m in mounts if m.startswith(str(self.folder))), key=len, reverse=True):
             subprocess.run(["umount", "-l", target], capture_output=True)
+
+    def remove(self) -> None:
+        """Its processes, its mounts, its folder."""
+        self.kill()
+        self._unmount()
         if self._log is not None:
             self._log.close()
         shutil.rmtree(self.folder, ignore_errors=True)
