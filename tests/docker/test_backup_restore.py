@@ -15,6 +15,7 @@ from stackctl.certs.store import CertStore
 from stackctl.config.spec import load_spec
 from stackctl.health.probe import served_serial
 from stackctl.health.target import probe_target
+from tests.crash import crashes_under_load
 from tests.docker.conftest import Stack, remove_project
 from tests.helpers import run_cli
 
@@ -68,5 +69,10 @@ def test_backup_then_restore_into_a_new_folder_serves_the_same_certificate_and_d
         assert oct((target / "secrets").stat().st_mode & 0o777) == "0o700"
         assert oct((target / "certs/ca/ca.key").stat().st_mode & 0o777) == "0o600"
         assert run_cli("--dir", str(target), "verify").code == 0
+        ca = str(target / "certs/ca/ca.crt")
+        with crashes_under_load(stack.client, stack.name, stack.https, DOMAIN, ca) as crashes:
+            crashes.crash("haproxy", "photoprism", "mariadb")
+        assert crashes.failures_outside_haproxy_crashes() == []
+        assert _api(target, stack.https, "GET", "/api/v1/photos")["photos"] == ["lighthouse"]
     finally:
         remove_project(stack.client, stack.name)

@@ -22,6 +22,7 @@ from pathlib import Path
 import docker
 import pytest
 
+from tests.crash import crashes_under_load
 from tests.docker.conftest import IN_CI, TEST_IMAGES, Stack, make_stack
 from tests.helpers import default_sigint
 
@@ -95,6 +96,13 @@ def _photos(stack: Stack) -> dict[str, object]:
     return document
 
 
+def _every_service_heals_after_a_crash(stack: Stack) -> None:
+    """What an upgrade or a rollback created comes back by itself after a crash, under load."""
+    with crashes_under_load(stack.client, stack.name, stack.https, DOMAIN, stack.ca) as crashes:
+        crashes.crash("haproxy", "photoprism", "mariadb")
+    assert crashes.failures_outside_haproxy_crashes() == []
+
+
 def _last(stack: Stack, event: str) -> dict[str, object]:
     lines = (stack.root / "upgrades.jsonl").read_text().splitlines()
     return [json.loads(line) for line in lines if json.loads(line)["event"] == event][-1]
@@ -129,6 +137,8 @@ def test_upgrade_migrates_keeps_the_data_and_rolls_a_broken_release_back(release
     assert _last(stack, "upgrade")["result"] == "upgraded"
     code, out, _ = stack.cli("status", "--json")
     assert json.loads(out)["upgrade"]["last"]["result"] == "upgraded"
+    _every_service_heals_after_a_crash(stack)
+    assert _photos(stack) == {"version": 2, "schema": 2, "photos": ["sunset"]}
 
     release.publish(3)
     code, out, err = stack.cli("upgrade", "--timeout", "40")
@@ -142,6 +152,8 @@ def test_upgrade_migrates_keeps_the_data_and_rolls_a_broken_release_back(release
     assert stack.client.images.get(str(_last(stack, "rollback")["to"]["id"]))
     code, out, _ = stack.cli("verify")
     assert code == 0
+    _every_service_heals_after_a_crash(stack)
+    assert _photos(stack) == {"version": 2, "schema": 2, "photos": ["sunset"]}
     ids = stack.containers()
     stack.edit("pull: always", "pull: missing")
     stack.up()
