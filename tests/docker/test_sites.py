@@ -18,6 +18,7 @@ import docker.errors
 import pytest
 from cryptography import x509
 
+from tests.crash import crashes_under_load, ok_or_maintenance
 from tests.docker.conftest import UPSTREAM_IMAGE, Stack, make_stack
 from tests.h2client import H2Load
 from tests.helpers import wait_until
@@ -138,6 +139,23 @@ def test_a_fourth_site_joins_under_load_without_a_failed_request(sites: Stack) -
         assert load.failures == [], load.failures[:5]
     assert haproxy_log_problems(sites.container("haproxy"), log_since) == []
     assert _request(sites, CAROL, "GET", "/api/v1/status")[0] == 200
+
+
+def test_a_crashed_site_container_comes_back_by_itself_and_the_others_never_notice(sites: Stack) -> None:
+    services = [s for s in sites.containers() if s.endswith(("bob-example-com", "app-example-com"))]
+    assert len(services) == 2, services
+    app, bob = (FreshConnections(sites.https, host, sites.ca, path="/", acceptable=ok_or_maintenance)
+                for host in (APP, BOB))  # fmt: skip
+    with app, bob, crashes_under_load(sites.client, sites.name, sites.https, ALICE, sites.ca) as crashes:
+        for service in services:
+            crashes.crash(service)  # the upstream app, then bob's PhotoPrism
+        started = time.monotonic()
+        wait_until(lambda: app.statuses.get(200, 0) > 5 and bob.ok_after(started) > 5, 60, "app and bob served")
+    assert crashes.load.failures == []  # alice's PhotoPrism never noticed
+    assert app.failures == [] and bob.failures == []  # at worst the maintenance answer
+    code, out, _ = sites.cli("status", "--json")
+    restarts = {c["service"]: c["restarts"] for c in json.loads(out)["containers"]}
+    assert all(restarts[s] == 1 for s in services) and code == 0, out
 
 
 def test_a_stopped_site_leaves_the_others_serving_and_status_names_it(sites: Stack) -> None:
