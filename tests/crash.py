@@ -63,12 +63,14 @@ class Crashes:
     def __init__(self, client: Any, project: str, load: FreshConnections) -> None:
         self.client, self.project, self.load = client, project, load
         self.haproxy_down: list[tuple[float, float]] = []
+        self.back_after_s: list[tuple[str, float]] = []  # from the kill to running (and healthy)
 
     def crash(self, *services: str) -> None:
         """Each in turn: crashed, back by itself, and PhotoPrism served again through HAProxy."""
         for service in services:
             crashed = crash(self.client, f"{self.project}-{service}-1", service)
             back = wait_back(self.client, crashed)
+            self.back_after_s.append((service, round(back - crashed.at, 2)))
             self.wait_served(f"PhotoPrism after {service}'s crash")
             if service == "haproxy":
                 first_ok = min((t for t in self.load.ok_times if t > crashed.at), default=back)

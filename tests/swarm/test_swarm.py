@@ -13,12 +13,15 @@ import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import docker
 import jsonschema
 import pytest
 import yaml
 
+from tests.crash import crash
+from tests.helpers import wait_until
 from tests.netns import network_namespace
 from tests.swarm.conftest import NAMESPACE, SwarmStack, make_swarm_stack
 from tests.test_compose import _schema
@@ -199,6 +202,39 @@ def test_broken_upgrade_is_rolled_back_by_swarm(running: SwarmStack) -> None:
         assert code == 0, out
     finally:
         running.edit('photoprism: "stackctl-test/photoprism:v3"', f'photoprism: "{STANDIN}"')
+
+
+def _task_container_id(stack: SwarmStack, service: str) -> str | None:
+    """The running container of the service's task on this node, if any."""
+    label = f"com.docker.swarm.service.name={stack.name}_{service}"
+    found = stack.client.containers.list(filters={"label": label, "status": "running"})
+    return found[0].id if len(found) == 1 else None
+
+
+def test_after_a_renewal_and_a_rollback_every_service_comes_back_after_a_crash(running: SwarmStack) -> None:
+    code, out, err = running.cli("up", "--timeout", "240")  # compose.yaml still names the rolled-back image
+    assert code == 0, err + out
+    for service in ("haproxy", "photoprism", "mariadb"):
+        before = _task_container_id(running, service)
+        assert before is not None, service
+        crash(running.client, before, service)
+        wait_until(lambda: _task_container_id(running, service) not in (None, before), 90, f"{service}'s new task")  # noqa: B023
+    seen: dict[str, Any] = {}
+
+    def healthy() -> bool:
+        code, out, _ = running.cli("status", "--json")
+        seen.update(json.loads(out))
+        return code == 0
+
+    try:
+        wait_until(healthy, 90, "status to be healthy after the crashes", every=1.0)
+    except AssertionError as e:
+        raise AssertionError(f"{e}: {seen.get('verdict')}") from e
+    crashed = {row["service"]: row["last_exit"] for row in seen["containers"]}
+    assert all(e is not None and e["code"] == 137 and e["age_s"] < 600 for e in crashed.values()), crashed
+    assert "photoprism restarted" in seen["verdict"] and "mariadb restarted" in seen["verdict"], seen["verdict"]
+    code, out, _ = running.cli("verify")
+    assert code == 0, out
 
 
 def test_down_leaves_nothing_but_data(running: SwarmStack) -> None:
