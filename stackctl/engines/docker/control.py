@@ -28,4 +28,10 @@ def reload_haproxy(client: docker.DockerClient, container_name: str) -> None:
         ) from e
     except DOCKER_ERRORS as e:
         raise translate(f"reload HAProxy in {container_name}", e) from e
-    exec_in(client, container_name, RELOAD_ARGV, None, None)
+    try:
+        exec_in(client, container_name, RELOAD_ARGV, None, None)
+    except OperationFailed as e:
+        raise OperationFailed(
+            f"failed to reload HAProxy in {container_name} (a shell's kill -USR2 1 in the container): {e.message}",
+            "the HAProxy image needs sh, with HAProxy's master (haproxy -W) as PID 1, as the official image has",
+        ) from e
