@@ -12,6 +12,8 @@ from stackctl.render.services import HAPROXY_CONFIG_DIR, HAPROXY_CONFIG_PATH, HA
 from tests.helpers import IN_CI, self_signed_bundle
 from tests.specs import EXAMPLES, example
 
+pytestmark = pytest.mark.docker  # `haproxy -c` runs in the test image: `make test-unit` leaves it out
+
 NEWEST_HAPROXY = "stackctl-test/haproxy:3.0"
 GOLDEN = Path(__file__).parent / "golden"
 
