@@ -26,17 +26,18 @@ def container_rows(
 ) -> list[ContainerStatus]:
     found = project_containers(client, spec.name, paths.compose_dir)
     now = utcnow()
+    codes = _exit_codes_of_restarted(client, list(found.values()), now)
     rows = []
     for service in wanted:
         container = found.get(service)
         if container is None:
             rows.append(ContainerStatus(service, f"{spec.name}-{service}-1", None, "missing", None, None, 0, None))
         else:
-            rows.append(_row(client, service, container, now))
+            rows.append(_row(service, container, now, codes.get(container.id or "")))
     return rows
 
 
-def _row(client: docker.DockerClient, service: str, container: Container, now: dt.datetime) -> ContainerStatus:
+def _row(service: str, container: Container, now: dt.datetime, restarted_code: int | None) -> ContainerStatus:
     state = container.attrs["State"]
     running = state.get("Status") == "running"
     return ContainerStatus(
@@ -49,36 +50,49 @@ def _row(client: docker.DockerClient, service: str, container: Container, now: d
         restarts=int(container.attrs.get("RestartCount", 0)),
         exit_code=None if running else state.get("ExitCode"),
         restart_policy=restart_policy(container),
-        last_exit=_last_exit(client, container, state, now),
+        last_exit=_last_exit(state, now, restarted_code),
     )
 
 
-def _last_exit(
-    client: docker.DockerClient, container: Container, state: dict[str, Any], now: dt.datetime
-) -> LastExit | None:
+def _finished(state: dict[str, Any], now: dt.datetime) -> float | None:
+    """How long ago the container last exited, or None when it never has."""
     finished = str(state.get("FinishedAt") or "")
-    age = age_seconds(finished, now)
-    if finished.startswith(NEVER) or age is None:
+    return None if finished.startswith(NEVER) else age_seconds(finished, now)
+
+
+def _last_exit(state: dict[str, Any], now: dt.datetime, restarted_code: int | None) -> LastExit | None:
+    age = _finished(state, now)
+    if age is None:
         return None
-    if state.get("Status") == "running":
-        # Docker keeps the exit code only until the container starts again; its `die` event has it.
-        code = _exit_code_from_events(client, container.id or "", now.timestamp() - age)
-    else:
-        code = state.get("ExitCode")
-    return LastExit(code, bool(state.get("OOMKilled")), finished[:19] + "Z", age)
+    # A running container has started again since, and Docker reset its exit code: its `die` event has it.
+    code = restarted_code if state.get("Status") == "running" else state.get("ExitCode")
+    return LastExit(code, bool(state.get("OOMKilled")), str(state["FinishedAt"])[:19] + "Z", age)
 
 
-def _exit_code_from_events(client: docker.DockerClient, container_id: str, finished: float) -> int | None:
-    """The exit code of the `die` event at `finished`, while the engine still holds it (its last 256
-    events, since it started); None when it no longer does."""
-    until = min(finished + _EVENT_WINDOW_S, time.time())
-    filters = {"container": container_id, "event": "die"}
-    since = finished - _EVENT_WINDOW_S
-    with docker_call(f"read the events of container {container_id[:12]}"):
+def _exit_codes_of_restarted(
+    client: docker.DockerClient, containers: list[Container], now: dt.datetime
+) -> dict[str, int]:
+    """Container id -> the exit code of its `die` event at its last exit, for every running container
+    that has exited before, in one request, while the engine still holds the events (its last 256 since
+    it started)."""
+    finished: dict[str, float] = {}
+    for container in containers:
+        state = container.attrs["State"]
+        age = _finished(state, now)
+        if state.get("Status") == "running" and age is not None and container.id:
+            finished[container.id] = now.timestamp() - age
+    if not finished:
+        return {}
+    filters = {"container": list(finished), "event": "die"}
+    since = min(finished.values()) - _EVENT_WINDOW_S
+    with docker_call("read the events of the stack's containers"):
         # The API takes fractional seconds (an event a moment ago is found); the SDK's stub says int.
-        events = list(client.events(since=since, until=until, filters=filters, decode=True))  # type: ignore[call-overload]
-    for event in reversed(events):
-        code = (event.get("Actor") or {}).get("Attributes", {}).get("exitCode")
-        if code is not None and str(code).isdigit():
-            return int(code)
-    return None
+        events = list(client.events(since=since, until=time.time(), filters=filters, decode=True))  # type: ignore[call-overload]
+    codes: dict[str, int] = {}
+    for event in events:  # oldest first: the last one near each container's exit wins
+        actor = event.get("Actor") or {}
+        container_id, code = actor.get("ID", ""), str(actor.get("Attributes", {}).get("exitCode", ""))
+        at = float(event.get("timeNano", 0)) / 1e9
+        if container_id in finished and code.isdigit() and abs(at - finished[container_id]) <= _EVENT_WINDOW_S:
+            codes[container_id] = int(code)
+    return codes

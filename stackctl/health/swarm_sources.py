@@ -47,9 +47,9 @@ class SwarmSources:
                                             None, 0, None))  # fmt: skip
                 continue
             replaced = len([t for t in mine if t.desired != "running"])  # earlier tasks Swarm still lists
-            last_exit = _last_failure(mine, now)
             rows += [
-                replace(_row(self.spec, t, replaced, age_seconds(t.since, now)), last_exit=last_exit) for t in current
+                replace(_row(self.spec, t, replaced, age_seconds(t.since, now)), last_exit=_last_failure(mine, t, now))
+                for t in current
             ]
         return rows
 
@@ -64,9 +64,9 @@ class SwarmSources:
         return {address: probe(replace(target, address=address)) for address in self.engine.edge_addresses()}
 
 
-def _last_failure(tasks: list[TaskInfo], now: dt.datetime) -> LastExit | None:
-    """The service's most recent crashed task (Swarm replaced it with a new one)."""
-    failed = sorted((t for t in tasks if t.state == "failed"), key=lambda t: t.since)
+def _last_failure(tasks: list[TaskInfo], current: TaskInfo, now: dt.datetime) -> LastExit | None:
+    """The most recent crashed task of the service on `current`'s node (Swarm replaced it with `current`)."""
+    failed = sorted((t for t in tasks if t.state == "failed" and t.node == current.node), key=lambda t: t.since)
     if not failed:
         return None
     age = age_seconds(failed[-1].since, now)
