@@ -20,6 +20,11 @@ import docker
 import docker.errors
 
 ENGINE_START_S = 60.0
+CGROUP_PATTERNS = (  # where a container's processes are listed
+    "/sys/fs/cgroup/*/docker/{id}/cgroup.procs",  # v1, cgroupfs
+    "/sys/fs/cgroup/docker/{id}/cgroup.procs",  # v2, cgroupfs
+    "/sys/fs/cgroup/system.slice/docker-{id}.scope/cgroup.procs",  # v2, systemd
+)
 
 
 @dataclass(frozen=True)
@@ -142,10 +147,3 @@ class NamespacedEngine:
         if self._log is not None:
             self._log.close()
         shutil.rmtree(self.folder, ignore_errors=True)
-
-
-CGROUP_PATTERNS = (
-    "/sys/fs/cgroup/*/docker/{id}/cgroup.procs",  # v1, cgroupfs
-    "/sys/fs/cgroup/docker/{id}/cgroup.procs",  # v2, cgroupfs
-    "/sys/fs/cgroup/system.slice/docker-{id}.scope/cgroup.procs",  # v2, systemd
-)
