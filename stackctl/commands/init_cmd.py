@@ -71,7 +71,8 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 
 def stack_yaml_text(domain: str) -> str:
-    from stackctl.config.spec import HAPROXY_LTS_IMAGE, spec_from_data
+    from stackctl.config.settings import HAPROXY_LTS_IMAGE
+    from stackctl.config.spec import spec_from_data
 
     # Validate the domain first so a bad one never reaches disk; this also yields the default subnet.
     data: dict[str, Any] = {"domain": domain}

@@ -7,7 +7,7 @@ import ipaddress
 import json
 import re
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Any, Literal, TypeVar
 from urllib.parse import urlsplit
 
 from stackctl.core.errors import SpecError
@@ -82,6 +82,7 @@ def kind(value: Any) -> str:
 
 
 T = TypeVar("T")
+C = TypeVar("C", bound=str)
 
 
 class Section:
@@ -158,19 +159,29 @@ def boolean(path: str, value: Any) -> bool:
     return value
 
 
-def tristate(path: str, value: Any) -> str:
+Tristate = Literal["auto", "true", "false"]
+
+
+def tristate(path: str, value: Any) -> Tristate:
     """true, false or auto, kept as text."""
-    if value is True or value is False or value == "auto":
-        return str(value).lower()
+    if value is True:
+        return "true"
+    if value is False:
+        return "false"
+    if value == "auto":
+        return "auto"
     shown = show(value) if isinstance(value, str) else kind(value)
     raise SpecError(path, f"must be true, false or auto, got {shown}")
 
 
-def choice(*choices: str) -> Callable[[str, Any], str]:
-    def convert(path: str, value: Any) -> str:
-        if value not in choices:
-            raise SpecError(path, f"must be one of {', '.join(choices)}, got {kind(value)}")
-        return str(value)
+def choice(*choices: C) -> Callable[[str, Any], C]:
+    """One of `choices`, typed as they are (a Literal's values give that Literal)."""
+
+    def convert(path: str, value: Any) -> C:
+        for known in choices:
+            if value == known and isinstance(value, str):
+                return known
+        raise SpecError(path, f"must be one of {', '.join(choices)}, got {kind(value)}")
 
     return convert
 

@@ -11,6 +11,17 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from stackctl.config import rules as rule
+from stackctl.config.dns_spec import dns_settings
+from stackctl.config.settings import (
+    ACME_CHALLENGES,
+    KEY_TYPES,
+    TLS_SOURCES,
+    AcmeSettings,
+    KeyType,
+    PhotoprismSettings,
+    TlsSettings,
+    TlsSource,
+)
 from stackctl.config.sites import Site, UpstreamSettings, slug_of
 from stackctl.core.errors import SpecError
 from stackctl.core.names import hostname_problem
@@ -137,8 +148,6 @@ def _upstream(section: rule.Section) -> UpstreamSettings:
 
 
 def _site(section: rule.Section, stack_tls: Any) -> Site:
-    from stackctl.config.spec import PhotoprismSettings, photoprism_settings, site_names, tls_settings
-
     tls = tls_settings(rule.Section(_site_tls_raw(stack_tls, section.raw.get("tls")), section.key_path("tls")))
     section.take("tls", None, lambda p, v: v)
     if "domain" not in section.raw:
@@ -189,3 +198,66 @@ def _parsed(sections: list[rule.Section], stack_tls: Any, first: Site | None) ->
     """Each section with its site, `first` (already parsed) before the list's."""
     top = [(rule.Section({}, "domain"), first)] if first is not None else []
     return [*top, *((section, _site(section, stack_tls)) for section in sections)]
+
+
+def tls_settings(section: rule.Section) -> TlsSettings:
+    source: TlsSource = section.take("source", "local-ca", rule.choice(*TLS_SOURCES))
+    key_type: KeyType = section.take("key_type", "ecdsa-p256", rule.choice(*KEY_TYPES))
+    acme_section = section.section("acme")
+    acme = AcmeSettings(
+        email=acme_section.take("email", None, rule.email),
+        directory=acme_section.take("directory", "letsencrypt-staging", rule.acme_directory),
+        ca_bundle=acme_section.take("ca_bundle", None, rule.optional_host_path),
+        agree_tos=acme_section.take("agree_tos", False, rule.boolean),
+        challenge=acme_section.take("challenge", "http-01", rule.choice(*ACME_CHALLENGES)),
+        dns=dns_settings(acme_section.section("dns")) if "dns" in acme_section.raw else None,
+    )
+    acme_section.finish()
+    section.finish()
+    if acme.challenge == "dns-01" and acme.dns is None:
+        raise SpecError(
+            section.key_path("acme.dns"),
+            "is required when tls.acme.challenge is dns-01 (provider: rfc2136 or lexicon)",
+            "see the README's Let's Encrypt section for rfc2136, lexicon and CNAME delegation examples",
+        )
+    if source == "acme" and acme.email is None:
+        why = "is required when tls.source is acme (the CA sends expiry notices to it)"
+        raise SpecError(section.key_path("acme.email"), why)
+    if source == "acme" and acme.directory == "letsencrypt" and not acme.agree_tos:
+        raise SpecError(
+            section.key_path("acme.agree_tos"),
+            "must be true to use production Let's Encrypt (read https://letsencrypt.org/repository/ first)",
+        )
+    return TlsSettings(source=source, key_type=key_type, acme=acme)
+
+
+def site_names(section: rule.Section, tls: TlsSettings) -> tuple[str, tuple[str, ...]]:
+    """A site's domain and aliases: no duplicates, and wildcards only where DNS-01 can issue them."""
+    domain = section.take("domain", "", rule.hostname)
+    no_aliases: tuple[str, ...] = ()
+    aliases = section.take("aliases", no_aliases, rule.aliases)
+    if domain in aliases:
+        raise SpecError(
+            section.key_path(f"aliases[{aliases.index(domain)}]"), f"duplicate of domain {rule.show(domain)}"
+        )
+    for i, alias in enumerate(aliases):
+        if alias.startswith("*.") and not (tls.source == "acme" and tls.acme.challenge == "dns-01"):
+            raise SpecError(
+                section.key_path(f"aliases[{i}]"),
+                f"a wildcard name ({alias}) needs an ACME certificate over DNS-01: CAs such as Let's Encrypt "
+                "issue wildcards only after a DNS challenge",
+                "set tls.source: acme, tls.acme.challenge: dns-01 and tls.acme.dns, or list the names one by one",
+            )
+    return domain, aliases
+
+
+def photoprism_settings(pp: rule.Section, defaults: PhotoprismSettings) -> PhotoprismSettings:
+    settings = PhotoprismSettings(
+        originals=pp.take("originals", defaults.originals, rule.host_path),
+        storage=pp.take("storage", defaults.storage, rule.host_path),
+        import_path=pp.take("import", None, rule.optional_host_path),
+        admin_user=pp.take("admin_user", "admin", rule.admin_user),
+        env=pp.take("env", (), rule.env_vars),
+    )
+    pp.finish()
+    return settings

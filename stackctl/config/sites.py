@@ -6,10 +6,8 @@ from __future__ import annotations
 
 import zlib
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
-if TYPE_CHECKING:
-    from stackctl.config.spec import PhotoprismSettings, TlsSettings
+from stackctl.config.settings import PhotoprismSettings, TlsSettings
 
 # A site of the single-site form keeps the names it always had: service and backend `photoprism`,
 # database and user `photoprism`, its passwords in secrets/photoprism.env.

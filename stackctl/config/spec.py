@@ -8,77 +8,25 @@ from pathlib import Path
 from typing import Any
 
 from stackctl.config import rules as rule
-from stackctl.config.dns_spec import DnsSettings, dns_settings
-from stackctl.config.rules import ACME_DIRECTORIES
+from stackctl.config.settings import (
+    DATABASE_KINDS,
+    ENGINES,
+    HAPROXY_LTS_IMAGE,
+    PULL_POLICIES,
+    DatabaseSettings,
+    EngineKind,
+    Images,
+    NetworkSettings,
+    PhotoprismSettings,
+    Ports,
+    PullPolicy,
+    TlsSettings,
+)
+from stackctl.config.site_rules import parse_sites, photoprism_settings, site_names, tls_settings
 from stackctl.config.sites import Site
 from stackctl.core.errors import InvalidInput, SpecError
 from stackctl.core.fsio import MiB, read_user_text
 from stackctl.core.yamlload import parse_yaml
-
-HAPROXY_LTS_IMAGE = "haproxy:3.2"
-TLS_SOURCES = ("local-ca", "import", "acme")
-ACME_CHALLENGES = ("http-01", "dns-01")
-KEY_TYPES = ("ecdsa-p256", "ecdsa-p384", "rsa-2048", "rsa-4096")
-PULL_POLICIES = ("always", "missing", "never")
-DATABASE_KINDS = ("mariadb", "sqlite")
-ENGINES = ("docker", "swarm")
-
-
-@dataclass(frozen=True)
-class Ports:
-    http: int = 80
-    https: int = 443
-    bind: str = "0.0.0.0"
-    stats: int = 8404
-    http3: str = "auto"  # auto | true | false
-
-
-@dataclass(frozen=True)
-class AcmeSettings:
-    email: str | None = None
-    directory: str = "letsencrypt-staging"
-    ca_bundle: str | None = None
-    agree_tos: bool = False
-    challenge: str = "http-01"
-    dns: DnsSettings | None = None
-
-    @property
-    def directory_url(self) -> str:
-        return ACME_DIRECTORIES.get(self.directory, self.directory)
-
-
-@dataclass(frozen=True)
-class TlsSettings:
-    source: str = "local-ca"
-    key_type: str = "ecdsa-p256"
-    acme: AcmeSettings = field(default_factory=AcmeSettings)
-
-
-@dataclass(frozen=True)
-class Images:
-    haproxy: str = HAPROXY_LTS_IMAGE
-    photoprism: str = "photoprism/photoprism:latest"
-    mariadb: str = "mariadb:11"
-
-
-@dataclass(frozen=True)
-class PhotoprismSettings:
-    originals: str = "./originals"
-    storage: str = "./storage"
-    import_path: str | None = None
-    admin_user: str = "admin"
-    env: tuple[tuple[str, str], ...] = ()
-
-
-@dataclass(frozen=True)
-class DatabaseSettings:
-    kind: str = "mariadb"
-    path: str = "./database"
-
-
-@dataclass(frozen=True)
-class NetworkSettings:
-    subnet: str
 
 
 @dataclass(frozen=True)
@@ -90,13 +38,13 @@ class StackSpec:
     ports: Ports = field(default_factory=Ports)
     tls: TlsSettings = field(default_factory=TlsSettings)
     images: Images = field(default_factory=Images)
-    pull: str = "missing"
+    pull: PullPolicy = "missing"
     photoprism: PhotoprismSettings = field(default_factory=PhotoprismSettings)
     database: DatabaseSettings = field(default_factory=DatabaseSettings)
     # Every site, in stack.yaml's order. The fields above (domain, aliases, tls, photoprism) are the
     # first site's, so that code and scripts written for one site keep their meaning.
     sites: tuple[Site, ...] = ()
-    engine: str = "docker"  # docker: one host | swarm: the Swarm the local engine manages
+    engine: EngineKind = "docker"
 
     def __post_init__(self) -> None:
         if not self.sites:  # the single-site form: one PhotoPrism site with the stack-wide settings
@@ -169,69 +117,6 @@ def _ports(section: rule.Section) -> Ports:
     return ports
 
 
-def tls_settings(section: rule.Section) -> TlsSettings:
-    source = section.take("source", "local-ca", rule.choice(*TLS_SOURCES))
-    key_type = section.take("key_type", "ecdsa-p256", rule.choice(*KEY_TYPES))
-    acme_section = section.section("acme")
-    acme = AcmeSettings(
-        email=acme_section.take("email", None, rule.email),
-        directory=acme_section.take("directory", "letsencrypt-staging", rule.acme_directory),
-        ca_bundle=acme_section.take("ca_bundle", None, rule.optional_host_path),
-        agree_tos=acme_section.take("agree_tos", False, rule.boolean),
-        challenge=acme_section.take("challenge", "http-01", rule.choice(*ACME_CHALLENGES)),
-        dns=dns_settings(acme_section.section("dns")) if "dns" in acme_section.raw else None,
-    )
-    acme_section.finish()
-    section.finish()
-    if acme.challenge == "dns-01" and acme.dns is None:
-        raise SpecError(
-            section.key_path("acme.dns"),
-            "is required when tls.acme.challenge is dns-01 (provider: rfc2136 or lexicon)",
-            "see the README's Let's Encrypt section for rfc2136, lexicon and CNAME delegation examples",
-        )
-    if source == "acme" and acme.email is None:
-        why = "is required when tls.source is acme (the CA sends expiry notices to it)"
-        raise SpecError(section.key_path("acme.email"), why)
-    if source == "acme" and acme.directory == "letsencrypt" and not acme.agree_tos:
-        raise SpecError(
-            section.key_path("acme.agree_tos"),
-            "must be true to use production Let's Encrypt (read https://letsencrypt.org/repository/ first)",
-        )
-    return TlsSettings(source=source, key_type=key_type, acme=acme)
-
-
-def site_names(section: rule.Section, tls: TlsSettings) -> tuple[str, tuple[str, ...]]:
-    """A site's domain and aliases: no duplicates, and wildcards only where DNS-01 can issue them."""
-    domain = section.take("domain", "", rule.hostname)
-    no_aliases: tuple[str, ...] = ()
-    aliases = section.take("aliases", no_aliases, rule.aliases)
-    if domain in aliases:
-        raise SpecError(
-            section.key_path(f"aliases[{aliases.index(domain)}]"), f"duplicate of domain {rule.show(domain)}"
-        )
-    for i, alias in enumerate(aliases):
-        if alias.startswith("*.") and not (tls.source == "acme" and tls.acme.challenge == "dns-01"):
-            raise SpecError(
-                section.key_path(f"aliases[{i}]"),
-                f"a wildcard name ({alias}) needs an ACME certificate over DNS-01: CAs such as Let's Encrypt "
-                "issue wildcards only after a DNS challenge",
-                "set tls.source: acme, tls.acme.challenge: dns-01 and tls.acme.dns, or list the names one by one",
-            )
-    return domain, aliases
-
-
-def photoprism_settings(pp: rule.Section, defaults: PhotoprismSettings) -> PhotoprismSettings:
-    settings = PhotoprismSettings(
-        originals=pp.take("originals", defaults.originals, rule.host_path),
-        storage=pp.take("storage", defaults.storage, rule.host_path),
-        import_path=pp.take("import", None, rule.optional_host_path),
-        admin_user=pp.take("admin_user", "admin", rule.admin_user),
-        env=pp.take("env", (), rule.env_vars),
-    )
-    pp.finish()
-    return settings
-
-
 def spec_from_data(data: Any) -> StackSpec:
     """Validate parsed YAML into a StackSpec. Raises SpecError on the first broken rule."""
     top = rule.Section(data, "")
@@ -248,8 +133,6 @@ def spec_from_data(data: Any) -> StackSpec:
     first = Site(domain, aliases, tls, photoprism=photoprism, legacy=True)
     more: tuple[Site, ...] = ()
     if "sites" in top.raw:  # sites added to a single-site stack: the first one keeps its names
-        from stackctl.config.site_rules import parse_sites
-
         more = parse_sites(top.section_list("sites"), top.raw.get("tls"), first)[1:]
     top.finish()
     return _checked(
@@ -273,10 +156,10 @@ def spec_from_data(data: Any) -> StackSpec:
 @dataclass(frozen=True)
 class _StackWide:
     images: Images
-    pull: str
+    pull: PullPolicy
     database: DatabaseSettings
     network: NetworkSettings
-    engine: str
+    engine: EngineKind
 
 
 def _stack_wide(top: rule.Section, name: str) -> _StackWide:
@@ -287,7 +170,7 @@ def _stack_wide(top: rule.Section, name: str) -> _StackWide:
         mariadb=images_section.take("mariadb", Images.mariadb, rule.image),
     )
     images_section.finish()
-    pull = top.take("pull", "missing", rule.choice(*PULL_POLICIES))
+    pull: PullPolicy = top.take("pull", "missing", rule.choice(*PULL_POLICIES))
     db = top.section("database")
     database = DatabaseSettings(
         kind=db.take("kind", "mariadb", rule.choice(*DATABASE_KINDS)),
@@ -297,13 +180,11 @@ def _stack_wide(top: rule.Section, name: str) -> _StackWide:
     net = top.section("network")
     network = NetworkSettings(subnet=net.take("subnet", default_subnet(name), rule.subnet))
     net.finish()
-    engine = top.take("engine", "docker", rule.choice(*ENGINES))
+    engine: EngineKind = top.take("engine", "docker", rule.choice(*ENGINES))
     return _StackWide(images, pull, database, network, engine)
 
 
 def _sites_form(top: rule.Section) -> StackSpec:
-    from stackctl.config.site_rules import parse_sites
-
     for key in ("domain", "aliases", "photoprism"):
         if key in top.raw:
             raise SpecError(

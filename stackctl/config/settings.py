@@ -1,0 +1,84 @@
+"""The typed values of stack.yaml below the stack itself: ports, TLS, images, a PhotoPrism site's
+folders, the database, the network. Each setting that has a few values is a `Literal`. Pure."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Final, Literal
+
+from stackctl.config.dns_spec import DnsSettings
+from stackctl.config.rules import ACME_DIRECTORIES, Tristate
+
+HAPROXY_LTS_IMAGE = "haproxy:3.2"
+
+EngineKind = Literal["docker", "swarm"]  # docker: one host | swarm: the Swarm the local engine manages
+TlsSource = Literal["local-ca", "import", "acme"]
+AcmeChallenge = Literal["http-01", "dns-01"]
+KeyType = Literal["ecdsa-p256", "ecdsa-p384", "rsa-2048", "rsa-4096"]
+PullPolicy = Literal["always", "missing", "never"]
+DatabaseKind = Literal["mariadb", "sqlite"]
+Http3Setting = Tristate  # ports.http3: auto | true | false
+
+ENGINES: Final[tuple[EngineKind, ...]] = ("docker", "swarm")
+TLS_SOURCES: Final[tuple[TlsSource, ...]] = ("local-ca", "import", "acme")
+ACME_CHALLENGES: Final[tuple[AcmeChallenge, ...]] = ("http-01", "dns-01")
+KEY_TYPES: Final[tuple[KeyType, ...]] = ("ecdsa-p256", "ecdsa-p384", "rsa-2048", "rsa-4096")
+PULL_POLICIES: Final[tuple[PullPolicy, ...]] = ("always", "missing", "never")
+DATABASE_KINDS: Final[tuple[DatabaseKind, ...]] = ("mariadb", "sqlite")
+
+
+@dataclass(frozen=True)
+class Ports:
+    http: int = 80
+    https: int = 443
+    bind: str = "0.0.0.0"
+    stats: int = 8404
+    http3: Http3Setting = "auto"
+
+
+@dataclass(frozen=True)
+class AcmeSettings:
+    email: str | None = None
+    directory: str = "letsencrypt-staging"
+    ca_bundle: str | None = None
+    agree_tos: bool = False
+    challenge: AcmeChallenge = "http-01"
+    dns: DnsSettings | None = None
+
+    @property
+    def directory_url(self) -> str:
+        return ACME_DIRECTORIES.get(self.directory, self.directory)
+
+
+@dataclass(frozen=True)
+class TlsSettings:
+    source: TlsSource = "local-ca"
+    key_type: KeyType = "ecdsa-p256"
+    acme: AcmeSettings = field(default_factory=AcmeSettings)
+
+
+@dataclass(frozen=True)
+class Images:
+    haproxy: str = HAPROXY_LTS_IMAGE
+    photoprism: str = "photoprism/photoprism:latest"
+    mariadb: str = "mariadb:11"
+
+
+@dataclass(frozen=True)
+class PhotoprismSettings:
+    originals: str = "./originals"
+    storage: str = "./storage"
+    import_path: str | None = None
+    admin_user: str = "admin"
+    env: tuple[tuple[str, str], ...] = ()
+
+
+@dataclass(frozen=True)
+class DatabaseSettings:
+    kind: DatabaseKind = "mariadb"
+    path: str = "./database"
+
+
+@dataclass(frozen=True)
+class NetworkSettings:
+    subnet: str
