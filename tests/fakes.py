@@ -17,6 +17,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from stackctl.certs.issuers import Issued, Issuer, issuer_for
 from stackctl.certs.keys import key_pem
 from stackctl.certs.store import CertStore
+from stackctl.config.sites import Site
 from stackctl.config.spec import StackSpec
 from stackctl.core.errors import OperationFailed
 from stackctl.engines.base import ApplyResult, ContainerInfo
@@ -33,13 +34,13 @@ class BrokenKeyIssuer:
         self.real = real
         self.source = real.source
 
-    def issue(self, spec: StackSpec, store: CertStore, now: dt.datetime) -> Issued:
-        issued = self.real.issue(spec, store, now)
+    def issue(self, spec: StackSpec, site: Site, store: CertStore, now: dt.datetime) -> Issued:
+        issued = self.real.issue(spec, site, store, now)
         return Issued(issued.leaf, issued.chain, key_pem(ec.generate_private_key(ec.SECP256R1())), issued.notes)
 
 
 def broken_key_edges() -> Edges:
-    return Edges(issuer_for=lambda spec: BrokenKeyIssuer(issuer_for(spec)))
+    return Edges(issuer_for=lambda site: BrokenKeyIssuer(issuer_for(site)))
 
 
 @dataclass
@@ -188,6 +189,6 @@ def no_engine() -> FakeEngine:
 def fake_edges(engine: Any = no_engine, runtime: FakeRuntimeApi | None = None, broken_key: bool = False) -> Edges:
     """Edges with a fake engine and runtime API (the issuer is the real one, or BrokenKeyIssuer)."""
     answering = runtime or FakeRuntimeApi(None, answering=False)
-    issuer = (lambda spec: BrokenKeyIssuer(issuer_for(spec))) if broken_key else issuer_for
+    issuer = (lambda site: BrokenKeyIssuer(issuer_for(site))) if broken_key else issuer_for
     engine_factory = engine if callable(engine) and not isinstance(engine, FakeEngine) else (lambda: engine)
     return Edges(issuer_for=issuer, engine=engine_factory, runtime=lambda sock: answering)  # type: ignore[arg-type]

@@ -24,12 +24,21 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
+from stackctl.certs.store import CertStore
 from stackctl.cli import main
-from stackctl.config.spec import StackSpec
+from stackctl.config.spec import StackSpec, load_spec
 from stackctl.flows.edges import Edges
+from stackctl.health.probe import Target
+from stackctl.health.target import probe_target
 from stackctl.render.haproxy import HAPROXY_CFG, HaproxyLayout, render_haproxy_folder
 
 IN_CI = os.environ.get("CI") == "true"
+
+
+def first_site_target(root: Path, timeout: float = 5.0) -> Target:
+    """How `up` and `verify` check the first site of the stack in `root`."""
+    spec = load_spec(root / "stack.yaml")
+    return probe_target(spec, spec.first_site, CertStore(root / "certs"), timeout=timeout)
 
 
 def require_tool(name: str) -> str:

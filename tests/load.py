@@ -112,7 +112,7 @@ def renew_under_load(stack: Any, cafile: str, domain: str = "photos.example.com"
 
     def served() -> str | None:
         spec = load_spec(stack.root / "stack.yaml")
-        return served_serial(probe_target(spec, CertStore(stack.root / "certs")))
+        return served_serial(probe_target(spec, spec.first_site, CertStore(stack.root / "certs")))
 
     before = served()
     log_since = int(time.time()) - 1

@@ -12,7 +12,8 @@ from acme import errors, messages
 from cryptography import x509
 
 from stackctl.certs.acme.account import AccountFiles, existing_thumbprint, thumbprint
-from stackctl.certs.acme.issuer import AcmeIssuer, AcmeSession, staging_url
+from stackctl.certs.acme.issuer import AcmeIssuer, AcmeSession
+from stackctl.certs.issuers import staging_url
 from stackctl.certs.store import CertStore
 from stackctl.config.spec import StackSpec, spec_from_data
 from stackctl.core.errors import OperationFailed
@@ -32,24 +33,29 @@ def _spec(**acme: object) -> StackSpec:
     )
 
 
+SPEC = _spec()
+
+
 def test_issuance_registers_once_answers_http01_and_returns_the_chain(tmp_path: Path) -> None:
     ca, store, spec = FakeAcmeCa(), CertStore(tmp_path / "certs"), _spec()
-    issued = AcmeIssuer(connect=ca.connect).issue(spec, store, NOW)
+    issued = AcmeIssuer(connect=ca.connect).issue(spec, spec.first_site, store, NOW)
     names = issued.leaf.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
-    assert sorted(names.get_values_for_type(x509.DNSName)) == sorted(spec.names)
+    assert sorted(names.get_values_for_type(x509.DNSName)) == sorted(spec.first_site.names)
     assert issued.chain == [ca.root] and b"PRIVATE KEY" in issued.key_pem
     assert len(ca.answered) == 2 and ca.accounts == 1
-    AcmeIssuer(connect=ca.connect).issue(spec, store, NOW)
+    AcmeIssuer(connect=ca.connect).issue(spec, spec.first_site, store, NOW)
     assert ca.accounts == 1  # the saved account is reused
     assert (AccountFiles(store.root).key.stat().st_mode & 0o777) == 0o600
     # haproxy.cfg answers challenges with this thumbprint: it must be the account key's.
-    assert existing_thumbprint(store.root) == thumbprint(AcmeSession(spec, store, connect=ca.connect).key)
+    assert existing_thumbprint(store.root) == thumbprint(
+        AcmeSession(spec, spec.first_site, store, connect=ca.connect).key
+    )
 
 
 def test_a_challenge_the_ca_cannot_reach_names_the_host_and_what_to_check(tmp_path: Path) -> None:
     ca = FakeAcmeCa(fail_names={"www.photos.example.com"})
     with pytest.raises(OperationFailed) as caught:
-        AcmeIssuer(connect=ca.connect).issue(_spec(), CertStore(tmp_path / "certs"), NOW)
+        AcmeIssuer(connect=ca.connect).issue(SPEC, SPEC.first_site, CertStore(tmp_path / "certs"), NOW)
     assert "could not validate www.photos.example.com: Connection refused" in caught.value.message
     assert "resolves to this host" in caught.value.hint and "port 80" in caught.value.hint
 
@@ -69,7 +75,7 @@ def test_a_challenge_the_ca_cannot_reach_names_the_host_and_what_to_check(tmp_pa
 def test_ca_errors_carry_the_cas_words_and_a_hint(tmp_path: Path, error: Exception, message: str, hint: str) -> None:
     ca = FakeAcmeCa(error=error)
     with pytest.raises(OperationFailed) as caught:
-        AcmeIssuer(connect=ca.connect).issue(_spec(), CertStore(tmp_path / "certs"), NOW)
+        AcmeIssuer(connect=ca.connect).issue(SPEC, SPEC.first_site, CertStore(tmp_path / "certs"), NOW)
     assert message in caught.value.message and hint in caught.value.hint
 
 
@@ -78,19 +84,19 @@ def test_an_unreachable_directory_says_what_to_check(tmp_path: Path) -> None:
         raise requests.exceptions.ConnectionError("Max retries exceeded: Connection refused")
 
     with pytest.raises(OperationFailed) as caught:
-        AcmeSession(_spec(), CertStore(tmp_path / "certs"), connect=refuse)  # type: ignore[arg-type]
+        AcmeSession(SPEC, SPEC.first_site, CertStore(tmp_path / "certs"), connect=refuse)  # type: ignore[arg-type]
     assert caught.value.message == "failed to reach the ACME server at https://ca.test/dir: connection refused"
     assert "ca_bundle" in caught.value.hint
 
 
 def test_renewal_information_is_read_as_utc(tmp_path: Path) -> None:
     ca = FakeAcmeCa(suggested_renewal=dt.datetime(2027, 1, 2, 3, 4))
-    session = AcmeSession(_spec(), CertStore(tmp_path / "certs"), connect=ca.connect)  # type: ignore[arg-type]
+    session = AcmeSession(SPEC, SPEC.first_site, CertStore(tmp_path / "certs"), connect=ca.connect)  # type: ignore[arg-type]
     assert session.renewal_time(b"pem") == dt.datetime(2027, 1, 2, 3, 4, tzinfo=dt.timezone.utc)
     ca.suggested_renewal = None
     assert session.renewal_time(b"pem") is None
 
 
 def test_trial_issuance_uses_staging_unless_a_private_ca_is_configured() -> None:
-    assert staging_url(_spec()) == "https://ca.test/dir"
-    assert "staging" in staging_url(_spec(directory="letsencrypt-staging"))
+    assert staging_url(_spec().first_site) == "https://ca.test/dir"
+    assert "staging" in staging_url(_spec(directory="letsencrypt-staging").first_site)

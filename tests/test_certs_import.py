@@ -232,7 +232,7 @@ def test_bad_import_is_refused_and_changes_nothing(
 def _import(stack_dir: Path, *argv: str) -> str:
     result = run_cli("--dir", str(stack_dir), "certs", "import", *argv)
     assert result.code == 0, result.err
-    assert load_spec(stack_dir / "stack.yaml").tls.source == "import"
+    assert load_spec(stack_dir / "stack.yaml").first_site.tls.source == "import"
     store = CertStore(stack_dir / "certs")
     site = store.read_site(DOMAIN)
     assert site is not None and site.source == "import"

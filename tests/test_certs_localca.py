@@ -79,7 +79,7 @@ def test_leaf_is_short_lived_and_serves_every_name_over_real_tls(stack_dir: Path
     _create(stack_dir)
     spec = load_spec(spec_file)
     store = CertStore(stack_dir / "certs")
-    site = store.read_site(spec.domain)
+    site = store.read_site(spec.first_site.domain)
     assert site is not None
     assert site.leaf.not_valid_after_utc - site.leaf.not_valid_before_utc <= dt.timedelta(days=90, minutes=5)
     https, backend = free_port(), free_port()
@@ -90,7 +90,7 @@ def test_leaf_is_short_lived_and_serves_every_name_over_real_tls(stack_dir: Path
     )  # fmt: skip
     ctx = ssl.create_default_context(cafile=_ca_path(stack_dir))  # trusts only the stack CA, checks host names
     with native_haproxy(haproxy_folder_config(spec, layout, stack_dir), stack_dir, {"STATS_PASSWORD": "x"}, [https]):
-        for name in spec.names:
+        for name in spec.first_site.names:
             with (
                 socket.create_connection(("127.0.0.1", https), timeout=5) as raw,
                 ctx.wrap_socket(raw, server_hostname=name) as tls,

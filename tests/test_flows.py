@@ -46,12 +46,15 @@ def _history(paths: StackPaths) -> dict[str, object]:
 
 
 def _served(spec: StackSpec, paths: StackPaths) -> str | None:
-    return served_serial(probe_target(spec, CertStore(paths.certs), timeout=2.0))
+    return served_serial(probe_target(spec, spec.first_site, CertStore(paths.certs), timeout=2.0))
 
 
 def _renew(paths: StackPaths, spec: StackSpec, edges: Edges) -> object:
     store = CertStore(paths.certs)
-    return replace_certificate(paths, spec, lambda: obtain(store, spec, utcnow(), edges.issuer_for), "test", edges)
+    site = spec.first_site
+    return replace_certificate(
+        paths, spec, site, lambda: obtain(store, spec, site, utcnow(), edges.issuer_for), "test", edges
+    )
 
 
 # --- up ---------------------------------------------------------------------------------------
@@ -247,6 +250,6 @@ def test_a_failed_issuance_is_recorded_and_changes_no_certificate(tmp_path: Path
         raise OperationFailed("the CA refused", "try later")
 
     with pytest.raises(OperationFailed):
-        replace_certificate(paths, spec, refuse, "test", fake_edges())  # type: ignore[arg-type]
+        replace_certificate(paths, spec, spec.first_site, refuse, "test", fake_edges())  # type: ignore[arg-type]
     assert _history(paths)["result"] == "failed: the CA refused"
     assert CertStore(paths.certs).read_site(DOMAIN) is None

@@ -57,8 +57,8 @@ def test_golden_config_passes_haproxy_3_0_check(engine: object, name: str, tmp_p
     certs.mkdir()
     sock.mkdir(mode=0o777)
     sock.chmod(0o777)  # the image's haproxy user (uid 99) writes its socket there
-    bundle = certs / f"{spec.domain}.pem"
-    bundle.write_bytes(self_signed_bundle(list(spec.names)))
+    bundle = certs / f"{spec.first_site.domain}.pem"
+    bundle.write_bytes(self_signed_bundle(list(spec.first_site.names)))
     bundle.chmod(0o644)
     folder = tmp_path / "haproxy"
     folder.mkdir()

@@ -56,7 +56,7 @@ def test_container_config_passes_haproxy_check(name: str, tmp_path: Path) -> Non
     spec = example(name)
     certs = tmp_path / "certs"
     certs.mkdir()
-    (certs / f"{spec.domain}.pem").write_bytes(self_signed_bundle(list(spec.names)))
+    (certs / f"{spec.first_site.domain}.pem").write_bytes(self_signed_bundle(list(spec.first_site.names)))
     layout = HaproxyLayout(certs_dir=f"{certs}/", socket_path=str(tmp_path / "admin.sock"))
     result = _haproxy_check(haproxy_folder_config(spec, layout, tmp_path), tmp_path)
     assert result.returncode == 0, result.stderr
@@ -71,7 +71,7 @@ def test_native_layout_passes_haproxy_check_without_any_warning(tmp_path: Path) 
     spec = example("import-aliases")
     certs = tmp_path / "certs"
     certs.mkdir()
-    (certs / "site.pem").write_bytes(self_signed_bundle(list(spec.names)))
+    (certs / "site.pem").write_bytes(self_signed_bundle(list(spec.first_site.names)))
     layout = HaproxyLayout(
         certs_dir=f"{certs}/", socket_path=str(tmp_path / "admin.sock"), backend_address="127.0.0.1:9"
     )

@@ -8,6 +8,7 @@ import pytest
 
 from stackctl.certs.inspect import CertInfo
 from stackctl.certs.policy import Action, Current, decide, worth_asking_ari
+from stackctl.config.sites import Site
 from stackctl.config.spec import spec_from_data
 
 NOW = dt.datetime(2026, 11, 28, 12, 0, tzinfo=dt.timezone.utc)
@@ -21,11 +22,11 @@ def _cert(
     return CertInfo(names, "CA", "1f", "ecdsa-p256", start, start + lifetime_days * DAY, "AA")
 
 
-def _spec(source: str = "local-ca", aliases: tuple[str, ...] = ()) -> object:
+def _spec(source: str = "local-ca", aliases: tuple[str, ...] = ()) -> Site:
     tls: dict[str, object] = {"source": source}
     if source == "acme":
         tls["acme"] = {"email": "me@example.com"}
-    return spec_from_data({"domain": "photos.example.com", "aliases": list(aliases), "tls": tls})
+    return spec_from_data({"domain": "photos.example.com", "aliases": list(aliases), "tls": tls}).first_site
 
 
 # (case, current (cert, stored source) or None, stack.yaml source, aliases, ari, force, action, reason)
@@ -71,7 +72,7 @@ def test_decide(
 ) -> None:
     spec = _spec(source, aliases)
     stored = Current(*current) if current else None
-    decision = decide(stored, spec, NOW, ari, force)  # type: ignore[arg-type]
+    decision = decide(stored, spec, NOW, ari, force)
     assert (decision.action, decision.reason) == (action, reason)
     assert decision.renew == (action is Action.RENEW)
 
@@ -79,8 +80,8 @@ def test_decide(
 def test_the_ca_is_asked_only_when_it_could_change_the_answer() -> None:
     acme, local = _spec("acme"), _spec("local-ca")
     fresh = Current(_cert(1), "acme")
-    assert worth_asking_ari(fresh, acme, decide(fresh, acme, NOW))  # type: ignore[arg-type]
+    assert worth_asking_ari(fresh, acme, decide(fresh, acme, NOW))
     due = Current(_cert(70), "acme")
-    assert not worth_asking_ari(due, acme, decide(due, acme, NOW))  # type: ignore[arg-type]
-    assert not worth_asking_ari(Current(_cert(1), "local-ca"), local, decide(Current(_cert(1), "local-ca"), local, NOW))  # type: ignore[arg-type]
-    assert not worth_asking_ari(None, acme, decide(None, acme, NOW))  # type: ignore[arg-type]
+    assert not worth_asking_ari(due, acme, decide(due, acme, NOW))
+    assert not worth_asking_ari(Current(_cert(1), "local-ca"), local, decide(Current(_cert(1), "local-ca"), local, NOW))
+    assert not worth_asking_ari(None, acme, decide(None, acme, NOW))

@@ -12,7 +12,8 @@ from tests.helpers import hash_tree, run_cli
 
 def test_domain_alone_is_a_complete_spec() -> None:
     spec = spec_from_data({"domain": "Photos.Example.com"})
-    assert spec.domain == "photos.example.com"
+    site = spec.first_site
+    assert site.domain == "photos.example.com" and site.legacy
     assert spec.name == "photoprism"
     assert (spec.ports.http, spec.ports.https, spec.ports.bind, spec.ports.stats) == (
         80,
@@ -20,21 +21,21 @@ def test_domain_alone_is_a_complete_spec() -> None:
         "0.0.0.0",
         8404,
     )
-    assert spec.tls.source == "local-ca" and spec.tls.key_type == "ecdsa-p256"
+    assert site.tls.source == "local-ca" and site.tls.key_type == "ecdsa-p256"
     assert spec.images.haproxy == "haproxy:3.2"
     assert spec.pull == "missing" and spec.database.kind == "mariadb"
-    assert spec.site_url == "https://photos.example.com/"
+    assert spec.site_url(site) == "https://photos.example.com/"
 
 
 def test_spec_is_frozen() -> None:
     spec = spec_from_data({"domain": "photos.example.com"})
     with pytest.raises(AttributeError):
-        spec.domain = "other.example.com"  # type: ignore[misc]
+        spec.name = "other"  # type: ignore[misc]
 
 
 def test_site_url_names_a_custom_https_port() -> None:
     spec = spec_from_data({"domain": "photos.example.com", "ports": {"https": 8443}})
-    assert spec.site_url == "https://photos.example.com:8443/"
+    assert spec.site_url(spec.first_site) == "https://photos.example.com:8443/"
 
 
 # (stack.yaml text, the key path the error must name, a fragment of the rule)

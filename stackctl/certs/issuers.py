@@ -11,6 +11,8 @@ from cryptography import x509
 from stackctl.certs.keys import key_pem
 from stackctl.certs.localca import issue_leaf, load_or_create_ca
 from stackctl.certs.store import CertStore
+from stackctl.config.rules import ACME_DIRECTORIES
+from stackctl.config.sites import Site
 from stackctl.config.spec import StackSpec
 from stackctl.core.errors import InvalidInput
 
@@ -23,26 +25,41 @@ class Issued:
     notes: tuple[str, ...] = ()
 
 
+class AcmeOrders(Protocol):
+    """A registered ACME client for one site (certs.acme.issuer.AcmeSession): an order, and the CA's
+    suggested renewal time (ACME Renewal Information) for a certificate."""
+
+    def order(self) -> Issued: ...
+
+    def renewal_time(self, leaf_pem: bytes) -> dt.datetime | None: ...
+
+
+def staging_url(site: Site) -> str:
+    """Where `certs create --staging` tries: Let's Encrypt staging, or the configured private CA."""
+    directory = site.tls.acme.directory
+    return directory if directory.startswith("https://") else ACME_DIRECTORIES["letsencrypt-staging"]
+
+
 class Issuer(Protocol):
     source: str
 
-    def issue(self, spec: StackSpec, store: CertStore, now: dt.datetime) -> Issued: ...
+    def issue(self, spec: StackSpec, site: Site, store: CertStore, now: dt.datetime) -> Issued: ...
 
 
 class LocalCaIssuer:
     source = "local-ca"
 
-    def issue(self, spec: StackSpec, store: CertStore, now: dt.datetime) -> Issued:
+    def issue(self, spec: StackSpec, site: Site, store: CertStore, now: dt.datetime) -> Issued:
         ca_cert, ca_key, created = load_or_create_ca(store, spec.name, now)
-        leaf, key = issue_leaf(ca_cert, ca_key, spec.names, spec.tls.key_type, now)
+        leaf, key = issue_leaf(ca_cert, ca_key, site.names, site.tls.key_type, now)
         notes = (f"Created a new local CA at {store.ca_cert} (trust it: stackctl certs ca)",) if created else ()
         return Issued(leaf=leaf, chain=[], key_pem=key_pem(key), notes=notes)
 
 
-def issuer_for(spec: StackSpec) -> Issuer:
-    if spec.tls.source == "local-ca":
+def issuer_for(site: Site) -> Issuer:
+    if site.tls.source == "local-ca":
         return LocalCaIssuer()
-    if spec.tls.source == "import":
+    if site.tls.source == "import":
         raise InvalidInput(
             "tls.source is import: stackctl cannot issue or renew an imported certificate",
             "get a new one from its CA and run: stackctl certs import FILE",

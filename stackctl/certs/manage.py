@@ -17,6 +17,7 @@ from stackctl.certs.keys import key_pem
 from stackctl.certs.material import Material, parse_material
 from stackctl.certs.store import CertStore
 from stackctl.certs.validate import ValidImport, validate_import
+from stackctl.config.sites import Site
 from stackctl.config.spec import StackSpec
 from stackctl.core.clock import timestamp
 from stackctl.core.fsio import MiB, read_user_file
@@ -61,32 +62,32 @@ def reports(store: CertStore, now: dt.datetime) -> list[CertReport]:
     return result
 
 
-def current_is_usable(store: CertStore, spec: StackSpec, now: dt.datetime) -> bool:
-    """A stored certificate exists for the domain, is within its validity and covers every name."""
-    site = store.read_site(spec.domain)
-    if site is None:
+def current_is_usable(store: CertStore, site: Site, now: dt.datetime) -> bool:
+    """A stored certificate exists for the site, is within its validity and covers every name."""
+    stored = store.read_site(site.domain)
+    if stored is None:
         return False
-    info = cert_info(site.leaf)
-    return info.not_before <= now < info.not_after and not uncovered(spec.names, list(info.names))
+    info = cert_info(stored.leaf)
+    return info.not_before <= now < info.not_after and not uncovered(site.names, list(info.names))
 
 
-IssuerFor = Callable[[StackSpec], Issuer]
+IssuerFor = Callable[[Site], Issuer]
 
 
 def obtain(
-    store: CertStore, spec: StackSpec, now: dt.datetime, issuer_for: IssuerFor = issuer_for
+    store: CertStore, spec: StackSpec, site: Site, now: dt.datetime, issuer_for: IssuerFor = issuer_for
 ) -> tuple[Issued, str]:
-    """A new certificate from the configured source (not yet stored). Returns it and the source."""
-    issuer = issuer_for(spec)
-    return issuer.issue(spec, store, now), issuer.source
+    """A new certificate for the site from its configured source (not yet stored), and the source."""
+    issuer = issuer_for(site)
+    return issuer.issue(spec, site, store, now), issuer.source
 
 
 def issue(
-    store: CertStore, spec: StackSpec, now: dt.datetime, issuer_for: IssuerFor = issuer_for
+    store: CertStore, spec: StackSpec, site: Site, now: dt.datetime, issuer_for: IssuerFor = issuer_for
 ) -> tuple[Issued, str]:
-    """Obtain a new certificate and store it (no running stack involved)."""
-    issued, source = obtain(store, spec, now, issuer_for)
-    store.write_site(spec.domain, issued.leaf, issued.chain, issued.key_pem, source)
+    """Obtain a new certificate for the site and store it (no running stack involved)."""
+    issued, source = obtain(store, spec, site, now, issuer_for)
+    store.write_site(site.domain, issued.leaf, issued.chain, issued.key_pem, source)
     return issued, source
 
 
@@ -125,11 +126,11 @@ def read_password(password_file: Path | None) -> bytes | None:
     return data.rstrip(b"\r\n")
 
 
-def validate_files(spec: StackSpec, files: list[Path], password: bytes | None, now: dt.datetime) -> ValidImport:
+def validate_files(site: Site, files: list[Path], password: bytes | None, now: dt.datetime) -> ValidImport:
     material = Material()
     for path in files:
         material.extend(_read_input(path, password))
-    return validate_import(material, spec.names, now, _trusted_roots())
+    return validate_import(material, site.names, now, _trusted_roots())
 
 
 def issued_from_import(valid: ValidImport) -> Issued:

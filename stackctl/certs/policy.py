@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from enum import Enum
 
 from stackctl.certs.inspect import CertInfo
-from stackctl.config.spec import StackSpec
+from stackctl.config.sites import Site
 from stackctl.core.names import uncovered
 
 
@@ -38,12 +38,12 @@ class Decision:
 
 
 def decide(
-    current: Current | None, spec: StackSpec, now: dt.datetime, ari: dt.datetime | None = None, force: bool = False
+    current: Current | None, site: Site, now: dt.datetime, ari: dt.datetime | None = None, force: bool = False
 ) -> Decision:
     """`ari` is the CA's suggested renewal time, when it was asked (only worth asking when not due)."""
-    reason = _due_reason(current, spec, now, ari)
+    reason = _due_reason(current, site, now, ari)
     due = reason is not None
-    if spec.tls.source == "import" and (due or force):
+    if site.tls.source == "import" and (due or force):
         return Decision(Action.IMPOSSIBLE, reason or "forced", due)
     if force:
         return Decision(Action.RENEW, "forced", due)
@@ -52,12 +52,12 @@ def decide(
     return Decision(Action.RENEW, reason, True)
 
 
-def _due_reason(current: Current | None, spec: StackSpec, now: dt.datetime, ari: dt.datetime | None) -> str | None:
+def _due_reason(current: Current | None, site: Site, now: dt.datetime, ari: dt.datetime | None) -> str | None:
     if current is None:
         return "no certificate yet"
-    if spec.tls.source != "import" and current.source != spec.tls.source:
-        return f"tls.source is now {spec.tls.source}"
-    if uncovered(spec.names, list(current.info.names)):
+    if site.tls.source != "import" and current.source != site.tls.source:
+        return f"tls.source is now {site.tls.source}"
+    if uncovered(site.names, list(current.info.names)):
         return "names changed"
     if current.info.due(now):
         return "due"
@@ -66,6 +66,6 @@ def _due_reason(current: Current | None, spec: StackSpec, now: dt.datetime, ari:
     return None
 
 
-def worth_asking_ari(current: Current | None, spec: StackSpec, decision: Decision) -> bool:
+def worth_asking_ari(current: Current | None, site: Site, decision: Decision) -> bool:
     """Ask the CA only when it could change the answer: ACME, a stored certificate, not due yet."""
-    return spec.tls.source == "acme" and current is not None and decision.action is Action.KEEP
+    return site.tls.source == "acme" and current is not None and decision.action is Action.KEEP

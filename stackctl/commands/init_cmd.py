@@ -81,7 +81,9 @@ def stack_yaml_text(domain: str) -> str:
     except SpecError as e:
         raise InvalidInput(f"--domain: {e.rule}", "give a DNS name such as photos.example.com") from None
     slug = spec.sites[0].slug
-    return STACK_TEMPLATE.format(domain=spec.domain, haproxy=HAPROXY_LTS_IMAGE, subnet=spec.network.subnet, slug=slug)
+    return STACK_TEMPLATE.format(
+        domain=spec.first_site.domain, haproxy=HAPROXY_LTS_IMAGE, subnet=spec.network.subnet, slug=slug
+    )
 
 
 def spec_of_text(text: str) -> StackSpec:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import zlib
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +20,6 @@ from stackctl.config.settings import (
     PhotoprismSettings,
     Ports,
     PullPolicy,
-    TlsSettings,
 )
 from stackctl.config.site_rules import parse_sites, photoprism_settings, site_names, tls_settings
 from stackctl.config.sites import Site
@@ -31,30 +30,27 @@ from stackctl.core.yamlload import parse_yaml
 
 @dataclass(frozen=True)
 class StackSpec:
-    domain: str
+    """The stack: what its sites share (ports, images, database, network, engine) and its sites, in
+    stack.yaml's order. What acts on one site takes that `Site`."""
+
     network: NetworkSettings
+    sites: tuple[Site, ...]
     name: str = "photoprism"
-    aliases: tuple[str, ...] = ()
     ports: Ports = field(default_factory=Ports)
-    tls: TlsSettings = field(default_factory=TlsSettings)
     images: Images = field(default_factory=Images)
     pull: PullPolicy = "missing"
-    photoprism: PhotoprismSettings = field(default_factory=PhotoprismSettings)
     database: DatabaseSettings = field(default_factory=DatabaseSettings)
-    # Every site, in stack.yaml's order. The fields above (domain, aliases, tls, photoprism) are the
-    # first site's, so that code and scripts written for one site keep their meaning.
-    sites: tuple[Site, ...] = ()
     engine: EngineKind = "docker"
-
-    def __post_init__(self) -> None:
-        if not self.sites:  # the single-site form: one PhotoPrism site with the stack-wide settings
-            site = Site(self.domain, self.aliases, self.tls, photoprism=self.photoprism, legacy=True)
-            object.__setattr__(self, "sites", (site,))
 
     @property
     def legacy(self) -> bool:
         """Written in the single-site form (top-level domain:), not with sites:."""
         return self.sites[0].legacy
+
+    @property
+    def first_site(self) -> Site:
+        """The site listed first: the one `status` names the stack by, and the single-site form's only one."""
+        return self.sites[0]
 
     def site(self, domain: str) -> Site:
         """The site named by its domain or one of its aliases; raises InvalidInput for another name."""
@@ -65,35 +61,9 @@ class StackSpec:
         known = ", ".join(s.domain for s in self.sites)
         raise InvalidInput(f"--site {domain}: no such site in stack.yaml (sites: {known})", "give one of those domains")
 
-    def only_photoprism_site(self, command: str) -> Site:
-        """The one PhotoPrism site, for commands that handle exactly one (backup, restore, upgrade)."""
-        found = [s for s in self.sites if s.photoprism is not None]
-        if len(found) != 1:
-            raise InvalidInput(
-                f"{command} handles a stack with exactly one PhotoPrism site; this one has {len(found)}",
-                "see the README's sites section for what to do meanwhile",
-            )
-        return found[0]
-
-    def site_view(self, site: Site) -> StackSpec:
-        """This stack as seen from one site: domain, aliases, tls and photoprism are that site's. What
-        works on one site's certificate or HTTPS check takes a view."""
-        return replace(
-            self, domain=site.domain, aliases=site.aliases, tls=site.tls, photoprism=site.photoprism or self.photoprism
-        )
-
-    def site_views(self) -> list[StackSpec]:
-        return [self.site_view(site) for site in self.sites]
-
-    @property
-    def names(self) -> tuple[str, ...]:
-        """Every host name served: the domain first, then the aliases."""
-        return (self.domain, *self.aliases)
-
-    @property
-    def site_url(self) -> str:
+    def site_url(self, site: Site) -> str:
         port = "" if self.ports.https == 443 else f":{self.ports.https}"
-        return f"https://{self.domain}{port}/"
+        return f"https://{site.domain}{port}/"
 
 
 def default_subnet(project_name: str) -> str:
@@ -138,13 +108,9 @@ def spec_from_data(data: Any) -> StackSpec:
     return _checked(
         StackSpec(
             name=name,
-            domain=domain,
-            aliases=aliases,
             ports=ports,
-            tls=tls,
             images=wide.images,
             pull=wide.pull,
-            photoprism=photoprism,
             database=wide.database,
             network=wide.network,
             sites=(first, *more),
@@ -197,17 +163,12 @@ def _sites_form(top: rule.Section) -> StackSpec:
     wide = _stack_wide(top, name)
     sites = parse_sites(top.section_list("sites"), tls_raw)
     top.finish()
-    first = sites[0]
     return _checked(
         StackSpec(
             name=name,
-            domain=first.domain,
-            aliases=first.aliases,
             ports=ports,
-            tls=first.tls,
             images=wide.images,
             pull=wide.pull,
-            photoprism=first.photoprism or PhotoprismSettings(),
             database=wide.database,
             network=wide.network,
             sites=sites,

@@ -21,7 +21,7 @@ from stackctl.core.sealed import SealedWriter
 from stackctl.engines.base import Engine
 from stackctl.engines.model import Service, services
 from stackctl.flows.archive import ArchiveWriter
-from stackctl.flows.dumps import STORAGE_TARGET, Dump, dump_database
+from stackctl.flows.dumps import STORAGE_TARGET, Dump, dump_database, dumped_site
 from stackctl.flows.edges import Edges
 
 SEALED_SUFFIX = ".stackctl-backup"
@@ -105,7 +105,7 @@ def backup(
     """`on_start` gets the total bytes to read, `on_bytes` each amount read (for a progress bar)."""
     started = time.monotonic()
     engine = edges.engine()
-    site = spec.only_photoprism_site("stackctl backup")
+    site = dumped_site(spec, "stackctl backup")
     photoprism = next(s for s in services(spec, paths) if s.name == site.service)
     if spec.database.kind == "mariadb":
         running = engine.containers(spec.name, paths.compose_dir).get("mariadb")
@@ -119,7 +119,7 @@ def backup(
         files = list(sources(paths, photoprism, dump, with_originals))
         total = sum(p.stat().st_size for _, p in files)
         on_start(total)
-        meta = {"stackctl": __version__, "created": timestamp(), "stack": spec.name, "domain": spec.domain,
+        meta = {"stackctl": __version__, "created": timestamp(), "stack": spec.name, "domain": spec.first_site.domain,
                 "database": spec.database.kind, "with_originals": with_originals,
                 "images": _images(engine, spec, paths)}  # fmt: skip
         _write(target, files, meta, passphrase, on_bytes)

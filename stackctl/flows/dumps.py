@@ -11,9 +11,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from stackctl.config.layout import StackPaths
+from stackctl.config.sites import Site
 from stackctl.config.spec import StackSpec
 from stackctl.core.clock import utcnow
-from stackctl.core.errors import OperationFailed
+from stackctl.core.errors import InvalidInput, OperationFailed
 from stackctl.core.fsio import PRIVATE_DIR_MODE, PRIVATE_FILE_MODE, ensure_dir
 from stackctl.engines.base import Engine, Report
 from stackctl.engines.model import Service
@@ -24,6 +25,18 @@ from stackctl.render.services import container_name
 # password is a secret file named by MARIADB_ROOT_PASSWORD_FILE.
 MARIADB_ROOT = 'MYSQL_PWD="${MARIADB_ROOT_PASSWORD:-$(cat "$MARIADB_ROOT_PASSWORD_FILE")}" exec'
 MARIADB_RESTORE = f"{MARIADB_ROOT} mariadb --user=root"
+
+
+def dumped_site(spec: StackSpec, command: str) -> Site:
+    """The PhotoPrism site whose database and files backup, restore and upgrade handle; until they handle
+    each site on its own, a stack with several PhotoPrism sites is refused."""
+    found = [s for s in spec.sites if s.photoprism is not None]
+    if len(found) != 1:
+        raise InvalidInput(
+            f"{command} handles a stack with exactly one PhotoPrism site; this one has {len(found)}",
+            "see the README's sites section for what to do meanwhile",
+        )
+    return found[0]
 
 
 def mariadb_dump_command(spec: StackSpec) -> str:

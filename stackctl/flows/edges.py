@@ -10,17 +10,25 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from stackctl.certs.issuers import Issuer
+    from stackctl.certs.issuers import AcmeOrders, Issuer
+    from stackctl.certs.store import CertStore
+    from stackctl.config.sites import Site
     from stackctl.config.spec import StackSpec
     from stackctl.engines.base import Engine
     from stackctl.engines.swarm.engine import SwarmEngine
     from stackctl.haproxy.runtime_api import RuntimeApi
 
 
-def real_issuer_for(spec: StackSpec) -> Issuer:
+def real_issuer_for(site: Site) -> Issuer:
     from stackctl.certs.issuers import issuer_for
 
-    return issuer_for(spec)
+    return issuer_for(site)
+
+
+def real_acme_session(spec: StackSpec, site: Site, store: CertStore, directory_url: str | None) -> AcmeOrders:
+    from stackctl.certs.acme.issuer import AcmeSession
+
+    return AcmeSession(spec, site, store, directory_url)
 
 
 def real_engine() -> Engine:
@@ -43,7 +51,9 @@ def real_runtime(sock: Path) -> RuntimeApi:
 
 @dataclass(frozen=True)
 class Edges:
-    issuer_for: Callable[[StackSpec], Issuer] = field(default=real_issuer_for)
+    issuer_for: Callable[[Site], Issuer] = field(default=real_issuer_for)
     engine: Callable[[], Engine] = field(default=real_engine)  # connects; raises OperationFailed when it cannot
     runtime: Callable[[Path], RuntimeApi] = field(default=real_runtime)  # the runtime API at a socket path
     swarm_engine: Callable[[], SwarmEngine] = field(default=real_swarm_engine)  # a manager, or OperationFailed
+    # A registered ACME client for a site, at a directory URL (None: the site's own).
+    acme_session: Callable[[StackSpec, Site, CertStore, str | None], AcmeOrders] = field(default=real_acme_session)

@@ -13,6 +13,7 @@ from stackctl.certs.inspect import serial_hex
 from stackctl.certs.issuers import Issued
 from stackctl.certs.store import CertStore, pem_of
 from stackctl.config.layout import StackPaths
+from stackctl.config.sites import Site
 from stackctl.config.spec import StackSpec
 from stackctl.core.clock import Deadline, timestamp
 from stackctl.core.errors import OperationFailed, StackctlError
@@ -69,13 +70,13 @@ def _engine_view(spec: StackSpec, paths: StackPaths, edges: Edges) -> tuple[Engi
 
 
 def liveness(
-    paths: StackPaths, spec: StackSpec, current_serial: str | None, edges: Edges
+    paths: StackPaths, spec: StackSpec, site: Site, current_serial: str | None, edges: Edges
 ) -> tuple[Liveness, Engine | None, RuntimeApi]:
     engine, container, problem = _engine_view(spec, paths, edges)
     runtime = edges.runtime(socket_path(paths.run))
     served = (
         current_serial is not None
-        and served_serial(probe_target(spec, CertStore(paths.certs), timeout=2.0)) == current_serial
+        and served_serial(probe_target(spec, site, CertStore(paths.certs), timeout=2.0)) == current_serial
     )
     return Liveness(runtime.answers(), served, container, problem), engine, runtime
 
@@ -84,15 +85,23 @@ class _Swapper:
     """Hands a bundle to the running HAProxy: runtime API first, else a reload through the engine."""
 
     def __init__(
-        self, paths: StackPaths, spec: StackSpec, live: Liveness, engine: Engine | None, runtime: RuntimeApi
-    ) -> None:
-        self.paths, self.spec, self.live, self.engine, self.runtime = paths, spec, live, engine, runtime
+        self, paths: StackPaths, spec: StackSpec, site: Site, live: Liveness, engine: Engine | None,
+        runtime: RuntimeApi,
+    ) -> None:  # fmt: skip
+        self.paths, self.spec, self.site, self.live, self.engine, self.runtime = (
+            paths,
+            spec,
+            site,
+            live,
+            engine,
+            runtime,
+        )
         self.services = services(spec, paths)
         self.haproxy = next(s for s in self.services if s.name == "haproxy")
         self.path = "runtime-api"
 
     def wait_served(self, serial: str) -> None:
-        _wait_served(self.paths, self.spec, serial)
+        _wait_served(self.paths, self.spec, self.site, serial)
 
     def hand_over(self) -> None:
         prepare_host_folders(self.services, self.paths.run)
@@ -101,7 +110,7 @@ class _Swapper:
         """Sets self.path to the mechanism used, also when it then fails."""
         try:
             self.path = "runtime-api"
-            self.runtime.swap_certificate(container_cert_path(self.spec.domain), bundle)
+            self.runtime.swap_certificate(container_cert_path(self.site.domain), bundle)
         except ApiUnavailable as e:
             self.path = "reload"
             if self.engine is None or self.live.container is None:
@@ -120,8 +129,8 @@ class _SwarmSwapper:
 
     path = "swarm-secret"
 
-    def __init__(self, paths: StackPaths, spec: StackSpec, engine: SwarmEngine) -> None:
-        self.paths, self.spec, self.engine = paths, spec, engine
+    def __init__(self, paths: StackPaths, spec: StackSpec, site: Site, engine: SwarmEngine) -> None:
+        self.paths, self.spec, self.site, self.engine = paths, spec, site, engine
 
     def hand_over(self) -> None:
         pass
@@ -133,14 +142,14 @@ class _SwarmSwapper:
 
     def wait_served(self, serial: str) -> None:
         for address in edge_addresses(self.engine):
-            _wait_served(self.paths, self.spec, serial, address)
+            _wait_served(self.paths, self.spec, self.site, serial, address)
 
 
 def _quiet(line: str) -> None:
     del line
 
 
-def _swarm_view(paths: StackPaths, spec: StackSpec, edges: Edges) -> tuple[Liveness, _SwarmSwapper | None]:
+def _swarm_view(paths: StackPaths, spec: StackSpec, site: Site, edges: Edges) -> tuple[Liveness, _SwarmSwapper | None]:
     """Whether the stack's HAProxy service exists; the Swarm must be reachable to renew a running stack."""
     try:
         engine = edges.swarm_engine()
@@ -148,11 +157,11 @@ def _swarm_view(paths: StackPaths, spec: StackSpec, edges: Edges) -> tuple[Liven
         return Liveness(False, False, None, e.message), None
     if "haproxy" not in engine.service_names(spec.name):
         return Liveness(False, False, None, None), None
-    return Liveness(False, False, "haproxy", None), _SwarmSwapper(paths, spec, engine)
+    return Liveness(False, False, "haproxy", None), _SwarmSwapper(paths, spec, site, engine)
 
 
-def _wait_served(paths: StackPaths, spec: StackSpec, serial: str, address: str | None = None) -> None:
-    target = probe_target(spec, CertStore(paths.certs), timeout=2.0)
+def _wait_served(paths: StackPaths, spec: StackSpec, site: Site, serial: str, address: str | None = None) -> None:
+    target = probe_target(spec, site, CertStore(paths.certs), timeout=2.0)
     if address is not None:
         target = replace(target, address=address)
     deadline = time.monotonic() + SERVED_WAIT_S
@@ -169,24 +178,25 @@ def _wait_served(paths: StackPaths, spec: StackSpec, serial: str, address: str |
 
 
 def replace_certificate(
-    paths: StackPaths, spec: StackSpec, obtain: Callable[[], tuple[Issued, str]], reason: str, edges: Edges
-) -> Replaced:
-    """Obtain a certificate, write it, and when the stack runs, serve it and prove it is served."""
+    paths: StackPaths, spec: StackSpec, site: Site, obtain: Callable[[], tuple[Issued, str]], reason: str,
+    edges: Edges,
+) -> Replaced:  # fmt: skip
+    """Obtain a certificate for the site, write it, and when the stack runs, serve it and prove it is served."""
     started = time.monotonic()
     store = CertStore(paths.certs)
-    old = store.read_site(spec.domain)
+    old = store.read_site(site.domain)
     old_serial = serial_hex(old.leaf) if old else None
-    snapshot = store.snapshot(spec.domain)
+    snapshot = store.snapshot(site.domain)
     swarm_swapper: _SwarmSwapper | None = None
     if spec.engine == "swarm":
-        live, swarm_swapper = _swarm_view(paths, spec, edges)
+        live, swarm_swapper = _swarm_view(paths, spec, site, edges)
         engine, runtime = None, edges.runtime(socket_path(paths.run))
     else:
-        live, engine, runtime = liveness(paths, spec, old_serial, edges)
+        live, engine, runtime = liveness(paths, spec, site, old_serial, edges)
     entry: dict[str, Any] = {
         "time": timestamp(),
-        "domain": spec.domain,
-        "names": list(spec.names),
+        "domain": site.domain,
+        "names": list(site.names),
         "reason": reason,
         "old_serial": old_serial,
         "new_serial": None,
@@ -205,36 +215,34 @@ def replace_certificate(
     new_serial = entry["new_serial"] = serial_hex(issued.leaf)
 
     try:
-        store.write_site(spec.domain, issued.leaf, issued.chain, issued.key_pem, source)
+        store.write_site(site.domain, issued.leaf, issued.chain, issued.key_pem, source)
     except StackctlError as e:
         store.restore(snapshot)
         finish("disk", f"failed: {e.message}")
         raise
     if not live.running:
         return Replaced(issued, source, "disk", finish("disk", "ok"), old_serial, new_serial)
-    swapper: _Swapper | _SwarmSwapper = swarm_swapper or _Swapper(paths, spec, live, engine, runtime)
+    swapper: _Swapper | _SwarmSwapper = swarm_swapper or _Swapper(paths, spec, site, live, engine, runtime)
     try:
         swapper.hand_over()
         swapper.swap((pem_of([issued.leaf, *issued.chain]) + issued.key_pem).decode())
         swapper.wait_served(new_serial)
     except StackctlError as e:
-        problem = _roll_back(store, snapshot, swapper, old_serial, paths, spec)
+        problem = _roll_back(store, snapshot, swapper, old_serial, paths, spec, site)
         finish(swapper.path, f"failed: {e.message}" + (f"; rollback failed: {problem}" if problem else ""))
-        raise _swap_failure(spec, e, old_serial, problem) from e
+        raise _swap_failure(site, e, old_serial, problem) from e
     return Replaced(issued, source, swapper.path, finish(swapper.path, "ok"), old_serial, new_serial)
 
 
-def _swap_failure(
-    spec: StackSpec, error: StackctlError, old_serial: str | None, rollback: str | None
-) -> OperationFailed:
+def _swap_failure(site: Site, error: StackctlError, old_serial: str | None, rollback: str | None) -> OperationFailed:
     if rollback is not None:
         return OperationFailed(
-            f"failed to replace the certificate for {spec.domain}: {error.message}; "
+            f"failed to replace the certificate for {site.domain}: {error.message}; "
             f"putting the old one back also failed: {rollback}",
             "the previous files are back on disk; run stackctl up to load them, then stackctl status",
         )
     return OperationFailed(
-        f"failed to replace the certificate for {spec.domain}: {error.message}",
+        f"failed to replace the certificate for {site.domain}: {error.message}",
         f"the previous certificate (serial {old_serial}) is still on disk and served; {error.hint}",
     )
 
@@ -246,6 +254,7 @@ def _roll_back(
     old_serial: str | None,
     paths: StackPaths,
     spec: StackSpec,
+    site: Site,
 ) -> str | None:
     """Put the old files back and make sure the old certificate is served. Returns what went wrong."""
     try:
@@ -253,10 +262,10 @@ def _roll_back(
         swapper.hand_over()
         if old_serial is None:
             return None
-        target = probe_target(spec, store, timeout=2.0)
+        target = probe_target(spec, site, store, timeout=2.0)
         if served_serial(target) == old_serial:
             return None
-        swapper.swap(store.bundle(spec.domain).read_text())
+        swapper.swap(store.bundle(site.domain).read_text())
         swapper.wait_served(old_serial)
     except StackctlError as e:
         return e.message

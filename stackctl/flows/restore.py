@@ -23,7 +23,7 @@ from stackctl.engines.host import prepare_host_folders
 from stackctl.engines.model import Service, services
 from stackctl.flows.archive import MANIFEST, damaged, members, stream_to, verified_manifest
 from stackctl.flows.backup import ORIGINALS_TARGET
-from stackctl.flows.dumps import STORAGE_TARGET, Dump, restore_database, sqlite_database
+from stackctl.flows.dumps import STORAGE_TARGET, Dump, dumped_site, restore_database, sqlite_database
 from stackctl.flows.edges import Edges
 from stackctl.render.services import network_model
 
@@ -108,7 +108,7 @@ class _Placer:
         """stack.yaml comes first in the archive: read it once the stack files are in place."""
         if self.spec is None or self.photoprism is None:
             self.spec = load_spec(self.paths.spec)
-            site = self.spec.only_photoprism_site("stackctl restore")
+            site = dumped_site(self.spec, "stackctl restore")
             self.photoprism = next(s for s in services(self.spec, self.paths) if s.name == site.service)
         return self.spec, self.photoprism
 

@@ -75,7 +75,7 @@ def swarm_up(
     applied = deploy_stack(paths, spec, engine, deadline, report, on_ready=when_ready)
     addresses = edge_addresses(engine)
     for address in addresses:
-        wait_http_answers(address, spec.ports.http, spec.domain, deadline)
+        wait_http_answers(address, spec.ports.http, spec.first_site.domain, deadline)
     outcome = UpOutcome(spec.name, applied)
     obtain_acme_certificates(paths, spec, edges, report)
     if verify:

@@ -14,6 +14,7 @@ from stackctl.certs.manage import current_is_usable, issue
 from stackctl.certs.store import CertStore
 from stackctl.config.layout import StackPaths
 from stackctl.config.secrets import read_secrets
+from stackctl.config.sites import Site
 from stackctl.config.spec import StackSpec
 from stackctl.core.clock import Deadline, utcnow
 from stackctl.core.errors import InvalidInput, OperationFailed, StackctlError
@@ -43,9 +44,9 @@ from stackctl.render.services import network_model
 TEMPORARY_SOURCE = "temporary"
 
 
-def acme_certificate_in_place(store: CertStore, spec: StackSpec) -> bool:
-    site = store.read_site(spec.domain)
-    return site is not None and site.source == "acme" and current_is_usable(store, spec, utcnow())
+def acme_certificate_in_place(store: CertStore, site: Site) -> bool:
+    stored = store.read_site(site.domain)
+    return stored is not None and stored.source == "acme" and current_is_usable(store, site, utcnow())
 
 
 @dataclass
@@ -57,16 +58,16 @@ class UpOutcome:
     site_probes: dict[str, ProbeResult] = field(default_factory=dict)  # every site's, by domain
 
 
-def _certificate_in_place(store: CertStore, view: StackSpec, edges: Edges, report: Report) -> None:
+def _certificate_in_place(store: CertStore, spec: StackSpec, site: Site, edges: Edges, report: Report) -> None:
     """A site's certificate before HAProxy (re)loads: an issued one, or a temporary one for ACME."""
-    if view.tls.source == "acme":
-        if not acme_certificate_in_place(store, view):
+    if site.tls.source == "acme":
+        if not acme_certificate_in_place(store, site):
             # HAProxy needs some certificate to start and answer the challenge; the real one follows live.
-            leaf, key = temporary_self_signed(view.names, view.tls.key_type, utcnow())
-            store.write_site(view.domain, leaf, [], key_pem(key), TEMPORARY_SOURCE)
-    elif not current_is_usable(store, view, utcnow()):
-        issued, source = issue(store, view, utcnow(), edges.issuer_for)
-        report(f"Issued a certificate for {', '.join(view.names)} ({source}), serial {serial_hex(issued.leaf)}")
+            leaf, key = temporary_self_signed(site.names, site.tls.key_type, utcnow())
+            store.write_site(site.domain, leaf, [], key_pem(key), TEMPORARY_SOURCE)
+    elif not current_is_usable(store, site, utcnow()):
+        issued, source = issue(store, spec, site, utcnow(), edges.issuer_for)
+        report(f"Issued a certificate for {', '.join(site.names)} ({source}), serial {serial_hex(issued.leaf)}")
 
 
 def _drain_replaced_apps(
@@ -87,23 +88,22 @@ def _drain_replaced_apps(
 def check_certificate_inputs(paths: StackPaths, spec: StackSpec, store: CertStore) -> None:
     """Before anything changes: the ACME account (haproxy.cfg answers challenges with its thumbprint),
     the secrets, and every imported certificate."""
-    views = spec.site_views()
-    if any(view.tls.source == "acme" for view in views):
+    if any(site.tls.source == "acme" for site in spec.sites):
         from stackctl.certs.acme.account import AccountFiles, load_or_create_key  # josepy loads only for ACME
 
         load_or_create_key(AccountFiles(paths.certs))
     read_secrets(paths.secrets, spec)
-    for view in views:
-        if view.tls.source == "import" and store.read_site(view.domain) is None:
+    for site in spec.sites:
+        if site.tls.source == "import" and store.read_site(site.domain) is None:
             raise InvalidInput(
-                f"{view.domain}: tls.source is import but no certificate was imported",
-                f"run: stackctl certs import FILE{'' if spec.legacy else f' --site {view.domain}'}",
+                f"{site.domain}: tls.source is import but no certificate was imported",
+                f"run: stackctl certs import FILE{'' if spec.legacy else f' --site {site.domain}'}",
             )
 
 
 def certificates_in_place(store: CertStore, spec: StackSpec, edges: Edges, report: Report) -> None:
-    for view in spec.site_views():
-        _certificate_in_place(store, view, edges, report)
+    for site in spec.sites:
+        _certificate_in_place(store, spec, site, edges, report)
 
 
 def bring_up(
@@ -150,7 +150,7 @@ def bring_up(
     for site in spec.sites:
         if site.service is not None:
             undrain(runtime, site.backend, site.server)
-    wait_http_answers(probe_address(spec), spec.ports.http, spec.domain, deadline)
+    wait_http_answers(probe_address(spec), spec.ports.http, spec.first_site.domain, deadline)
     return UpOutcome(spec.name, applied)
 
 
@@ -158,16 +158,16 @@ def obtain_acme_certificates(paths: StackPaths, spec: StackSpec, edges: Edges, r
     """Every ACME site's certificate, live. A site the CA refuses does not keep the others from theirs;
     `up` then fails naming it, while the other sites serve."""
     failed = []
-    for view in spec.site_views():
-        if view.tls.source != "acme":
+    for site in spec.sites:
+        if site.tls.source != "acme":
             continue
         try:
-            obtain_acme_live(paths, view, edges, report)
+            obtain_acme_live(paths, spec, site, edges, report)
         except StackctlError as e:
             if len(spec.sites) == 1:
                 raise
-            report(f"{view.domain}: {e.message}")
-            failed.append(view.domain)
+            report(f"{site.domain}: {e.message}")
+            failed.append(site.domain)
     if failed:
         raise OperationFailed(
             f"no ACME certificate for {', '.join(failed)} (the other sites are up and serve theirs)",
@@ -175,16 +175,17 @@ def obtain_acme_certificates(paths: StackPaths, spec: StackSpec, edges: Edges, r
         )
 
 
-def obtain_acme_live(paths: StackPaths, spec: StackSpec, edges: Edges, report: Report) -> None:
-    """With HAProxy answering challenges, get the real certificate and swap it in live."""
+def obtain_acme_live(paths: StackPaths, spec: StackSpec, site: Site, edges: Edges, report: Report) -> None:
+    """With HAProxy answering challenges, get the site's real certificate and swap it in live."""
     store = CertStore(paths.certs)
-    if acme_certificate_in_place(store, spec):
+    if acme_certificate_in_place(store, site):
         return
-    report(f"obtaining a certificate for {', '.join(spec.names)} from {spec.tls.acme.directory_url}")
-    issuer = edges.issuer_for(spec)
+    report(f"obtaining a certificate for {', '.join(site.names)} from {site.tls.acme.directory_url}")
+    issuer = edges.issuer_for(site)
     replaced = replace_certificate(
-        paths, spec, lambda: (issuer.issue(spec, store, utcnow()), issuer.source), "first ACME certificate", edges
-    )
+        paths, spec, site, lambda: (issuer.issue(spec, site, store, utcnow()), issuer.source),
+        "first ACME certificate", edges,
+    )  # fmt: skip
     report(f"Serving the ACME certificate (serial {replaced.new_serial}) via {replaced.path}")
 
 
@@ -210,6 +211,6 @@ def up(
         left = max(1.0, timeout - (time.monotonic() - started))
         store = CertStore(paths.certs)
         outcome.site_probes = probe_sites(spec, store, ca_file, lambda target: probe_until(target, left))
-        outcome.probe = outcome.site_probes[spec.domain]
+        outcome.probe = outcome.site_probes[spec.first_site.domain]
     outcome.elapsed_s = time.monotonic() - started
     return outcome

@@ -18,7 +18,7 @@ from stackctl.core.clock import Deadline, timestamp
 from stackctl.core.errors import InvalidInput, OperationFailed, StackctlError
 from stackctl.engines.base import Engine, ImageDetails, PullProgress, Report
 from stackctl.engines.model import Service, services
-from stackctl.flows.dumps import Dump, dump_database, restore_database
+from stackctl.flows.dumps import Dump, dump_database, dumped_site, restore_database
 from stackctl.flows.edges import Edges
 from stackctl.flows.haproxy_config import drained
 from stackctl.flows.upgrade_log import pulled_image_ids, record, record_pulls
@@ -90,7 +90,7 @@ class _Upgrade:
 
     @cached_property
     def site(self) -> Site:
-        return self.spec.only_photoprism_site("stackctl upgrade")
+        return dumped_site(self.spec, "stackctl upgrade")
 
     def photoprism(self) -> Service:
         return next(s for s in self.wanted if s.name == self.site.service)
@@ -110,7 +110,7 @@ class _Upgrade:
                 self.report, frozenset({service}),
             )  # fmt: skip
         left = max(1.0, self.timeout - (time.monotonic() - started))
-        result = probe_until(probe_target(self.spec, CertStore(self.paths.certs)), left)
+        result = probe_until(probe_target(self.spec, self.spec.first_site, CertStore(self.paths.certs)), left)
         if not result.ok:
             raise OperationFailed(f"HTTPS verification failed: {result.failed_text()}", "see stackctl status")
 

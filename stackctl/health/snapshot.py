@@ -60,7 +60,7 @@ def _certificates(paths: StackPaths, spec: StackSpec) -> list[CertificateStatus]
     tls = {site.domain: site.tls for site in spec.sites}
 
     def challenge(domain: str) -> str | None:
-        site_tls = tls.get(domain, spec.tls)  # a certificate of a removed site: the stack-wide settings
+        site_tls = tls.get(domain, spec.first_site.tls)  # a removed site's certificate: the first site's
         return site_tls.acme.challenge if site_tls.source == "acme" else None
 
     return [
@@ -79,7 +79,7 @@ def gather(
 ) -> StatusSnapshot:
     """Every source at once, each with its own timeout. `drift_of` compares what stack.yaml renders to
     with the files and containers (given the Docker client when the containers source got one)."""
-    snapshot = StatusSnapshot(stack=spec.name, domain=spec.domain, generated_at=timestamp())
+    snapshot = StatusSnapshot(stack=spec.name, domain=spec.first_site.domain, generated_at=timestamp())
     wanted = [s.name for s in stack_services(spec)]
     client_box: dict[str, docker.DockerClient] = {}
 
@@ -128,7 +128,7 @@ def gather(
     snapshot.backends = results.get("backends", results.get("haproxy"))
     snapshot.certificates = results.get("certificates")
     site_probes: dict[str, ProbeResult] = results.get("probe") or {}
-    snapshot.probe = site_probes.get(spec.domain)
+    snapshot.probe = site_probes.get(spec.first_site.domain)
     snapshot.drift = results.get("drift")
     snapshot.edges = results.get("edges")
     snapshot.sites = _sites(spec, snapshot.backends, snapshot.certificates, site_probes)

@@ -60,7 +60,7 @@ class SwarmSources:
         return show_stat(Path(folder) / SOCKET_NAME, timeout=self.timeout)
 
     def edge_probes(self, store: CertStore, seconds: float) -> dict[str, ProbeResult]:
-        target = probe_target(self.spec, store, timeout=seconds)
+        target = probe_target(self.spec, self.spec.first_site, store, timeout=seconds)
         return {address: probe(replace(target, address=address)) for address in self.engine.edge_addresses()}
 
 

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from stackctl.certs.inspect import serial_hex
 from stackctl.certs.store import CertStore
+from stackctl.config.sites import Site
 from stackctl.config.spec import StackSpec
 from stackctl.health.probe import ProbeResult, Target
 
@@ -18,27 +19,28 @@ def probe_address(spec: StackSpec) -> str:
 
 
 def probe_target(
-    spec: StackSpec, store: CertStore, ca_file: Path | None = None, timeout: float = 5.0, http3: bool | None = None
-) -> Target:
+    spec: StackSpec, site: Site, store: CertStore, ca_file: Path | None = None, timeout: float = 5.0,
+    http3: bool | None = None,
+) -> Target:  # fmt: skip
     """`http3`: whether the stack serves HTTP/3, when the caller knows already (one answer for every site)."""
     if ca_file is not None:
         cafile: str | None = str(ca_file)
-    elif spec.tls.source == "local-ca" and store.ca_cert.exists():
+    elif site.tls.source == "local-ca" and store.ca_cert.exists():
         cafile = str(store.ca_cert)
     else:
         cafile = None
-    site = store.read_site(spec.domain)
+    stored = store.read_site(site.domain)
     target = Target(
         address=probe_address(spec),
-        domain=spec.domain,
+        domain=site.domain,
         https_port=spec.ports.https,
         http_port=spec.ports.http,
         cafile=cafile,
-        expected_serial=serial_hex(site.leaf) if site else None,
+        expected_serial=serial_hex(stored.leaf) if stored else None,
         timeout=timeout,
         http3=_serves_http3(spec, store) if http3 is None else http3,
     )
-    upstream = next((s.upstream for s in spec.sites if s.domain == spec.domain), None)
+    upstream = site.upstream
     if upstream is None:
         return target
     path = upstream.health if upstream.health != "tcp" else "/"
@@ -64,10 +66,10 @@ def probe_sites(
     another address than the stack's own (a Swarm edge node)."""
     from concurrent.futures import ThreadPoolExecutor
 
-    views = [v for v in spec.site_views() if only is None or v.domain == only]
+    sites = [s for s in spec.sites if only is None or s.domain == only]
     http3 = _serves_http3(spec, store)
-    with ThreadPoolExecutor(max_workers=min(16, len(views))) as pool:
-        targets = {v.domain: probe_target(v, store, ca_file, http3=http3) for v in views}
+    with ThreadPoolExecutor(max_workers=min(16, len(sites))) as pool:
+        targets = {s.domain: probe_target(spec, s, store, ca_file, http3=http3) for s in sites}
         if address is not None:
             targets = {domain: replace(t, address=address) for domain, t in targets.items()}
         futures = {domain: pool.submit(check, target) for domain, target in targets.items()}

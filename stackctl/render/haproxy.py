@@ -274,7 +274,7 @@ def _https_frontend(spec: StackSpec, layout: HaproxyLayout) -> list[str]:
 
 def _title(spec: StackSpec) -> list[str]:
     if spec.legacy:
-        return [f"# Stack {spec.name!r}: https://{spec.domain} -> PhotoPrism, behind HAProxy."]
+        return [f"# Stack {spec.name!r}: https://{spec.first_site.domain} -> PhotoPrism, behind HAProxy."]
     return [f"# Stack {spec.name!r}: {len(spec.sites)} sites behind HAProxy; hosts.map picks the backend."]
 
 

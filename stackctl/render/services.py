@@ -109,7 +109,7 @@ def _photoprism_environment(spec: StackSpec, site: Site) -> dict[str, str]:
     env = {
         "PHOTOPRISM_ADMIN_USER": site.photoprism.admin_user,
         "PHOTOPRISM_AUTH_MODE": "password",
-        "PHOTOPRISM_SITE_URL": spec.site_view(site).site_url,
+        "PHOTOPRISM_SITE_URL": spec.site_url(site),
         "PHOTOPRISM_DISABLE_TLS": "true",
         "PHOTOPRISM_DEFAULT_TLS": "false",
         "PHOTOPRISM_TRUSTED_PROXY": spec.network.subnet,

@@ -9,13 +9,10 @@ from pathlib import Path
 import docker
 import pytest
 
-from stackctl.certs.store import CertStore
-from stackctl.config.spec import load_spec
 from stackctl.health.probe import served_serial
-from stackctl.health.target import probe_target
 from tests.acme.conftest import Pebble, run_pebble
 from tests.docker.conftest import Stack, make_stack
-from tests.helpers import free_port, hash_tree
+from tests.helpers import first_site_target, free_port, hash_tree
 from tests.load import renew_under_load
 
 
@@ -36,7 +33,7 @@ def acme(
 
 
 def _served(stack: Stack) -> str | None:
-    return served_serial(probe_target(load_spec(stack.root / "stack.yaml"), CertStore(stack.root / "certs")))
+    return served_serial(first_site_target(stack.root))
 
 
 def test_up_obtains_serves_and_verifies_a_pebble_certificate(acme: tuple[Stack, Pebble]) -> None:

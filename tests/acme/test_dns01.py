@@ -18,13 +18,11 @@ from stackctl.certs.acme.dns.challenge import DnsChallenges
 from stackctl.certs.acme.dns.writers import LexiconWriter
 from stackctl.certs.store import CertStore
 from stackctl.config.dns_spec import DnsSettings
-from stackctl.config.spec import load_spec
 from stackctl.health.probe import served_serial
-from stackctl.health.target import probe_target
 from tests.acme.bind import KEY_NAME, PRIMARY, Bind, run_bind
 from tests.acme.conftest import Pebble, run_pebble
 from tests.docker.conftest import Stack, make_stack
-from tests.helpers import free_port, hash_tree, run_cli
+from tests.helpers import first_site_target, free_port, hash_tree, run_cli
 from tests.load import renew_under_load
 
 
@@ -82,7 +80,7 @@ def dns_stack(docker_client: docker.DockerClient, bind: Bind, pebble_dns: Pebble
 
 
 def _served(stack: Stack) -> str | None:
-    return served_serial(probe_target(load_spec(stack.root / "stack.yaml"), CertStore(stack.root / "certs")))
+    return served_serial(first_site_target(stack.root))
 
 
 def test_a_wildcard_and_a_name_are_issued_over_dns01_served_and_the_records_removed(

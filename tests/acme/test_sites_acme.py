@@ -21,7 +21,7 @@ BOB = "bob.example.com"
 def _served(root: Path) -> dict[str, str | None]:
     spec = load_spec(root / "stack.yaml")
     store = CertStore(root / "certs")
-    return {view.domain: served_serial(probe_target(view, store)) for view in spec.site_views()}
+    return {site.domain: served_serial(probe_target(spec, site, store)) for site in spec.sites}
 
 
 def test_two_sites_get_their_own_acme_certificates_and_one_renews_alone(

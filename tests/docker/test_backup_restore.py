@@ -11,13 +11,10 @@ import ssl
 import urllib.request
 from pathlib import Path
 
-from stackctl.certs.store import CertStore
-from stackctl.config.spec import load_spec
 from stackctl.health.probe import served_serial
-from stackctl.health.target import probe_target
 from tests.crash import crashes_under_load
 from tests.docker.conftest import Stack, remove_project
-from tests.helpers import run_cli
+from tests.helpers import first_site_target, run_cli
 
 DOMAIN = "photos.example.com"
 
@@ -44,7 +41,7 @@ def test_backup_then_restore_into_a_new_folder_serves_the_same_certificate_and_d
     (stack.root / "storage/sidecar/2024/lighthouse.yml").write_text("Title: Lighthouse\n")
     (stack.root / "originals/lighthouse.jpg").write_bytes(bytes(range(256)) * 4000)
     originals = _tree_digest(stack.root / "originals")
-    serial = served_serial(probe_target(load_spec(stack.root / "stack.yaml"), CertStore(stack.root / "certs")))
+    serial = served_serial(first_site_target(stack.root))
     secret = tmp_path / "passphrase"
     secret.write_text("a long passphrase for the drill\n")
     archive = tmp_path / "drill.stackctl-backup"
@@ -61,7 +58,7 @@ def test_backup_then_restore_into_a_new_folder_serves_the_same_certificate_and_d
     assert result.code == 0, result.err
     assert "every SHA-256 matches" in result.out and "Ready:" in result.out
     try:
-        restored_serial = served_serial(probe_target(load_spec(target / "stack.yaml"), CertStore(target / "certs")))
+        restored_serial = served_serial(first_site_target(target))
         assert restored_serial == serial  # the same certificate, not a new one
         assert _api(target, stack.https, "GET", "/api/v1/photos")["photos"] == ["lighthouse"]
         assert (target / "storage/sidecar/2024/lighthouse.yml").read_text() == "Title: Lighthouse\n"

@@ -34,7 +34,7 @@ def live(
 
 def _served(stack: Stack) -> str | None:
     spec = load_spec(stack.root / "stack.yaml")
-    return served_serial(probe_target(spec, CertStore(stack.root / "certs")))
+    return served_serial(probe_target(spec, spec.first_site, CertStore(stack.root / "certs")))
 
 
 def _last_history(stack: Stack) -> dict[str, object]:

@@ -42,7 +42,7 @@ def test_status_follows_the_stack_through_its_life(stack_each_haproxy: Stack) ->
     # A certificate replaced on disk but not served (as another tool renewing files would leave it):
     # the most common silent failure elsewhere.
     spec = load_spec(stack.root / "stack.yaml")
-    issue(CertStore(stack.root / "certs"), spec, utcnow())
+    issue(CertStore(stack.root / "certs"), spec, spec.first_site, utcnow())
     code, data = _status(stack)
     assert code == 1 and "served certificate is not the one on disk" in str(data["verdict"])
     assert stack.cli("certs", "renew", "--force")[0] == 0  # the live swap makes them agree again

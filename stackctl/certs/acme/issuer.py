@@ -19,7 +19,7 @@ from stackctl.certs.acme.dns.challenge import DnsChallenges
 from stackctl.certs.issuers import Issued
 from stackctl.certs.keys import generate_key, key_pem
 from stackctl.certs.store import CertStore
-from stackctl.config.rules import ACME_DIRECTORIES
+from stackctl.config.sites import Site
 from stackctl.config.spec import StackSpec
 from stackctl.core.errors import OperationFailed
 
@@ -58,13 +58,18 @@ class AcmeSession:
     the client comes from `connect`, which tests replace with a fake CA."""
 
     def __init__(
-        self, spec: StackSpec, store: CertStore, directory_url: str | None = None, connect: AcmeConnector = connect_acme
+        self,
+        spec: StackSpec,
+        site: Site,
+        store: CertStore,
+        directory_url: str | None = None,
+        connect: AcmeConnector = connect_acme,
     ) -> None:
-        self.spec = spec
-        self.url = directory_url or spec.tls.acme.directory_url
+        self.spec, self.site = spec, site
+        self.url = directory_url or site.tls.acme.directory_url
         self.files = AccountFiles(store.root)
         self.key = load_or_create_key(self.files)
-        verify: Any = spec.tls.acme.ca_bundle or True
+        verify: Any = site.tls.acme.ca_bundle or True
         self.net = client.ClientNetwork(
             self.key, alg=_alg(), user_agent=f"stackctl/{__version__}", verify_ssl=cast(bool, verify), timeout=30
         )
@@ -87,7 +92,7 @@ class AcmeSession:
         uri = saved_account_uri(self.files, self.url)
         if uri is None:
             registration = messages.NewRegistration.from_data(
-                email=self.spec.tls.acme.email, terms_of_service_agreed=True
+                email=self.site.tls.acme.email, terms_of_service_agreed=True
             )
             try:
                 with self._translated(f"register an ACME account at {self.host}"):
@@ -96,7 +101,7 @@ class AcmeSession:
                 self.registered_now = True
             except errors.ConflictError as e:  # the key already has an account there
                 uri = e.location
-            save_account_uri(self.files, self.url, str(uri), self.spec.tls.acme.email)
+            save_account_uri(self.files, self.url, str(uri), self.site.tls.acme.email)
         self.net.account = messages.RegistrationResource(uri=uri, body=messages.Registration())
 
     @contextlib.contextmanager
@@ -106,7 +111,7 @@ class AcmeSession:
             yield
         except messages.Error as e:
             raise OperationFailed(
-                f"failed to {action}: {e.detail or e.typ}", _hint(e, self.spec.domain, self.spec)
+                f"failed to {action}: {e.detail or e.typ}", _hint(e, self.site.domain, self.spec)
             ) from e
         except requests.exceptions.RequestException as e:
             raise OperationFailed(f"failed to {action}: {_short(e)}", "check the network and try again") from e
@@ -116,13 +121,13 @@ class AcmeSession:
         return urlparse(self.url).netloc
 
     def order(self) -> Issued:
-        key = generate_key(self.spec.tls.key_type)
-        csr = crypto_util.make_csr(key_pem(key), list(self.spec.names))
+        key = generate_key(self.site.tls.key_type)
+        csr = crypto_util.make_csr(key_pem(key), list(self.site.names))
         try:
             with self._translated(f"obtain a certificate from {self.host}"):
                 order = self.acme.new_order(csr)
                 pending = [a for a in order.authorizations if a.body.status != messages.STATUS_VALID]
-                if self.spec.tls.acme.challenge == "dns-01":
+                if self.site.tls.acme.challenge == "dns-01":
                     finished = self._over_dns01(order, pending)
                 else:
                     for authz in pending:
@@ -143,7 +148,7 @@ class AcmeSession:
     ) -> messages.OrderResource:
         """Publish every TXT record, wait until every authoritative server has them, answer, finalize;
         the records go again on the way out, also after a failure."""
-        settings = self.spec.tls.acme.dns
+        settings = self.site.tls.acme.dns
         assert settings is not None  # the spec requires tls.acme.dns with dns-01
         with DnsChallenges(settings, self.files.certs_root.parent / "secrets", self.files.folder) as dns:
             answers = []
@@ -226,11 +231,5 @@ class AcmeIssuer:
         self.directory_url = directory_url
         self.connect = connect
 
-    def issue(self, spec: StackSpec, store: CertStore, now: dt.datetime) -> Issued:
-        return AcmeSession(spec, store, self.directory_url, self.connect).order()
-
-
-def staging_url(spec: StackSpec) -> str:
-    """Where `certs create --staging` tries: Let's Encrypt staging, or the configured private CA."""
-    directory = spec.tls.acme.directory
-    return directory if directory.startswith("https://") else ACME_DIRECTORIES["letsencrypt-staging"]
+    def issue(self, spec: StackSpec, site: Site, store: CertStore, now: dt.datetime) -> Issued:
+        return AcmeSession(spec, site, store, self.directory_url, self.connect).order()
