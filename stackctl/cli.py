@@ -98,7 +98,7 @@ def main(
             return int(e.code) if isinstance(e.code, int) else ExitStatus.INVALID
         ctx = Context(paths=StackPaths(_stack_folder(args.dir)), out=out, err=err, debug=debug, edges=edges)
         handler: Handler = args.handler
-        return handler(ctx, args)
+        return int(handler(ctx, args))
     except StackctlError as e:
         if debug:
             traceback.print_exc(file=err)

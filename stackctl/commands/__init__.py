@@ -10,15 +10,16 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from stackctl.commands.context import Context
+    from stackctl.core.errors import ExitStatus
 
-Handler = Callable[["Context", argparse.Namespace], int]
+Handler = Callable[["Context", argparse.Namespace], "ExitStatus"]
 
 
 def lazy(module: str, function: str) -> Handler:
     """A handler that imports `module` only when the command actually runs."""
 
-    def handler(ctx: Context, args: argparse.Namespace) -> int:
-        result: int = getattr(importlib.import_module(module), function)(ctx, args)
+    def handler(ctx: Context, args: argparse.Namespace) -> ExitStatus:
+        result: ExitStatus = getattr(importlib.import_module(module), function)(ctx, args)
         return result
 
     return handler

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from stackctl.commands.argtypes import seconds
-from stackctl.core.errors import InvalidInput
+from stackctl.core.errors import ExitStatus, InvalidInput
 
 if TYPE_CHECKING:
     from stackctl.commands.context import Context
@@ -75,7 +75,7 @@ def _show_manifest(ctx: Context, manifest: dict[str, Any]) -> None:
         ctx.say(f"  {int(f['mode']):04o} {int(f['size']):>12} {str(f['sha256'])[:16]}  {f['path']}")
 
 
-def run_backup(ctx: Context, args: argparse.Namespace) -> int:
+def run_backup(ctx: Context, args: argparse.Namespace) -> ExitStatus:
     from stackctl.flows.restore import is_sealed, read_manifest
 
     if args.list is not None:
@@ -84,7 +84,7 @@ def run_backup(ctx: Context, args: argparse.Namespace) -> int:
         require_regular_file(args.list, "--list", "give a backup archive")
         sealed = is_sealed(args.list)
         _show_manifest(ctx, read_manifest(args.list, _passphrase(args.passphrase_file, False) if sealed else None))
-        return 0
+        return ExitStatus.OK
     if args.no_encrypt and args.passphrase_file is not None:
         raise InvalidInput("--no-encrypt and --passphrase-file exclude each other", "choose one")
     spec = ctx.load_spec()
@@ -99,7 +99,7 @@ def run_backup(ctx: Context, args: argparse.Namespace) -> int:
     return _run_backup(ctx, args, spec, passphrase)
 
 
-def _run_backup(ctx: Context, args: argparse.Namespace, spec: Any, passphrase: bytes | None) -> int:
+def _run_backup(ctx: Context, args: argparse.Namespace, spec: Any, passphrase: bytes | None) -> ExitStatus:
     from rich.progress import BarColumn, DownloadColumn, Progress, TransferSpeedColumn
 
     from stackctl.flows.backup import backup
@@ -117,10 +117,10 @@ def _run_backup(ctx: Context, args: argparse.Namespace, spec: Any, passphrase: b
             f"in {result.seconds:.1f}s, {rate:.0f} MB/s")  # fmt: skip
     for old in result.pruned:
         ctx.say(f"removed the older archive {old}")
-    return 0
+    return ExitStatus.OK
 
 
-def run_restore(ctx: Context, args: argparse.Namespace) -> int:
+def run_restore(ctx: Context, args: argparse.Namespace) -> ExitStatus:
     from stackctl.core.fsio import require_regular_file
     from stackctl.flows.restore import is_sealed, restore
 
@@ -131,7 +131,7 @@ def run_restore(ctx: Context, args: argparse.Namespace) -> int:
     ctx.say(f"Restored stack {restored.manifest.get('stack')} into {root} ({restored.seconds:.1f}s)")
     if args.no_up:
         ctx.say(f"Next: stackctl --dir {root} up")
-        return 0
+        return ExitStatus.OK
     from stackctl.commands.stack_cmd import up_and_report
     from stackctl.config.layout import StackPaths
 

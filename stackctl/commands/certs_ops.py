@@ -64,7 +64,7 @@ def _say_replaced(ctx: Context, replaced: Replaced) -> None:
         )
 
 
-def run_ca(ctx: Context, args: argparse.Namespace) -> int:
+def run_ca(ctx: Context, args: argparse.Namespace) -> ExitStatus:
     path = local_ca_certificate(ctx.paths)
     if args.path:
         ctx.say(str(path))
@@ -89,7 +89,7 @@ def _sites(spec: StackSpec, site: str | None) -> list[Site]:
     return [spec.site(site)] if site else list(spec.sites)
 
 
-def _each_site(ctx: Context, args: argparse.Namespace, work: Callable[[Context, StackSpec, Site], None]) -> int:
+def _each_site(ctx: Context, args: argparse.Namespace, work: Callable[[Context, StackSpec, Site], None]) -> ExitStatus:
     """`work` for each site: one that fails does not stop the others; the exit code is the worst."""
     spec = ctx.load_spec()
     sites = _sites(spec, args.site)
@@ -108,7 +108,7 @@ def _each_site(ctx: Context, args: argparse.Namespace, work: Callable[[Context, 
     return ExitStatus.OK
 
 
-def run_create(ctx: Context, args: argparse.Namespace) -> int:
+def run_create(ctx: Context, args: argparse.Namespace) -> ExitStatus:
     return _each_site(ctx, args, lambda c, spec, site: _create(c, spec, site, args))
 
 
@@ -130,7 +130,7 @@ def _create(ctx: Context, spec: StackSpec, site: Site, args: argparse.Namespace)
     _describe_new(ctx, site.domain, created.info, "Created")
 
 
-def run_import(ctx: Context, args: argparse.Namespace) -> int:
+def run_import(ctx: Context, args: argparse.Namespace) -> ExitStatus:
     stack = ctx.load_spec()
     if args.site is None and len(stack.sites) > 1:
         known = ", ".join(s.domain for s in stack.sites)
@@ -166,7 +166,7 @@ def _tls_keys(stack: StackSpec, site: Site) -> tuple[str | int, ...]:
     return ("tls",)
 
 
-def run_show(ctx: Context, args: argparse.Namespace) -> int:
+def run_show(ctx: Context, args: argparse.Namespace) -> ExitStatus:
     spec = ctx.load_spec()  # an invalid stack.yaml is refused here as by every other command
     certificates = certificate_rows(ctx.paths, spec.site(args.site) if args.site else None)
     if args.json:
@@ -201,7 +201,7 @@ def run_show(ctx: Context, args: argparse.Namespace) -> int:
     return ExitStatus.OK
 
 
-def run_renew(ctx: Context, args: argparse.Namespace) -> int:
+def run_renew(ctx: Context, args: argparse.Namespace) -> ExitStatus:
     return _each_site(ctx, args, lambda c, spec, site: _renew(c, spec, site, args))
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import TYPE_CHECKING, Any
 
-from stackctl.core.errors import InvalidInput, SpecError
+from stackctl.core.errors import ExitStatus, InvalidInput, SpecError
 
 if TYPE_CHECKING:
     from stackctl.commands.context import Context
@@ -93,7 +93,7 @@ def spec_of_text(text: str) -> StackSpec:
     return spec_from_data(parse_yaml(text, "stack.yaml"))
 
 
-def run(ctx: Context, args: argparse.Namespace) -> int:
+def run(ctx: Context, args: argparse.Namespace) -> ExitStatus:
     from stackctl.config.secrets import write_missing_secrets, write_missing_site_secrets
     from stackctl.core.fsio import atomic_write
 
@@ -127,4 +127,4 @@ def run(ctx: Context, args: argparse.Namespace) -> int:
     for path in [*written, *write_missing_site_secrets(paths.root, spec)]:
         ctx.say(f"Created {path} (0600)")
     ctx.say('Next: "stackctl render" to write compose/ and haproxy.cfg, or "stackctl up" to run the stack.')
-    return 0
+    return ExitStatus.OK

@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 from typing import TYPE_CHECKING
 
+from stackctl.core.errors import ExitStatus
+
 if TYPE_CHECKING:
     from stackctl.commands.context import Context
 
@@ -19,7 +21,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.set_defaults(handler=run_plan)
 
 
-def run_render(ctx: Context, args: argparse.Namespace) -> int:
+def run_render(ctx: Context, args: argparse.Namespace) -> ExitStatus:
     from stackctl.flows.generated import generated_states, write_changed
 
     states = generated_states(ctx.paths, ctx.load_spec())
@@ -29,14 +31,14 @@ def run_render(ctx: Context, args: argparse.Namespace) -> int:
             ctx.say(f"stale: {name}")
         if not stale:
             ctx.say("up to date")
-        return 1 if stale else 0
+        return ExitStatus.FAILED if stale else ExitStatus.OK
     written = write_changed(ctx.paths, states)
     for state in states:
         ctx.say(f"{'wrote' if state.name in written else 'unchanged'}: {state.name}")
-    return 0
+    return ExitStatus.OK
 
 
-def run_plan(ctx: Context, args: argparse.Namespace) -> int:
+def run_plan(ctx: Context, args: argparse.Namespace) -> ExitStatus:
     from stackctl.core.errors import OperationFailed
     from stackctl.flows.generated import generated_states, unified_diff
     from stackctl.flows.haproxy_config import planned_change
@@ -52,4 +54,4 @@ def run_plan(ctx: Context, args: argparse.Namespace) -> int:
         ctx.say(f"up would: {planned_change(ctx.paths, spec, states, ctx.edge).describe()}")
     except OperationFailed as e:
         ctx.say(f"up would: cannot tell what happens to haproxy ({e.message})")
-    return 0
+    return ExitStatus.OK

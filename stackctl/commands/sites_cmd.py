@@ -7,7 +7,7 @@ import argparse
 import json
 from typing import TYPE_CHECKING, Any
 
-from stackctl.core.errors import InvalidInput
+from stackctl.core.errors import ExitStatus, InvalidInput
 
 if TYPE_CHECKING:
     from stackctl.commands.context import Context
@@ -58,12 +58,12 @@ def _describe(site: Site) -> dict[str, Any]:
     }
 
 
-def run_list(ctx: Context, args: argparse.Namespace) -> int:
+def run_list(ctx: Context, args: argparse.Namespace) -> ExitStatus:
     spec = ctx.load_spec()
     rows = [_describe(site) for site in spec.sites]
     if args.json:
         ctx.out.write(json.dumps({"sites": rows}, indent=2) + "\n")
-        return 0
+        return ExitStatus.OK
     from rich.table import Table
 
     table = Table(box=None, padding=(0, 2), pad_edge=False)
@@ -73,7 +73,7 @@ def run_list(ctx: Context, args: argparse.Namespace) -> int:
         container = f"{spec.name}-{row['service']}-1" if row["service"] else "-"
         table.add_row(row["domain"], ", ".join(row["aliases"]) or "-", row["app"], row["tls"], container)
     ctx.console.print(table)
-    return 0
+    return ExitStatus.OK
 
 
 def _new_site(args: argparse.Namespace) -> dict[str, Any]:
@@ -102,7 +102,7 @@ def _new_site(args: argparse.Namespace) -> dict[str, Any]:
     return site
 
 
-def run_add(ctx: Context, args: argparse.Namespace) -> int:
+def run_add(ctx: Context, args: argparse.Namespace) -> ExitStatus:
     from stackctl.config.edit import with_site_added
     from stackctl.config.secrets import write_missing_site_secrets
     from stackctl.config.spec import read_spec_text, spec_from_data
@@ -119,10 +119,10 @@ def run_add(ctx: Context, args: argparse.Namespace) -> int:
     for path in write_missing_site_secrets(ctx.paths.root, spec):
         ctx.say(f"Created {path} (0600)")
     ctx.say('Next: "stackctl up" creates what is new and reloads HAProxy without dropping a request.')
-    return 0
+    return ExitStatus.OK
 
 
-def run_rm(ctx: Context, args: argparse.Namespace) -> int:
+def run_rm(ctx: Context, args: argparse.Namespace) -> ExitStatus:
     from stackctl.config.edit import with_site_removed
     from stackctl.config.spec import read_spec_text
     from stackctl.core.fsio import atomic_write
@@ -155,4 +155,4 @@ def run_rm(ctx: Context, args: argparse.Namespace) -> int:
         )
     else:
         ctx.say('Next: "stackctl up" reloads HAProxy without it.')
-    return 0
+    return ExitStatus.OK

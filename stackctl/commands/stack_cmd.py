@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from stackctl.commands.argtypes import seconds
-from stackctl.core.errors import InvalidInput, OperationFailed
+from stackctl.core.errors import ExitStatus, InvalidInput, OperationFailed
 
 if TYPE_CHECKING:
     from stackctl.commands.context import Context
@@ -57,12 +57,12 @@ def checked_ca_file(path: Path | None) -> Path | None:
     raise InvalidInput(f"--ca-file {path}: holds no PEM certificate", hint)
 
 
-def run_up(ctx: Context, args: argparse.Namespace) -> int:
+def run_up(ctx: Context, args: argparse.Namespace) -> ExitStatus:
     ca_file = checked_ca_file(args.ca_file)  # a missing or bad --ca-file is refused before anything changes
     return up_and_report(ctx, ctx.paths, args.timeout, not args.no_verify, ca_file)
 
 
-def up_and_report(ctx: Context, paths: StackPaths, timeout: float, verify: bool, ca_file: Path | None) -> int:
+def up_and_report(ctx: Context, paths: StackPaths, timeout: float, verify: bool, ca_file: Path | None) -> ExitStatus:
     """`up` in `paths` with a pull progress bar, then the verification's report; exit 1 when it failed."""
     from stackctl.config.spec import load_spec
     from stackctl.flows.up import up
@@ -76,7 +76,7 @@ def up_and_report(ctx: Context, paths: StackPaths, timeout: float, verify: bool,
         bar.stop()
     if outcome.probe is None:
         ctx.say(f"Stack {outcome.project} is up ({outcome.elapsed_s:.1f}s); verification skipped.")
-        return 0
+        return ExitStatus.OK
     print_site_probes(ctx, outcome.site_probes)
     failed = {domain: r for domain, r in outcome.site_probes.items() if not r.ok}
     if failed:
@@ -85,7 +85,7 @@ def up_and_report(ctx: Context, paths: StackPaths, timeout: float, verify: bool,
     urls = [r.url for r in outcome.site_probes.values()]
     shown = ", ".join(urls) if len(urls) <= 3 else f"{len(urls)} sites, {urls[0]} and {len(urls) - 1} more"
     ctx.say(f"Ready: {shown} ({outcome.elapsed_s:.1f}s)")
-    return 0
+    return ExitStatus.OK
 
 
 def print_site_probes(ctx: Context, results: dict[str, ProbeResult]) -> None:
@@ -101,7 +101,7 @@ def print_site_probes(ctx: Context, results: dict[str, ProbeResult]) -> None:
             print_probe(ctx.console, result)
 
 
-def run_down(ctx: Context, args: argparse.Namespace) -> int:
+def run_down(ctx: Context, args: argparse.Namespace) -> ExitStatus:
     from stackctl.render.services import network_model
 
     spec = ctx.load_spec()
@@ -116,10 +116,10 @@ def run_down(ctx: Context, args: argparse.Namespace) -> int:
         ctx.say(f"Stack {spec.name} is down. Photos, storage and database folders are kept.")
     else:
         ctx.say(f"Stack {spec.name} has no {'services' if spec.engine == 'swarm' else 'containers'}.")
-    return 0
+    return ExitStatus.OK
 
 
-def run_verify(ctx: Context, args: argparse.Namespace) -> int:
+def run_verify(ctx: Context, args: argparse.Namespace) -> ExitStatus:
     from stackctl.certs.store import CertStore
     from stackctl.health.probe import probe
     from stackctl.health.target import probe_sites
@@ -144,4 +144,4 @@ def run_verify(ctx: Context, args: argparse.Namespace) -> int:
         print_site_probes(ctx, results)
         failed = [domain for domain, r in results.items() if not r.ok]
         ctx.say(f"verification FAILED for {', '.join(failed)}" if failed else "verified")
-    return 0 if all(r.ok for r in results.values()) else 1
+    return ExitStatus.OK if all(r.ok for r in results.values()) else ExitStatus.FAILED

@@ -7,6 +7,7 @@ import time
 from typing import TYPE_CHECKING
 
 from stackctl.commands.argtypes import UsageError, seconds
+from stackctl.core.errors import ExitStatus
 
 if TYPE_CHECKING:
     from stackctl.commands.context import Context
@@ -36,7 +37,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.set_defaults(handler=run)
 
 
-def run(ctx: Context, args: argparse.Namespace) -> int:
+def run(ctx: Context, args: argparse.Namespace) -> ExitStatus:
     from stackctl.flows.status import status_snapshot
     from stackctl.health.snapshot import snapshot_json
     from stackctl.ui.dashboard import build_dashboard
@@ -51,10 +52,10 @@ def run(ctx: Context, args: argparse.Namespace) -> int:
         ctx.out.write(snapshot_json(snapshot) + "\n")
     else:
         ctx.console.print(build_dashboard(snapshot))
-    return 0 if snapshot.healthy else 1
+    return ExitStatus.OK if snapshot.healthy else ExitStatus.FAILED
 
 
-def _watch(ctx: Context, interval: float) -> int:
+def _watch(ctx: Context, interval: float) -> ExitStatus:
     from rich.live import Live
 
     from stackctl.flows.status import status_snapshot
@@ -68,4 +69,4 @@ def _watch(ctx: Context, interval: float) -> int:
                 live.update(build_dashboard(status_snapshot(ctx.paths, spec)), refresh=True)
                 time.sleep(max(0.0, interval - (time.monotonic() - started)))
     except KeyboardInterrupt:
-        return 0
+        return ExitStatus.OK

@@ -6,16 +6,13 @@ import argparse
 from typing import TYPE_CHECKING
 
 from stackctl.commands.argtypes import seconds
-from stackctl.core.errors import InvalidInput
+from stackctl.core.errors import ExitStatus, InvalidInput
 
 if TYPE_CHECKING:
     from stackctl.commands.context import Context
     from stackctl.config.spec import StackSpec
     from stackctl.engines.base import ImageDetails
     from stackctl.flows.upgrade import ServiceImages
-
-# For cron and monitoring, like `yum check-update`: 0 nothing to do, 100 an update is waiting.
-UPDATES_WAITING = 100
 
 HELP = """Pull the images in stack.yaml and compare them with what runs. Without --check, replace each
 changed service in turn: the database is dumped to backups/ first, the old image is kept, and a
@@ -64,7 +61,7 @@ def _show(ctx: Context, found: list[ServiceImages]) -> None:
         ctx.say(f"  available: {_describe(item.available)}")
 
 
-def run_upgrade(ctx: Context, args: argparse.Namespace) -> int:
+def run_upgrade(ctx: Context, args: argparse.Namespace) -> ExitStatus:
     from stackctl.flows.upgrade import check_updates, upgrade_waiting
     from stackctl.ui.progress import PullProgressBar
 
@@ -80,16 +77,16 @@ def run_upgrade(ctx: Context, args: argparse.Namespace) -> int:
     waiting = [item.service for item in found if item.waiting]
     if args.check:
         ctx.say(f"update waiting: {', '.join(waiting)}" if waiting else "every service runs its newest image")
-        return UPDATES_WAITING if waiting else 0
+        return ExitStatus.UPDATES_WAITING if waiting else ExitStatus.OK
     if not waiting:
         ctx.say("nothing to upgrade")
-        return 0
+        return ExitStatus.OK
     done = upgrade_waiting(ctx.paths, spec, found, args.timeout, ctx.edge, ctx.say)
     ctx.say(f"Upgraded {', '.join(item.service for item in done)}; HTTPS verified.")
-    return 0
+    return ExitStatus.OK
 
 
-def _upgrade_on_swarm(ctx: Context, spec: StackSpec, args: argparse.Namespace) -> int:
+def _upgrade_on_swarm(ctx: Context, spec: StackSpec, args: argparse.Namespace) -> ExitStatus:
     from stackctl.flows.swarm_upgrade import upgrade_on_swarm
     from stackctl.ui.progress import PullProgressBar
 
@@ -101,4 +98,4 @@ def _upgrade_on_swarm(ctx: Context, spec: StackSpec, args: argparse.Namespace) -
     finally:
         bar.stop()
     ctx.say(f"Swarm rolled {', '.join(rolled)} onto the new image" if rolled else "nothing to upgrade")
-    return 0
+    return ExitStatus.OK

@@ -7,8 +7,9 @@ from enum import IntEnum
 
 class ExitStatus(IntEnum):
     OK = 0
-    FAILED = 1
+    FAILED = 1  # the operation failed, or a check found something not as it should be
     INVALID = 2
+    UPDATES_WAITING = 100  # upgrade --check, like `yum check-update`: an update is waiting
     INTERRUPTED = 130
 
 
