@@ -88,11 +88,9 @@ def run_backup(ctx: Context, args: argparse.Namespace) -> ExitStatus:
     if args.no_encrypt and args.passphrase_file is not None:
         raise InvalidInput("--no-encrypt and --passphrase-file exclude each other", "choose one")
     spec = ctx.load_spec()
-    if spec.engine == "swarm":
-        raise InvalidInput(
-            "backup is not available with engine: swarm yet",
-            "stop the stack (stackctl down) and copy the stack folder, or run it with engine: docker for a backup",
-        )
+    refused = spec.capabilities.backup
+    if refused is not None:
+        raise InvalidInput(refused.rule, refused.hint)
     passphrase = None if args.no_encrypt else _passphrase(args.passphrase_file, True)
     if args.no_encrypt:
         ctx.warn("--no-encrypt: the archive holds the stack's private keys and passwords in plain form")

@@ -115,7 +115,7 @@ def run_down(ctx: Context, args: argparse.Namespace) -> ExitStatus:
     if removed:
         ctx.say(f"Stack {spec.name} is down. Photos, storage and database folders are kept.")
     else:
-        ctx.say(f"Stack {spec.name} has no {'services' if spec.engine == 'swarm' else 'containers'}.")
+        ctx.say(f"Stack {spec.name} has no {spec.capabilities.units}.")
     return ExitStatus.OK
 
 

@@ -82,3 +82,44 @@ class DatabaseSettings:
 @dataclass(frozen=True)
 class NetworkSettings:
     subnet: str
+
+
+@dataclass(frozen=True)
+class Refusal:
+    """Why an engine cannot do something, and what to do instead: one line for the user."""
+
+    rule: str
+    hint: str
+
+
+@dataclass(frozen=True)
+class Capabilities:
+    """What an engine can do that another cannot: None where it can, else the refusal. Each engine
+    reports its own (`Engine.capabilities`); stack.yaml is checked against the same record."""
+
+    units: str = "containers"  # what the engine runs a service as, in messages
+    http3: Refusal | None = None  # ports.http3: true
+    bind_address: Refusal | None = None  # ports.bind other than every address
+    user_networks: Refusal | None = None  # upstream.network: HAProxy joins a network of the user's
+    backup: Refusal | None = None
+    upgrade_check: Refusal | None = None
+
+
+SWARM_CAPABILITIES = Capabilities(
+    units="services",
+    http3=Refusal("is not supported with engine: swarm yet", "set ports.http3: false or auto"),
+    bind_address=Refusal(
+        "must be 0.0.0.0 with engine: swarm (Swarm publishes on every address of an edge node)",
+        "remove ports.bind, and restrict access with the node's firewall",
+    ),
+    user_networks=Refusal(
+        "is not supported with engine: swarm",
+        "run the upstream as a service of this stack (upstream.image), or give its address in upstream.url",
+    ),
+    backup=Refusal(
+        "backup is not available with engine: swarm yet",
+        "stop the stack (stackctl down) and copy the stack folder, or run it with engine: docker for a backup",
+    ),
+    upgrade_check=Refusal("upgrade --check is not available with engine: swarm", "run stackctl upgrade"),
+)
+ENGINE_CAPABILITIES: Final[dict[EngineKind, Capabilities]] = {"docker": Capabilities(), "swarm": SWARM_CAPABILITIES}

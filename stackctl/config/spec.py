@@ -10,9 +10,11 @@ from typing import Any
 from stackctl.config import rules as rule
 from stackctl.config.settings import (
     DATABASE_KINDS,
+    ENGINE_CAPABILITIES,
     ENGINES,
     HAPROXY_LTS_IMAGE,
     PULL_POLICIES,
+    Capabilities,
     DatabaseSettings,
     EngineKind,
     Images,
@@ -60,6 +62,11 @@ class StackSpec:
                 return site
         known = ", ".join(s.domain for s in self.sites)
         raise InvalidInput(f"--site {domain}: no such site in stack.yaml (sites: {known})", "give one of those domains")
+
+    @property
+    def capabilities(self) -> Capabilities:
+        """What the stack's engine can do (engines report the same record)."""
+        return ENGINE_CAPABILITIES[self.engine]
 
     def site_url(self, site: Site) -> str:
         port = "" if self.ports.https == 443 else f":{self.ports.https}"
@@ -178,23 +185,15 @@ def _sites_form(top: rule.Section) -> StackSpec:
 
 
 def _checked(spec: StackSpec) -> StackSpec:
-    """What `engine: swarm` cannot do: Swarm publishes host-mode ports on every address of a node, and
-    its services join overlay networks only."""
-    if spec.engine != "swarm":
-        return spec
-    if spec.ports.bind != "0.0.0.0":
-        raise SpecError(
-            "ports.bind", "must be 0.0.0.0 with engine: swarm (Swarm publishes on every address of an edge node)",
-            "remove ports.bind, and restrict access with the node's firewall",
-        )  # fmt: skip
-    if spec.ports.http3 == "true":
-        raise SpecError("ports.http3", "is not supported with engine: swarm yet", "set ports.http3: false or auto")
+    """What the stack's engine cannot do is refused here, with the engine's own reason."""
+    can = spec.capabilities
+    if can.bind_address is not None and spec.ports.bind != "0.0.0.0":
+        raise SpecError("ports.bind", can.bind_address.rule, can.bind_address.hint)
+    if can.http3 is not None and spec.ports.http3 == "true":
+        raise SpecError("ports.http3", can.http3.rule, can.http3.hint)
     for index, site in enumerate(spec.sites):
-        if site.upstream is not None and site.upstream.network:
-            raise SpecError(
-                f"sites[{index}].upstream.network", "is not supported with engine: swarm",
-                "run the upstream as a service of this stack (upstream.image), or give its address in upstream.url",
-            )  # fmt: skip
+        if can.user_networks is not None and site.upstream is not None and site.upstream.network:
+            raise SpecError(f"sites[{index}].upstream.network", can.user_networks.rule, can.user_networks.hint)
     return spec
 
 
