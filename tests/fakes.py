@@ -8,21 +8,30 @@ import socket
 import ssl
 import tempfile
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from stackctl.certs.issuers import Issued, Issuer, issuer_for
 from stackctl.certs.keys import key_pem
 from stackctl.certs.store import CertStore
+from stackctl.config.layout import StackPaths
+from stackctl.config.settings import ENGINE_CAPABILITIES, Capabilities, PullPolicy
 from stackctl.config.sites import Site
 from stackctl.config.spec import StackSpec
+from stackctl.core.clock import Deadline
 from stackctl.core.errors import OperationFailed
-from stackctl.engines.base import ApplyResult, ContainerInfo
+from stackctl.engines.base import ApplyResult, ContainerInfo, Engine, ImageDetails, Prepared, PullProgress, Report
+from stackctl.engines.features import http3_for
+from stackctl.engines.host import prepare_host_folders
+from stackctl.engines.model import Service, services
+from stackctl.engines.status import ContainerStatus
 from stackctl.flows.edges import Edges
 from stackctl.haproxy.hotswap import ApiUnavailable
+from stackctl.haproxy.runtime_api import ProxyStat, RuntimeApi
+from stackctl.render import render_stack
 from stackctl.render.haproxy import config_id
 from tests.helpers import self_signed_bundle
 
@@ -116,14 +125,14 @@ class FakeRuntimeApi:
         assert self.served is not None
         self.served.bundle = bundle_pem.encode() if behaviour == "serve" else self_signed_bundle(["other.example.com"])
 
-    def stats(self, timeout: float = 3.0) -> list[object]:
+    def stats(self, timeout: float = 3.0) -> list[ProxyStat]:
         return []
 
 
 @dataclass
 class FakeEngine:
-    """Fake container engine: records what the flows ask of it. With `served`, a reload makes the
-    server load the bundle from disk, as HAProxy's new workers do."""
+    """Fake engine for one host: records what the flows ask of it and runs nothing. With `served`, a
+    reload makes the server load the bundle from disk, as HAProxy's new workers do."""
 
     root: Path
     served: ServedBundle | None = None
@@ -135,33 +144,109 @@ class FakeEngine:
     checked_folders: list[dict[str, str]] = field(default_factory=list)  # every file of each candidate
     runtime: FakeRuntimeApi | None = None  # a reload makes its worker report the config on disk...
     reloads_take: bool = True  # ...unless the new worker never comes (a fault a real HAProxy rarely shows)
+    images: dict[str, ImageDetails] = field(default_factory=dict)  # what image_details finds, by reference or ID
+    tags: list[str] = field(default_factory=list)
+    fail_apply_of: set[str] = field(default_factory=set)  # services whose replacement does not become healthy
+    ran: list[str] = field(default_factory=list)  # what run_in was asked to run, by service
 
-    def ensure_images(self, images: list[str], policy: str, progress: object) -> list[str]:
+    @property
+    def capabilities(self) -> Capabilities:
+        return ENGINE_CAPABILITIES["docker"]
+
+    def render_files(self, paths: StackPaths, spec: StackSpec, acme_thumbprint: str | None) -> dict[str, str]:
+        return render_stack(spec, acme_thumbprint, http3_for(paths, spec))
+
+    def prepare(
+        self, paths: StackPaths, spec: StackSpec, deadline: Deadline, report: Report, progress: PullProgress
+    ) -> Prepared:
+        wanted = services(spec, paths)
+        self.ensure_images([s.image for s in wanted], spec.pull, progress)
+        self.calls += ["ports", "networks"]
+        return Prepared([], dict(self.running))
+
+    def hand_over(self, paths: StackPaths, spec: StackSpec) -> None:
+        prepare_host_folders(services(spec, paths), paths.run)  # real folders: the fake runs no container
+
+    def ensure_images(self, images: list[str], policy: PullPolicy, progress: PullProgress) -> list[str]:
         self.calls.append(f"images {policy} {' '.join(images)}")
         return []
 
     def containers(self, project: str, compose_dir: Path) -> dict[str, ContainerInfo]:
         return dict(self.running)
 
-    def check_ports_free(self, services: list[object], ours: dict[str, ContainerInfo]) -> None:
-        self.calls.append("ports")
-
-    def check_networks(self, services: list[Any]) -> None:
-        self.calls.append("networks")
-
-    def validate_haproxy_config(self, haproxy: object, candidate: Path) -> None:
+    def validate_haproxy_config(self, haproxy: Service, candidate: Path) -> None:
         self.checked_configs.append((candidate / "haproxy.cfg").read_text())
         self.checked_folders.append({f.name: f.read_text() for f in candidate.iterdir()})
         if self.reject_config:
             raise OperationFailed(f"the image rejects the HAProxy configuration: {self.reject_config}", "fix it")
 
-    def apply(self, project: str, network: object, services: list[Any], compose_dir: Path, deadline: object,
-              report: Any, recreate: frozenset[str] = frozenset(), on_ready: Any = None) -> ApplyResult:  # fmt: skip
+    def apply(
+        self, paths: StackPaths, spec: StackSpec, services: list[Service], files: dict[str, str],
+        deadline: Deadline, report: Report, recreate: frozenset[str] = frozenset(),
+        on_ready: Callable[[str], None] | None = None,
+    ) -> ApplyResult:  # fmt: skip
         self.applied.append([s.name for s in services])
-        for service in services if on_ready is not None else []:
-            on_ready(service.name)
+        failing = self.fail_apply_of & recreate
+        if failing:
+            raise OperationFailed(f"{', '.join(sorted(failing))} did not become healthy", "see its log")
+        for service in services:
+            if on_ready is not None:
+                on_ready(service.name)
         self.running = {s.name: ContainerInfo(s.name, s.container_name, "running", s.config_hash) for s in services}
         return ApplyResult(created=[s.name for s in services])
+
+    def addresses(self, spec: StackSpec) -> list[str]:
+        return [spec.ports.local_address]
+
+    def running_haproxy(self, spec: StackSpec, paths: StackPaths) -> str | None:
+        haproxy = self.running.get("haproxy")
+        return haproxy.name if haproxy is not None and haproxy.status == "running" else None
+
+    def run_in(
+        self, spec: StackSpec, service: str, argv: list[str], stdin: Path | None = None, stdout: Path | None = None
+    ) -> None:
+        self.ran.append(service)
+        if stdout is not None:
+            stdout.write_text(f"-- a dump the fake engine wrote for {service}\n")
+
+    def runs_here(self, spec: StackSpec, service: str) -> bool:
+        return True
+
+    def deployed(self, spec: StackSpec, paths: StackPaths) -> set[str]:
+        return set(self.running)
+
+    def describe(self, spec: StackSpec, paths: StackPaths) -> list[ContainerStatus]:
+        return [ContainerStatus(c.service, c.name, None, c.status, None, None, 0, None) for c in self.running.values()]
+
+    def runtime_socket_dir(self, spec: StackSpec, paths: StackPaths) -> Path | None:
+        return paths.run / "haproxy"
+
+    def remove_stack(
+        self, paths: StackPaths, spec: StackSpec, volumes: bool, deadline: Deadline, report: Report
+    ) -> list[str]:
+        removed, self.running = list(self.running), {}
+        return removed
+
+    def haproxy_quic_support(self, image: str) -> tuple[bool, bool]:
+        return False, False
+
+    def image_details(self, image: str) -> ImageDetails | None:
+        return self.images.get(image)
+
+    def tag_image(self, image_id: str, reference: str) -> None:
+        self.tags.append(f"{reference} -> {image_id}")
+        self.images[reference] = self.images.get(image_id) or ImageDetails(image_id, None, "", None)
+
+    def remove_image(self, reference: str) -> bool:
+        self.tags.append(f"removed {reference}")
+        return self.images.pop(reference, None) is not None
+
+    def remove_service(self, project: str, service: str, compose_dir: Path) -> None:
+        self.calls.append(f"remove {service}")
+        self.running.pop(service, None)
+
+    def exec_in(self, container: str, argv: list[str], stdin: Path | None = None, stdout: Path | None = None) -> None:
+        raise OperationFailed(f"the fake engine runs nothing in {container}", "use the docker tier")
 
     def reload_haproxy(self, container: str) -> None:
         self.calls.append(f"reload {container}")
@@ -171,24 +256,18 @@ class FakeEngine:
             bundles = sorted((self.root / "certs" / "haproxy").glob("*.pem"))
             self.served.bundle = bundles[0].read_bytes()
 
-    def down(self, project: str, network: str, compose_dir: Path, volumes: bool, report: Any) -> list[str]:
-        removed, self.running = list(self.running), {}
-        return removed
 
-    def image_details(self, image: str) -> None:
-        return None  # the fake runs no real image
-
-    def exec_in(self, container: str, argv: list[str], stdin: Path | None = None, stdout: Path | None = None) -> None:
-        raise OperationFailed(f"the fake engine runs nothing in {container}", "use the docker tier")
-
-
-def no_engine() -> FakeEngine:
+def no_engine(spec: StackSpec) -> Engine:
+    """No Docker engine answers: what the real one raises on first use."""
     raise OperationFailed("failed to connect to the Docker engine at unix:///nowhere: it is not running", "start it")
 
 
-def fake_edges(engine: Any = no_engine, runtime: FakeRuntimeApi | None = None, broken_key: bool = False) -> Edges:
+def fake_edges(
+    engine: Engine | Callable[[StackSpec], Engine] = no_engine, runtime: FakeRuntimeApi | None = None,
+    broken_key: bool = False,
+) -> Edges:  # fmt: skip
     """Edges with a fake engine and runtime API (the issuer is the real one, or BrokenKeyIssuer)."""
-    answering = runtime or FakeRuntimeApi(None, answering=False)
-    issuer = (lambda site: BrokenKeyIssuer(issuer_for(site))) if broken_key else issuer_for
-    engine_factory = engine if callable(engine) and not isinstance(engine, FakeEngine) else (lambda: engine)
-    return Edges(issuer_for=issuer, engine=engine_factory, runtime=lambda sock: answering)  # type: ignore[arg-type]
+    answering: RuntimeApi = runtime or FakeRuntimeApi(None, answering=False)
+    issuer: Callable[[Site], Issuer] = (lambda site: BrokenKeyIssuer(issuer_for(site))) if broken_key else issuer_for
+    factory = engine if callable(engine) else (lambda spec: engine)
+    return Edges(issuer_for=issuer, engine=factory, runtime=lambda sock: answering)

@@ -19,7 +19,7 @@ from cryptography import x509
 from stackctl.config.spec import spec_from_data
 from stackctl.core.errors import OperationFailed
 from stackctl.haproxy.hotswap import ApiUnavailable
-from stackctl.haproxy.runtime_api import RuntimeApi
+from stackctl.haproxy.socket_api import SocketRuntimeApi
 from stackctl.health.probe import Target, probe, probe_until, served_serial
 from stackctl.render.haproxy import HaproxyLayout
 from tests.helpers import free_port, haproxy_folder_config, native_haproxy, require_tool, self_signed_bundle
@@ -249,7 +249,7 @@ def test_probe_of_a_closed_port_fails_with_the_reason(proxy: Proxy) -> None:
 
 def test_runtime_api_swaps_a_certificate_live_and_refuses_a_broken_one(proxy: Proxy) -> None:
     workdir = proxy.cafile.parent
-    api = RuntimeApi(workdir / "admin.sock")
+    api = SocketRuntimeApi(workdir / "admin.sock")
     assert api.answers()
     assert any(s.kind == "frontend" for s in api.stats())
     name = f"{workdir / 'certs'}/site.pem"
@@ -264,5 +264,5 @@ def test_runtime_api_swaps_a_certificate_live_and_refuses_a_broken_one(proxy: Pr
     assert served_serial(_target(proxy)) == fresh_serial
     with pytest.raises(ApiUnavailable, match="no certificate named"):
         api.swap_certificate(f"{workdir}/certs/nope.pem", fresh)
-    assert not RuntimeApi(workdir / "nowhere.sock").answers()
+    assert not SocketRuntimeApi(workdir / "nowhere.sock").answers()
     api.swap_certificate(name, (workdir / "certs" / "site.pem").read_text())  # as it was, for other tests

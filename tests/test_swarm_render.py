@@ -10,7 +10,7 @@ import yaml
 
 from stackctl.config.spec import StackSpec, spec_from_data
 from stackctl.core.errors import SpecError
-from stackctl.render import render_stack
+from stackctl.render import render_swarm_stack
 from stackctl.render.swarm import object_name, secret_sources, swarm_services
 from tests.helpers import run_cli
 from tests.test_compose import _schema
@@ -36,7 +36,7 @@ def test_swarm_refuses_what_it_cannot_do(extra: dict[str, object], key: str) -> 
 def _rendered() -> tuple[dict[str, str], StackSpec]:
     spec = spec_from_data(BASE)
     digests = {source.key: "0123456789ab" for source in secret_sources(spec)}
-    return render_stack(spec, secret_digests=digests), spec
+    return render_swarm_stack(spec, None, digests), spec
 
 
 def test_compose_is_a_valid_stack_file_without_secrets() -> None:

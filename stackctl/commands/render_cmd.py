@@ -22,9 +22,9 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 
 def run_render(ctx: Context, args: argparse.Namespace) -> ExitStatus:
-    from stackctl.flows.generated import generated_states, write_changed
+    from stackctl.flows.generated import stack_files, write_changed
 
-    states = generated_states(ctx.paths, ctx.load_spec())
+    states = stack_files(ctx.paths, ctx.load_spec(), ctx.edge)
     if args.check:
         stale = [s.name for s in states if s.changed]
         for name in stale:
@@ -40,11 +40,11 @@ def run_render(ctx: Context, args: argparse.Namespace) -> ExitStatus:
 
 def run_plan(ctx: Context, args: argparse.Namespace) -> ExitStatus:
     from stackctl.core.errors import OperationFailed
-    from stackctl.flows.generated import generated_states, unified_diff
+    from stackctl.flows.generated import stack_files, unified_diff
     from stackctl.flows.haproxy_config import planned_change
 
     spec = ctx.load_spec()
-    states = generated_states(ctx.paths, spec)
+    states = stack_files(ctx.paths, spec, ctx.edge)
     changed = [s for s in states if s.changed]
     for state in changed:
         ctx.out.write(unified_diff(state))

@@ -36,7 +36,6 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 
 CA_FILE_MAX_BYTES = 1024 * 1024
-DOWN_TIMEOUT_S = 120
 
 
 def checked_ca_file(path: Path | None) -> Path | None:
@@ -102,16 +101,10 @@ def print_site_probes(ctx: Context, results: dict[str, ProbeResult]) -> None:
 
 
 def run_down(ctx: Context, args: argparse.Namespace) -> ExitStatus:
-    from stackctl.render.services import network_model
+    from stackctl.flows.down import down
 
     spec = ctx.load_spec()
-    if spec.engine == "swarm":
-        from stackctl.core.clock import Deadline
-
-        removed = ctx.edge.swarm_engine().down(spec.name, network_model(spec).name, Deadline(DOWN_TIMEOUT_S), ctx.say)
-    else:
-        engine = ctx.edge.engine()
-        removed = engine.down(spec.name, network_model(spec).name, ctx.paths.compose_dir, args.volumes, ctx.say)
+    removed = down(ctx.paths, spec, args.volumes, ctx.edge, ctx.say)
     if removed:
         ctx.say(f"Stack {spec.name} is down. Photos, storage and database folders are kept.")
     else:
@@ -120,19 +113,12 @@ def run_down(ctx: Context, args: argparse.Namespace) -> ExitStatus:
 
 
 def run_verify(ctx: Context, args: argparse.Namespace) -> ExitStatus:
-    from stackctl.certs.store import CertStore
-    from stackctl.health.probe import probe
-    from stackctl.health.target import probe_sites
+    from stackctl.flows.verify import verify
 
     spec = ctx.load_spec()
     only = spec.site(args.site).domain if args.site else None
     ca_file = checked_ca_file(args.ca_file)
-    if spec.engine == "swarm":  # every edge node serves the stack: each is checked
-        from stackctl.flows.swarm_up import verify_on_edges
-
-        results = verify_on_edges(ctx.paths, spec, ca_file, ctx.edge, only)
-    else:
-        results = probe_sites(spec, CertStore(ctx.paths.certs), ca_file, probe, only)
+    results = verify(ctx.paths, spec, ca_file, ctx.edge, only)  # every edge node of a Swarm is checked
     first = next(iter(results.values()))
     if args.json:
         # The old keys keep their meaning (the first site, or the one asked for); `sites` has every one.

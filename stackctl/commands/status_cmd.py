@@ -47,7 +47,7 @@ def run(ctx: Context, args: argparse.Namespace) -> ExitStatus:
         raise UsageError("stackctl status: --interval needs --watch", 'add --watch, or see "stackctl status --help"')
     if args.watch:
         return _watch(ctx, args.interval or 2.0)
-    snapshot = status_snapshot(ctx.paths, spec)
+    snapshot = status_snapshot(ctx.paths, spec, ctx.edge)
     if args.json:
         ctx.out.write(snapshot_json(snapshot) + "\n")
     else:
@@ -66,7 +66,7 @@ def _watch(ctx: Context, interval: float) -> ExitStatus:
         with Live(console=ctx.console, auto_refresh=False, transient=False) as live:
             while True:
                 started = time.monotonic()
-                live.update(build_dashboard(status_snapshot(ctx.paths, spec)), refresh=True)
+                live.update(build_dashboard(status_snapshot(ctx.paths, spec, ctx.edge)), refresh=True)
                 time.sleep(max(0.0, interval - (time.monotonic() - started)))
     except KeyboardInterrupt:
         return ExitStatus.OK

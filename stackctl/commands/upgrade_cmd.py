@@ -66,8 +66,8 @@ def run_upgrade(ctx: Context, args: argparse.Namespace) -> ExitStatus:
     from stackctl.ui.progress import PullProgressBar
 
     spec = ctx.load_spec()
-    if spec.engine == "swarm":
-        return _upgrade_on_swarm(ctx, spec, args)
+    if spec.capabilities.rolls_upgrades:
+        return _roll(ctx, spec, args)
     bar = PullProgressBar(ctx.console)
     try:
         found = check_updates(ctx.paths, spec, args.services, ctx.edge, bar)
@@ -86,15 +86,17 @@ def run_upgrade(ctx: Context, args: argparse.Namespace) -> ExitStatus:
     return ExitStatus.OK
 
 
-def _upgrade_on_swarm(ctx: Context, spec: StackSpec, args: argparse.Namespace) -> ExitStatus:
-    from stackctl.flows.swarm_upgrade import upgrade_on_swarm
+def _roll(ctx: Context, spec: StackSpec, args: argparse.Namespace) -> ExitStatus:
+    """An engine that rolls upgrades itself (Swarm) and puts a failing service back by itself."""
+    from stackctl.flows.rolling_upgrade import roll_upgrade
     from stackctl.ui.progress import PullProgressBar
 
-    if args.check:
-        raise InvalidInput("upgrade --check is not available with engine: swarm", "run stackctl upgrade")
+    refused = spec.capabilities.upgrade_check
+    if args.check and refused is not None:
+        raise InvalidInput(refused.rule, refused.hint)
     bar = PullProgressBar(ctx.console)
     try:
-        rolled = upgrade_on_swarm(ctx.paths, spec, args.services, args.timeout, ctx.edge, ctx.say, bar)
+        rolled = roll_upgrade(ctx.paths, spec, args.services, args.timeout, ctx.edge, ctx.say, bar)
     finally:
         bar.stop()
     ctx.say(f"Swarm rolled {', '.join(rolled)} onto the new image" if rolled else "nothing to upgrade")

@@ -35,6 +35,11 @@ class Ports:
     stats: int = 8404
     http3: Http3Setting = "auto"
 
+    @property
+    def local_address(self) -> str:
+        """Where this host answers: loopback when the stack is published on every address."""
+        return "127.0.0.1" if self.bind in ("0.0.0.0", "::") else self.bind
+
 
 @dataclass(frozen=True)
 class AcmeSettings:
@@ -98,6 +103,13 @@ class Capabilities:
     reports its own (`Engine.capabilities`); stack.yaml is checked against the same record."""
 
     units: str = "containers"  # what the engine runs a service as, in messages
+    # True: a new configuration or certificate reaches the running HAProxy by a reload or the runtime
+    # API. False: HAProxy's tasks roll onto new Swarm configs and secrets.
+    reloads_in_place: bool = True
+    # True: an upgrade rolls each service onto its new image and the engine rolls a failing one back
+    # itself. False: stackctl replaces one container at a time and puts the old image back on failure.
+    rolls_upgrades: bool = False
+    edge_nodes: bool = False  # the stack answers on each of several edge nodes (status checks each one)
     http3: Refusal | None = None  # ports.http3: true
     bind_address: Refusal | None = None  # ports.bind other than every address
     user_networks: Refusal | None = None  # upstream.network: HAProxy joins a network of the user's
@@ -107,6 +119,9 @@ class Capabilities:
 
 SWARM_CAPABILITIES = Capabilities(
     units="services",
+    reloads_in_place=False,
+    rolls_upgrades=True,
+    edge_nodes=True,
     http3=Refusal("is not supported with engine: swarm yet", "set ports.http3: false or auto"),
     bind_address=Refusal(
         "must be 0.0.0.0 with engine: swarm (Swarm publishes on every address of an edge node)",

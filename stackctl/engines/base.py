@@ -1,5 +1,5 @@
-"""What flows need from wherever containers run: one small interface. `docker.DockerEngine` is the
-single-host implementation; unit tests drive the flows with a fake engine."""
+"""What flows need from wherever the stack runs: one interface, two engines. Unit tests drive the flows
+with a fake engine that implements it too."""
 
 from __future__ import annotations
 
@@ -8,9 +8,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
+from stackctl.config.layout import StackPaths
+from stackctl.config.settings import Capabilities, PullPolicy
+from stackctl.config.spec import StackSpec
 from stackctl.core.clock import Deadline
+from stackctl.core.errors import OperationFailed
 from stackctl.engines.model import Service
-from stackctl.render.services import NetworkModel
+from stackctl.engines.status import ContainerStatus
 
 # (image, layer id, bytes done, bytes total)
 PullProgress = Callable[[str, str, int, int], None]
@@ -48,29 +52,98 @@ class ImageDetails:
     version: str | None  # the org.opencontainers.image.version label
 
 
+class UpdateRolledBack(OperationFailed):
+    """A rolling update failed and Swarm rolled it back (or paused it)."""
+
+    def __init__(self, service: str, state: str, message: str) -> None:
+        what = "rolled it back" if state == "rollback_completed" else f"left it {state.replace('_', ' ')}"
+        super().__init__(
+            f"the update of {service} failed and Swarm {what}: {message or 'no message'}",
+            f"see: docker service ps --no-trunc {service}",
+        )
+        self.service, self.state, self.swarm_message = service, state, message
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """What the checks before any write found: the images pulled, and the stack's containers by service
+    (an engine that runs services rather than containers reports none)."""
+
+    pulled: list[str]
+    running: dict[str, ContainerInfo]
+
+
 class Engine(Protocol):
-    def ensure_images(self, images: list[str], policy: str, progress: PullProgress) -> list[str]:
+    """Where the stack's services run: containers on this host (`docker.DockerEngine`) or services of
+    the Swarm this engine manages (`swarm.SwarmEngine`). Flows get one from Edges and never ask which;
+    what only one can do is in `capabilities`."""
+
+    @property
+    def capabilities(self) -> Capabilities:
+        """What this engine cannot do, with the refusal's words; `reloads_in_place` tells how HAProxy
+        gets a new configuration or certificate."""
+
+    def render_files(self, paths: StackPaths, spec: StackSpec, acme_thumbprint: str | None) -> dict[str, str]:
+        """The generated files in the form this engine runs them, by path relative to the stack folder."""
+
+    def prepare(
+        self, paths: StackPaths, spec: StackSpec, deadline: Deadline, report: Report, progress: PullProgress
+    ) -> Prepared:
+        """The checks before anything is written: images (pulled per stack.yaml's policy), that the stack
+        is this folder's, free ports, networks, and where the engine places data, its folders."""
+
+    def apply(
+        self, paths: StackPaths, spec: StackSpec, services: list[Service], files: dict[str, str],
+        deadline: Deadline, report: Report, recreate: frozenset[str] = frozenset(),
+        on_ready: Callable[[str], None] | None = None,
+    ) -> ApplyResult:  # fmt: skip
+        """Converge `services` (the stack's, or some of them) with the generated `files` written:
+        each created, kept or replaced in order and waited for; those in `recreate` are replaced even
+        when unchanged. `on_ready` gets each service's name once it is ready, before the next starts."""
+
+    def addresses(self, spec: StackSpec) -> list[str]:
+        """Where the stack answers HTTPS: this host, or every edge node (this one over loopback)."""
+
+    def running_haproxy(self, spec: StackSpec, paths: StackPaths) -> str | None:
+        """The stack's running HAProxy: the container to reload, or the service that rolls; None when
+        there is none."""
+
+    def run_in(
+        self, spec: StackSpec, service: str, argv: list[str], stdin: Path | None = None, stdout: Path | None = None
+    ) -> None:
+        """Run `argv` in the service's running container on this node (see `exec_in`); raises
+        OperationFailed when the service has none here."""
+
+    def runs_here(self, spec: StackSpec, service: str) -> bool:
+        """Whether the service has a running container on this node (`run_in` can reach it)."""
+
+    def hand_over(self, paths: StackPaths, spec: StackSpec) -> None:
+        """After certificates were written: the folders HAProxy reads from this host created and given
+        to its user (a Swarm's HAProxy reads secrets instead)."""
+
+    def deployed(self, spec: StackSpec, paths: StackPaths) -> set[str]:
+        """The stack's services that exist now (a container or a Swarm service), running or not."""
+
+    def describe(self, spec: StackSpec, paths: StackPaths) -> list[ContainerStatus]:
+        """What runs, for `status`: a row per service's container (or per Swarm task, with its node)."""
+
+    def runtime_socket_dir(self, spec: StackSpec, paths: StackPaths) -> Path | None:
+        """The folder of this node's HAProxy runtime socket, or None when no HAProxy runs here."""
+
+    def remove_stack(
+        self, paths: StackPaths, spec: StackSpec, volumes: bool, deadline: Deadline, report: Report
+    ) -> list[str]:
+        """Remove the services and the network (named volumes only with `volumes`); data folders stay.
+        Returns what was removed."""
+
+    def ensure_images(self, images: list[str], policy: PullPolicy, progress: PullProgress) -> list[str]:
         """Pull per the policy (always | missing | never); returns what was pulled."""
 
     def containers(self, project: str, compose_dir: Path) -> dict[str, ContainerInfo]:
         """This stack's service containers by service; refuses another folder's same-named project."""
 
-    def check_ports_free(self, services: list[Service], ours: dict[str, ContainerInfo]) -> None:
-        """Each host port a new container will publish is free, unless one of ours holds it."""
-
-    def check_networks(self, services: list[Service]) -> None:
-        """Every network of the user's a service joins (`external_networks`) exists."""
-
     def validate_haproxy_config(self, haproxy: Service, candidate: Path) -> None:
         """`haproxy -c` of the configuration folder `candidate` in the image that will run it."""
-
-    def apply(
-        self, project: str, network: NetworkModel, services: list[Service], compose_dir: Path, deadline: Deadline,
-        report: Report, recreate: frozenset[str] = frozenset(), on_ready: Callable[[str], None] | None = None,
-    ) -> ApplyResult:  # fmt: skip
-        """The network, then each container created, kept or replaced in order, each waited for;
-        the services in `recreate` get a new container even when their settings are unchanged.
-        `on_ready` gets each service's name once it is ready, before the next one starts."""
 
     def haproxy_quic_support(self, image: str) -> tuple[bool, bool]:
         """From `haproxy -vv` in a one-off container: (built with QUIC, with QUIC_OPENSSL_COMPAT)."""
@@ -93,6 +166,3 @@ class Engine(Protocol):
 
     def reload_haproxy(self, container: str) -> None:
         """A seamless master-worker reload."""
-
-    def down(self, project: str, network: str, compose_dir: Path, volumes: bool, report: Report) -> list[str]:
-        """Remove the containers and the network (named volumes only with `volumes`)."""

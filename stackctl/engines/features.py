@@ -6,13 +6,16 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from stackctl.config.layout import StackPaths
 from stackctl.config.spec import StackSpec
 from stackctl.core.errors import InvalidInput
 from stackctl.core.fsio import atomic_write, read_text_if_exists
-from stackctl.engines.base import Engine
 from stackctl.render.haproxy import NO_HTTP3, Http3
+
+if TYPE_CHECKING:  # the engines use what the image can do when they build services
+    from stackctl.engines.base import Engine
 
 FEATURES_FILE = ".haproxy-features.json"
 
@@ -31,18 +34,19 @@ def _cached(paths: StackPaths, image: str) -> dict[str, object] | None:
 
 
 def refresh_features(engine: Engine, paths: StackPaths, spec: StackSpec) -> None:
-    """Ask the image (once per image ID) whether its HAProxy has QUIC; `ports.http3: false` asks nothing."""
+    """Ask the image (once per image ID) whether its HAProxy has QUIC; `ports.http3: false` asks nothing.
+    `true` on an image without QUIC is refused here, before anything is written."""
     if spec.ports.http3 == "false" or spec.capabilities.http3 is not None:
         return
     details = engine.image_details(spec.images.haproxy)
     cached = _cached(paths, spec.images.haproxy)
-    if details is None or (cached is not None and cached.get("id") == details.id):
-        return
-    quic, compat = engine.haproxy_quic_support(spec.images.haproxy)
-    if spec.ports.http3 == "true" and not quic:
-        raise _no_quic(spec)  # refused before anything is written
-    document = {"image": spec.images.haproxy, "id": details.id, "quic": quic, "quic_openssl_compat": compat}
-    atomic_write(_path(paths), json.dumps(document, indent=1) + "\n")
+    if details is not None and (cached is None or cached.get("id") != details.id):
+        quic, compat = engine.haproxy_quic_support(spec.images.haproxy)
+        if spec.ports.http3 == "true" and not quic:
+            raise _no_quic(spec)
+        document = {"image": spec.images.haproxy, "id": details.id, "quic": quic, "quic_openssl_compat": compat}
+        atomic_write(_path(paths), json.dumps(document, indent=1) + "\n")
+    http3_for(paths, spec)
 
 
 def http3_for(paths: StackPaths, spec: StackSpec) -> Http3:

@@ -12,6 +12,7 @@ from typing import Any
 from stackctl.config.layout import StackPaths
 from stackctl.config.secrets import read_env_file
 from stackctl.config.spec import StackSpec
+from stackctl.engines.features import http3_for
 from stackctl.engines.labels import (
     CONFIG_FILES_LABEL,
     HASH_LABEL,
@@ -123,13 +124,19 @@ def haproxy_ids(stack_root: Path) -> tuple[int, int]:
     return info.st_uid, info.st_gid
 
 
-def services(spec: StackSpec, paths: StackPaths) -> list[Service]:
-    from stackctl.engines.features import http3_for  # here: features needs base, which needs this module
+def haproxy_service(spec: StackSpec, paths: StackPaths) -> Service:
+    """HAProxy's service alone (no other service's environment file is read)."""
+    return services(spec, paths, only="haproxy")[0]
 
-    """The services in start order, from the one typed model compose.yaml is written from. HAProxy's
-    configuration folder is mounted, not hashed: a new configuration is a reload, not a new container."""
+
+def services(spec: StackSpec, paths: StackPaths, only: str | None = None) -> list[Service]:
+    """The services in start order (or the one named `only`), from the one typed model compose.yaml is
+    written from. HAProxy's configuration folder is mounted, not hashed: a new configuration is a reload,
+    not a new container."""
     result = []
     for model in stack_services(spec, http3_for(paths, spec).enabled):
+        if only is not None and model.name != only:
+            continue
         options: dict[str, Any] = {
             "security_opt": list(model.security_opt) or None,
             "working_dir": model.working_dir,

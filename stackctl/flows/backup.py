@@ -104,7 +104,7 @@ def backup(
 ) -> BackupResult:  # fmt: skip
     """`on_start` gets the total bytes to read, `on_bytes` each amount read (for a progress bar)."""
     started = time.monotonic()
-    engine = edges.engine()
+    engine = edges.engine(spec)
     site = dumped_site(spec, "stackctl backup")
     photoprism = next(s for s in services(spec, paths) if s.name == site.service)
     if spec.database.kind == "mariadb":

@@ -18,7 +18,6 @@ from stackctl.core.errors import InvalidInput, OperationFailed
 from stackctl.core.fsio import PRIVATE_DIR_MODE, PRIVATE_FILE_MODE, ensure_dir
 from stackctl.engines.base import Engine, Report
 from stackctl.engines.model import Service
-from stackctl.render.services import container_name
 
 # The container's own environment holds the root password: no secret passes through stackctl. Root,
 # because one dump covers every PhotoPrism site's database, consistently (one transaction). On Swarm the
@@ -81,17 +80,14 @@ def _complete(partial: Path, target: Path) -> None:
     os.replace(partial, target)
 
 
-def dump_database(
-    engine: Engine, paths: StackPaths, spec: StackSpec, photoprism: Service, mariadb: str | None = None
-) -> Dump | None:
-    """A consistent dump of the running stack's database; None for SQLite before PhotoPrism made one.
-    `mariadb`: MariaDB's container when it is not the single host's (a Swarm task's)."""
+def dump_database(engine: Engine, paths: StackPaths, spec: StackSpec, photoprism: Service) -> Dump | None:
+    """A consistent dump of the running stack's database, through MariaDB's container on this node;
+    None for SQLite before PhotoPrism made one."""
     if spec.database.kind == "mariadb":
         target = _target(paths, spec, "mariadb", "sql")
         partial = target.with_name(f".{target.name}.part")
-        container = mariadb or container_name(spec, "mariadb")
         try:
-            engine.exec_in(container, ["sh", "-c", mariadb_dump_command(spec)], stdout=partial)
+            engine.run_in(spec, "mariadb", ["sh", "-c", mariadb_dump_command(spec)], stdout=partial)
         except OperationFailed:
             partial.unlink(missing_ok=True)
             raise
@@ -116,7 +112,7 @@ def dump_database(
 def restore_database(engine: Engine, spec: StackSpec, photoprism: Service, dump: Dump, report: Report) -> None:
     """Put a dump back: into the running MariaDB, or over index.db while PhotoPrism is stopped."""
     if dump.kind == "mariadb":
-        engine.exec_in(container_name(spec, "mariadb"), ["sh", "-c", MARIADB_RESTORE], stdin=dump.path)
+        engine.run_in(spec, "mariadb", ["sh", "-c", MARIADB_RESTORE], stdin=dump.path)
     else:
         database = sqlite_database(photoprism)
         try:

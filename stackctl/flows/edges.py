@@ -15,7 +15,6 @@ if TYPE_CHECKING:
     from stackctl.config.sites import Site
     from stackctl.config.spec import StackSpec
     from stackctl.engines.base import Engine
-    from stackctl.engines.swarm.engine import SwarmEngine
     from stackctl.haproxy.runtime_api import RuntimeApi
 
 
@@ -31,29 +30,27 @@ def real_acme_session(spec: StackSpec, site: Site, store: CertStore, directory_u
     return AcmeSession(spec, site, store, directory_url)
 
 
-def real_engine() -> Engine:
+def real_engine(spec: StackSpec) -> Engine:
+    """The one place the engine is chosen: stack.yaml's `engine:`. It connects on first use."""
+    if spec.engine == "swarm":
+        from stackctl.engines.swarm.engine import connect_swarm
+
+        return connect_swarm()
     from stackctl.engines.docker.engine import connect_engine
 
     return connect_engine()
 
 
-def real_swarm_engine() -> SwarmEngine:
-    from stackctl.engines.swarm.engine import connect_swarm
-
-    return connect_swarm()
-
-
 def real_runtime(sock: Path) -> RuntimeApi:
-    from stackctl.haproxy.runtime_api import RuntimeApi
+    from stackctl.haproxy.socket_api import SocketRuntimeApi
 
-    return RuntimeApi(sock)
+    return SocketRuntimeApi(sock)
 
 
 @dataclass(frozen=True)
 class Edges:
     issuer_for: Callable[[Site], Issuer] = field(default=real_issuer_for)
-    engine: Callable[[], Engine] = field(default=real_engine)  # connects; raises OperationFailed when it cannot
+    engine: Callable[[StackSpec], Engine] = field(default=real_engine)  # first use raises when it cannot connect
     runtime: Callable[[Path], RuntimeApi] = field(default=real_runtime)  # the runtime API at a socket path
-    swarm_engine: Callable[[], SwarmEngine] = field(default=real_swarm_engine)  # a manager, or OperationFailed
     # A registered ACME client for a site, at a directory URL (None: the site's own).
     acme_session: Callable[[StackSpec, Site, CertStore, str | None], AcmeOrders] = field(default=real_acme_session)

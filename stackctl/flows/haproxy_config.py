@@ -15,7 +15,7 @@ from stackctl.config.spec import StackSpec
 from stackctl.core.errors import OperationFailed
 from stackctl.core.fsio import atomic_write
 from stackctl.engines.base import ContainerInfo, Engine, Report
-from stackctl.engines.model import Service, services
+from stackctl.engines.model import Service, haproxy_service
 from stackctl.flows.edges import Edges
 from stackctl.flows.generated import FileState
 from stackctl.haproxy.runtime_api import RuntimeApi, socket_path
@@ -150,7 +150,7 @@ def drained(runtime: RuntimeApi, backend: str, server: str, report: Report) -> I
 
 def planned_change(paths: StackPaths, spec: StackSpec, states: list[FileState], edges: Edges) -> HaproxyChange:
     """What `up` would do to HAProxy now (for `plan`); raises OperationFailed without an engine."""
-    engine = edges.engine()
-    haproxy = next(s for s in services(spec, paths) if s.name == "haproxy")
+    engine = edges.engine(spec)
+    haproxy = haproxy_service(spec, paths)
     existing = engine.containers(spec.name, paths.compose_dir).get("haproxy")
     return haproxy_change(existing, haproxy, states, edges.runtime(socket_path(paths.run)))

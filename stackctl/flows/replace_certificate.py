@@ -19,13 +19,12 @@ from stackctl.core.clock import Deadline, timestamp
 from stackctl.core.errors import OperationFailed, StackctlError
 from stackctl.engines.base import Engine
 from stackctl.engines.host import prepare_host_folders
-from stackctl.engines.model import services
-from stackctl.engines.swarm.engine import SwarmEngine
+from stackctl.engines.model import haproxy_service
 from stackctl.flows.edges import Edges
-from stackctl.flows.swarm_deploy import deploy_stack, edge_addresses
+from stackctl.flows.generated import generated_states, write_changed
 from stackctl.haproxy.hotswap import ApiUnavailable
 from stackctl.haproxy.runtime_api import RuntimeApi, socket_path
-from stackctl.health.probe import served_serial
+from stackctl.health.probe import Target, served_serial
 from stackctl.health.target import probe_target
 from stackctl.render.haproxy import container_cert_path
 
@@ -59,14 +58,12 @@ class Liveness:
 
 
 def _engine_view(spec: StackSpec, paths: StackPaths, edges: Edges) -> tuple[Engine | None, str | None, str | None]:
-    """(engine, running HAProxy container, why the engine could not be asked)."""
+    """(engine, the running HAProxy it reports, why the engine could not be asked)."""
     try:
-        engine = edges.engine()
+        engine = edges.engine(spec)
+        return engine, engine.running_haproxy(spec, paths), None
     except StackctlError as e:
         return None, None, e.message
-    container = engine.containers(spec.name, paths.compose_dir).get("haproxy")
-    running = container is not None and container.status == "running"
-    return engine, container.name if running and container else None, None
 
 
 def liveness(
@@ -81,30 +78,29 @@ def liveness(
     return Liveness(runtime.answers(), served, container, problem), engine, runtime
 
 
-class _Swapper:
-    """Hands a bundle to the running HAProxy: runtime API first, else a reload through the engine."""
+@dataclass
+class _Swap:
+    paths: StackPaths
+    spec: StackSpec
+    site: Site
+    live: Liveness
+    engine: Engine | None
 
-    def __init__(
-        self, paths: StackPaths, spec: StackSpec, site: Site, live: Liveness, engine: Engine | None,
-        runtime: RuntimeApi,
-    ) -> None:  # fmt: skip
-        self.paths, self.spec, self.site, self.live, self.engine, self.runtime = (
-            paths,
-            spec,
-            site,
-            live,
-            engine,
-            runtime,
-        )
-        self.services = services(spec, paths)
-        self.haproxy = next(s for s in self.services if s.name == "haproxy")
+
+class _InPlace(_Swap):
+    """Hands a bundle to the running HAProxy: runtime API first, else a checked reload of its container."""
+
+    def __init__(self, swap: _Swap, runtime: RuntimeApi) -> None:
+        super().__init__(swap.paths, swap.spec, swap.site, swap.live, swap.engine)
+        self.runtime = runtime
         self.path = "runtime-api"
 
     def wait_served(self, serial: str) -> None:
-        _wait_served(self.paths, self.spec, self.site, serial)
+        _wait_served(self.paths, self.spec, self.site, serial, [self.spec.ports.local_address])
 
     def hand_over(self) -> None:
-        prepare_host_folders(self.services, self.paths.run)
+        """The new bundle to HAProxy's user (only HAProxy's folders are touched)."""
+        prepare_host_folders([haproxy_service(self.spec, self.paths)], self.paths.run)
 
     def swap(self, bundle: str) -> None:
         """Sets self.path to the mechanism used, also when it then fails."""
@@ -120,50 +116,57 @@ class _Swapper:
                     f"reachable ({e}) and {why}",
                     "make run/haproxy/admin.sock reachable or start the Docker engine, then renew again",
                 ) from e
-            self.engine.validate_haproxy_config(self.haproxy, self.paths.haproxy_folder.absolute())
+            haproxy = haproxy_service(self.spec, self.paths)
+            self.engine.validate_haproxy_config(haproxy, self.paths.haproxy_folder.absolute())
             self.engine.reload_haproxy(self.live.container)
 
 
-class _SwarmSwapper:
-    """On Swarm the bundle is a secret: a new one is created and HAProxy rolls onto it, node by node."""
+class _Rolling(_Swap):
+    """The bundle is a Swarm secret: a new one is created and HAProxy rolls onto it, node by node."""
 
     path = "swarm-secret"
 
-    def __init__(self, paths: StackPaths, spec: StackSpec, site: Site, engine: SwarmEngine) -> None:
-        self.paths, self.spec, self.site, self.engine = paths, spec, site, engine
-
     def hand_over(self) -> None:
-        pass
+        pass  # the deploy reads the bundle from certs/, like every other secret
 
     def swap(self, bundle: str) -> None:
-        del bundle  # read back from certs/ by the deploy, like every other secret
-        deadline = Deadline(SWARM_ROLL_S)
-        deploy_stack(self.paths, self.spec, self.engine, deadline, _quiet, only=["haproxy"])
+        del bundle
+        if self.engine is None:
+            raise OperationFailed(
+                f"HAProxy is serving but the Swarm cannot be asked to roll it: {self.live.docker_problem}",
+                "run stackctl on a Swarm manager, then renew again",
+            )
+        states = generated_states(self.paths, self.spec, self.engine)
+        write_changed(self.paths, states)
+        files = {state.name: state.desired for state in states}
+        haproxy = [haproxy_service(self.spec, self.paths)]
+        self.engine.apply(self.paths, self.spec, haproxy, files, Deadline(SWARM_ROLL_S), _quiet)
 
     def wait_served(self, serial: str) -> None:
-        for address in edge_addresses(self.engine):
-            _wait_served(self.paths, self.spec, self.site, serial, address)
+        addresses = self.engine.addresses(self.spec) if self.engine is not None else [self.spec.ports.local_address]
+        _wait_served(self.paths, self.spec, self.site, serial, addresses)
 
 
 def _quiet(line: str) -> None:
     del line
 
 
-def _swarm_view(paths: StackPaths, spec: StackSpec, site: Site, edges: Edges) -> tuple[Liveness, _SwarmSwapper | None]:
-    """Whether the stack's HAProxy service exists; the Swarm must be reachable to renew a running stack."""
-    try:
-        engine = edges.swarm_engine()
-    except StackctlError as e:
-        return Liveness(False, False, None, e.message), None
-    if "haproxy" not in engine.service_names(spec.name):
-        return Liveness(False, False, None, None), None
-    return Liveness(False, False, "haproxy", None), _SwarmSwapper(paths, spec, site, engine)
+def _swapper(
+    paths: StackPaths, spec: StackSpec, site: Site, old_serial: str | None, edges: Edges
+) -> _InPlace | _Rolling:
+    live, engine, runtime = liveness(paths, spec, site, old_serial, edges)
+    swap = _Swap(paths, spec, site, live, engine)
+    if spec.capabilities.reloads_in_place:
+        return _InPlace(swap, runtime)
+    return _Rolling(paths, spec, site, live, engine)
 
 
-def _wait_served(paths: StackPaths, spec: StackSpec, site: Site, serial: str, address: str | None = None) -> None:
-    target = probe_target(spec, site, CertStore(paths.certs), timeout=2.0)
-    if address is not None:
-        target = replace(target, address=address)
+def _wait_served(paths: StackPaths, spec: StackSpec, site: Site, serial: str, addresses: list[str]) -> None:
+    for address in addresses:
+        _wait_served_at(replace(probe_target(spec, site, CertStore(paths.certs), timeout=2.0), address=address), serial)
+
+
+def _wait_served_at(target: Target, serial: str) -> None:
     deadline = time.monotonic() + SERVED_WAIT_S
     seen = None
     while time.monotonic() < deadline:
@@ -187,12 +190,7 @@ def replace_certificate(
     old = store.read_site(site.domain)
     old_serial = serial_hex(old.leaf) if old else None
     snapshot = store.snapshot(site.domain)
-    swarm_swapper: _SwarmSwapper | None = None
-    if spec.engine == "swarm":
-        live, swarm_swapper = _swarm_view(paths, spec, site, edges)
-        engine, runtime = None, edges.runtime(socket_path(paths.run))
-    else:
-        live, engine, runtime = liveness(paths, spec, site, old_serial, edges)
+    swapper = _swapper(paths, spec, site, old_serial, edges)
     entry: dict[str, Any] = {
         "time": timestamp(),
         "domain": site.domain,
@@ -220,9 +218,8 @@ def replace_certificate(
         store.restore(snapshot)
         finish("disk", f"failed: {e.message}")
         raise
-    if not live.running:
+    if not swapper.live.running:
         return Replaced(issued, source, "disk", finish("disk", "ok"), old_serial, new_serial)
-    swapper: _Swapper | _SwarmSwapper = swarm_swapper or _Swapper(paths, spec, site, live, engine, runtime)
     try:
         swapper.hand_over()
         swapper.swap((pem_of([issued.leaf, *issued.chain]) + issued.key_pem).decode())
@@ -250,7 +247,7 @@ def _swap_failure(site: Site, error: StackctlError, old_serial: str | None, roll
 def _roll_back(
     store: CertStore,
     snapshot: dict[Any, tuple[bytes, int] | None],
-    swapper: _Swapper | _SwarmSwapper,
+    swapper: _InPlace | _Rolling,
     old_serial: str | None,
     paths: StackPaths,
     spec: StackSpec,

@@ -25,7 +25,7 @@ from stackctl.flows.archive import MANIFEST, damaged, members, stream_to, verifi
 from stackctl.flows.backup import ORIGINALS_TARGET
 from stackctl.flows.dumps import STORAGE_TARGET, Dump, dumped_site, restore_database, sqlite_database
 from stackctl.flows.edges import Edges
-from stackctl.render.services import network_model
+from stackctl.flows.generated import rendered
 
 PRIVATE_FOLDERS = ("secrets", "certs")
 
@@ -179,11 +179,12 @@ def _load_database(placer: _Placer, edges: Edges, report: Callable[[str], None],
         shutil.copyfile(dump.path, target)
         report(f"restored the SQLite database to {target}")
         return
-    engine = edges.engine()
+    engine = edges.engine(spec)
     mariadb = [s for s in services(spec, paths) if s.name == "mariadb"]
     prepare_host_folders(mariadb, paths.run)
     report("starting a fresh MariaDB to load the dump into")
-    engine.apply(spec.name, network_model(spec), mariadb, paths.compose_dir, Deadline(timeout), report)
+    files = rendered(paths, spec, engine)
+    engine.apply(paths, spec, mariadb, files, Deadline(timeout), report)
     try:
         restore_database(engine, spec, photoprism, dump, report)
     except OperationFailed as e:

@@ -11,12 +11,11 @@ from stackctl.config.layout import StackPaths
 from stackctl.config.secrets import GENERATED_PASSWORD, read_site_secrets
 from stackctl.config.sites import Site
 from stackctl.config.spec import StackSpec
-from stackctl.core.errors import InvalidInput
+from stackctl.core.errors import InvalidInput, OperationFailed
 from stackctl.core.fsio import PRIVATE_DIR_MODE, PRIVATE_FILE_MODE, ensure_dir
 from stackctl.engines.base import ContainerInfo, Engine, Report
 from stackctl.engines.model import Service
 from stackctl.flows.dumps import MARIADB_RESTORE
-from stackctl.render.services import container_name
 
 
 def sites_needing_databases(spec: StackSpec, wanted: list[Service], ours: dict[str, ContainerInfo]) -> list[Site]:
@@ -61,12 +60,16 @@ def _script(paths: StackPaths, sites: list[Site]) -> str:
 
 
 def ensure_site_databases(
-    engine: Engine, paths: StackPaths, spec: StackSpec, sites: list[Site], report: Report,
-    container: str | None = None,
-) -> None:  # fmt: skip
-    """`container`: MariaDB's, when it is not the single host's (a Swarm task's)."""
+    engine: Engine, paths: StackPaths, spec: StackSpec, sites: list[Site], report: Report
+) -> None:
+    """Through MariaDB's container on this node (on a Swarm, its task must run here)."""
     if not sites:
         return
+    if not engine.runs_here(spec, "mariadb"):
+        raise OperationFailed(
+            "MariaDB runs on another node, so stackctl cannot create the sites' databases from here",
+            "run stackctl up on the node labeled stackctl.data=true",
+        )
     script = _script(paths, sites)
     ensure_dir(paths.run, PRIVATE_DIR_MODE)
     sql = paths.run / f".site-databases-{os.getpid()}.sql"
@@ -74,8 +77,7 @@ def ensure_site_databases(
     try:
         with os.fdopen(fd, "w") as out:
             out.write(script)
-        target = container or container_name(spec, "mariadb")
-        engine.exec_in(target, ["sh", "-c", MARIADB_RESTORE], stdin=Path(sql))
+        engine.run_in(spec, "mariadb", ["sh", "-c", MARIADB_RESTORE], stdin=Path(sql))
     finally:
         sql.unlink(missing_ok=True)
     report(f"database and user ready for {', '.join(s.domain for s in sites)}")

@@ -4,14 +4,16 @@ from __future__ import annotations
 
 from stackctl.config.layout import StackPaths
 from stackctl.config.spec import StackSpec
+from stackctl.flows.edges import Edges
 from stackctl.flows.generated import drift
 from stackctl.flows.upgrade_log import last_event
 from stackctl.health.model import StatusSnapshot, UpgradeStatus
 from stackctl.health.snapshot import gather
 
 
-def status_snapshot(paths: StackPaths, spec: StackSpec) -> StatusSnapshot:
-    snapshot = gather(paths, spec, lambda client: drift(paths, spec, client))
+def status_snapshot(paths: StackPaths, spec: StackSpec, edges: Edges) -> StatusSnapshot:
+    engine = edges.engine(spec)
+    snapshot = gather(paths, spec, engine, lambda running: drift(paths, spec, engine, running))
     snapshot.upgrade = upgrade_status(paths)
     return snapshot
 

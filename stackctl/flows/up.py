@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,12 +19,11 @@ from stackctl.config.sites import Site
 from stackctl.config.spec import StackSpec
 from stackctl.core.clock import Deadline, utcnow
 from stackctl.core.errors import InvalidInput, OperationFailed, StackctlError
-from stackctl.engines.base import ApplyResult, ContainerInfo, PullProgress, Report
+from stackctl.engines.base import ApplyResult, ContainerInfo, Engine, Prepared, PullProgress, Report
 from stackctl.engines.features import refresh_features
-from stackctl.engines.host import prepare_host_folders
 from stackctl.engines.model import Service, services
 from stackctl.flows.edges import Edges
-from stackctl.flows.generated import generated_states, write_changed
+from stackctl.flows.generated import FileState, generated_states, write_changed
 from stackctl.flows.haproxy_config import (
     HaproxyChange,
     Reloader,
@@ -38,8 +38,7 @@ from stackctl.flows.site_databases import ensure_site_databases, sites_needing_d
 from stackctl.flows.upgrade_log import record_pulls
 from stackctl.haproxy.runtime_api import RuntimeApi, socket_path
 from stackctl.health.probe import ProbeResult, probe_until, wait_http_answers
-from stackctl.health.target import probe_address, probe_sites
-from stackctl.render.services import network_model
+from stackctl.health.target import probe_sites_at
 
 TEMPORARY_SOURCE = "temporary"
 
@@ -55,7 +54,8 @@ class UpOutcome:
     applied: ApplyResult
     elapsed_s: float = 0.0
     probe: ProbeResult | None = None  # the first site's; None when verification was skipped
-    site_probes: dict[str, ProbeResult] = field(default_factory=dict)  # every site's, by domain
+    site_probes: dict[str, ProbeResult] = field(default_factory=dict)  # every site's, by domain (@ address)
+    addresses: list[str] = field(default_factory=list)  # where the stack answers
 
 
 def _certificate_in_place(store: CertStore, spec: StackSpec, site: Site, edges: Edges, report: Report) -> None:
@@ -109,49 +109,77 @@ def certificates_in_place(store: CertStore, spec: StackSpec, edges: Edges, repor
 def bring_up(
     paths: StackPaths, spec: StackSpec, timeout: float, edges: Edges, report: Report, progress: PullProgress
 ) -> UpOutcome:
-    """Render, check, create certificates, then converge the containers; nothing changes until every
+    """Check, create certificates, render, then converge the services; nothing changes until every
     check has passed. `report` gets one line per step; `progress` gets image pull progress."""
     deadline = Deadline(timeout)
     store = CertStore(paths.certs)
     check_certificate_inputs(paths, spec, store)
-    engine = edges.engine()
-    before = services(spec, paths)  # the TCP ports and images do not depend on what the image can do
-    pulled = engine.ensure_images([s.image for s in before], spec.pull, progress)
-    ours = engine.containers(spec.name, paths.compose_dir)  # refuses another folder's same-named stack
-    engine.check_ports_free(before, ours)
-    engine.check_networks(before)
-    record_pulls(engine, paths, pulled)  # nothing is written in the stack folder before these checks
+    engine = edges.engine(spec)
+    prepared = engine.prepare(paths, spec, deadline, report, progress)
+    record_pulls(engine, paths, prepared.pulled)  # nothing is written in the stack folder before these checks
     refresh_features(engine, paths, spec)  # ports.http3: auto asks the image whether it has QUIC
-    states = generated_states(paths, spec)
     wanted = services(spec, paths)
-
     certificates_in_place(store, spec, edges, report)
-    prepare_host_folders(wanted, paths.run)
-    new_databases = sites_needing_databases(spec, wanted, ours)
-    haproxy = next(s for s in wanted if s.name == "haproxy")
-    runtime = edges.runtime(socket_path(paths.run))
-    change = haproxy_change(ours.get("haproxy"), haproxy, states, runtime)
-    if change is not HaproxyChange.NONE:
-        check_candidate(engine, paths, haproxy, states, report)  # a rejected config never reaches the proxy
-    for name in write_changed(paths, states):
-        report(f"wrote {name}")
+    engine.hand_over(paths, spec)
+    states = generated_states(paths, spec, engine)  # a Swarm's names its secrets, certificates among them
+    new_databases = sites_needing_databases(spec, wanted, prepared.running)
 
     def when_ready(service: str) -> None:
         if service == "mariadb":  # before any PhotoPrism site that needs its database starts
             ensure_site_databases(engine, paths, spec, new_databases, report)
 
-    with ExitStack() as draining:
-        _drain_replaced_apps(draining, spec, change, wanted, ours, runtime, report)
-        applied = engine.apply(
-            spec.name, network_model(spec), wanted, paths.compose_dir, deadline, report, on_ready=when_ready
+    converge = _converge_in_place if engine.capabilities.reloads_in_place else _converge_rolling
+    applied = converge(Converging(engine, paths, spec, wanted, states, deadline, report, when_ready), prepared, edges)
+    addresses = engine.addresses(spec)
+    for address in addresses:
+        wait_http_answers(address, spec.ports.http, spec.first_site.domain, deadline)
+    return UpOutcome(spec.name, applied, addresses=addresses)
+
+
+@dataclass(frozen=True)
+class Converging:
+    engine: Engine
+    paths: StackPaths
+    spec: StackSpec
+    wanted: list[Service]
+    states: list[FileState]
+    deadline: Deadline
+    report: Report
+    on_ready: Callable[[str], None]
+
+    def apply(self) -> ApplyResult:
+        files = {state.name: state.desired for state in self.states}
+        return self.engine.apply(
+            self.paths, self.spec, self.wanted, files, self.deadline, self.report, on_ready=self.on_ready
         )
+
+
+def _converge_rolling(run: Converging, prepared: Prepared, edges: Edges) -> ApplyResult:
+    """HAProxy's tasks roll onto the new configs and secrets with the deploy (Swarm)."""
+    del prepared, edges
+    for name in write_changed(run.paths, run.states):
+        run.report(f"wrote {name}")
+    return run.apply()
+
+
+def _converge_in_place(run: Converging, prepared: Prepared, edges: Edges) -> ApplyResult:
+    """A kept HAProxy reloads a checked configuration, and a replaced app is drained first."""
+    haproxy = next(s for s in run.wanted if s.name == "haproxy")
+    runtime = edges.runtime(socket_path(run.paths.run))
+    change = haproxy_change(prepared.running.get("haproxy"), haproxy, run.states, runtime)
+    if change is not HaproxyChange.NONE:
+        check_candidate(run.engine, run.paths, haproxy, run.states, run.report)  # never a rejected config
+    for name in write_changed(run.paths, run.states):
+        run.report(f"wrote {name}")
+    with ExitStack() as draining:
+        _drain_replaced_apps(draining, run.spec, change, run.wanted, prepared.running, runtime, run.report)
+        applied = run.apply()
     if change is HaproxyChange.RELOAD:
-        reload_confirmed(Reloader(engine, runtime, haproxy.container_name), paths, states, report)
-    for site in spec.sites:
+        reload_confirmed(Reloader(run.engine, runtime, haproxy.container_name), run.paths, run.states, run.report)
+    for site in run.spec.sites:
         if site.service is not None:
             undrain(runtime, site.backend, site.server)
-    wait_http_answers(probe_address(spec), spec.ports.http, spec.first_site.domain, deadline)
-    return UpOutcome(spec.name, applied)
+    return applied
 
 
 def obtain_acme_certificates(paths: StackPaths, spec: StackSpec, edges: Edges, report: Report) -> None:
@@ -200,17 +228,14 @@ def up(
     ca_file: Path | None = None,
 ) -> UpOutcome:
     """`stackctl up`: bring the stack up, get an ACME certificate live if needed, verify over HTTPS."""
-    if spec.engine == "swarm":
-        from stackctl.flows.swarm_up import swarm_up
-
-        return swarm_up(paths, spec, timeout, edges, report, progress, verify, ca_file)
     started = time.monotonic()
     outcome = bring_up(paths, spec, timeout, edges, report, progress)
     obtain_acme_certificates(paths, spec, edges, report)
     if verify:
         left = max(1.0, timeout - (time.monotonic() - started))
-        store = CertStore(paths.certs)
-        outcome.site_probes = probe_sites(spec, store, ca_file, lambda target: probe_until(target, left))
-        outcome.probe = outcome.site_probes[spec.first_site.domain]
+        outcome.site_probes = probe_sites_at(
+            spec, CertStore(paths.certs), ca_file, outcome.addresses, lambda target: probe_until(target, left)
+        )
+        outcome.probe = next(iter(outcome.site_probes.values()))  # the first site's (at the first address)
     outcome.elapsed_s = time.monotonic() - started
     return outcome

@@ -20,12 +20,12 @@ from stackctl.engines.base import Engine, ImageDetails, PullProgress, Report
 from stackctl.engines.model import Service, services
 from stackctl.flows.dumps import Dump, dump_database, dumped_site, restore_database
 from stackctl.flows.edges import Edges
+from stackctl.flows.generated import rendered
 from stackctl.flows.haproxy_config import drained
 from stackctl.flows.upgrade_log import pulled_image_ids, record, record_pulls
 from stackctl.haproxy.runtime_api import socket_path
 from stackctl.health.probe import probe_until
 from stackctl.health.target import probe_target
-from stackctl.render.services import network_model
 
 
 @dataclass(frozen=True)
@@ -55,7 +55,7 @@ def check_updates(
 ) -> list[ServiceImages]:
     """Pull the images of stack.yaml (unless pull: never) and compare them with what runs."""
     chosen = chosen_services(spec, paths, names)
-    engine = edges.engine()
+    engine = edges.engine(spec)
     if spec.pull != "never":
         record_pulls(engine, paths, engine.ensure_images([s.image for s in chosen], "always", progress))
     ours = engine.containers(spec.name, paths.compose_dir)
@@ -89,6 +89,10 @@ class _Upgrade:
         return services(self.spec, self.paths)
 
     @cached_property
+    def files(self) -> dict[str, str]:
+        return rendered(self.paths, self.spec, self.engine)
+
+    @cached_property
     def site(self) -> Site:
         return dumped_site(self.spec, "stackctl upgrade")
 
@@ -106,8 +110,8 @@ class _Upgrade:
         started = time.monotonic()
         with self.maintenance(service):
             self.engine.apply(
-                self.spec.name, network_model(self.spec), self.wanted, self.paths.compose_dir, Deadline(self.timeout),
-                self.report, frozenset({service}),
+                self.paths, self.spec, self.wanted, self.files, Deadline(self.timeout), self.report,
+                frozenset({service}),
             )  # fmt: skip
         left = max(1.0, self.timeout - (time.monotonic() - started))
         result = probe_until(probe_target(self.spec, self.spec.first_site, CertStore(self.paths.certs)), left)
@@ -124,10 +128,7 @@ class _Upgrade:
             restore_database(self.engine, self.spec, self.photoprism(), dump, self.report)
         try:
             if dump is not None and item.service == "mariadb":
-                self.engine.apply(
-                    self.spec.name, network_model(self.spec), self.wanted, self.paths.compose_dir,
-                    Deadline(self.timeout), self.report,
-                )  # fmt: skip
+                self.engine.apply(self.paths, self.spec, self.wanted, self.files, Deadline(self.timeout), self.report)
                 restore_database(self.engine, self.spec, self.photoprism(), dump, self.report)
             self.apply_and_verify(item.service)
         except StackctlError as e:
@@ -194,7 +195,7 @@ def upgrade_waiting(
     paths: StackPaths, spec: StackSpec, found: list[ServiceImages], timeout: float, edges: Edges, report: Report
 ) -> list[ServiceImages]:
     """Upgrade each service whose image changed, in dependency order; stops at the first that fails."""
-    upgrader = _Upgrade(paths, spec, edges.engine(), edges, timeout, report)
+    upgrader = _Upgrade(paths, spec, edges.engine(spec), edges, timeout, report)
     done = []
     for item in found:
         if item.waiting:

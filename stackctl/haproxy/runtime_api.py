@@ -7,6 +7,7 @@ import io
 import socket
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol
 
 from stackctl.core.errors import OperationFailed
 
@@ -87,41 +88,20 @@ def show_stat(sock_path: Path, timeout: float = 3.0) -> list[ProxyStat]:
     return parse_show_stat(command(sock_path, "show stat", timeout=timeout))
 
 
-class RuntimeApi:
-    """HAProxy's runtime API at one socket: is it there, what it serves, a certificate swap."""
-
-    def __init__(self, sock: Path) -> None:
-        self.sock = sock
+class RuntimeApi(Protocol):
+    """HAProxy's runtime API at one socket, as the flows use it (`socket_api.SocketRuntimeApi`)."""
 
     def answers(self) -> bool:
-        from stackctl.haproxy.hotswap import runtime_api_answers
-
-        return runtime_api_answers(self.sock)
+        """Whether the socket answers a command."""
 
     def swap_certificate(self, name: str, bundle_pem: str) -> None:
         """Raises ApiUnavailable when the API cannot take it, OperationFailed when HAProxy refuses it."""
-        from stackctl.haproxy.hotswap import swap_via_runtime_api
-
-        swap_via_runtime_api(self.sock, name, bundle_pem)
 
     def stats(self, timeout: float = 3.0) -> list[ProxyStat]:
-        return show_stat(self.sock, timeout)
+        """`show stat`: every frontend, backend and server."""
 
     def environment(self, name: str) -> str | None:
-        """A variable of the serving worker's environment (`setenv` in haproxy.cfg sets them), or None
-        when the worker does not answer or has no such variable."""
-        try:
-            reply = command(self.sock, f"show env {name}", timeout=2)
-        except OperationFailed:
-            return None
-        key, sep, value = reply.strip().partition("=")
-        return value if sep and key == name else None
+        """A variable of the serving worker's environment, or None when it does not answer or has none."""
 
     def set_server_state(self, backend: str, server: str, state: str) -> None:
-        """`set server <backend>/<server> state ready|drain|maint`."""
-        reply = command(self.sock, f"set server {backend}/{server} state {state}", timeout=3).strip()
-        if reply:
-            raise OperationFailed(
-                f"HAProxy refused to set {backend}/{server} to {state}: {' '.join(reply.split())}",
-                "look at the haproxy container's log",
-            )
+        """`set server <backend>/<server> state ready|drain|maint`; raises OperationFailed when refused."""

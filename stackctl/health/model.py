@@ -5,55 +5,14 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from stackctl.engines.status import RESTART_POLICY, ContainerStatus, LastExit
 from stackctl.haproxy.runtime_api import ProxyStat as BackendStatus
 from stackctl.health.probe import ProbeResult
-from stackctl.render.services import RESTART_POLICY
 
 __all__ = [
     "BackendStatus", "CertificateStatus", "ContainerStatus", "LastExit", "SiteStatus", "StatusSnapshot",
     "UpgradeStatus", "assess",
 ]  # fmt: skip
-
-
-RECENT_RESTART_S = 600.0  # a restart this recent is named in the verdict
-
-
-@dataclass(frozen=True)
-class LastExit:
-    """How a container (or, on Swarm, a service's last failed task) last ended."""
-
-    code: int | None  # None: Docker no longer knows (its event log rolled over)
-    oom_killed: bool
-    at: str  # ISO 8601 UTC
-    age_s: float  # seconds before the snapshot
-
-    def describe(self) -> str:
-        code = "exit code unknown" if self.code is None else f"exit code {self.code}"
-        return f"{_ago(self.age_s)} ago, {'OOM-killed' if self.oom_killed else code}"
-
-
-def _ago(seconds: float) -> str:
-    minutes = int(seconds) // 60
-    return f"{minutes}m" if minutes else f"{int(seconds)}s"
-
-
-@dataclass(frozen=True)
-class ContainerStatus:
-    service: str
-    name: str
-    image: str | None
-    state: str  # running, exited, created, restarting, missing
-    health: str | None  # healthy, unhealthy, starting, or None without a health check
-    uptime_s: float | None
-    restarts: int
-    exit_code: int | None
-    node: str | None = None  # Swarm: the node that runs this task
-    error: str | None = None  # Swarm: the task's last error
-    restart_policy: str | None = None  # Docker's; None on Swarm, where the service restarts its tasks
-    last_exit: LastExit | None = None
-
-    def restarted_recently(self) -> bool:
-        return self.state == "running" and self.last_exit is not None and self.last_exit.age_s <= RECENT_RESTART_S
 
 
 @dataclass(frozen=True)

@@ -9,22 +9,18 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Any, TypeVar
 
-import docker
-
 from stackctl.certs.history import last_renewal
 from stackctl.certs.manage import reports
 from stackctl.certs.store import CertStore
 from stackctl.config.layout import StackPaths
 from stackctl.config.spec import StackSpec
 from stackctl.core.clock import timestamp, utcnow
-from stackctl.core.errors import StackctlError
-from stackctl.engines.docker.client import connect
-from stackctl.haproxy.runtime_api import show_stat, socket_path
-from stackctl.health.containers import container_rows
+from stackctl.core.errors import OperationFailed, StackctlError
+from stackctl.engines.base import ContainerInfo, Engine
+from stackctl.haproxy.runtime_api import SOCKET_NAME, show_stat
 from stackctl.health.model import BackendStatus, CertificateStatus, ContainerStatus, SiteStatus, StatusSnapshot
 from stackctl.health.probe import ProbeResult, probe
-from stackctl.health.target import probe_sites
-from stackctl.render.services import stack_services
+from stackctl.health.target import probe_sites, probe_target
 
 T = TypeVar("T")
 
@@ -71,40 +67,43 @@ def _certificates(paths: StackPaths, spec: StackSpec) -> list[CertificateStatus]
     ]
 
 
-DriftSource = Callable[[docker.DockerClient | None], list[str]]
+DriftSource = Callable[[dict[str, ContainerInfo] | None], list[str]]
 
 
 def gather(
-    paths: StackPaths, spec: StackSpec, drift_of: DriftSource, timeouts: Timeouts = Timeouts()
+    paths: StackPaths, spec: StackSpec, engine: Engine, drift_of: DriftSource, timeouts: Timeouts = Timeouts()
 ) -> StatusSnapshot:
     """Every source at once, each with its own timeout. `drift_of` compares what stack.yaml renders to
-    with the files and containers (given the Docker client when the containers source got one)."""
+    with the files and containers (given the stack's containers when the engine answered)."""
     snapshot = StatusSnapshot(stack=spec.name, domain=spec.first_site.domain, generated_at=timestamp())
-    wanted = [s.name for s in stack_services(spec)]
-    client_box: dict[str, docker.DockerClient] = {}
+    answered: dict[str, bool] = {}
 
     def containers() -> list[ContainerStatus]:
-        client_box["client"] = connect(timeout=int(max(1, timeouts.containers)))
-        return container_rows(client_box["client"], spec, paths, wanted)
+        rows = engine.describe(spec, paths)
+        answered["engine"] = True
+        return rows
+
+    def haproxy() -> list[BackendStatus]:
+        folder = engine.runtime_socket_dir(spec, paths)
+        if folder is None:
+            raise OperationFailed("no HAProxy task on this node", "run stackctl status on an edge node")
+        return show_stat(folder / SOCKET_NAME, timeout=timeouts.haproxy)
 
     store = CertStore(paths.certs)
 
     def probes() -> dict[str, ProbeResult]:
         return probe_sites(spec, store, None, lambda target: probe(replace(target, timeout=timeouts.probe - 0.5)))
 
+    # A cluster's engine is asked first which node-local volume holds this node's HAProxy socket.
+    haproxy_wait = timeouts.haproxy + (timeouts.containers if engine.capabilities.edge_nodes else 0.0)
     sources: dict[str, tuple[_Source, float]] = {
         "containers": (_Source(containers), timeouts.containers),
-        "haproxy": (_Source(lambda: show_stat(socket_path(paths.run), timeout=timeouts.haproxy)), timeouts.haproxy),
+        "haproxy": (_Source(haproxy), haproxy_wait),
         "certificates": (_Source(lambda: _certificates(paths, spec)), timeouts.certificates),
         "probe": (_Source(probes), timeouts.probe),
     }
-    if spec.engine == "swarm":  # tasks per node, this node's HAProxy task, every edge node's HTTPS
-        from stackctl.health.swarm_sources import SwarmSources
-
-        swarm = SwarmSources(spec, timeouts.containers)
-        sources["containers"] = (_Source(swarm.tasks), timeouts.containers)
-        sources["haproxy"] = (_Source(swarm.haproxy_stats), timeouts.containers + timeouts.haproxy)
-        edges = _Source(lambda: swarm.edge_probes(store, timeouts.probe - 0.5))
+    if engine.capabilities.edge_nodes:  # every edge node's HTTPS, for the first site
+        edges = _Source(lambda: _edge_probes(engine, spec, store, timeouts.probe - 0.5))
         sources["edges"] = (edges, timeouts.containers + timeouts.probe)
     for thread, _ in sources.values():
         thread.start()
@@ -117,7 +116,7 @@ def gather(
             snapshot.unknown[name] = thread.error
         else:
             results[name] = thread.value
-    drift = _Source(lambda: drift_of(client_box.get("client")))
+    drift = _Source(lambda: drift_of(engine.containers(spec.name, paths.compose_dir) if answered else None))
     drift.start()
     drift.join(timeouts.drift)
     if drift.is_alive() or drift.error is not None:
@@ -133,6 +132,11 @@ def gather(
     snapshot.edges = results.get("edges")
     snapshot.sites = _sites(spec, snapshot.backends, snapshot.certificates, site_probes)
     return snapshot
+
+
+def _edge_probes(engine: Engine, spec: StackSpec, store: CertStore, seconds: float) -> dict[str, ProbeResult]:
+    target = probe_target(spec, spec.first_site, store, timeout=seconds)
+    return {address: probe(replace(target, address=address)) for address in engine.addresses(spec)}
 
 
 def _sites(

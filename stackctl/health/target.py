@@ -13,11 +13,6 @@ from stackctl.config.spec import StackSpec
 from stackctl.health.probe import ProbeResult, Target
 
 
-def probe_address(spec: StackSpec) -> str:
-    """A stack published on every address is probed over loopback."""
-    return "127.0.0.1" if spec.ports.bind in ("0.0.0.0", "::") else spec.ports.bind
-
-
 def probe_target(
     spec: StackSpec, site: Site, store: CertStore, ca_file: Path | None = None, timeout: float = 5.0,
     http3: bool | None = None,
@@ -31,7 +26,7 @@ def probe_target(
         cafile = None
     stored = store.read_site(site.domain)
     target = Target(
-        address=probe_address(spec),
+        address=spec.ports.local_address,
         domain=site.domain,
         https_port=spec.ports.https,
         http_port=spec.ports.http,
@@ -74,3 +69,16 @@ def probe_sites(
             targets = {domain: replace(t, address=address) for domain, t in targets.items()}
         futures = {domain: pool.submit(check, target) for domain, target in targets.items()}
         return {domain: future.result() for domain, future in futures.items()}
+
+
+def probe_sites_at(
+    spec: StackSpec, store: CertStore, ca_file: Path | None, addresses: list[str],
+    check: Callable[[Target], ProbeResult], only: str | None = None,
+) -> dict[str, ProbeResult]:  # fmt: skip
+    """Each site (or `only`) at each address where the stack answers; keyed by domain, and by
+    `domain @ address` when there are several (a Swarm's edge nodes)."""
+    results = {}
+    for address in addresses:
+        for domain, result in probe_sites(spec, store, ca_file, check, only, address).items():
+            results[domain if len(addresses) == 1 else f"{domain} @ {address}"] = result
+    return results

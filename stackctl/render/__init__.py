@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from stackctl.config.spec import StackSpec
-from stackctl.render.compose import render_compose
+from stackctl.render.compose import render_compose, render_swarm_compose
 from stackctl.render.haproxy import (
     CONTAINER_LAYOUT,
     NO_HTTP3,
@@ -26,24 +26,27 @@ __all__ = [
     "render_haproxy",
     "render_haproxy_folder",
     "render_stack",
+    "render_swarm_compose",
+    "render_swarm_stack",
 ]
 
 
-def render_stack(
-    spec: StackSpec, acme_thumbprint: str | None = None, http3: Http3 = NO_HTTP3,
-    secret_digests: dict[str, str] | None = None,
-) -> dict[str, str]:  # fmt: skip
-    """Every generated file's text, keyed by its path relative to the stack folder. A Swarm stack's
-    compose.yaml names its secrets by `secret_digests` (key -> digest of the value)."""
-    if spec.engine == "swarm":
-        haproxy_folder = render_haproxy_folder(spec, SWARM_LAYOUT, acme_thumbprint, NO_HTTP3)
-        if secret_digests is None:
-            raise ValueError("a swarm stack's compose.yaml needs the digests of its secrets")
-        names = object_names(spec, haproxy_folder, secret_digests)
-        compose = render_compose(spec, NO_HTTP3, (sorted(haproxy_folder), names))
-    else:
-        haproxy_folder = render_haproxy_folder(spec, CONTAINER_LAYOUT, acme_thumbprint, http3)
-        compose = render_compose(spec, http3)
+def render_stack(spec: StackSpec, acme_thumbprint: str | None = None, http3: Http3 = NO_HTTP3) -> dict[str, str]:
+    """Every generated file's text for containers on one host, keyed by its path relative to the stack
+    folder."""
+    haproxy_folder = render_haproxy_folder(spec, CONTAINER_LAYOUT, acme_thumbprint, http3)
+    return _files(render_compose(spec, http3), haproxy_folder)
+
+
+def render_swarm_stack(spec: StackSpec, acme_thumbprint: str | None, secret_digests: dict[str, str]) -> dict[str, str]:
+    """Every generated file's text for Swarm services; compose.yaml names each secret and config by a
+    digest of its value (`secret_digests`: key -> digest)."""
+    haproxy_folder = render_haproxy_folder(spec, SWARM_LAYOUT, acme_thumbprint, NO_HTTP3)
+    names = object_names(spec, haproxy_folder, secret_digests)
+    return _files(render_swarm_compose(spec, sorted(haproxy_folder), names), haproxy_folder)
+
+
+def _files(compose: str, haproxy_folder: dict[str, str]) -> dict[str, str]:
     return {
         "compose/compose.yaml": compose,
         **{f"{HAPROXY_FOLDER}/{name}": text for name, text in haproxy_folder.items()},

@@ -157,16 +157,17 @@ def _without_interpolation(value: Any) -> Any:
     return value
 
 
-def render_compose(
-    spec: StackSpec, http3: Http3 = NO_HTTP3, swarm: tuple[list[str], Mapping[str, str]] | None = None
-) -> str:
-    """compose.yaml; with `engine: swarm`, `swarm` is (HAProxy's config file names, object names)."""
-    if spec.engine == "swarm":
-        if swarm is None:
-            raise ValueError("a swarm stack's compose.yaml needs its secret and config names")
-        model = swarm_compose_model(spec, *swarm)
-    else:
-        model = compose_model(spec, http3)
+def render_compose(spec: StackSpec, http3: Http3 = NO_HTTP3) -> str:
+    """compose.yaml for containers on one host."""
+    return _document(compose_model(spec, http3))
+
+
+def render_swarm_compose(spec: StackSpec, config_files: list[str], names: Mapping[str, str]) -> str:
+    """compose.yaml for Swarm services: HAProxy's config file names, and each secret's and config's name."""
+    return _document(swarm_compose_model(spec, config_files, names))
+
+
+def _document(model: dict[str, Any]) -> str:
     document = _without_interpolation(model)
     body = yaml.safe_dump(document, sort_keys=False, default_flow_style=False, width=120)
     return f"# {GENERATED_HEADER}\n{body}"

@@ -15,6 +15,7 @@ from stackctl.render.haproxy import CONTAINER_LAYOUT, HAPROXY_CFG
 HAPROXY_CONFIG_DIR = CONTAINER_LAYOUT.config_dir
 HAPROXY_CONFIG_PATH = f"{HAPROXY_CONFIG_DIR}/{HAPROXY_CFG}"
 HAPROXY_SOCKET_DIR = "/var/run/haproxy"
+HAPROXY_SOCKET_SOURCE = "../run/haproxy"  # on the host, relative to compose/: the stack folder's run/haproxy
 HAPROXY_CERTS_DIR = CONTAINER_LAYOUT.certs_dir.rstrip("/")
 NETWORK = "photoprism"
 START_ORDER = ("mariadb", "photoprism", "haproxy")
@@ -147,7 +148,7 @@ def _haproxy(spec: StackSpec, http3: bool, apps: list[ServiceModel]) -> ServiceM
         mounts=(
             Mount("./haproxy", HAPROXY_CONFIG_DIR, read_only=True),
             Mount("../certs/haproxy", HAPROXY_CERTS_DIR, read_only=True),
-            Mount("../run/haproxy", HAPROXY_SOCKET_DIR),
+            Mount(HAPROXY_SOCKET_SOURCE, HAPROXY_SOCKET_DIR),
         ),
         depends_on={app.name: "service_started" for app in apps},
         external_networks=external_networks(spec),

@@ -8,22 +8,89 @@ from pathlib import Path
 import docker
 from docker.models.containers import Container
 
+from stackctl.config.layout import StackPaths
+from stackctl.config.settings import ENGINE_CAPABILITIES, Capabilities, PullPolicy
+from stackctl.config.spec import StackSpec
 from stackctl.core.clock import Deadline
-from stackctl.engines.base import ApplyResult, ContainerInfo, ImageDetails, PullProgress, Report
+from stackctl.engines.base import ApplyResult, ContainerInfo, ImageDetails, Prepared, PullProgress, Report
 from stackctl.engines.docker import apply, execs, images, preflight
 from stackctl.engines.docker.client import connect
 from stackctl.engines.docker.control import reload_haproxy
+from stackctl.engines.docker.describe import container_rows
 from stackctl.engines.docker.ownership import project_containers
+from stackctl.engines.features import http3_for
+from stackctl.engines.host import prepare_host_folders
 from stackctl.engines.labels import HASH_LABEL
-from stackctl.engines.model import Service
-from stackctl.render.services import NetworkModel
+from stackctl.engines.model import Service, absolute_under, services
+from stackctl.engines.status import ContainerStatus
+from stackctl.render import render_stack
+from stackctl.render.services import HAPROXY_SOCKET_SOURCE, container_name, network_model, stack_services
 
 
 class DockerEngine:
-    def __init__(self, client: docker.DockerClient) -> None:
-        self.client = client
+    """The stack as containers on this host."""
 
-    def ensure_images(self, wanted: list[str], policy: str, progress: PullProgress) -> list[str]:
+    def __init__(self, connect: Callable[[], docker.DockerClient]) -> None:
+        """`connect` is called on first use, so what needs no engine (rendering) runs without one."""
+        self._connect = connect
+        self._client: docker.DockerClient | None = None
+
+    @property
+    def client(self) -> docker.DockerClient:
+        if self._client is None:
+            self._client = self._connect()
+        return self._client
+
+    @property
+    def capabilities(self) -> Capabilities:
+        return ENGINE_CAPABILITIES["docker"]
+
+    def render_files(self, paths: StackPaths, spec: StackSpec, acme_thumbprint: str | None) -> dict[str, str]:
+        return render_stack(spec, acme_thumbprint, http3_for(paths, spec))
+
+    def prepare(
+        self, paths: StackPaths, spec: StackSpec, deadline: Deadline, report: Report, progress: PullProgress
+    ) -> Prepared:
+        wanted = services(spec, paths)  # the TCP ports and images do not depend on what the image can do
+        pulled = self.ensure_images([s.image for s in wanted], spec.pull, progress)
+        ours = self.containers(spec.name, paths.compose_dir)  # refuses another folder's same-named stack
+        self.check_ports_free(wanted, ours)
+        self.check_networks(wanted)
+        return Prepared(pulled, ours)
+
+    def hand_over(self, paths: StackPaths, spec: StackSpec) -> None:
+        prepare_host_folders(services(spec, paths), paths.run)
+
+    def addresses(self, spec: StackSpec) -> list[str]:
+        return [spec.ports.local_address]
+
+    def running_haproxy(self, spec: StackSpec, paths: StackPaths) -> str | None:
+        container = self.containers(spec.name, paths.compose_dir).get("haproxy")
+        return container.name if container is not None and container.status == "running" else None
+
+    def run_in(
+        self, spec: StackSpec, service: str, argv: list[str], stdin: Path | None = None, stdout: Path | None = None
+    ) -> None:
+        self.exec_in(container_name(spec, service), argv, stdin, stdout)
+
+    def runs_here(self, spec: StackSpec, service: str) -> bool:
+        return True  # every container of the stack runs on this host
+
+    def deployed(self, spec: StackSpec, paths: StackPaths) -> set[str]:
+        return set(self.containers(spec.name, paths.compose_dir))
+
+    def describe(self, spec: StackSpec, paths: StackPaths) -> list[ContainerStatus]:
+        return container_rows(self.client, spec, paths, [s.name for s in stack_services(spec)])
+
+    def runtime_socket_dir(self, spec: StackSpec, paths: StackPaths) -> Path | None:
+        return absolute_under(paths.compose_dir, HAPROXY_SOCKET_SOURCE)
+
+    def remove_stack(
+        self, paths: StackPaths, spec: StackSpec, volumes: bool, deadline: Deadline, report: Report
+    ) -> list[str]:
+        return self.down(spec.name, network_model(spec).name, paths.compose_dir, volumes, report)
+
+    def ensure_images(self, wanted: list[str], policy: PullPolicy, progress: PullProgress) -> list[str]:
         return images.ensure_images(self.client, wanted, policy, progress)
 
     def containers(self, project: str, compose_dir: Path) -> dict[str, ContainerInfo]:
@@ -41,12 +108,15 @@ class DockerEngine:
         preflight.validate_haproxy_config(self.client, haproxy, candidate)
 
     def apply(
-        self, project: str, network: NetworkModel, services: list[Service], compose_dir: Path, deadline: Deadline,
-        report: Report, recreate: frozenset[str] = frozenset(), on_ready: Callable[[str], None] | None = None,
+        self, paths: StackPaths, spec: StackSpec, services: list[Service], files: dict[str, str],
+        deadline: Deadline, report: Report, recreate: frozenset[str] = frozenset(),
+        on_ready: Callable[[str], None] | None = None,
     ) -> ApplyResult:  # fmt: skip
-        apply.ensure_network(self.client, network.name, project, network.subnet, network.gateway)
+        del files  # HAProxy reads them from its folder on this host
+        network = network_model(spec)
+        apply.ensure_network(self.client, network.name, spec.name, network.subnet, network.gateway)
         return apply.converge(
-            self.client, project, network.name, services, compose_dir, deadline, report, recreate, on_ready
+            self.client, spec.name, network.name, services, paths.compose_dir, deadline, report, recreate, on_ready
         )
 
     def haproxy_quic_support(self, image: str) -> tuple[bool, bool]:
@@ -87,5 +157,6 @@ def _info(service: str, container: Container) -> ContainerInfo:
 
 
 def connect_engine() -> DockerEngine:
-    """The real engine; raises OperationFailed naming the address and the fix when Docker is not there."""
-    return DockerEngine(connect())
+    """The real engine; its first use raises OperationFailed naming the address and the fix when Docker
+    is not there."""
+    return DockerEngine(connect)

@@ -4,38 +4,131 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import replace
 from pathlib import Path
 
 import docker
 import docker.errors
 
+from stackctl.config.layout import StackPaths
+from stackctl.config.settings import ENGINE_CAPABILITIES, Capabilities
+from stackctl.config.spec import StackSpec
 from stackctl.core.clock import Deadline
 from stackctl.core.errors import OperationFailed
-from stackctl.engines.base import ApplyResult, Report
+from stackctl.core.fsio import ensure_dir
+from stackctl.engines.base import ApplyResult, Prepared, PullProgress, Report
 from stackctl.engines.docker.client import DOCKER_ERRORS, connect, docker_call
-from stackctl.engines.swarm import cluster, folders, objects, services
+from stackctl.engines.docker.engine import DockerEngine
+from stackctl.engines.model import Service, absolute_under, services
+from stackctl.engines.status import ContainerStatus
+from stackctl.engines.swarm import cluster, folders, objects
+from stackctl.engines.swarm import services as swarm_sdk
 from stackctl.engines.swarm.cluster import Node
+from stackctl.engines.swarm.describe import task_rows
 from stackctl.engines.swarm.objects import SwarmObject
-from stackctl.render.services import NetworkModel
-from stackctl.render.swarm import RUN_VOLUME, STACK_NAMESPACE_LABEL, SwarmService, service_name
+from stackctl.engines.swarm.plan import rendered_for_swarm, swarm_plan
+from stackctl.engines.swarm.tasks import TaskInfo
+from stackctl.render.services import NetworkModel, network_model, stack_services
+from stackctl.render.swarm import RUN_VOLUME, STACK_NAMESPACE_LABEL, SwarmService, service_name, swarm_services
 
 
-@dataclass(frozen=True)
-class TaskInfo:
-    service: str
-    node: str  # hostname, or the node ID when unknown
-    state: str
-    desired: str
-    error: str
-    image: str = ""
-    since: str = ""  # when the task entered its state
-    exit_code: int | None = None  # its container's, once it has ended
+class SwarmEngine(DockerEngine):
+    """The stack as services of the Swarm this engine manages. What it does on this node alone (images,
+    one-off checks, running a command in a local task) it does as the Docker engine it also is."""
 
+    @property
+    def capabilities(self) -> Capabilities:
+        return ENGINE_CAPABILITIES["swarm"]
 
-class SwarmEngine:
-    def __init__(self, client: docker.DockerClient) -> None:
-        self.client = client
+    def render_files(self, paths: StackPaths, spec: StackSpec, acme_thumbprint: str | None) -> dict[str, str]:
+        return rendered_for_swarm(paths, spec, acme_thumbprint)
+
+    def prepare(
+        self, paths: StackPaths, spec: StackSpec, deadline: Deadline, report: Report, progress: PullProgress
+    ) -> Prepared:
+        """Images here, node roles, HAProxy's ports on this node, the data folders on the data node."""
+        pulled = self.ensure_images(sorted({s.image for s in stack_services(spec)}), spec.pull, progress)
+        self.ensure_roles(report)
+        self._check_ports_free(spec, paths)
+        planned = swarm_services(spec, [])
+        self._prepare_local_folders(planned, paths)
+        self.check_data_folders(spec.name, planned, paths.compose_dir, deadline)
+        return Prepared(pulled, {})
+
+    def _check_ports_free(self, spec: StackSpec, paths: StackPaths) -> None:
+        """Before HAProxy's first task on this edge node: 80 and 443 are free here (on another node, Swarm
+        reports a taken port as the task's error)."""
+        local = self.local_node()
+        if "haproxy" in self.service_names(spec.name) or local is None or not local.edge:
+            return
+        haproxy = next(s for s in services(spec, paths) if s.name == "haproxy")
+        public = {key: bound for key, bound in haproxy.ports.items() if bound[1] in (spec.ports.http, spec.ports.https)}
+        self.check_ports_free([replace(haproxy, ports=public)], {})
+
+    def _prepare_local_folders(self, planned: list[SwarmService], paths: StackPaths) -> None:
+        """On the data node itself, the folders the pinned services mount are created like on one host."""
+        local = self.local_node()
+        if local is None or not local.data:
+            return
+        for service in planned:
+            if service.on_data_node:
+                for mount in service.model.mounts:
+                    ensure_dir(absolute_under(paths.compose_dir, mount.source), 0o755)
+
+    def hand_over(self, paths: StackPaths, spec: StackSpec) -> None:
+        del paths, spec  # HAProxy's tasks read their certificates and passwords from Swarm secrets
+
+    def apply(
+        self, paths: StackPaths, spec: StackSpec, services: list[Service], files: dict[str, str],
+        deadline: Deadline, report: Report, recreate: frozenset[str] = frozenset(),
+        on_ready: Callable[[str], None] | None = None,
+    ) -> ApplyResult:  # fmt: skip
+        del recreate  # a service rolls when its image or spec changes; Swarm replaces a failing task itself
+        plan = swarm_plan(paths, spec, files)
+        only = {s.name for s in services}
+        wanted = [s for s in plan.services if s.name in only]
+        return self.deploy(
+            spec.name, network_model(spec), wanted, plan.objects, plan.names, paths.compose_dir, deadline, report,
+            on_ready,
+        )  # fmt: skip
+
+    def addresses(self, spec: StackSpec) -> list[str]:
+        addresses = self.edge_addresses()
+        if not addresses:
+            raise OperationFailed(
+                "no Swarm node is an edge node that is ready and active", "label one: docker node update "
+                "--label-add stackctl.edge=true <node>",
+            )  # fmt: skip
+        return addresses
+
+    def running_haproxy(self, spec: StackSpec, paths: StackPaths) -> str | None:
+        return "haproxy" if "haproxy" in self.service_names(spec.name) else None
+
+    def run_in(
+        self, spec: StackSpec, service: str, argv: list[str], stdin: Path | None = None, stdout: Path | None = None
+    ) -> None:
+        container = self.local_container(spec.name, service)
+        if container is None:
+            raise OperationFailed(
+                f"{service} has no task on this node",
+                f"run stackctl on the node that runs {service_name(spec.name, service)}",
+            )
+        self.exec_in(container, argv, stdin, stdout)
+
+    def runs_here(self, spec: StackSpec, service: str) -> bool:
+        return self.local_container(spec.name, service) is not None
+
+    def deployed(self, spec: StackSpec, paths: StackPaths) -> set[str]:
+        return set(self.service_names(spec.name))
+
+    def describe(self, spec: StackSpec, paths: StackPaths) -> list[ContainerStatus]:
+        return task_rows(spec, self.tasks(spec.name))
+
+    def remove_stack(
+        self, paths: StackPaths, spec: StackSpec, volumes: bool, deadline: Deadline, report: Report
+    ) -> list[str]:
+        del volumes  # the stack's only volume, the runtime socket's, always goes; data folders stay
+        return self._remove_services(spec.name, network_model(spec).name, deadline, report)
 
     def check_manager(self) -> str:
         return cluster.local_node_id(self.client)
@@ -90,13 +183,13 @@ class SwarmEngine:
         """Objects first, then each service in order, each waited for; then the unused objects go."""
         network_id = self.ensure_network(project, network)
         ids = objects.ensure_objects(self.client, project, swarm_objects)
-        placed = services.Placed(project, network_id, compose_dir, names, ids)
-        existing = services.stack_services(self.client, project)
+        placed = swarm_sdk.Placed(project, network_id, compose_dir, names, ids)
+        existing = swarm_sdk.stack_services(self.client, project)
         result = ApplyResult()
         for service in wanted:
             expected = len(self.edge_nodes()) if service.global_mode else 1
-            kwargs = services.service_kwargs(service, placed, self.image_id(service.model.image))
-            outcome = services.deploy_service(
+            kwargs = swarm_sdk.service_kwargs(service, placed, self.image_id(service.model.image))
+            outcome = swarm_sdk.deploy_service(
                 self.client, kwargs, existing.get(service.name), max(expected, 1), deadline
             )
             getattr(result, outcome).append(service.name)
@@ -116,7 +209,7 @@ class SwarmEngine:
     def tasks(self, project: str) -> list[TaskInfo]:
         hostnames = {n.id: n.hostname for n in self.nodes()}
         result = []
-        for short, service in sorted(services.stack_services(self.client, project).items()):
+        for short, service in sorted(swarm_sdk.stack_services(self.client, project).items()):
             with docker_call(f"list the tasks of {service.name}"):
                 found = service.tasks()
             for task in found:
@@ -137,7 +230,7 @@ class SwarmEngine:
         return result
 
     def service_names(self, project: str) -> list[str]:
-        return sorted(services.stack_services(self.client, project))
+        return sorted(swarm_sdk.stack_services(self.client, project))
 
     def local_container(self, project: str, service: str) -> str | None:
         """The running container of the service's task on this node, if there is one."""
@@ -147,19 +240,19 @@ class SwarmEngine:
             )
         return str(found[0]["Names"][0]).lstrip("/") if found else None
 
-    def runtime_socket_dir(self, project: str) -> Path | None:
+    def runtime_socket_dir(self, spec: StackSpec, paths: StackPaths) -> Path | None:
         """Where this node's HAProxy task puts its runtime socket (a node-local volume), if it has one."""
         try:
-            volume = self.client.volumes.get(f"{project}_{RUN_VOLUME}")
+            volume = self.client.volumes.get(f"{spec.name}_{RUN_VOLUME}")
         except DOCKER_ERRORS:  # none here (NotFound), or the engine cannot say: no local task to ask
             return None
         return Path(volume.attrs["Mountpoint"])
 
-    def down(self, project: str, network: str, deadline: Deadline, report: Report) -> list[str]:
+    def _remove_services(self, project: str, network: str, deadline: Deadline, report: Report) -> list[str]:
         """Services, then secrets, configs, the network and the socket volume; the data folders stay.
         Docker lets go of a network and of secrets a moment after the last task's container is gone:
         what it still refuses is tried again until the deadline."""
-        removed = services.remove_services(self.client, project, deadline)
+        removed = swarm_sdk.remove_services(self.client, project, deadline)
         for name in removed:
             report(f"removed service {service_name(project, name)}")
         while True:
@@ -168,7 +261,7 @@ class SwarmEngine:
                 return removed
             if deadline.expired():
                 raise OperationFailed(f"could not remove {'; '.join(left)}", "run stackctl down again")
-            time.sleep(services.POLL_S)
+            time.sleep(swarm_sdk.POLL_S)
 
     def _remove_leftovers(self, project: str, network: str, report: Report) -> list[str]:
         """Removes what it can; returns what is still there, each with Docker's reason."""
@@ -193,8 +286,12 @@ class SwarmEngine:
         return left
 
 
-def connect_swarm() -> SwarmEngine:
-    """The local engine as a Swarm manager; raises OperationFailed when it is not one."""
-    engine = SwarmEngine(connect())
-    engine.check_manager()
-    return engine
+def connect_swarm(timeout: int = 60) -> SwarmEngine:
+    """The local engine as a Swarm manager; its first use raises OperationFailed when it is not one."""
+
+    def manager() -> docker.DockerClient:
+        client = connect(timeout)
+        cluster.local_node_id(client)
+        return client
+
+    return SwarmEngine(manager)

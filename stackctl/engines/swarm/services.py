@@ -28,6 +28,7 @@ from docker.types import (
 
 from stackctl.core.clock import Deadline
 from stackctl.core.errors import OperationFailed
+from stackctl.engines.base import UpdateRolledBack
 from stackctl.engines.docker.client import docker_call
 from stackctl.engines.model import NS, absolute_under, sdk_healthcheck
 from stackctl.render.services import PortMapping
@@ -188,18 +189,6 @@ def wait_update(client: docker.DockerClient, name: str, before: str | None, dead
                 f"see: docker service ps {name}",
             )
         time.sleep(POLL_S)
-
-
-class UpdateRolledBack(OperationFailed):
-    """Swarm's update failed and Swarm rolled it back (or paused it)."""
-
-    def __init__(self, service: str, state: str, message: str) -> None:
-        what = "rolled it back" if state == "rollback_completed" else f"left it {state.replace('_', ' ')}"
-        super().__init__(
-            f"the update of {service} failed and Swarm {what}: {message or 'no message'}",
-            f"see: docker service ps --no-trunc {service}",
-        )
-        self.service, self.state, self.swarm_message = service, state, message
 
 
 def running_tasks(service: SdkService) -> list[dict[str, Any]]:

@@ -15,7 +15,7 @@ from stackctl.core.clock import age_seconds, utcnow
 from stackctl.engines.docker.apply import restart_policy
 from stackctl.engines.docker.client import docker_call
 from stackctl.engines.docker.ownership import project_containers
-from stackctl.health.model import ContainerStatus, LastExit
+from stackctl.engines.status import ContainerStatus, LastExit
 
 NEVER = "0001-01-01"  # Docker's FinishedAt of a container that has not exited yet
 _EVENT_WINDOW_S = 2.0
