@@ -61,8 +61,9 @@ test-unit: install
 lint: install
 	$(VENV)/bin/ruff check stackctl tests
 	$(VENV)/bin/ruff format --check stackctl tests
-	$(VENV)/bin/mypy --strict stackctl
+	$(VENV)/bin/mypy --strict stackctl tests/fakes.py
 	$(VENV)/bin/lint-imports
+	$(PY) tools/function_imports.py
 
 # Proxy throughput, TLS handshakes and command latency side by side (nginx, Caddy, the seed config).
 # Writes a table to the terminal and JSON to $$BENCH_OUT (default .bench/bench.json).

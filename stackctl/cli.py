@@ -7,14 +7,25 @@ import sys
 import traceback
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, TextIO
+from typing import TextIO
 
 from stackctl import __version__
-from stackctl.commands import Handler
+from stackctl.commands import (
+    Handler,
+    backup_cmd,
+    certs_cmd,
+    init_cmd,
+    render_cmd,
+    sites_cmd,
+    stack_cmd,
+    status_cmd,
+    upgrade_cmd,
+)
+from stackctl.commands.argtypes import StackctlParser
+from stackctl.commands.context import Context
+from stackctl.config.layout import StackPaths
 from stackctl.core.errors import ExitStatus, InvalidInput, StackctlError
-
-if TYPE_CHECKING:  # imported lazily at run time to keep --help fast
-    from stackctl.flows.edges import Edges
+from stackctl.flows.edges import Edges
 
 EXIT_CODES_HELP = """exit codes:
   0    success
@@ -25,17 +36,6 @@ EXIT_CODES_HELP = """exit codes:
 
 
 def _add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    from stackctl.commands import (
-        backup_cmd,
-        certs_cmd,
-        init_cmd,
-        render_cmd,
-        sites_cmd,
-        stack_cmd,
-        status_cmd,
-        upgrade_cmd,
-    )  # fmt: skip
-
     init_cmd.register(sub)
     render_cmd.register(sub)
     certs_cmd.register(sub)
@@ -47,8 +47,6 @@ def _add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
 
 
 def build_parser(out: TextIO, err: TextIO) -> argparse.ArgumentParser:
-    from stackctl.commands.argtypes import StackctlParser
-
     parser = StackctlParser(
         out=out,
         err=err,
@@ -85,9 +83,6 @@ def main(
 ) -> int:
     """Run one command. `edges` are the outside services commands reach through; the real ones by
     default, tests may pass others (see stackctl.flows.edges)."""
-    from stackctl.commands.context import Context
-    from stackctl.config.layout import StackPaths
-
     out = out or sys.stdout
     err = err or sys.stderr
     debug = "--debug" in (sys.argv[1:] if argv is None else argv)
@@ -96,7 +91,7 @@ def main(
             args = build_parser(out, err).parse_args(argv)
         except SystemExit as e:  # --help and --version
             return int(e.code) if isinstance(e.code, int) else ExitStatus.INVALID
-        ctx = Context(paths=StackPaths(_stack_folder(args.dir)), out=out, err=err, debug=debug, edges=edges)
+        ctx = Context(StackPaths(_stack_folder(args.dir)), out, err, debug, edges or Edges())
         handler: Handler = args.handler
         return int(handler(ctx, args))
     except StackctlError as e:

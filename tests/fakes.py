@@ -14,7 +14,8 @@ from pathlib import Path
 
 from cryptography.hazmat.primitives.asymmetric import ec
 
-from stackctl.certs.issuers import Issued, Issuer, issuer_for
+from stackctl.certs.issued import Issued, Issuer
+from stackctl.certs.issuers import issuer_for
 from stackctl.certs.keys import key_pem
 from stackctl.certs.store import CertStore
 from stackctl.config.layout import StackPaths

@@ -1,13 +1,10 @@
-"""Issuers obtain a certificate for a stack's names. Local CA here; ACME slots in beside it."""
+"""Which issuer a site's certificate comes from: the local CA here, ACME from certs.acme."""
 
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
-from typing import Protocol
 
-from cryptography import x509
-
+from stackctl.certs.issued import Issued, Issuer
 from stackctl.certs.keys import key_pem
 from stackctl.certs.localca import issue_leaf, load_or_create_ca
 from stackctl.certs.store import CertStore
@@ -17,33 +14,10 @@ from stackctl.config.spec import StackSpec
 from stackctl.core.errors import InvalidInput
 
 
-@dataclass(frozen=True)
-class Issued:
-    leaf: x509.Certificate
-    chain: list[x509.Certificate]
-    key_pem: bytes
-    notes: tuple[str, ...] = ()
-
-
-class AcmeOrders(Protocol):
-    """A registered ACME client for one site (certs.acme.issuer.AcmeSession): an order, and the CA's
-    suggested renewal time (ACME Renewal Information) for a certificate."""
-
-    def order(self) -> Issued: ...
-
-    def renewal_time(self, leaf_pem: bytes) -> dt.datetime | None: ...
-
-
 def staging_url(site: Site) -> str:
     """Where `certs create --staging` tries: Let's Encrypt staging, or the configured private CA."""
     directory = site.tls.acme.directory
     return directory if directory.startswith("https://") else ACME_DIRECTORIES["letsencrypt-staging"]
-
-
-class Issuer(Protocol):
-    source: str
-
-    def issue(self, spec: StackSpec, site: Site, store: CertStore, now: dt.datetime) -> Issued: ...
 
 
 class LocalCaIssuer:

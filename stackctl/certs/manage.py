@@ -12,7 +12,8 @@ from typing import Any
 from cryptography import x509
 
 from stackctl.certs.inspect import CertInfo, cert_info
-from stackctl.certs.issuers import Issued, Issuer, issuer_for
+from stackctl.certs.issued import Issued, Issuer
+from stackctl.certs.issuers import issuer_for
 from stackctl.certs.keys import key_pem
 from stackctl.certs.material import Material, parse_material
 from stackctl.certs.store import CertStore

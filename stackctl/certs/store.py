@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from cryptography import x509
+from cryptography.hazmat.primitives.serialization import Encoding
 
 from stackctl.certs.inspect import fingerprint, serial_hex
 from stackctl.core.errors import OperationFailed, StackctlError
@@ -42,8 +43,6 @@ class StoredSite:
 
 
 def pem_of(certs: list[x509.Certificate] | tuple[x509.Certificate, ...]) -> bytes:
-    from cryptography.hazmat.primitives.serialization import Encoding
-
     return b"".join(c.public_bytes(Encoding.PEM) for c in certs)
 
 

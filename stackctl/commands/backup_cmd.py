@@ -3,18 +3,12 @@
 from __future__ import annotations
 
 import argparse
-import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
 
+from stackctl.commands import lazy
 from stackctl.commands.argtypes import seconds
-from stackctl.core.errors import ExitStatus, InvalidInput
 
-if TYPE_CHECKING:
-    from stackctl.commands.context import Context
-
-PASSPHRASE_MAX_BYTES = 4096
-MIN_PASSPHRASE = 8
+OPS = "stackctl.commands.backup_ops"
 
 
 def _count(text: str) -> int:
@@ -31,7 +25,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.add_argument("--no-encrypt", action="store_true", help="write a plain .tar.gz (the keys inside are readable)")
     p.add_argument("--keep", type=_count, help="keep only the newest N archives of this stack in the target folder")
     p.add_argument("--list", type=Path, metavar="FILE", help="show an archive's manifest; restore nothing")
-    p.set_defaults(handler=run_backup)
+    p.set_defaults(handler=lazy(OPS, "run_backup"))
     p = sub.add_parser("restore", help="rebuild a stack from a backup archive, then bring it up")
     p.add_argument("archive", type=Path, metavar="FILE")
     p.add_argument("--dir", dest="restore_dir", type=Path, help="the folder to restore into (default: --dir)")
@@ -39,98 +33,4 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.add_argument("--force", action="store_true", help="restore over a folder that holds a stack (set aside first)")
     p.add_argument("--no-up", action="store_true", help="restore the files and database only; print the up command")
     p.add_argument("--timeout", type=seconds(1, 86400), default=300.0, help="seconds for the database and up")
-    p.set_defaults(handler=run_restore)
-
-
-def _passphrase(path: Path | None, confirm: bool) -> bytes:
-    """From a file (bounded, one trailing newline dropped) or a terminal prompt; never an argument."""
-    hint = "give --passphrase-file F (a file only you can read), or run in a terminal to be asked"
-    if path is not None:
-        from stackctl.core.fsio import read_user_file
-
-        data = read_user_file(path, PASSPHRASE_MAX_BYTES, "--passphrase-file", hint).removesuffix(b"\n")
-    elif sys.stdin.isatty():
-        import getpass
-
-        data = getpass.getpass("Passphrase: ").encode()
-        if confirm and getpass.getpass("Again: ").encode() != data:
-            raise InvalidInput("the two passphrases differ", "run the command again")
-    else:
-        raise InvalidInput("no passphrase: standard input is not a terminal", hint)
-    if len(data) < MIN_PASSPHRASE:
-        raise InvalidInput(f"the passphrase is shorter than {MIN_PASSPHRASE} characters", "use a longer one")
-    return data
-
-
-def _show_manifest(ctx: Context, manifest: dict[str, Any]) -> None:
-    files = manifest["files"]
-    size = sum(int(f.get("size", 0)) for f in files)
-    ctx.say(f"stack {manifest.get('stack')} ({manifest.get('domain')}), written {manifest.get('created')} "
-            f"by stackctl {manifest.get('stackctl')}")  # fmt: skip
-    ctx.say(f"database: {manifest.get('database')}; originals included: {manifest.get('with_originals')}")
-    for service, image in sorted((manifest.get("images") or {}).items()):
-        ctx.say(f"image {service}: {image.get('image')} {str(image.get('id') or '-')[:19]} {image.get('digest') or ''}")
-    ctx.say(f"{len(files)} files, {size / 1e6:.1f} MB:")
-    for f in files:
-        ctx.say(f"  {int(f['mode']):04o} {int(f['size']):>12} {str(f['sha256'])[:16]}  {f['path']}")
-
-
-def run_backup(ctx: Context, args: argparse.Namespace) -> ExitStatus:
-    from stackctl.flows.restore import is_sealed, read_manifest
-
-    if args.list is not None:
-        from stackctl.core.fsio import require_regular_file
-
-        require_regular_file(args.list, "--list", "give a backup archive")
-        sealed = is_sealed(args.list)
-        _show_manifest(ctx, read_manifest(args.list, _passphrase(args.passphrase_file, False) if sealed else None))
-        return ExitStatus.OK
-    if args.no_encrypt and args.passphrase_file is not None:
-        raise InvalidInput("--no-encrypt and --passphrase-file exclude each other", "choose one")
-    spec = ctx.load_spec()
-    refused = spec.capabilities.backup
-    if refused is not None:
-        raise InvalidInput(refused.rule, refused.hint)
-    passphrase = None if args.no_encrypt else _passphrase(args.passphrase_file, True)
-    if args.no_encrypt:
-        ctx.warn("--no-encrypt: the archive holds the stack's private keys and passwords in plain form")
-    return _run_backup(ctx, args, spec, passphrase)
-
-
-def _run_backup(ctx: Context, args: argparse.Namespace, spec: Any, passphrase: bytes | None) -> ExitStatus:
-    from rich.progress import BarColumn, DownloadColumn, Progress, TransferSpeedColumn
-
-    from stackctl.flows.backup import backup
-
-    with Progress("backing up", BarColumn(), DownloadColumn(), TransferSpeedColumn(), console=ctx.console,
-                  transient=True) as bar:  # fmt: skip
-        task = bar.add_task("backup", total=None)
-        result = backup(
-            ctx.paths, spec, args.to, passphrase, args.with_originals, args.keep, ctx.edge,
-            lambda total: bar.update(task, total=total), lambda n: bar.advance(task, n),
-        )  # fmt: skip
-    rate = result.bytes_in / 1e6 / max(result.seconds, 0.001)
-    ctx.say(f"Backed up {result.files} files ({result.bytes_in / 1e6:.1f} MB) to {result.path} "
-            f"({result.size / 1e6:.1f} MB, {'encrypted' if result.encrypted else 'NOT encrypted'}) "
-            f"in {result.seconds:.1f}s, {rate:.0f} MB/s")  # fmt: skip
-    for old in result.pruned:
-        ctx.say(f"removed the older archive {old}")
-    return ExitStatus.OK
-
-
-def run_restore(ctx: Context, args: argparse.Namespace) -> ExitStatus:
-    from stackctl.core.fsio import require_regular_file
-    from stackctl.flows.restore import is_sealed, restore
-
-    require_regular_file(args.archive, "FILE", "give a backup archive written by stackctl backup")
-    passphrase = _passphrase(args.passphrase_file, False) if is_sealed(args.archive) else None
-    root = (args.restore_dir or ctx.paths.root).absolute()
-    restored = restore(args.archive, root, passphrase, args.force, ctx.edge, ctx.say, args.timeout)
-    ctx.say(f"Restored stack {restored.manifest.get('stack')} into {root} ({restored.seconds:.1f}s)")
-    if args.no_up:
-        ctx.say(f"Next: stackctl --dir {root} up")
-        return ExitStatus.OK
-    from stackctl.commands.stack_cmd import up_and_report
-    from stackctl.config.layout import StackPaths
-
-    return up_and_report(ctx, StackPaths(root), args.timeout, True, None)
+    p.set_defaults(handler=lazy(OPS, "run_restore"))

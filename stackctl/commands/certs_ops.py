@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from stackctl.config.edit import edited_spec_text
+from stackctl.config.spec import load_spec
 from stackctl.core.clock import utcnow
 from stackctl.core.errors import ExitStatus, InvalidInput, OperationFailed
 from stackctl.core.fsio import atomic_write
@@ -91,7 +92,7 @@ def _sites(spec: StackSpec, site: str | None) -> list[Site]:
 
 def _each_site(ctx: Context, args: argparse.Namespace, work: Callable[[Context, StackSpec, Site], None]) -> ExitStatus:
     """`work` for each site: one that fails does not stop the others; the exit code is the worst."""
-    spec = ctx.load_spec()
+    spec = load_spec(ctx.paths.spec)
     sites = _sites(spec, args.site)
     if len(sites) == 1:
         work(ctx, spec, sites[0])
@@ -131,7 +132,7 @@ def _create(ctx: Context, spec: StackSpec, site: Site, args: argparse.Namespace)
 
 
 def run_import(ctx: Context, args: argparse.Namespace) -> ExitStatus:
-    stack = ctx.load_spec()
+    stack = load_spec(ctx.paths.spec)
     if args.site is None and len(stack.sites) > 1:
         known = ", ".join(s.domain for s in stack.sites)
         raise InvalidInput("certs import needs --site DOMAIN: stack.yaml has several sites", f"one of {known}")
@@ -167,7 +168,7 @@ def _tls_keys(stack: StackSpec, site: Site) -> tuple[str | int, ...]:
 
 
 def run_show(ctx: Context, args: argparse.Namespace) -> ExitStatus:
-    spec = ctx.load_spec()  # an invalid stack.yaml is refused here as by every other command
+    spec = load_spec(ctx.paths.spec)  # an invalid stack.yaml is refused here as by every other command
     certificates = certificate_rows(ctx.paths, spec.site(args.site) if args.site else None)
     if args.json:
         ctx.out.write(json.dumps({"certificates": certificates}, indent=2) + "\n")

@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, TextIO
 
 from stackctl.config.layout import StackPaths
+from stackctl.flows.edges import Edges
 
-if TYPE_CHECKING:  # rich and the spec parser load only when a command needs them (fast --help)
+if TYPE_CHECKING:  # rich loads only when a command draws (fast --help and --json)
     from rich.console import Console
-
-    from stackctl.config.spec import StackSpec
-    from stackctl.flows.edges import Edges
 
 
 @dataclass
@@ -20,16 +18,12 @@ class Context:
     out: TextIO
     err: TextIO
     debug: bool = False
-    edges: Edges | None = None
+    edges: Edges = field(default_factory=Edges)
     _console: Console | None = None
 
     @property
     def edge(self) -> Edges:
-        """The outside services (real by default); a test may have passed its own."""
-        if self.edges is None:
-            from stackctl.flows.edges import Edges
-
-            self.edges = Edges()
+        """The outside services: the real ones the CLI built, or a test's own."""
         return self.edges
 
     @property
@@ -46,8 +40,3 @@ class Context:
 
     def warn(self, message: str) -> None:
         print(f"warning: {message}", file=self.err)
-
-    def load_spec(self) -> StackSpec:
-        from stackctl.config.spec import load_spec
-
-        return load_spec(self.paths.spec)

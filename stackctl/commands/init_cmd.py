@@ -3,128 +3,14 @@
 from __future__ import annotations
 
 import argparse
-from typing import TYPE_CHECKING, Any
 
-from stackctl.core.errors import ExitStatus, InvalidInput, SpecError
+from stackctl.commands import lazy
 
-if TYPE_CHECKING:
-    from stackctl.commands.context import Context
-    from stackctl.config.spec import StackSpec
-
-STACK_TEMPLATE = """\
-# stackctl stack: sites behind one HAProxy with TLS. Every key but the sites' domains is optional;
-# the values below are the defaults. After a change run `stackctl render` (or `stackctl up`).
-# Add a site with `stackctl sites add DOMAIN ...`, remove one with `stackctl sites rm DOMAIN`.
-
-name: photoprism                 # compose project name: containers are <name>-<service>-1
-
-ports:
-  http: 80                       # redirects to https (ACME challenges excepted)
-  https: 443
-  bind: 0.0.0.0                  # host address the http/https ports are published on
-  stats: 8404                    # HAProxy stats and /metrics, published on 127.0.0.1 only
-
-tls:                             # every site's, unless the site has a tls: of its own
-  source: local-ca               # local-ca | import | acme
-  key_type: ecdsa-p256           # ecdsa-p256 | ecdsa-p384 | rsa-2048 | rsa-4096
-  acme:
-    email: null                  # required for acme: expiry notices go here
-    directory: letsencrypt-staging   # letsencrypt | letsencrypt-staging | https://... (another ACME CA)
-    ca_bundle: null              # CA file to trust when talking to a private ACME server
-    agree_tos: false             # must be true for production letsencrypt
-
-images:
-  haproxy: "{haproxy}"
-  photoprism: "photoprism/photoprism:latest"
-  mariadb: "mariadb:11"
-
-pull: missing                    # always | missing | never
-
-database:
-  kind: mariadb                  # mariadb | sqlite; each PhotoPrism site gets a database of its own
-  path: ./database               # MariaDB data folder; never deleted by stackctl
-
-network:
-  subnet: {subnet}          # pinned; PhotoPrism trusts proxies from it
-
-sites:
-  - domain: {domain}  # the name people type; must resolve to this host
-    aliases: []                  # more names served with the same certificate
-    photoprism:                  # a PhotoPrism instance: container <name>-photoprism-{slug}-1
-      originals: ./sites/{slug}/originals   # your photos; never deleted by stackctl
-      storage: ./sites/{slug}/storage       # cache, sidecar files, thumbnails
-      admin_user: admin          # the password is in secrets/sites/{slug}.env
-      env: {{}}                    # extra PHOTOPRISM_* settings, e.g. PHOTOPRISM_READONLY: true
-  # Another service, run by this stack or reached on the host:
-  # - domain: media.example.com
-  #   upstream:
-  #     url: http://host.docker.internal:8096    # or: image: "jellyfin/jellyfin:10", port: 8096
-  #     health: /health                          # or tcp (the default)
-"""
+OPS = "stackctl.commands.init_ops"
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser("init", help="write a commented stack.yaml and generate secrets")
     p.add_argument("--domain", help="the name PhotoPrism is served at, e.g. photos.example.com")
     p.add_argument("--force", action="store_true", help="overwrite an existing stack.yaml and secrets")
-    p.set_defaults(handler=run)
-
-
-def stack_yaml_text(domain: str) -> str:
-    from stackctl.config.settings import HAPROXY_LTS_IMAGE
-    from stackctl.config.spec import spec_from_data
-
-    # Validate the domain first so a bad one never reaches disk; this also yields the default subnet.
-    data: dict[str, Any] = {"domain": domain}
-    try:
-        spec = spec_from_data(data)
-    except SpecError as e:
-        raise InvalidInput(f"--domain: {e.rule}", "give a DNS name such as photos.example.com") from None
-    slug = spec.sites[0].slug
-    return STACK_TEMPLATE.format(
-        domain=spec.first_site.domain, haproxy=HAPROXY_LTS_IMAGE, subnet=spec.network.subnet, slug=slug
-    )
-
-
-def spec_of_text(text: str) -> StackSpec:
-    from stackctl.config.spec import spec_from_data
-    from stackctl.core.yamlload import parse_yaml
-
-    return spec_from_data(parse_yaml(text, "stack.yaml"))
-
-
-def run(ctx: Context, args: argparse.Namespace) -> ExitStatus:
-    from stackctl.config.secrets import write_missing_secrets, write_missing_site_secrets
-    from stackctl.core.fsio import atomic_write
-
-    paths = ctx.paths
-    if args.domain is not None:
-        stack_yaml_text(args.domain)  # a bad --domain is named first, whatever else is wrong
-    spec_exists = paths.spec.exists() or paths.spec.is_symlink()
-    secrets_complete = all((paths.secrets / name).exists() for name in ("photoprism.env", "mariadb.env", "haproxy.env"))
-    if spec_exists and secrets_complete and not args.force:
-        from stackctl.config.secrets import site_secret_files
-
-        secrets_complete = all((paths.root / name).exists() for name in site_secret_files(ctx.load_spec()))
-    if spec_exists and secrets_complete and not args.force:
-        raise InvalidInput(
-            f"a stack already exists in {paths.root}", "use --force to overwrite stack.yaml and its secrets"
-        )
-    write_spec = not spec_exists or (args.force and args.domain)
-    if write_spec and not args.domain:
-        raise InvalidInput(
-            "--domain is required to create stack.yaml", "e.g. stackctl init --domain photos.example.com"
-        )
-    if args.domain and spec_exists and not args.force:
-        raise InvalidInput(f"{paths.spec} exists", "use --force to overwrite it")
-    text = stack_yaml_text(args.domain) if write_spec else None
-    # An existing stack.yaml must be valid before secrets are made for it.
-    spec = ctx.load_spec() if text is None else spec_of_text(text)
-    if text is not None:
-        atomic_write(paths.spec, text)
-        ctx.say(f"Created {paths.spec} for https://{args.domain.lower()}/")
-    written = write_missing_secrets(paths.secrets, overwrite=bool(args.force))
-    for path in [*written, *write_missing_site_secrets(paths.root, spec)]:
-        ctx.say(f"Created {path} (0600)")
-    ctx.say('Next: "stackctl render" to write compose/ and haproxy.cfg, or "stackctl up" to run the stack.')
-    return ExitStatus.OK
+    p.set_defaults(handler=lazy(OPS, "run"))

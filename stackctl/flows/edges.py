@@ -9,8 +9,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from stackctl.certs.issuers import issuer_for
+from stackctl.haproxy.socket_api import SocketRuntimeApi
+
 if TYPE_CHECKING:
-    from stackctl.certs.issuers import AcmeOrders, Issuer
+    from stackctl.certs.issued import AcmeOrders, Issuer
     from stackctl.certs.store import CertStore
     from stackctl.config.sites import Site
     from stackctl.config.spec import StackSpec
@@ -19,8 +22,6 @@ if TYPE_CHECKING:
 
 
 def real_issuer_for(site: Site) -> Issuer:
-    from stackctl.certs.issuers import issuer_for
-
     return issuer_for(site)
 
 
@@ -42,8 +43,6 @@ def real_engine(spec: StackSpec) -> Engine:
 
 
 def real_runtime(sock: Path) -> RuntimeApi:
-    from stackctl.haproxy.socket_api import SocketRuntimeApi
-
     return SocketRuntimeApi(sock)
 
 

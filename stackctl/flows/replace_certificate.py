@@ -10,7 +10,7 @@ from typing import Any
 
 from stackctl.certs.history import record
 from stackctl.certs.inspect import serial_hex
-from stackctl.certs.issuers import Issued
+from stackctl.certs.issued import Issued
 from stackctl.certs.store import CertStore, pem_of
 from stackctl.config.layout import StackPaths
 from stackctl.config.sites import Site

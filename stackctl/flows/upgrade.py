@@ -16,7 +16,8 @@ from stackctl.config.sites import Site
 from stackctl.config.spec import StackSpec
 from stackctl.core.clock import Deadline, timestamp
 from stackctl.core.errors import InvalidInput, OperationFailed, StackctlError
-from stackctl.engines.base import Engine, ImageDetails, PullProgress, Report
+from stackctl.engines.base import Engine, PullProgress, Report
+from stackctl.engines.base import ImageDetails as ImageDetails  # what commands show of an image
 from stackctl.engines.model import Service, services
 from stackctl.flows.dumps import Dump, dump_database, dumped_site, restore_database
 from stackctl.flows.edges import Edges

@@ -256,8 +256,6 @@ def probe_until(target: Target, seconds: float, every: float = 0.25) -> ProbeRes
 def wait_http_answers(address: str, port: int, host: str, deadline: Deadline) -> None:
     """Return once an HTTP request to the published port gets any HTTP answer. A running container is
     not yet a listening proxy: until HAProxy binds, Docker's port forwarder accepts and then resets."""
-    import http.client
-
     last = "no answer"
     while not deadline.expired():
         conn = http.client.HTTPConnection(address, port, timeout=2)

@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from pathlib import Path
 
 from stackctl.certs.inspect import serial_hex
 from stackctl.certs.store import CertStore
+from stackctl.config.layout import StackPaths
 from stackctl.config.sites import Site
 from stackctl.config.spec import StackSpec
+from stackctl.core.errors import InvalidInput
+from stackctl.engines.features import http3_for
 from stackctl.health.probe import ProbeResult, Target
 
 
@@ -43,10 +47,6 @@ def probe_target(
 
 
 def _serves_http3(spec: StackSpec, store: CertStore) -> bool:
-    from stackctl.config.layout import StackPaths
-    from stackctl.core.errors import InvalidInput
-    from stackctl.engines.features import http3_for
-
     try:
         return http3_for(StackPaths(store.root.parent), spec).enabled  # certs/ is in the stack folder
     except InvalidInput:
@@ -59,8 +59,6 @@ def probe_sites(
 ) -> dict[str, ProbeResult]:  # fmt: skip
     """Each site's HTTPS check (or only the site `only`), concurrently: domain -> result. `address`:
     another address than the stack's own (a Swarm edge node)."""
-    from concurrent.futures import ThreadPoolExecutor
-
     sites = [s for s in spec.sites if only is None or s.domain == only]
     http3 = _serves_http3(spec, store)
     with ThreadPoolExecutor(max_workers=min(16, len(sites))) as pool:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from rich.console import Console
+from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn
 
 
 class PullProgressBar:
@@ -15,8 +16,6 @@ class PullProgressBar:
         self.progress: object | None = None
 
     def __call__(self, image: str, layer: str, done: int, total: int) -> None:
-        from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn
-
         if self.progress is None:
             self.progress = Progress(TextColumn("pulling {task.description}"), BarColumn(), DownloadColumn(),
                                      console=self.console, transient=False)  # fmt: skip
@@ -29,7 +28,5 @@ class PullProgressBar:
         self.progress.update(self.tasks[image], completed=sum(d for d, _ in layers), total=sum(t for _, t in layers))  # type: ignore[arg-type]
 
     def stop(self) -> None:
-        from rich.progress import Progress
-
         if isinstance(self.progress, Progress):
             self.progress.stop()

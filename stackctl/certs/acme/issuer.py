@@ -12,11 +12,12 @@ from urllib.parse import urlparse
 import requests
 from acme import challenges, client, crypto_util, errors, messages
 from cryptography import x509
+from josepy.jwa import ES256
 
 from stackctl import __version__
 from stackctl.certs.acme.account import AccountFiles, load_or_create_key, save_account_uri, saved_account_uri
 from stackctl.certs.acme.dns.challenge import DnsChallenges
-from stackctl.certs.issuers import Issued
+from stackctl.certs.issued import Issued
 from stackctl.certs.keys import generate_key, key_pem
 from stackctl.certs.store import CertStore
 from stackctl.config.sites import Site
@@ -190,8 +191,6 @@ def _offered(authz: messages.AuthorizationResource, kind: type[Any], host: str) 
 
 
 def _alg() -> Any:
-    from josepy.jwa import ES256
-
     return ES256
 
 

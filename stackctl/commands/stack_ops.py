@@ -1,0 +1,110 @@
+"""stackctl up / down / verify. The implementations (stack_cmd registers the arguments)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from cryptography import x509
+
+from stackctl.config.spec import load_spec
+from stackctl.core.errors import ExitStatus, InvalidInput, OperationFailed
+from stackctl.core.fsio import read_user_file
+from stackctl.flows.down import down
+from stackctl.flows.up import up
+from stackctl.flows.verify import verify
+from stackctl.ui.probe_report import print_probe, print_site_line
+from stackctl.ui.progress import PullProgressBar
+
+if TYPE_CHECKING:
+    from stackctl.commands.context import Context
+    from stackctl.config.layout import StackPaths
+    from stackctl.health.probe import ProbeResult
+
+CA_FILE_MAX_BYTES = 1024 * 1024
+
+
+def checked_ca_file(path: Path | None) -> Path | None:
+    """--ca-file: a regular file of at most 1 MiB holding at least one PEM certificate."""
+    if path is None:
+        return None
+
+    hint = "give the PEM file of the CA that issued the served certificate"
+    data = read_user_file(path, CA_FILE_MAX_BYTES, "--ca-file", hint)
+    try:
+        if x509.load_pem_x509_certificates(data):
+            return path
+    except ValueError:
+        pass
+    raise InvalidInput(f"--ca-file {path}: holds no PEM certificate", hint)
+
+
+def run_up(ctx: Context, args: argparse.Namespace) -> ExitStatus:
+    ca_file = checked_ca_file(args.ca_file)  # a missing or bad --ca-file is refused before anything changes
+    return up_and_report(ctx, ctx.paths, args.timeout, not args.no_verify, ca_file)
+
+
+def up_and_report(ctx: Context, paths: StackPaths, timeout: float, verify: bool, ca_file: Path | None) -> ExitStatus:
+    """`up` in `paths` with a pull progress bar, then the verification's report; exit 1 when it failed."""
+    spec = load_spec(paths.spec)
+    bar = PullProgressBar(ctx.console)
+    try:
+        outcome = up(paths, spec, timeout, ctx.edge, ctx.say, bar, verify, ca_file)
+    finally:
+        bar.stop()
+    if outcome.probe is None:
+        ctx.say(f"Stack {outcome.project} is up ({outcome.elapsed_s:.1f}s); verification skipped.")
+        return ExitStatus.OK
+    print_site_probes(ctx, outcome.site_probes)
+    failed = {domain: r for domain, r in outcome.site_probes.items() if not r.ok}
+    if failed:
+        what = "; ".join(f"{domain}: {r.failed_text()}" for domain, r in failed.items())
+        raise OperationFailed(f"the stack is running but HTTPS verification failed: {what}", "see stackctl status")
+    urls = [r.url for r in outcome.site_probes.values()]
+    shown = ", ".join(urls) if len(urls) <= 3 else f"{len(urls)} sites, {urls[0]} and {len(urls) - 1} more"
+    ctx.say(f"Ready: {shown} ({outcome.elapsed_s:.1f}s)")
+    return ExitStatus.OK
+
+
+def print_site_probes(ctx: Context, results: dict[str, ProbeResult]) -> None:
+    """One site: every check. Several: a line per site, and the checks of a site that failed."""
+    if len(results) == 1:
+        print_probe(ctx.console, next(iter(results.values())))
+        return
+    for domain, result in results.items():
+        print_site_line(ctx.console, domain, result)
+        if not result.ok:
+            print_probe(ctx.console, result)
+
+
+def run_down(ctx: Context, args: argparse.Namespace) -> ExitStatus:
+
+    spec = load_spec(ctx.paths.spec)
+    removed = down(ctx.paths, spec, args.volumes, ctx.edge, ctx.say)
+    if removed:
+        ctx.say(f"Stack {spec.name} is down. Photos, storage and database folders are kept.")
+    else:
+        ctx.say(f"Stack {spec.name} has no {spec.capabilities.units}.")
+    return ExitStatus.OK
+
+
+def run_verify(ctx: Context, args: argparse.Namespace) -> ExitStatus:
+
+    spec = load_spec(ctx.paths.spec)
+    only = spec.site(args.site).domain if args.site else None
+    ca_file = checked_ca_file(args.ca_file)
+    results = verify(ctx.paths, spec, ca_file, ctx.edge, only)  # every edge node of a Swarm is checked
+    first = next(iter(results.values()))
+    if args.json:
+        # The old keys keep their meaning (the first site, or the one asked for); `sites` has every one.
+        document = {**first.as_json(), "sites": {domain: r.as_json() for domain, r in results.items()}}
+        ctx.out.write(json.dumps(document, indent=2) + "\n")
+    else:
+        urls = [r.url for r in results.values()]
+        ctx.say(f"Verifying {', '.join(urls) if len(urls) <= 3 else f'{len(urls)} sites'}")
+        print_site_probes(ctx, results)
+        failed = [domain for domain, r in results.items() if not r.ok]
+        ctx.say(f"verification FAILED for {', '.join(failed)}" if failed else "verified")
+    return ExitStatus.OK if all(r.ok for r in results.values()) else ExitStatus.FAILED
