@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import hashlib
-import ipaddress
-from dataclasses import dataclass
 
-from stackctl.config.sites import PHOTOPRISM_TIMEOUTS, Site
 from stackctl.config.spec import StackSpec
+from stackctl.render.haproxy_backends import backend_section
+from stackctl.render.haproxy_layout import CONTAINER_LAYOUT, NO_HTTP3, HaproxyLayout, Http3
 from stackctl.render.header import GENERATED_HEADER
-from stackctl.render.maintenance import RETRY_AFTER_S, maintenance_pages, page_names
+from stackctl.render.maintenance import RETRY_AFTER_S, maintenance_pages
+
+__all__ = [  # what other modules import from here; the layout types live in haproxy_layout
+    "CONFIG_ID_VARIABLE", "CONTAINER_LAYOUT", "HAPROXY_CFG", "NO_HTTP3", "HaproxyLayout", "Http3", "config_id",
+    "container_cert_path", "render_haproxy", "render_haproxy_folder",
+]  # fmt: skip
 
 # Mozilla "intermediate" (server side TLS guidelines 5.7): TLS 1.2 with ECDHE AEAD ciphers, and TLS 1.3.
 MOZILLA_INTERMEDIATE_CIPHERS = ":".join(
@@ -33,39 +37,10 @@ WILDCARDS_MAP = "wildcards.map"  # `.example.com` -> backend, for `*.example.com
 # The Docker host, as Docker's `host-gateway` names it. HAProxy reaches it at the stack network's
 # gateway, which is the host's own address on that bridge: no extra_hosts entry, so adding such a
 # site never changes the HAProxy container.
-HOST_GATEWAY = "host.docker.internal"
 # Read back over the runtime API (`show env`) to confirm that a reload runs the new configuration.
 CONFIG_ID_VARIABLE = "STACKCTL_CONFIG_ID"
 
 
-@dataclass(frozen=True)
-class HaproxyLayout:
-    """Where HAProxy binds and finds its files. The default is the container; tests run it natively."""
-
-    public_bind: str = ""
-    http_port: int = 8080
-    https_port: int = 8443
-    stats_bind: str = ""
-    stats_port: int = 8404
-    config_dir: str = "/usr/local/etc/haproxy"  # haproxy.cfg and the maintenance pages: one mounted folder
-    certs_dir: str = "/usr/local/etc/haproxy-certs/"
-    socket_path: str = "/var/run/haproxy/admin.sock"
-    backend_address: str | None = None  # every site's server at this address (a native test run)
-    stats_users_file: str | None = None  # the stats userlist is in this file of its own (a Swarm secret)
-
-
-CONTAINER_LAYOUT = HaproxyLayout()
-
-
-@dataclass(frozen=True)
-class Http3:
-    """Whether HAProxy also listens for HTTP/3 over QUIC on the HTTPS port (UDP)."""
-
-    enabled: bool = False
-    limited_quic: bool = False  # a build with QUIC_OPENSSL_COMPAT needs `limited-quic` to enable it
-
-
-NO_HTTP3 = Http3()
 ALT_SVC_MAX_AGE = 86400
 
 
@@ -93,23 +68,6 @@ def _acme_rules(acme_thumbprint: str | None) -> list[str]:
         f'lf-string "%[path,field(-1,/)].{acme_thumbprint}" if is_acme_token known_host',
         '    http-request return status 404 content-type text/plain string "no such ACME challenge" '
         "if is_acme_challenge",
-    ]
-
-
-def _maintenance_rules(site: Site, layout: HaproxyLayout) -> list[str]:
-    folder = layout.config_dir.rstrip("/")
-    html_page, json_body = page_names(site)
-    no_store = "hdr Cache-Control no-store"
-    return [
-        "    # No server up (starting, restarting, upgrading): a maintenance answer, never a connection",
-        "    # error. Browsers get a page that retries by itself, API clients JSON.",
-        # srv_is_up, not nbsrv: a worker stopping after a reload counts no server, and must still proxy.
-        f"    acl site_up srv_is_up({site.backend}/{site.server})",
-        "    acl wants_html req.hdr(accept) -m sub text/html",
-        f'    http-request return status 503 content-type "text/html; charset=utf-8" file {folder}/{html_page} '
-        f"{no_store} if !site_up wants_html",
-        f"    http-request return status 503 content-type application/json file {folder}/{json_body} "
-        f"{no_store} if !site_up",
     ]
 
 
@@ -172,7 +130,7 @@ def _config_lines(spec: StackSpec, layout: HaproxyLayout, acme_thumbprint: str |
         *_global_and_defaults(spec, layout),
         *_http_frontend(spec, layout, acme_thumbprint),
         *_https_frontend(spec, layout),
-        *(line for site in spec.sites for line in _backend(spec, site, layout)),
+        *(line for site in spec.sites for line in backend_section(spec, site, layout)),
         *_stats(layout),
     ]
     if http3.enabled:
@@ -276,86 +234,6 @@ def _title(spec: StackSpec) -> list[str]:
     if spec.legacy:
         return [f"# Stack {spec.name!r}: https://{spec.first_site.domain} -> PhotoPrism, behind HAProxy."]
     return [f"# Stack {spec.name!r}: {len(spec.sites)} sites behind HAProxy; hosts.map picks the backend."]
-
-
-def _health_check(site: Site) -> list[str]:
-    if site.upstream is None:
-        return [
-            "    option httpchk",
-            "    http-check send meth GET uri /api/v1/status ver HTTP/1.1 hdr Host localhost",
-            "    http-check expect status 200",
-        ]
-    if site.upstream.health == "tcp":
-        return []
-    return [
-        "    option httpchk",
-        f"    http-check send meth GET uri {site.upstream.health} ver HTTP/1.1 hdr Host {site.domain}",
-        "    http-check expect rstatus ^[23]",
-    ]
-
-
-def _server(spec: StackSpec, site: Site, layout: HaproxyLayout) -> str:
-    address = layout.backend_address or site.app_address
-    if site.upstream is not None and site.upstream.url_host == HOST_GATEWAY and layout.backend_address is None:
-        gateway = next(ipaddress.ip_network(spec.network.subnet).hosts())
-        address = f"{gateway}:{site.upstream.url_port}"
-    check = "check inter 2s fall 2 rise 2"
-    if site.upstream is not None and not site.upstream.runs_container:
-        # An address outside the stack: resolved once by the system (host.docker.internal is in
-        # /etc/hosts, not in Docker's DNS), or through Docker's DNS for a name on another network.
-        by_docker_dns = not _is_ip(address.rsplit(":", 1)[0])
-        resolvers = " resolvers docker" if by_docker_dns and layout.backend_address is None else ""
-        return f"    server {site.server} {address} {check}{resolvers} init-addr last,libc,none"
-    # The first refused connection takes the server out, instead of two failed checks later.
-    return (
-        f"    server {site.server} {address} {check} "
-        "observe layer4 error-limit 1 on-error mark-down resolvers docker init-addr last,libc,none"
-    )
-
-
-def _backend(spec: StackSpec, site: Site, layout: HaproxyLayout) -> list[str]:
-    server_s, tunnel_s = site.timeouts
-    html_page, _ = page_names(site)
-    names = [] if site.legacy else [f"    # {', '.join(site.names)}"]
-    timeouts = (
-        []
-        if site.timeouts == PHOTOPRISM_TIMEOUTS
-        else [  # the defaults section's are PhotoPrism's
-            f"    timeout server {_duration(server_s)}",
-            f"    timeout tunnel {_duration(tunnel_s)}     # WebSocket",
-        ]
-    )
-    return [
-        f"backend {site.backend}",
-        *names,
-        # A request caught by a stopping container is retried, and what is left is the maintenance page.
-        "    retry-on conn-failure empty-response",
-        # On the stack network a live app accepts in well under a millisecond; a stopped one
-        # does not answer at all, and each request would wait out the whole connect timeout.
-        "    timeout connect 2s",
-        *timeouts,
-        *_maintenance_rules(site, layout),
-        f'    http-error status 503 content-type "text/html; charset=utf-8" '
-        f"file {layout.config_dir.rstrip('/')}/{html_page}",
-        *_health_check(site),
-        _server(spec, site, layout),
-        "",
-    ]
-
-
-def _is_ip(host: str) -> bool:
-    try:
-        ipaddress.ip_address(host)
-    except ValueError:
-        return False
-    return True
-
-
-def _duration(seconds: int) -> str:
-    for unit, size in (("h", 3600), ("m", 60)):
-        if seconds % size == 0:
-            return f"{seconds // size}{unit}"
-    return f"{seconds}s"
 
 
 def _stats(layout: HaproxyLayout) -> list[str]:

@@ -1,0 +1,111 @@
+"""A site's backend in haproxy.cfg: retries, timeouts that fit its app, the maintenance answer when no
+server is up, the health check and the server line."""
+
+from __future__ import annotations
+
+import ipaddress
+
+from stackctl.config.sites import PHOTOPRISM_TIMEOUTS, Site
+from stackctl.config.spec import StackSpec
+from stackctl.render.haproxy_layout import HaproxyLayout
+from stackctl.render.maintenance import page_names
+
+HOST_GATEWAY = "host.docker.internal"
+
+
+def _maintenance_rules(site: Site, layout: HaproxyLayout) -> list[str]:
+    folder = layout.config_dir.rstrip("/")
+    html_page, json_body = page_names(site)
+    no_store = "hdr Cache-Control no-store"
+    return [
+        "    # No server up (starting, restarting, upgrading): a maintenance answer, never a connection",
+        "    # error. Browsers get a page that retries by itself, API clients JSON.",
+        # srv_is_up, not nbsrv: a worker stopping after a reload counts no server, and must still proxy.
+        f"    acl site_up srv_is_up({site.backend}/{site.server})",
+        "    acl wants_html req.hdr(accept) -m sub text/html",
+        f'    http-request return status 503 content-type "text/html; charset=utf-8" file {folder}/{html_page} '
+        f"{no_store} if !site_up wants_html",
+        f"    http-request return status 503 content-type application/json file {folder}/{json_body} "
+        f"{no_store} if !site_up",
+    ]
+
+
+def _health_check(site: Site) -> list[str]:
+    if site.upstream is None:
+        return [
+            "    option httpchk",
+            "    http-check send meth GET uri /api/v1/status ver HTTP/1.1 hdr Host localhost",
+            "    http-check expect status 200",
+        ]
+    if site.upstream.health == "tcp":
+        return []
+    return [
+        "    option httpchk",
+        f"    http-check send meth GET uri {site.upstream.health} ver HTTP/1.1 hdr Host {site.domain}",
+        "    http-check expect rstatus ^[23]",
+    ]
+
+
+def _server(spec: StackSpec, site: Site, layout: HaproxyLayout) -> str:
+    address = layout.backend_address or site.app_address
+    if site.upstream is not None and site.upstream.url_host == HOST_GATEWAY and layout.backend_address is None:
+        gateway = next(ipaddress.ip_network(spec.network.subnet).hosts())
+        address = f"{gateway}:{site.upstream.url_port}"
+    check = "check inter 2s fall 2 rise 2"
+    if site.upstream is not None and not site.upstream.runs_container:
+        # An address outside the stack: resolved once by the system (host.docker.internal is in
+        # /etc/hosts, not in Docker's DNS), or through Docker's DNS for a name on another network.
+        by_docker_dns = not _is_ip(address.rsplit(":", 1)[0])
+        resolvers = " resolvers docker" if by_docker_dns and layout.backend_address is None else ""
+        return f"    server {site.server} {address} {check}{resolvers} init-addr last,libc,none"
+    # The first refused connection takes the server out, instead of two failed checks later.
+    return (
+        f"    server {site.server} {address} {check} "
+        "observe layer4 error-limit 1 on-error mark-down resolvers docker init-addr last,libc,none"
+    )
+
+
+def backend_section(spec: StackSpec, site: Site, layout: HaproxyLayout) -> list[str]:
+    """The site's backend: retries, timeouts, the maintenance answer, the health check and its server."""
+    server_s, tunnel_s = site.timeouts
+    html_page, _ = page_names(site)
+    names = [] if site.legacy else [f"    # {', '.join(site.names)}"]
+    timeouts = (
+        []
+        if site.timeouts == PHOTOPRISM_TIMEOUTS
+        else [  # the defaults section's are PhotoPrism's
+            f"    timeout server {_duration(server_s)}",
+            f"    timeout tunnel {_duration(tunnel_s)}     # WebSocket",
+        ]
+    )
+    return [
+        f"backend {site.backend}",
+        *names,
+        # A request caught by a stopping container is retried, and what is left is the maintenance page.
+        "    retry-on conn-failure empty-response",
+        # On the stack network a live app accepts in well under a millisecond; a stopped one
+        # does not answer at all, and each request would wait out the whole connect timeout.
+        "    timeout connect 2s",
+        *timeouts,
+        *_maintenance_rules(site, layout),
+        f'    http-error status 503 content-type "text/html; charset=utf-8" '
+        f"file {layout.config_dir.rstrip('/')}/{html_page}",
+        *_health_check(site),
+        _server(spec, site, layout),
+        "",
+    ]
+
+
+def _is_ip(host: str) -> bool:
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    return True
+
+
+def _duration(seconds: int) -> str:
+    for unit, size in (("h", 3600), ("m", 60)):
+        if seconds % size == 0:
+            return f"{seconds // size}{unit}"
+    return f"{seconds}s"

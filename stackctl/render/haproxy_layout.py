@@ -1,0 +1,36 @@
+"""Where HAProxy binds and finds its files, and whether it also speaks HTTP/3: what a haproxy.cfg is
+rendered for (the container by default; tests run HAProxy natively, Swarm mounts secrets)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class HaproxyLayout:
+    """Where HAProxy binds and finds its files. The default is the container; tests run it natively."""
+
+    public_bind: str = ""
+    http_port: int = 8080
+    https_port: int = 8443
+    stats_bind: str = ""
+    stats_port: int = 8404
+    config_dir: str = "/usr/local/etc/haproxy"  # haproxy.cfg and the maintenance pages: one mounted folder
+    certs_dir: str = "/usr/local/etc/haproxy-certs/"
+    socket_path: str = "/var/run/haproxy/admin.sock"
+    backend_address: str | None = None  # every site's server at this address (a native test run)
+    stats_users_file: str | None = None  # the stats userlist is in this file of its own (a Swarm secret)
+
+
+CONTAINER_LAYOUT = HaproxyLayout()
+
+
+@dataclass(frozen=True)
+class Http3:
+    """Whether HAProxy also listens for HTTP/3 over QUIC on the HTTPS port (UDP)."""
+
+    enabled: bool = False
+    limited_quic: bool = False  # a build with QUIC_OPENSSL_COMPAT needs `limited-quic` to enable it
+
+
+NO_HTTP3 = Http3()
