@@ -147,7 +147,7 @@ class FakeEngine:
     reloads_take: bool = True  # ...unless the new worker never comes (a fault a real HAProxy rarely shows)
     images: dict[str, ImageDetails] = field(default_factory=dict)  # what image_details finds, by reference or ID
     tags: list[str] = field(default_factory=list)
-    fail_apply_of: set[str] = field(default_factory=set)  # services whose replacement does not become healthy
+    unhealthy: set[str] = field(default_factory=set)  # image IDs whose containers never become healthy
     ran: list[str] = field(default_factory=list)  # what run_in was asked to run, by service
 
     @property
@@ -186,15 +186,20 @@ class FakeEngine:
         deadline: Deadline, report: Report, recreate: frozenset[str] = frozenset(),
         on_ready: Callable[[str], None] | None = None,
     ) -> ApplyResult:  # fmt: skip
-        self.applied.append([s.name for s in services])
-        failing = self.fail_apply_of & recreate
-        if failing:
-            raise OperationFailed(f"{', '.join(sorted(failing))} did not become healthy", "see its log")
+        self.applied.append([s.name for s in services] + [f"recreate {name}" for name in sorted(recreate)])
         for service in services:
+            image = self.images.get(service.image)
+            if image is not None and image.id in self.unhealthy:
+                raise OperationFailed(f"{service.name} did not become healthy", "see its log")
             if on_ready is not None:
                 on_ready(service.name)
-        self.running = {s.name: ContainerInfo(s.name, s.container_name, "running", s.config_hash) for s in services}
+        self.running = {s.name: self._container(s) for s in services}
         return ApplyResult(created=[s.name for s in services])
+
+    def _container(self, service: Service) -> ContainerInfo:
+        image = self.images.get(service.image)
+        return ContainerInfo(service.name, service.container_name, "running", service.config_hash,
+                             image_id=image.id if image is not None else "")  # fmt: skip
 
     def addresses(self, spec: StackSpec) -> list[str]:
         return [spec.ports.local_address]

@@ -58,11 +58,12 @@ class Liveness:
 
 
 def _engine_view(spec: StackSpec, paths: StackPaths, edges: Edges) -> tuple[Engine | None, str | None, str | None]:
-    """(engine, the running HAProxy it reports, why the engine could not be asked)."""
+    """(engine, the running HAProxy it reports, why the engine could not be asked). Bad input, such as
+    another folder's stack of the same name, is refused."""
     try:
         engine = edges.engine(spec)
         return engine, engine.running_haproxy(spec, paths), None
-    except StackctlError as e:
+    except OperationFailed as e:
         return None, None, e.message
 
 

@@ -1,0 +1,96 @@
+"""`upgrade` driven through the fakes: FakeEngine stands in for Docker (images, containers, a container
+that never becomes healthy), while the HTTPS check after each step is real: the Debian haproxy binary
+serves the stack's certificate on loopback in front of a PhotoPrism stand-in."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from stackctl.config.layout import StackPaths
+from stackctl.config.spec import StackSpec
+from stackctl.core.errors import OperationFailed
+from stackctl.engines.base import ContainerInfo, ImageDetails
+from stackctl.flows.upgrade import check_updates, upgrade_waiting
+from tests.fakes import FakeEngine, fake_edges
+from tests.live_stack import live_stack
+
+OLD = ImageDetails("sha256:" + "a" * 64, None, "2026-01-01T00:00:00Z", "250101")
+NEW = ImageDetails("sha256:" + "b" * 64, None, "2026-11-01T00:00:00Z", "261101")
+
+
+@dataclass
+class Served:
+    paths: StackPaths
+    spec: StackSpec
+    engine: FakeEngine
+
+
+@pytest.fixture
+def served(tmp_path: Path) -> Iterator[Served]:
+    """A stack whose HTTPS answers for real; its PhotoPrism runs OLD, and NEW was pulled."""
+    with live_stack(tmp_path) as (paths, spec):
+        engine = FakeEngine(paths.root, images={spec.images.photoprism: NEW, OLD.id: OLD, NEW.id: NEW})
+        engine.running = {
+            "photoprism": ContainerInfo("photoprism", "live-photoprism-1", "running", "h", image_id=OLD.id)
+        }
+        yield Served(paths, spec, engine)
+
+
+def _upgrade(served: Served, lines: list[str]) -> list[str]:
+    edges = fake_edges(served.engine)
+    found = check_updates(served.paths, served.spec, ["photoprism"], edges, lambda *progress: None)
+    assert [(f.service, f.waiting) for f in found] == [("photoprism", True)]
+    done = upgrade_waiting(served.paths, served.spec, found, 30, edges, lines.append)
+    return [item.service for item in done]
+
+
+def _log(paths: StackPaths) -> list[dict[str, object]]:
+    return [json.loads(line) for line in (paths.root / "upgrades.jsonl").read_text().splitlines()]
+
+
+def test_an_upgrade_dumps_the_database_replaces_the_container_and_verifies_https(served: Served) -> None:
+    lines: list[str] = []
+    assert _upgrade(served, lines) == ["photoprism"]
+    engine = served.engine
+    assert engine.ran == ["mariadb"]  # the dump, before the new container
+    assert any(line.startswith("dumped the database to ") for line in lines)
+    assert [d.name.endswith(".sql") for d in (served.paths.root / "backups").iterdir()] == [True]
+    assert engine.applied[-1][-1] == "recreate photoprism"
+    assert engine.running["photoprism"].image_id == NEW.id
+    last = _log(served.paths)[-1]
+    assert (last["event"], last["result"], last["service"]) == ("upgrade", "upgraded", "photoprism")
+    # The rollback tag was there during the upgrade and is gone after it.
+    assert any(t.startswith("stackctl-rollback/live-photoprism:") for t in engine.tags)
+    assert not any(r.startswith("stackctl-rollback/") for r in engine.images)
+
+
+def test_a_new_image_that_never_becomes_healthy_is_rolled_back_with_its_database(served: Served) -> None:
+    engine = served.engine
+    engine.unhealthy = {NEW.id}
+    lines: list[str] = []
+    with pytest.raises(OperationFailed) as caught:
+        _upgrade(served, lines)
+    message = caught.value.message
+    assert message.startswith("upgrading photoprism to bbbbbbbbbbbb (version 261101) failed: photoprism did not")
+    assert message.endswith("rolled back to aaaaaaaaaaaa (version 250101) and verified over HTTPS")
+    assert engine.ran == ["mariadb", "mariadb"]  # the dump, then the same dump loaded back
+    assert engine.running["photoprism"].image_id == OLD.id  # the old image serves again
+    assert "remove photoprism" in engine.calls
+    last = _log(served.paths)[-1]
+    assert (last["event"], last["result"]) == ("rollback", "rolled-back")
+
+
+def test_a_rollback_that_fails_too_says_so_and_where_the_dump_is(served: Served) -> None:
+    engine = served.engine
+    engine.unhealthy = {NEW.id, OLD.id}
+    with pytest.raises(OperationFailed) as caught:
+        _upgrade(served, [])
+    message = caught.value.message
+    assert "the rollback failed too (photoprism did not become healthy); the dump is " in message
+    assert str(served.paths.root / "backups") in message
+    assert "the old one (aaaaaaaaaaaa (version 250101)) serves" in caught.value.hint
