@@ -24,11 +24,21 @@ from stackctl.config.sites import Site
 from stackctl.config.spec import StackSpec
 from stackctl.core.clock import Deadline
 from stackctl.core.errors import OperationFailed
-from stackctl.engines.base import ApplyResult, ContainerInfo, Engine, ImageDetails, Prepared, PullProgress, Report
+from stackctl.engines.base import (
+    ApplyResult,
+    ContainerInfo,
+    Engine,
+    ImageDetails,
+    Prepared,
+    PullProgress,
+    Report,
+    UpdateRolledBack,
+)
 from stackctl.engines.features import http3_for
 from stackctl.engines.host import prepare_host_folders
 from stackctl.engines.model import Service, services
 from stackctl.engines.status import ContainerStatus
+from stackctl.engines.swarm.plan import rendered_for_swarm
 from stackctl.flows.edges import Edges
 from stackctl.haproxy.hotswap import ApiUnavailable
 from stackctl.haproxy.runtime_api import ProxyStat, RuntimeApi
@@ -277,3 +287,40 @@ def fake_edges(
     issuer: Callable[[Site], Issuer] = (lambda site: BrokenKeyIssuer(issuer_for(site))) if broken_key else issuer_for
     factory = engine if callable(engine) else (lambda spec: engine)
     return Edges(issuer_for=issuer, engine=factory, runtime=lambda sock: answering)
+
+
+@dataclass
+class FakeSwarmEngine(FakeEngine):
+    """Fake engine for a Swarm: a deploy rolls HAProxy onto new secrets (with `served`, the server then
+    loads the bundle from disk), and Swarm rolls back by itself the update of a service in `rolls_back`."""
+
+    rolls_back: set[str] = field(default_factory=set)
+    deployed_files: list[dict[str, str]] = field(default_factory=list)
+
+    @property
+    def capabilities(self) -> Capabilities:
+        return ENGINE_CAPABILITIES["swarm"]
+
+    def render_files(self, paths: StackPaths, spec: StackSpec, acme_thumbprint: str | None) -> dict[str, str]:
+        return rendered_for_swarm(paths, spec, acme_thumbprint)
+
+    def hand_over(self, paths: StackPaths, spec: StackSpec) -> None:
+        pass  # a Swarm's HAProxy reads secrets
+
+    def apply(
+        self, paths: StackPaths, spec: StackSpec, services: list[Service], files: dict[str, str],
+        deadline: Deadline, report: Report, recreate: frozenset[str] = frozenset(),
+        on_ready: Callable[[str], None] | None = None,
+    ) -> ApplyResult:  # fmt: skip
+        self.deployed_files.append(files)
+        for service in services:
+            if service.name in self.rolls_back:
+                self.applied.append([s.name for s in services])
+                raise UpdateRolledBack(f"{spec.name}_{service.name}", "rollback_completed", "task: non-zero exit (1)")
+        result = super().apply(paths, spec, services, files, deadline, report, recreate, on_ready)
+        if self.served is not None and any(s.name == "haproxy" for s in services):
+            self.served.bundle = sorted((paths.certs / "haproxy").glob("*.pem"))[0].read_bytes()
+        return ApplyResult(updated=result.created)
+
+    def running_haproxy(self, spec: StackSpec, paths: StackPaths) -> str | None:
+        return "haproxy" if "haproxy" in self.running else None

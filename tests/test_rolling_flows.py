@@ -1,0 +1,89 @@
+"""The same flows on the Swarm shape (`engine: swarm`), through FakeSwarmEngine: HAProxy rolls onto new
+secrets instead of reloading, and Swarm rolls a failing update back itself. HTTPS is checked for real,
+against the Debian haproxy (up, upgrade) or a TLS server holding what HAProxy would serve (renewal).
+The swarm tier runs these flows against a real Swarm."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import yaml
+
+from stackctl.certs.inspect import serial_hex
+from stackctl.certs.manage import obtain
+from stackctl.certs.store import CertStore
+from stackctl.config.layout import StackPaths
+from stackctl.config.spec import load_spec
+from stackctl.core.clock import utcnow
+from stackctl.core.errors import InvalidInput, OperationFailed
+from stackctl.engines.base import ContainerInfo
+from stackctl.flows.replace_certificate import replace_certificate
+from stackctl.flows.rolling_upgrade import roll_upgrade
+from stackctl.flows.up import up
+from tests.fakes import FakeRuntimeApi, FakeSwarmEngine, ServedBundle, fake_edges
+from tests.helpers import free_port, run_cli
+from tests.live_stack import DOMAIN, live_stack
+
+SWARM = "engine: swarm\n"
+
+
+def test_up_deploys_the_swarm_form_and_verifies_https_without_a_reload(tmp_path: Path) -> None:
+    with live_stack(tmp_path, SWARM) as (paths, spec):
+        engine, lines = FakeSwarmEngine(paths.root), []
+        outcome = up(paths, spec, 30, fake_edges(engine), lines.append, lambda *progress: None)
+    assert outcome.probe is not None and outcome.probe.ok, outcome.probe
+    assert list(outcome.site_probes) == [DOMAIN]
+    assert engine.applied == [["mariadb", "photoprism", "haproxy"]]
+    assert engine.checked_configs == [] and not any(c.startswith("reload") for c in engine.calls)
+    compose = yaml.safe_load((paths.root / "compose/compose.yaml").read_text())
+    assert set(compose["secrets"]) and all(s.get("external") for s in compose["secrets"].values())
+    assert engine.deployed_files[0]["compose/compose.yaml"] == (paths.root / "compose/compose.yaml").read_text()
+    assert "wrote compose/compose.yaml" in lines
+
+
+def test_an_upgrade_swarm_rolls_back_reports_it_with_the_dump(tmp_path: Path) -> None:
+    with live_stack(tmp_path, SWARM) as (paths, spec):
+        engine = FakeSwarmEngine(paths.root, rolls_back={"photoprism"})
+        lines: list[str] = []
+        with pytest.raises(OperationFailed) as caught:
+            roll_upgrade(paths, spec, ["photoprism"], 30, fake_edges(engine), lines.append, lambda *progress: None)
+    message = caught.value.message
+    assert message.startswith("Swarm rolled back live_photoprism: its new task failed (task: non-zero exit (1))")
+    assert "the previous image serves again (HTTPS verified)" in message
+    assert f"the database as it was before is in {paths.root / 'backups'}" in message
+    assert engine.ran == ["mariadb"] and "docker service ps --no-trunc live_photoprism" in caught.value.hint
+
+
+def test_an_upgrade_rolls_each_chosen_service_and_names_an_unknown_one(tmp_path: Path) -> None:
+    with live_stack(tmp_path, SWARM) as (paths, spec):
+        engine = FakeSwarmEngine(paths.root)
+        rolled = roll_upgrade(paths, spec, ["haproxy"], 30, fake_edges(engine), print, lambda *progress: None)
+        assert rolled == ["haproxy"] and engine.ran == []  # HAProxy changes no database: no dump
+        with pytest.raises(InvalidInput, match="no service 'nginx'"):
+            roll_upgrade(paths, spec, ["nginx"], 30, fake_edges(engine), print, lambda *progress: None)
+
+
+def test_a_renewal_rolls_haproxy_onto_the_new_secret_and_proves_it_is_served(tmp_path: Path) -> None:
+    with ServedBundle(b"") as served:
+        root = tmp_path / "stack"
+        assert run_cli("--dir", str(root), "init", "--domain", DOMAIN).code == 0
+        (root / "stack.yaml").write_text(
+            f"name: live\ndomain: {DOMAIN}\n{SWARM}"
+            f"ports: {{http: {free_port()}, https: {served.port}, stats: {free_port()}}}\n"
+        )
+        assert run_cli("--dir", str(root), "certs", "create").code == 0
+        paths = StackPaths(root)
+        spec = load_spec(paths.spec)
+        store = CertStore(paths.certs)
+        served.bundle = store.bundle(DOMAIN).read_bytes()
+        engine = FakeSwarmEngine(root, served, {"haproxy": ContainerInfo("haproxy", "live_haproxy", "running", "x")})
+        edges = fake_edges(engine, FakeRuntimeApi(served, answering=False))
+        site = spec.first_site
+        replaced = replace_certificate(
+            paths, spec, site, lambda: obtain(store, spec, site, utcnow(), edges.issuer_for), "test", edges
+        )
+    leaf = store.read_site(DOMAIN)
+    assert leaf is not None and replaced.new_serial == serial_hex(leaf.leaf)
+    assert replaced.path == "swarm-secret" and engine.applied == [["haproxy"]]
+    assert replaced.old_serial != replaced.new_serial
