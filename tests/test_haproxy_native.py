@@ -221,10 +221,11 @@ def _target(proxy: Proxy, **changes: object) -> Target:
     return Target(**fields)  # type: ignore[arg-type]
 
 
-def test_probe_passes_every_check_but_the_standins_missing_websocket(proxy: Proxy) -> None:
+def test_probe_passes_every_check_through_the_real_haproxy(proxy: Proxy) -> None:
     result = probe(_target(proxy))
     by_name = {c.name: c for c in result.checks}
-    assert [n for n, c in by_name.items() if not c.ok] == ["websocket"]  # the in-process stand-in has no /api/v1/ws
+    assert [n for n, c in by_name.items() if not c.ok] == []
+    assert by_name["websocket"].detail == "upgrade on /api/v1/ws -> 101"  # HAProxy passes the upgrade through
     assert result.alpn == "h2" and result.tls_version in ("TLSv1.2", "TLSv1.3")
     assert by_name["redirect"].detail.startswith(f":{proxy.http} -> 301 https://{NAMES[0]}:{proxy.https}/")
     assert "max-age=63072000" in by_name["hsts"].detail
