@@ -17,6 +17,7 @@ from stackctl.core.errors import OperationFailed
 from stackctl.engines.base import ContainerInfo, ImageDetails
 from stackctl.flows.upgrade import check_updates, upgrade_waiting
 from tests.fakes import FakeEngine, fake_edges
+from tests.helpers import run_cli
 from tests.live_stack import live_stack
 
 OLD = ImageDetails("sha256:" + "a" * 64, None, "2026-01-01T00:00:00Z", "250101")
@@ -94,3 +95,24 @@ def test_a_rollback_that_fails_too_says_so_and_where_the_dump_is(served: Served)
     assert "the rollback failed too (photoprism did not become healthy); the dump is " in message
     assert str(served.paths.root / "backups") in message
     assert "the old one (aaaaaaaaaaaa (version 250101)) serves" in caught.value.hint
+
+
+def test_upgrade_check_exits_100_while_an_update_waits_and_0_after(served: Served) -> None:
+    root, engine = str(served.paths.root), served.engine
+    result = run_cli("--dir", root, "upgrade", "--check", "photoprism", edges=fake_edges(engine))
+    assert result.code == 100, result.err
+    assert f"photoprism: update waiting ({served.spec.images.photoprism})" in result.out
+    assert "  running:   aaaaaaaaaaaa, version 250101, created 2026-01-01T00:00:00Z" in result.out
+    assert result.out.rstrip().endswith("update waiting: photoprism")
+    result = run_cli("--dir", root, "upgrade", "photoprism", edges=fake_edges(engine))
+    assert result.code == 0, result.err
+    assert "Upgraded photoprism; HTTPS verified." in result.out
+    result = run_cli("--dir", root, "upgrade", "--check", "photoprism", edges=fake_edges(engine))
+    assert (result.code, result.out.rstrip().splitlines()[-1]) == (0, "every service runs its newest image")
+
+
+def test_upgrade_check_on_swarm_is_refused_with_the_engines_reason(tmp_path: Path) -> None:
+    with live_stack(tmp_path, "engine: swarm\n") as (paths, _):
+        result = run_cli("--dir", str(paths.root), "upgrade", "--check", edges=fake_edges(FakeEngine(paths.root)))
+    assert result.code == 2
+    assert result.err == "error: upgrade --check is not available with engine: swarm — run stackctl upgrade\n"

@@ -57,7 +57,6 @@ def _show_manifest(ctx: Context, manifest: dict[str, Any]) -> None:
 
 
 def run_backup(ctx: Context, args: argparse.Namespace) -> ExitStatus:
-
     if args.list is not None:
         require_regular_file(args.list, "--list", "give a backup archive")
         sealed = is_sealed(args.list)
@@ -76,7 +75,6 @@ def run_backup(ctx: Context, args: argparse.Namespace) -> ExitStatus:
 
 
 def _run_backup(ctx: Context, args: argparse.Namespace, spec: Any, passphrase: bytes | None) -> ExitStatus:
-
     with Progress("backing up", BarColumn(), DownloadColumn(), TransferSpeedColumn(), console=ctx.console,
                   transient=True) as bar:  # fmt: skip
         task = bar.add_task("backup", total=None)
@@ -94,7 +92,6 @@ def _run_backup(ctx: Context, args: argparse.Namespace, spec: Any, passphrase: b
 
 
 def run_restore(ctx: Context, args: argparse.Namespace) -> ExitStatus:
-
     require_regular_file(args.archive, "FILE", "give a backup archive written by stackctl backup")
     passphrase = _passphrase(args.passphrase_file, False) if is_sealed(args.archive) else None
     root = (args.restore_dir or ctx.paths.root).absolute()

@@ -70,7 +70,6 @@ sites:
 
 
 def stack_yaml_text(domain: str) -> str:
-
     # Validate the domain first so a bad one never reaches disk; this also yields the default subnet.
     data: dict[str, Any] = {"domain": domain}
     try:
@@ -84,12 +83,10 @@ def stack_yaml_text(domain: str) -> str:
 
 
 def spec_of_text(text: str) -> StackSpec:
-
     return spec_from_data(parse_yaml(text, "stack.yaml"))
 
 
 def run(ctx: Context, args: argparse.Namespace) -> ExitStatus:
-
     paths = ctx.paths
     if args.domain is not None:
         stack_yaml_text(args.domain)  # a bad --domain is named first, whatever else is wrong

@@ -16,7 +16,6 @@ if TYPE_CHECKING:
 
 
 def run_render(ctx: Context, args: argparse.Namespace) -> ExitStatus:
-
     states = stack_files(ctx.paths, load_spec(ctx.paths.spec), ctx.edge)
     if args.check:
         stale = [s.name for s in states if s.changed]
@@ -32,7 +31,6 @@ def run_render(ctx: Context, args: argparse.Namespace) -> ExitStatus:
 
 
 def run_plan(ctx: Context, args: argparse.Namespace) -> ExitStatus:
-
     spec = load_spec(ctx.paths.spec)
     states = stack_files(ctx.paths, spec, ctx.edge)
     changed = [s for s in states if s.changed]

@@ -85,7 +85,6 @@ def _new_site(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def run_add(ctx: Context, args: argparse.Namespace) -> ExitStatus:
-
     load_spec(ctx.paths.spec)
     text = read_spec_text(ctx.paths.spec)
     new_text = with_site_added(text, _new_site(args), ctx.paths.spec.name)  # checked by the strict parser
@@ -100,7 +99,6 @@ def run_add(ctx: Context, args: argparse.Namespace) -> ExitStatus:
 
 
 def run_rm(ctx: Context, args: argparse.Namespace) -> ExitStatus:
-
     spec = load_spec(ctx.paths.spec)
     site = spec.site(args.domain)
     if site.legacy:

@@ -80,7 +80,6 @@ def print_site_probes(ctx: Context, results: dict[str, ProbeResult]) -> None:
 
 
 def run_down(ctx: Context, args: argparse.Namespace) -> ExitStatus:
-
     spec = load_spec(ctx.paths.spec)
     removed = down(ctx.paths, spec, args.volumes, ctx.edge, ctx.say)
     if removed:
@@ -91,7 +90,6 @@ def run_down(ctx: Context, args: argparse.Namespace) -> ExitStatus:
 
 
 def run_verify(ctx: Context, args: argparse.Namespace) -> ExitStatus:
-
     spec = load_spec(ctx.paths.spec)
     only = spec.site(args.site).domain if args.site else None
     ca_file = checked_ca_file(args.ca_file)

@@ -21,7 +21,6 @@ if TYPE_CHECKING:
 
 
 def run(ctx: Context, args: argparse.Namespace) -> ExitStatus:
-
     spec = load_spec(ctx.paths.spec)
     if args.interval is not None and not args.watch:
         raise UsageError("stackctl status: --interval needs --watch", 'add --watch, or see "stackctl status --help"')
@@ -36,7 +35,6 @@ def run(ctx: Context, args: argparse.Namespace) -> ExitStatus:
 
 
 def _watch(ctx: Context, interval: float) -> ExitStatus:
-
     spec = load_spec(ctx.paths.spec)
     try:
         with Live(console=ctx.console, auto_refresh=False, transient=False) as live:

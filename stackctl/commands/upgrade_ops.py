@@ -44,7 +44,6 @@ def _show(ctx: Context, found: list[ServiceImages]) -> None:
 
 
 def run_upgrade(ctx: Context, args: argparse.Namespace) -> ExitStatus:
-
     spec = load_spec(ctx.paths.spec)
     if spec.capabilities.rolls_upgrades:
         return _roll(ctx, spec, args)

@@ -1,0 +1,68 @@
+"""up's companions on both stack shapes, through the fakes: `verify` against a stack served by the real
+haproxy, `down` naming what the engine runs a service as, and Swarm's task rows for `status`."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from stackctl.config.spec import spec_from_data
+from stackctl.engines.base import ContainerInfo
+from stackctl.engines.swarm.describe import task_rows
+from stackctl.engines.swarm.tasks import TaskInfo
+from tests.fakes import FakeEngine, FakeSwarmEngine, fake_edges
+from tests.helpers import run_cli
+from tests.live_stack import DOMAIN, live_stack
+
+
+@pytest.mark.parametrize(("shape", "engine_class"), [("", FakeEngine), ("engine: swarm\n", FakeSwarmEngine)])
+def test_verify_checks_every_site_where_the_engine_says_the_stack_answers(
+    tmp_path: Path, shape: str, engine_class: type[FakeEngine]
+) -> None:
+    with live_stack(tmp_path, shape) as (paths, _):
+        edges = fake_edges(engine_class(paths.root))
+        result = run_cli("--dir", str(paths.root), "verify", "--json", edges=edges)
+        plain = run_cli("--dir", str(paths.root), "verify", edges=edges)
+    assert result.code == 0, result.out
+    document = json.loads(result.out)
+    assert list(document["sites"]) == [DOMAIN] and document["ok"] is True
+    assert plain.code == 0 and plain.out.rstrip().endswith("verified")
+
+
+SHAPES = [("", FakeEngine, "containers"), ("engine: swarm\n", FakeSwarmEngine, "services")]
+
+
+@pytest.mark.parametrize(("shape", "engine_class", "units"), SHAPES)
+def test_down_removes_what_runs_and_says_so_in_the_engines_words(
+    tmp_path: Path, shape: str, engine_class: type[FakeEngine], units: str
+) -> None:
+    with live_stack(tmp_path, shape) as (paths, _):
+        engine = engine_class(paths.root, running={"haproxy": ContainerInfo("haproxy", "h", "running", "x")})
+        first = run_cli("--dir", str(paths.root), "down", edges=fake_edges(engine))
+        again = run_cli("--dir", str(paths.root), "down", edges=fake_edges(engine))
+    assert first.code == 0 and "Stack live is down. Photos, storage and database folders are kept." in first.out
+    assert again.code == 0 and again.out.strip() == f"Stack live has no {units}."
+
+
+def _task(service: str, node: str, state: str, desired: str, since: str, code: int | None = None) -> TaskInfo:
+    return TaskInfo(service, node, state, desired, "", "haproxy:3.2@sha256:00", since, code)
+
+
+def test_swarm_rows_name_each_task_its_node_a_missing_service_and_the_last_crash_on_that_node() -> None:
+    spec = spec_from_data({"domain": DOMAIN, "engine": "swarm", "name": "live"})
+    tasks = [
+        _task("haproxy", "node-a", "running", "running", "2026-11-29T10:00:00Z"),
+        _task("haproxy", "node-b", "running", "running", "2026-11-29T10:00:00Z"),
+        _task("haproxy", "node-a", "failed", "shutdown", "2026-11-29T09:59:00Z", 137),
+        _task("haproxy", "node-b", "failed", "shutdown", "2026-11-29T09:00:00Z", 1),
+        _task("mariadb", "node-a", "running", "running", "2026-11-29T08:00:00Z"),
+    ]
+    rows = {(r.service, r.node): r for r in task_rows(spec, tasks)}
+    assert rows[("photoprism", None)].state == "missing"
+    a, b = rows[("haproxy", "node-a")], rows[("haproxy", "node-b")]
+    assert (a.name, a.image, a.restarts) == ("live_haproxy", "haproxy:3.2", 2)
+    assert a.last_exit is not None and (a.last_exit.code, a.last_exit.at) == (137, "2026-11-29T09:59:00Z")
+    assert b.last_exit is not None and b.last_exit.code == 1  # each node's own crash, not the other's
+    assert rows[("mariadb", "node-a")].last_exit is None
