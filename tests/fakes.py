@@ -159,6 +159,7 @@ class FakeEngine:
     tags: list[str] = field(default_factory=list)
     unhealthy: set[str] = field(default_factory=set)  # image IDs whose containers never become healthy
     ran: list[str] = field(default_factory=list)  # what run_in was asked to run, by service
+    elsewhere: set[str] = field(default_factory=set)  # services whose container runs on another node
 
     @property
     def capabilities(self) -> Capabilities:
@@ -226,7 +227,7 @@ class FakeEngine:
             stdout.write_text(f"-- a dump the fake engine wrote for {service}\n")
 
     def runs_here(self, spec: StackSpec, service: str) -> bool:
-        return True
+        return service not in self.elsewhere
 
     def deployed(self, spec: StackSpec, paths: StackPaths) -> set[str]:
         return set(self.running)

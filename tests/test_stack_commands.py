@@ -8,13 +8,17 @@ from pathlib import Path
 
 import pytest
 
-from stackctl.config.spec import spec_from_data
+from stackctl.config.layout import StackPaths
+from stackctl.config.spec import load_spec, spec_from_data
+from stackctl.core.errors import OperationFailed
 from stackctl.engines.base import ContainerInfo
 from stackctl.engines.swarm.describe import task_rows
 from stackctl.engines.swarm.tasks import TaskInfo
+from stackctl.flows.up import up
 from tests.fakes import FakeEngine, FakeSwarmEngine, fake_edges
-from tests.helpers import run_cli
+from tests.helpers import free_port, run_cli
 from tests.live_stack import DOMAIN, live_stack
+from tests.standin import http_standin
 
 
 @pytest.mark.parametrize(("shape", "engine_class"), [("", FakeEngine), ("engine: swarm\n", FakeSwarmEngine)])
@@ -66,3 +70,36 @@ def test_swarm_rows_name_each_task_its_node_a_missing_service_and_the_last_crash
     assert a.last_exit is not None and (a.last_exit.code, a.last_exit.at) == (137, "2026-11-29T09:59:00Z")
     assert b.last_exit is not None and b.last_exit.code == 1  # each node's own crash, not the other's
     assert rows[("mariadb", "node-a")].last_exit is None
+
+
+def _two_photoprism_sites(root: Path, shape: str) -> tuple[StackPaths, int]:
+    assert run_cli("--dir", str(root), "init", "--domain", "a.example.com").code == 0
+    assert run_cli("--dir", str(root), "sites", "add", "b.example.com").code == 0
+    http = free_port()
+    text = (root / "stack.yaml").read_text()
+    for old, new in ((" http: 80 ", f" http: {http} "), (" https: 443\n", f" https: {free_port()}\n"),
+                     (" stats: 8404 ", f" stats: {free_port()} ")):  # fmt: skip
+        text = text.replace(old, new)
+    (root / "stack.yaml").write_text(text + shape)
+    return StackPaths(root), http
+
+
+@pytest.mark.parametrize(("shape", "engine_class"), [("", FakeEngine), ("engine: swarm\n", FakeSwarmEngine)])
+def test_up_gives_each_photoprism_site_a_database_through_mariadbs_container(
+    tmp_path: Path, shape: str, engine_class: type[FakeEngine]
+) -> None:
+    paths, http = _two_photoprism_sites(tmp_path / "stack", shape)
+    engine, lines = engine_class(paths.root), []
+    with http_standin(http):
+        up(paths, load_spec(paths.spec), 30, fake_edges(engine), lines.append, lambda *a: None, verify=False)
+    assert engine.ran == ["mariadb"]
+    assert "database and user ready for a.example.com, b.example.com" in lines
+
+
+def test_on_swarm_the_sites_databases_need_mariadbs_task_on_this_node(tmp_path: Path) -> None:
+    paths, http = _two_photoprism_sites(tmp_path / "stack", "engine: swarm\n")
+    engine = FakeSwarmEngine(paths.root, elsewhere={"mariadb"})
+    with http_standin(http), pytest.raises(OperationFailed) as caught:
+        up(paths, load_spec(paths.spec), 30, fake_edges(engine), print, lambda *a: None, verify=False)
+    assert caught.value.message.startswith("MariaDB runs on another node")
+    assert caught.value.hint == "run stackctl up on the node labeled stackctl.data=true"
