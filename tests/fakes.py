@@ -34,7 +34,7 @@ from stackctl.engines.base import (
     Report,
     UpdateRolledBack,
 )
-from stackctl.engines.features import http3_for
+from stackctl.engines.docker.engine import OneHostForm
 from stackctl.engines.host import prepare_host_folders
 from stackctl.engines.model import Service, services
 from stackctl.engines.status import ContainerStatus
@@ -42,7 +42,6 @@ from stackctl.engines.swarm.plan import rendered_for_swarm
 from stackctl.flows.edges import Edges
 from stackctl.haproxy.hotswap import ApiUnavailable
 from stackctl.haproxy.runtime_api import ProxyStat, RuntimeApi
-from stackctl.render import render_stack
 from stackctl.render.haproxy import config_id
 from tests.helpers import self_signed_bundle
 
@@ -141,7 +140,7 @@ class FakeRuntimeApi:
 
 
 @dataclass
-class FakeEngine:
+class FakeEngine(OneHostForm):
     """Fake engine for one host: records what the flows ask of it and runs nothing. With `served`, a
     reload makes the server load the bundle from disk, as HAProxy's new workers do."""
 
@@ -160,13 +159,6 @@ class FakeEngine:
     unhealthy: set[str] = field(default_factory=set)  # image IDs whose containers never become healthy
     ran: list[str] = field(default_factory=list)  # what run_in was asked to run, by service
     elsewhere: set[str] = field(default_factory=set)  # services whose container runs on another node
-
-    @property
-    def capabilities(self) -> Capabilities:
-        return ENGINE_CAPABILITIES["docker"]
-
-    def render_files(self, paths: StackPaths, spec: StackSpec, acme_thumbprint: str | None) -> dict[str, str]:
-        return render_stack(spec, acme_thumbprint, http3_for(paths, spec))
 
     def prepare(
         self, paths: StackPaths, spec: StackSpec, deadline: Deadline, report: Report, progress: PullProgress

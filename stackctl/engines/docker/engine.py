@@ -27,7 +27,18 @@ from stackctl.render import render_stack
 from stackctl.render.services import HAPROXY_SOCKET_SOURCE, container_name, network_model, stack_services
 
 
-class DockerEngine:
+class OneHostForm:
+    """What an engine that runs the stack as containers on this host can do, and the files it runs."""
+
+    @property
+    def capabilities(self) -> Capabilities:
+        return ENGINE_CAPABILITIES["docker"]
+
+    def render_files(self, paths: StackPaths, spec: StackSpec, acme_thumbprint: str | None) -> dict[str, str]:
+        return render_stack(spec, acme_thumbprint, http3_for(paths, spec))
+
+
+class DockerEngine(OneHostForm):
     """The stack as containers on this host."""
 
     def __init__(self, connect: Callable[[], docker.DockerClient]) -> None:
@@ -40,13 +51,6 @@ class DockerEngine:
         if self._client is None:
             self._client = self._connect()
         return self._client
-
-    @property
-    def capabilities(self) -> Capabilities:
-        return ENGINE_CAPABILITIES["docker"]
-
-    def render_files(self, paths: StackPaths, spec: StackSpec, acme_thumbprint: str | None) -> dict[str, str]:
-        return render_stack(spec, acme_thumbprint, http3_for(paths, spec))
 
     def prepare(
         self, paths: StackPaths, spec: StackSpec, deadline: Deadline, report: Report, progress: PullProgress
