@@ -30,10 +30,12 @@ def live_stack(tmp_path: Path, extra_yaml: str = "") -> Iterator[tuple[StackPath
     assert run_cli("--dir", str(root), "certs", "create").code == 0
     paths = StackPaths(root)
     spec = load_spec(paths.spec)
+    socket_dir = paths.run / "haproxy"  # where the stack's runtime socket is, as in the container's mount
+    socket_dir.mkdir(parents=True, mode=0o700)
     app = free_port()
     layout = HaproxyLayout(
         public_bind="127.0.0.1", https_port=https, http_port=http, stats_bind="127.0.0.1", stats_port=free_port(),
-        certs_dir=f"{CertStore(paths.certs).bundles}/", socket_path=str(tmp_path / "admin.sock"),
+        certs_dir=f"{CertStore(paths.certs).bundles}/", socket_path=str(socket_dir / "admin.sock"),
         backend_address=f"127.0.0.1:{app}",
     )  # fmt: skip
     workdir = tmp_path / "haproxy"

@@ -103,3 +103,17 @@ def test_on_swarm_the_sites_databases_need_mariadbs_task_on_this_node(tmp_path: 
         up(paths, load_spec(paths.spec), 30, fake_edges(engine), print, lambda *a: None, verify=False)
     assert caught.value.message.startswith("MariaDB runs on another node")
     assert caught.value.hint == "run stackctl up on the node labeled stackctl.data=true"
+
+
+@pytest.mark.parametrize(("shape", "engine_class"), [("", FakeEngine), ("engine: swarm\n", FakeSwarmEngine)])
+def test_status_gathers_what_the_engine_describes_with_haproxys_stats_and_live_https(
+    tmp_path: Path, shape: str, engine_class: type[FakeEngine]
+) -> None:
+    with live_stack(tmp_path, shape) as (paths, spec):
+        running = {s: ContainerInfo(s, f"live-{s}-1", "running", "x") for s in ("mariadb", "photoprism", "haproxy")}
+        result = run_cli("--dir", str(paths.root), "status", "--json", edges=fake_edges(engine_class(paths.root, running=running)))  # fmt: skip
+    snapshot = json.loads(result.out)
+    assert [c["service"] for c in snapshot["containers"]] == ["mariadb", "photoprism", "haproxy"]
+    assert any(b["proxy"] == "photoprism" and b["status"] == "UP" for b in snapshot["backends"])
+    assert snapshot["probe"]["ok"] is True and snapshot["sites"][0]["domain"] == DOMAIN
+    assert (snapshot["edges"] is not None) == (engine_class is FakeSwarmEngine)
