@@ -109,9 +109,11 @@ def test_on_swarm_the_sites_databases_need_mariadbs_task_on_this_node(tmp_path: 
 def test_status_gathers_what_the_engine_describes_with_haproxys_stats_and_live_https(
     tmp_path: Path, shape: str, engine_class: type[FakeEngine]
 ) -> None:
-    with live_stack(tmp_path, shape) as (paths, spec):
-        running = {s: ContainerInfo(s, f"live-{s}-1", "running", "x") for s in ("mariadb", "photoprism", "haproxy")}
-        result = run_cli("--dir", str(paths.root), "status", "--json", edges=fake_edges(engine_class(paths.root, running=running)))  # fmt: skip
+    services = ("mariadb", "photoprism", "haproxy")
+    running = {s: ContainerInfo(s, f"live-{s}-1", "running", "x") for s in services}
+    with live_stack(tmp_path, shape) as (paths, _):
+        edges = fake_edges(engine_class(paths.root, running=running))
+        result = run_cli("--dir", str(paths.root), "status", "--json", edges=edges)
     snapshot = json.loads(result.out)
     assert [c["service"] for c in snapshot["containers"]] == ["mariadb", "photoprism", "haproxy"]
     assert any(b["proxy"] == "photoprism" and b["status"] == "UP" for b in snapshot["backends"])
