@@ -61,7 +61,7 @@ test-unit: install
 lint: install
 	$(VENV)/bin/ruff check stackctl tests
 	$(VENV)/bin/ruff format --check stackctl tests
-	$(VENV)/bin/mypy --strict stackctl tests/fakes.py
+	$(VENV)/bin/mypy --strict stackctl tests/fakes.py tests/fake_acme.py
 	$(VENV)/bin/lint-imports
 	$(PY) tools/function_imports.py
 

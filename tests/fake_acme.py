@@ -69,16 +69,21 @@ class FakeAcmeCa:
         ]  # fmt: skip
         return messages.OrderResource(body=messages.Order(), authorizations=authzs, csr_pem=csr_pem)
 
-    def answer_challenge(self, challb: messages.ChallengeBody, response: challenges.ChallengeResponse) -> None:
+    def answer_challenge(
+        self, challb: messages.ChallengeBody, response: challenges.ChallengeResponse
+    ) -> messages.ChallengeResource:
         assert isinstance(response, challenges.HTTP01Response)
         # What HAProxy answers statelessly: <token>.<thumbprint of the account key>.
         assert response.verify(challb.chall, self.net.key.public_key()), "key authorization does not match"
         self.answered.append(challb.chall.encode("token"))
+        return messages.ChallengeResource(body=challb, authzr_uri=None)
 
-    def poll_and_finalize(self, order: messages.OrderResource, deadline: dt.datetime) -> messages.OrderResource:
+    def poll_and_finalize(
+        self, order: messages.OrderResource, deadline: dt.datetime | None = None
+    ) -> messages.OrderResource:
         failed = [a for a in order.authorizations if a.body.identifier.value in self.fail_names]
         if failed:
-            problem = messages.Error(typ="urn:ietf:params:acme:error:connection", detail="Connection refused")
+            problem = messages.Error.with_code("connection", detail="Connection refused")
             broken = [
                 a.update(body=a.body.update(status=messages.STATUS_INVALID,
                                             challenges=[c.update(error=problem) for c in a.body.challenges]))
@@ -94,7 +99,8 @@ class FakeAcmeCa:
             .add_extension(san, critical=False).sign(self.key, hashes.SHA256())
         )  # fmt: skip
         pem = leaf.public_bytes(serialization.Encoding.PEM) + self.root.public_bytes(serialization.Encoding.PEM)
-        return order.update(fullchain_pem=pem.decode())
+        finished: messages.OrderResource = order.update(fullchain_pem=pem.decode())
+        return finished
 
     def renewal_time(self, cert_pem: bytes) -> tuple[dt.datetime | None, dt.datetime]:
         return self.suggested_renewal, NOW

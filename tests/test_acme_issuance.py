@@ -12,7 +12,7 @@ from acme import errors, messages
 from cryptography import x509
 
 from stackctl.certs.acme.account import AccountFiles, existing_thumbprint, thumbprint
-from stackctl.certs.acme.issuer import AcmeIssuer, AcmeSession
+from stackctl.certs.acme.issuer import AcmeClient, AcmeIssuer, AcmeSession
 from stackctl.certs.issuers import staging_url
 from stackctl.certs.store import CertStore
 from stackctl.config.spec import StackSpec, spec_from_data
@@ -80,18 +80,18 @@ def test_ca_errors_carry_the_cas_words_and_a_hint(tmp_path: Path, error: Excepti
 
 
 def test_an_unreachable_directory_says_what_to_check(tmp_path: Path) -> None:
-    def refuse(url: str, net: object) -> FakeAcmeCa:
+    def refuse(url: str, net: object) -> AcmeClient:
         raise requests.exceptions.ConnectionError("Max retries exceeded: Connection refused")
 
     with pytest.raises(OperationFailed) as caught:
-        AcmeSession(SPEC, SPEC.first_site, CertStore(tmp_path / "certs"), connect=refuse)  # type: ignore[arg-type]
+        AcmeSession(SPEC, SPEC.first_site, CertStore(tmp_path / "certs"), connect=refuse)
     assert caught.value.message == "failed to reach the ACME server at https://ca.test/dir: connection refused"
     assert "ca_bundle" in caught.value.hint
 
 
 def test_renewal_information_is_read_as_utc(tmp_path: Path) -> None:
     ca = FakeAcmeCa(suggested_renewal=dt.datetime(2027, 1, 2, 3, 4))
-    session = AcmeSession(SPEC, SPEC.first_site, CertStore(tmp_path / "certs"), connect=ca.connect)  # type: ignore[arg-type]
+    session = AcmeSession(SPEC, SPEC.first_site, CertStore(tmp_path / "certs"), connect=ca.connect)
     assert session.renewal_time(b"pem") == dt.datetime(2027, 1, 2, 3, 4, tzinfo=dt.timezone.utc)
     ca.suggested_renewal = None
     assert session.renewal_time(b"pem") is None

@@ -6,7 +6,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 from collections.abc import Callable, Iterator
-from typing import Any, cast
+from typing import Any, Protocol, cast
 from urllib.parse import urlparse
 
 import requests
@@ -45,13 +45,31 @@ def _hint(error: messages.Error, name: str, spec: StackSpec) -> str:
     return _HINTS.get(_problem_type(error), "see the CA's message").format(name=name, http=spec.ports.http)
 
 
-def connect_acme(url: str, net: client.ClientNetwork) -> client.ClientV2:
+class AcmeClient(Protocol):
+    """What stackctl asks of an ACME client: certbot's `ClientV2`, or a test's fake CA."""
+
+    def new_account(self, new_account: messages.NewRegistration) -> messages.RegistrationResource: ...
+
+    def new_order(self, csr_pem: bytes) -> messages.OrderResource: ...
+
+    def answer_challenge(
+        self, challb: messages.ChallengeBody, response: challenges.ChallengeResponse
+    ) -> messages.ChallengeResource: ...
+
+    def poll_and_finalize(
+        self, orderr: messages.OrderResource, deadline: dt.datetime | None = None
+    ) -> messages.OrderResource: ...
+
+    def renewal_time(self, cert_pem: bytes) -> tuple[dt.datetime | None, dt.datetime]: ...
+
+
+def connect_acme(url: str, net: client.ClientNetwork) -> AcmeClient:
     """The real ACME client: fetch the directory, then talk to it over `net`."""
     return client.ClientV2(client.ClientV2.get_directory(url, net), net=net)
 
 
 # (directory URL, network with the account key) -> a client with ClientV2's methods. Tests pass a fake CA.
-AcmeConnector = Callable[[str, client.ClientNetwork], client.ClientV2]
+AcmeConnector = Callable[[str, client.ClientNetwork], AcmeClient]
 
 
 class AcmeSession:
