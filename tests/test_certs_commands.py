@@ -1,0 +1,79 @@
+"""`certs` as a user reads it: the terminal view of `certs show`, a trial issuance against a staging
+CA through the ACME session Edges hands out, and a renewal of several sites where one cannot renew."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from stackctl.certs.acme.issuer import AcmeSession
+from stackctl.certs.issued import AcmeOrders, Issuer
+from stackctl.certs.issuers import issuer_for
+from stackctl.certs.store import CertStore
+from stackctl.config.sites import Site
+from stackctl.config.spec import StackSpec
+from stackctl.core.errors import OperationFailed
+from stackctl.flows.edges import Edges
+from tests.fake_acme import FakeAcmeCa
+from tests.helpers import hash_tree, run_cli
+
+DOMAIN = "photos.example.com"
+
+
+def test_show_lists_each_certificate_with_when_it_renews(tmp_path: Path) -> None:
+    root = tmp_path / "stack"
+    assert run_cli("--dir", str(root), "init", "--domain", DOMAIN).code == 0
+    assert run_cli("--dir", str(root), "certs", "show").out.startswith("No certificates yet")
+    assert run_cli("--dir", str(root), "certs", "create").code == 0
+    result = run_cli("--dir", str(root), "certs", "show")
+    assert result.code == 0
+    lines = result.out.splitlines()
+    assert lines[0] == DOMAIN and lines[1].split() == ["names", DOMAIN]
+    assert any(line.split()[:3] == ["source", "local-ca", "(ecdsa-p256)"] for line in lines)
+    assert any(line.startswith("renew from") and line.rstrip().endswith("(not due)") for line in lines)
+
+
+def _acme_stack(root: Path) -> None:
+    assert run_cli("--dir", str(root), "init", "--domain", DOMAIN).code == 0
+    (root / "stack.yaml").write_text(
+        f"domain: {DOMAIN}\ntls: {{source: acme, acme: {{email: me@example.com, directory: https://ca.test/dir}}}}\n"
+    )
+
+
+def test_a_trial_issuance_orders_from_the_staging_ca_and_stores_nothing(tmp_path: Path) -> None:
+    root = tmp_path / "stack"
+    _acme_stack(root)
+    ca, asked = FakeAcmeCa(), []
+
+    def session(spec: StackSpec, site: Site, store: CertStore, url: str | None) -> AcmeOrders:
+        asked.append(url)
+        return AcmeSession(spec, site, store, url, connect=ca.connect)
+
+    result = run_cli("--dir", str(root), "certs", "create", "--staging", edges=Edges(acme_session=session))
+    assert result.code == 0, result.err
+    assert asked == ["https://ca.test/dir"]  # a private CA is its own staging
+    assert f"Trial issuance for {DOMAIN} against https://ca.test/dir (nothing is stored or served)" in result.out
+    assert "OK: Fake ACME CA issued serial" in result.out and ca.answered
+    # Only the ACME account is kept (a real order registers it); no certificate, nothing for HAProxy.
+    assert all(path.startswith("acme") for path in hash_tree(root / "certs"))
+
+
+def test_renewing_several_sites_goes_on_past_one_that_fails_and_names_it(tmp_path: Path) -> None:
+    root = tmp_path / "stack"
+    assert run_cli("--dir", str(root), "init", "--domain", "a.example.com").code == 0
+    assert run_cli("--dir", str(root), "sites", "add", "b.example.com").code == 0
+    assert run_cli("--dir", str(root), "certs", "create").code == 0
+
+    def refuse_b(site: Site) -> Issuer:
+        """Fake: the CA of site b is down (an outage cannot be produced on demand)."""
+        if site.domain == "b.example.com":
+            raise OperationFailed("the CA is down", "try later")
+        return issuer_for(site)
+
+    edges = Edges(issuer_for=refuse_b)
+    result = run_cli("--dir", str(root), "certs", "renew", "--force", edges=edges)
+    assert result.code == 1
+    assert "warning: b.example.com: the CA is down" in result.err
+    assert result.err.rstrip().endswith(
+        "error: failed for b.example.com (every other site is done) — see the lines above"
+    )
+    assert "Renewed the certificate for a.example.com" in result.out
