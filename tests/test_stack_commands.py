@@ -119,3 +119,14 @@ def test_status_gathers_what_the_engine_describes_with_haproxys_stats_and_live_h
     assert any(b["proxy"] == "photoprism" and b["status"] == "UP" for b in snapshot["backends"])
     assert snapshot["probe"]["ok"] is True and snapshot["sites"][0]["domain"] == DOMAIN
     assert (snapshot["edges"] is not None) == (engine_class is FakeSwarmEngine)
+
+
+@pytest.mark.parametrize(("shape", "engine_class"), [("", FakeEngine), ("engine: swarm\n", FakeSwarmEngine)])
+def test_up_ends_with_every_check_and_ready_at_the_sites_url(
+    tmp_path: Path, shape: str, engine_class: type[FakeEngine]
+) -> None:
+    with live_stack(tmp_path, shape) as (paths, spec):
+        result = run_cli("--dir", str(paths.root), "up", edges=fake_edges(engine_class(paths.root)))
+    assert result.code == 0, result.err
+    assert f"Ready: https://{DOMAIN}:{spec.ports.https}/ (" in result.out.splitlines()[-1]
+    assert "websocket" in result.out  # the check's lines, one site: every check
