@@ -159,6 +159,7 @@ class FakeEngine(OneHostForm):
     unhealthy: set[str] = field(default_factory=set)  # image IDs whose containers never become healthy
     ran: list[str] = field(default_factory=list)  # what run_in was asked to run, by service
     elsewhere: set[str] = field(default_factory=set)  # services whose container runs on another node
+    quic: tuple[bool, bool] = (False, False)  # what `haproxy -vv` says: QUIC, QUIC_OPENSSL_COMPAT
 
     def prepare(
         self, paths: StackPaths, spec: StackSpec, deadline: Deadline, report: Report, progress: PullProgress
@@ -237,7 +238,8 @@ class FakeEngine(OneHostForm):
         return removed
 
     def haproxy_quic_support(self, image: str) -> tuple[bool, bool]:
-        return False, False
+        self.calls.append(f"haproxy -vv {image}")
+        return self.quic
 
     def image_details(self, image: str) -> ImageDetails | None:
         return self.images.get(image)
