@@ -114,11 +114,13 @@ def test_status_gathers_what_the_engine_describes_with_haproxys_stats_and_live_h
     with live_stack(tmp_path, shape) as (paths, _):
         edges = fake_edges(engine_class(paths.root, running=running))
         result = run_cli("--dir", str(paths.root), "status", "--json", edges=edges)
+        board = run_cli("--dir", str(paths.root), "status", edges=edges)
     snapshot = json.loads(result.out)
     assert [c["service"] for c in snapshot["containers"]] == ["mariadb", "photoprism", "haproxy"]
     assert any(b["proxy"] == "photoprism" and b["status"] == "UP" for b in snapshot["backends"])
     assert snapshot["probe"]["ok"] is True and snapshot["sites"][0]["domain"] == DOMAIN
     assert (snapshot["edges"] is not None) == (engine_class is FakeSwarmEngine)
+    assert board.code == result.code and board.out.startswith(f"stackctl status: live ({DOMAIN})")
 
 
 @pytest.mark.parametrize(("shape", "engine_class"), [("", FakeEngine), ("engine: swarm\n", FakeSwarmEngine)])
@@ -130,3 +132,21 @@ def test_up_ends_with_every_check_and_ready_at_the_sites_url(
     assert result.code == 0, result.err
     assert f"Ready: https://{DOMAIN}:{spec.ports.https}/ (" in result.out.splitlines()[-1]
     assert "websocket" in result.out  # the check's lines, one site: every check
+
+
+def test_sites_list_shows_each_sites_app_tls_and_container(tmp_path: Path) -> None:
+    root = tmp_path / "stack"
+    assert run_cli("--dir", str(root), "init", "--domain", "a.example.com").code == 0
+    assert (
+        run_cli("--dir", str(root), "sites", "add", "media.example.com", "--image", "nginx:1.27", "--port", "80").code
+        == 0
+    )
+    assert (
+        run_cli("--dir", str(root), "sites", "add", "nas.example.com", "--upstream", "http://192.168.1.5:5000").code
+        == 0
+    )
+    rows = [line.split() for line in run_cli("--dir", str(root), "sites").out.splitlines()]
+    assert rows[0] == ["domain", "aliases", "app", "tls", "container"]
+    assert rows[1][:4] == ["a.example.com", "-", "PhotoPrism", "local-ca"]
+    assert rows[2][:4] == ["media.example.com", "-", "nginx:1.27", "local-ca"] and rows[3] == ["(port", "80)"]
+    assert rows[4][0] == "nas.example.com" and rows[4][-1] == "-"  # reached by its address: no container
