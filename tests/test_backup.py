@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from stackctl.engines.base import ContainerInfo
 from tests.fakes import FakeEngine, fake_edges
 from tests.helpers import hash_tree, run_cli, single_site_yaml
 
@@ -159,3 +160,26 @@ def test_a_folder_that_holds_a_stack_is_refused_without_force(archive: tuple[Pat
     code, err = _restore(path, root, secret)
     assert code == 2 and "already holds a stack" in err
     assert hash_tree(root) == before
+
+
+def test_a_mariadb_stack_is_dumped_through_its_container_and_loaded_back_into_a_fresh_one(tmp_path: Path) -> None:
+    root = tmp_path / "stack"
+    root.mkdir()
+    (root / "stack.yaml").write_text(single_site_yaml(DOMAIN))
+    assert run_cli("--dir", str(root), "init").code == 0
+    archive = tmp_path / "photos.stackctl-backup"
+    stopped = run_cli("--dir", str(root), "backup", "--no-encrypt", "--to", str(archive),
+                      edges=fake_edges(FakeEngine(root)))  # fmt: skip
+    assert stopped.code == 1 and "MariaDB is not running" in stopped.err and not archive.exists()
+    running = FakeEngine(root, running={"mariadb": ContainerInfo("mariadb", "m", "running", "x")})
+    result = run_cli("--dir", str(root), "backup", "--no-encrypt", "--to", str(archive), edges=fake_edges(running))
+    assert result.code == 0, result.err
+    assert running.ran == ["mariadb"]  # mariadb-dump ran in MariaDB's container
+    with tarfile.open(archive) as tar:
+        dumps = [m.name for m in tar.getmembers() if m.name.startswith("database/")]
+    assert len(dumps) == 1 and dumps[0].endswith(".sql")
+    target, fresh = tmp_path / "restored", FakeEngine(tmp_path / "restored")
+    result = run_cli("restore", str(archive), "--dir", str(target), "--no-up", edges=fake_edges(fresh))
+    assert result.code == 0, result.err
+    assert "starting a fresh MariaDB to load the dump into" in result.out
+    assert fresh.applied == [["mariadb"]] and fresh.ran == ["mariadb"]  # the dump, loaded through its client
