@@ -15,7 +15,10 @@ from stackctl.config.layout import StackPaths
 from stackctl.config.spec import StackSpec
 from stackctl.core.errors import OperationFailed
 from stackctl.engines.base import ContainerInfo, ImageDetails
+from stackctl.flows.edges import Edges
 from stackctl.flows.upgrade import check_updates, upgrade_waiting
+from stackctl.haproxy.runtime_api import socket_path
+from stackctl.haproxy.socket_api import SocketRuntimeApi
 from tests.fakes import FakeEngine, fake_edges
 from tests.helpers import run_cli
 from tests.live_stack import live_stack
@@ -42,8 +45,8 @@ def served(tmp_path: Path) -> Iterator[Served]:
         yield Served(paths, spec, engine)
 
 
-def _upgrade(served: Served, lines: list[str]) -> list[str]:
-    edges = fake_edges(served.engine)
+def _upgrade(served: Served, lines: list[str], real_runtime: bool = False) -> list[str]:
+    edges = Edges(engine=lambda spec: served.engine) if real_runtime else fake_edges(served.engine)
     found = check_updates(served.paths, served.spec, ["photoprism"], edges, lambda *progress: None)
     assert [(f.service, f.waiting) for f in found] == [("photoprism", True)]
     done = upgrade_waiting(served.paths, served.spec, found, 30, edges, lines.append)
@@ -56,7 +59,12 @@ def _log(paths: StackPaths) -> list[dict[str, object]]:
 
 def test_an_upgrade_dumps_the_database_replaces_the_container_and_verifies_https(served: Served) -> None:
     lines: list[str] = []
-    assert _upgrade(served, lines) == ["photoprism"]
+    assert _upgrade(served, lines, real_runtime=True) == ["photoprism"]
+    # HAProxy's real runtime API: the site answered the maintenance page while its container was replaced,
+    # and its server is back in service afterwards.
+    assert "HAProxy answers the maintenance page while photoprism is replaced" in lines
+    stats = SocketRuntimeApi(socket_path(served.paths.run)).stats()
+    assert [s.status for s in stats if s.proxy == "photoprism" and s.kind == "server"] == ["UP"]
     engine = served.engine
     assert engine.ran == ["mariadb"]  # the dump, before the new container
     assert any(line.startswith("dumped the database to ") for line in lines)
@@ -109,6 +117,13 @@ def test_upgrade_check_exits_100_while_an_update_waits_and_0_after(served: Serve
     assert "Upgraded photoprism; HTTPS verified." in result.out
     result = run_cli("--dir", root, "upgrade", "--check", "photoprism", edges=fake_edges(engine))
     assert (result.code, result.out.rstrip().splitlines()[-1]) == (0, "every service runs its newest image")
+    engine.images[served.spec.images.mariadb] = OLD
+    every = run_cli("--dir", root, "upgrade", "--check", edges=fake_edges(engine)).out.splitlines()
+    assert f"mariadb: not running ({served.spec.images.mariadb})" in every  # no container: nothing to compare
+    assert f"haproxy: image not here (pull: never) ({served.spec.images.haproxy})" in every
+    status = json.loads(run_cli("--dir", root, "status", "--json", edges=fake_edges(engine)).out)["upgrade"]
+    assert status["waiting"] == [] and status["last"]["service"] == "photoprism"
+    assert (status["last"]["result"], status["last"]["from"], status["last"]["to"]) == ("upgraded", "250101", "261101")
 
 
 def test_upgrade_check_on_swarm_is_refused_with_the_engines_reason(tmp_path: Path) -> None:
