@@ -1,0 +1,106 @@
+"""The HTTP/3 check against a real QUIC listener: aioquic's own server, in this process, serving the
+stack's certificate from its local CA. The probe must read the status and the serial the QUIC
+listener serves (a hot swap has to reach it too), trust only the stack's CA, and say when nothing
+answers over UDP."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import pytest
+from aioquic.asyncio import serve
+from aioquic.asyncio.protocol import QuicConnectionProtocol
+from aioquic.h3.connection import H3_ALPN, H3Connection
+from aioquic.h3.events import HeadersReceived
+from aioquic.quic.configuration import QuicConfiguration
+from aioquic.quic.events import ProtocolNegotiated, QuicEvent
+
+from stackctl.certs.inspect import serial_hex
+from stackctl.certs.store import CertStore
+from stackctl.health.h3 import h3_get
+from tests.helpers import free_port, run_cli, self_signed_bundle
+
+DOMAIN = "photos.example.com"
+ALT_SVC = 'h3=":443"; ma=86400'
+
+
+class _Answering(QuicConnectionProtocol):
+    """Answers every request 200 with an Alt-Svc header, as HAProxy's QUIC listener does."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.h3: H3Connection | None = None
+
+    def quic_event_received(self, event: QuicEvent) -> None:
+        if isinstance(event, ProtocolNegotiated):
+            self.h3 = H3Connection(self._quic)
+        for h3_event in self.h3.handle_event(event) if self.h3 is not None else []:
+            if isinstance(h3_event, HeadersReceived) and h3_event.stream_ended and self.h3 is not None:
+                self.h3.send_headers(h3_event.stream_id, [(b":status", b"200"), (b"alt-svc", ALT_SVC.encode())],
+                                     end_stream=True)  # fmt: skip
+                self.transmit()
+
+
+@contextmanager
+def quic_listener(cert: Path, key: Path) -> Iterator[int]:
+    port = free_port()
+    configuration = QuicConfiguration(is_client=False, alpn_protocols=H3_ALPN)
+    configuration.load_cert_chain(str(cert), str(key))
+    loop = asyncio.new_event_loop()
+    started = threading.Event()
+
+    def run() -> None:
+        asyncio.set_event_loop(loop)
+        server = loop.run_until_complete(serve("127.0.0.1", port, configuration=configuration,
+                                               create_protocol=_Answering))  # fmt: skip
+        started.set()
+        loop.run_forever()
+        server.close()
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    assert started.wait(10)
+    try:
+        yield port
+    finally:
+        loop.call_soon_threadsafe(loop.stop)
+        thread.join(10)
+
+
+@pytest.fixture
+def stack(tmp_path: Path) -> CertStore:
+    root = tmp_path / "stack"
+    assert run_cli("--dir", str(root), "init", "--domain", DOMAIN).code == 0
+    assert run_cli("--dir", str(root), "certs", "create").code == 0
+    return CertStore(root / "certs")
+
+
+def test_the_h3_answer_carries_the_status_and_the_serial_the_quic_listener_serves(stack: CertStore) -> None:
+    site = stack.read_site(DOMAIN)
+    assert site is not None
+    folder = stack.site_dir(DOMAIN)
+    with quic_listener(folder / "cert.pem", folder / "key.pem") as port:
+        answer = h3_get("127.0.0.1", port, DOMAIN, str(stack.ca_cert), timeout=5)
+    assert (answer.status, answer.serial, answer.alt_svc) == (200, serial_hex(site.leaf), ALT_SVC)
+
+
+def test_a_certificate_from_another_ca_is_not_trusted(stack: CertStore, tmp_path: Path) -> None:
+    other = tmp_path / "other.pem"
+    bundle = self_signed_bundle([DOMAIN])
+    other.write_bytes(bundle)
+    with quic_listener(other, other) as port:
+        started = time.monotonic()
+        with pytest.raises(OSError, match="connection closed"):  # the client closed it: TLS alert 42
+            h3_get("127.0.0.1", port, DOMAIN, str(stack.ca_cert), timeout=3)
+    assert time.monotonic() - started < 2  # refused at once, not timed out
+
+
+def test_nothing_answering_over_udp_is_an_os_error_within_the_timeout(stack: CertStore) -> None:
+    with pytest.raises(OSError):
+        h3_get("127.0.0.1", free_port(), DOMAIN, str(stack.ca_cert), timeout=1)
