@@ -183,3 +183,20 @@ def test_a_mariadb_stack_is_dumped_through_its_container_and_loaded_back_into_a_
     assert result.code == 0, result.err
     assert "starting a fresh MariaDB to load the dump into" in result.out
     assert fresh.applied == [["mariadb"]] and fresh.ran == ["mariadb"]  # the dump, loaded through its client
+
+
+def test_force_sets_what_the_folder_held_aside_and_deletes_nothing(
+    archive: tuple[Path, Path, Path], tmp_path: Path
+) -> None:
+    _, path, secret = archive
+    target = tmp_path / "occupied"
+    target.mkdir()
+    (target / "stack.yaml").write_text("domain: old.example.com\n")
+    (target / "notes.txt").write_text("mine")
+    code, err = _restore(path, target, secret, "--force")
+    assert code == 0, err
+    aside = [p for p in tmp_path.iterdir() if p.name.startswith("occupied.before-restore-")]
+    assert len(aside) == 1 and (aside[0] / "notes.txt").read_text() == "mine"
+    assert (aside[0] / "stack.yaml").read_text() == "domain: old.example.com\n"
+    assert oct(aside[0].stat().st_mode & 0o777) == "0o700"
+    assert DOMAIN in (target / "stack.yaml").read_text()

@@ -3,9 +3,11 @@ CA through the ACME session Edges hands out, and a renewal of several sites wher
 
 from __future__ import annotations
 
+import dataclasses
+import datetime as dt
 from pathlib import Path
 
-from stackctl.certs.acme.issuer import AcmeSession
+from stackctl.certs.acme.issuer import AcmeIssuer, AcmeSession
 from stackctl.certs.issued import AcmeOrders, Issuer
 from stackctl.certs.issuers import issuer_for
 from stackctl.certs.store import CertStore
@@ -77,3 +79,47 @@ def test_renewing_several_sites_goes_on_past_one_that_fails_and_names_it(tmp_pat
         "error: failed for b.example.com (every other site is done) — see the lines above"
     )
     assert "Renewed the certificate for a.example.com" in result.out
+
+
+def _acme_edges(ca: FakeAcmeCa) -> Edges:
+    def issuer(site: Site) -> Issuer:
+        return AcmeIssuer(connect=ca.connect)
+
+    def session(spec: StackSpec, site: Site, store: CertStore, url: str | None) -> AcmeOrders:
+        return AcmeSession(spec, site, store, url, connect=ca.connect)
+
+    return Edges(issuer_for=issuer, acme_session=session)
+
+
+def test_renew_asks_the_ca_when_to_renew_a_certificate_that_is_not_due(tmp_path: Path) -> None:
+    root = tmp_path / "stack"
+    _acme_stack(root)
+    ca = FakeAcmeCa()
+    assert run_cli("--dir", str(root), "certs", "create", edges=_acme_edges(ca)).code == 0
+    kept = run_cli("--dir", str(root), "certs", "renew", "--if-due", edges=_acme_edges(ca))
+    assert (kept.code, kept.out) == (0, "")  # the CA suggests no earlier time: nothing to do, nothing said
+    ca.suggested_renewal = dt.datetime(2026, 1, 1, tzinfo=dt.timezone.utc)  # e.g. the CA revokes it
+    renewed = run_cli("--dir", str(root), "certs", "renew", "--if-due", edges=_acme_edges(ca))
+    assert renewed.code == 0 and f"Renewed the certificate for {DOMAIN}: serial " in renewed.out
+    history = (root / "certs/renewals.jsonl").read_text().splitlines()[-1]
+    assert "the CA asked for an early renewal" in history
+
+
+def test_a_ca_that_cannot_say_when_to_renew_is_a_warning_not_a_renewal(tmp_path: Path) -> None:
+    root = tmp_path / "stack"
+    _acme_stack(root)
+    assert run_cli("--dir", str(root), "certs", "create", edges=_acme_edges(FakeAcmeCa())).code == 0
+    down = FakeAcmeCa(error=None)
+
+    def unreachable(spec: StackSpec, site: Site, store: CertStore, url: str | None) -> AcmeOrders:
+        raise OperationFailed("failed to reach the ACME server at https://ca.test/dir: connection refused", "later")
+
+    result = run_cli(
+        "--dir", str(root), "certs", "renew", edges=dataclasses.replace(_acme_edges(down), acme_session=unreachable)
+    )
+    assert result.code == 0
+    assert result.err == (
+        "warning: could not ask the CA for renewal information: failed to reach the ACME server at "
+        "https://ca.test/dir: connection refused\n"
+    )
+    assert result.out.startswith(f"Not due: the certificate for {DOMAIN} expires on ")
