@@ -160,6 +160,7 @@ class FakeEngine(OneHostForm):
     ran: list[str] = field(default_factory=list)  # what run_in was asked to run, by service
     elsewhere: set[str] = field(default_factory=set)  # services whose container runs on another node
     quic: tuple[bool, bool] = (False, False)  # what `haproxy -vv` says: QUIC, QUIC_OPENSSL_COMPAT
+    failing: dict[str, str] = field(default_factory=dict)  # service -> the last error line of what runs in it
 
     def prepare(
         self, paths: StackPaths, spec: StackSpec, deadline: Deadline, report: Report, progress: PullProgress
@@ -216,6 +217,10 @@ class FakeEngine(OneHostForm):
         self, spec: StackSpec, service: str, argv: list[str], stdin: Path | None = None, stdout: Path | None = None
     ) -> None:
         self.ran.append(service)
+        if stdout is not None:
+            stdout.write_text("-- half a dump\n")
+        if service in self.failing:
+            raise OperationFailed(f"{argv[-1].split()[0]} failed in {service}: {self.failing[service]}", "see its log")
         if stdout is not None:
             stdout.write_text(f"-- a dump the fake engine wrote for {service}\n")
 

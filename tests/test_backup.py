@@ -200,3 +200,16 @@ def test_force_sets_what_the_folder_held_aside_and_deletes_nothing(
     assert (aside[0] / "stack.yaml").read_text() == "domain: old.example.com\n"
     assert oct(aside[0].stat().st_mode & 0o777) == "0o700"
     assert DOMAIN in (target / "stack.yaml").read_text()
+
+
+def test_a_dump_that_fails_leaves_no_half_dump_and_no_archive(tmp_path: Path) -> None:
+    root = tmp_path / "stack"
+    root.mkdir()
+    (root / "stack.yaml").write_text(single_site_yaml(DOMAIN))
+    assert run_cli("--dir", str(root), "init").code == 0
+    engine = FakeEngine(root, running={"mariadb": ContainerInfo("mariadb", "m", "running", "x")},
+                        failing={"mariadb": "Got error: 1045: Access denied"})  # fmt: skip
+    archive = tmp_path / "photos.stackctl-backup"
+    result = run_cli("--dir", str(root), "backup", "--no-encrypt", "--to", str(archive), edges=fake_edges(engine))
+    assert result.code == 1 and "Access denied" in result.err
+    assert not archive.exists() and not any((root / "backups").iterdir())

@@ -10,6 +10,7 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +25,10 @@ from aioquic.quic.events import ProtocolNegotiated, QuicEvent
 from stackctl.certs.inspect import serial_hex
 from stackctl.certs.store import CertStore
 from stackctl.health.h3 import h3_get
+from stackctl.health.probe import probe
+from stackctl.health.target import probe_target
 from tests.helpers import free_port, run_cli, self_signed_bundle
+from tests.live_stack import live_stack
 
 DOMAIN = "photos.example.com"
 ALT_SVC = 'h3=":443"; ma=86400'
@@ -48,8 +52,9 @@ class _Answering(QuicConnectionProtocol):
 
 
 @contextmanager
-def quic_listener(cert: Path, key: Path) -> Iterator[int]:
-    port = free_port()
+def quic_listener(cert: Path, key: Path, port: int = 0) -> Iterator[int]:
+    """aioquic's server on UDP `port` of 127.0.0.1 (a free one when 0)."""
+    port = port or free_port()
     configuration = QuicConfiguration(is_client=False, alpn_protocols=H3_ALPN)
     configuration.load_cert_chain(str(cert), str(key))
     loop = asyncio.new_event_loop()
@@ -104,3 +109,14 @@ def test_a_certificate_from_another_ca_is_not_trusted(stack: CertStore, tmp_path
 def test_nothing_answering_over_udp_is_an_os_error_within_the_timeout(stack: CertStore) -> None:
     with pytest.raises(OSError):
         h3_get("127.0.0.1", free_port(), DOMAIN, str(stack.ca_cert), timeout=1)
+
+
+def test_the_probe_checks_http3_on_the_udp_side_of_the_https_port(tmp_path: Path) -> None:
+    with live_stack(tmp_path) as (paths, spec):
+        store = CertStore(paths.certs)
+        folder = store.site_dir(DOMAIN)
+        target = replace(probe_target(spec, spec.first_site, store), http3=True)
+        with quic_listener(folder / "cert.pem", folder / "key.pem", spec.ports.https):
+            result = probe(target)
+    h3 = next(c for c in result.checks if c.name == "http3")
+    assert result.ok and h3.ok and h3.detail.startswith("h3 GET /api/v1/status -> 200, serving ")

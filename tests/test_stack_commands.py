@@ -150,3 +150,17 @@ def test_sites_list_shows_each_sites_app_tls_and_container(tmp_path: Path) -> No
     assert rows[1][:4] == ["a.example.com", "-", "PhotoPrism", "local-ca"]
     assert rows[2][:4] == ["media.example.com", "-", "nginx:1.27", "local-ca"] and rows[3] == ["(port", "80)"]
     assert rows[4][0] == "nas.example.com" and rows[4][-1] == "-"  # reached by its address: no container
+
+
+def test_the_dashboard_of_several_sites_has_a_row_per_site_with_what_is_wrong(tmp_path: Path) -> None:
+    paths, _ = _two_photoprism_sites(tmp_path / "stack", "")
+    assert run_cli("--dir", str(paths.root), "certs", "create", "--site", "a.example.com").code == 0
+    result = run_cli("--dir", str(paths.root), "status", edges=fake_edges(FakeEngine(paths.root)))
+    assert result.code == 1
+    rows = {
+        line.split()[0]: line
+        for line in result.out.splitlines()
+        if line.split()[:1] in (["a.example.com"], ["b.example.com"])
+    }
+    assert set(rows) == {"a.example.com", "b.example.com"}
+    assert "FAIL" in rows["a.example.com"] and "none" in rows["b.example.com"]  # b has no certificate yet
