@@ -164,3 +164,11 @@ def test_the_dashboard_of_several_sites_has_a_row_per_site_with_what_is_wrong(tm
     }
     assert set(rows) == {"a.example.com", "b.example.com"}
     assert "FAIL" in rows["a.example.com"] and "none" in rows["b.example.com"]  # b has no certificate yet
+
+
+def test_verify_of_several_sites_prints_a_line_each_and_the_checks_of_each_that_failed(tmp_path: Path) -> None:
+    paths, _ = _two_photoprism_sites(tmp_path / "stack", "")
+    result = run_cli("--dir", str(paths.root), "verify", edges=fake_edges(FakeEngine(paths.root)))
+    assert result.code == 1
+    assert result.out.rstrip().endswith("verification FAILED for a.example.com, b.example.com")
+    assert sum("TLS handshake with 127.0.0.1" in line for line in result.out.splitlines()) == 2
