@@ -25,8 +25,9 @@ from aioquic.quic.events import ProtocolNegotiated, QuicEvent
 from stackctl.certs.inspect import serial_hex
 from stackctl.certs.store import CertStore
 from stackctl.health.h3 import h3_get
-from stackctl.health.probe import probe
+from stackctl.health.probe import Target, probe
 from stackctl.health.target import probe_target
+from tests.fakes import ServedBundle
 from tests.helpers import free_port, run_cli, self_signed_bundle
 from tests.live_stack import live_stack
 
@@ -120,3 +121,14 @@ def test_the_probe_checks_http3_on_the_udp_side_of_the_https_port(tmp_path: Path
             result = probe(target)
     h3 = next(c for c in result.checks if c.name == "http3")
     assert result.ok and h3.ok and h3.detail.startswith("h3 GET /api/v1/status -> 200, serving ")
+
+
+def test_a_server_that_hangs_up_after_the_handshake_fails_each_request_check(stack: CertStore) -> None:
+    with ServedBundle(stack.bundle(DOMAIN).read_bytes()) as tls_only:  # TLS, then it closes: no HTTP
+        target = Target("127.0.0.1", DOMAIN, tls_only.port, free_port(), cafile=str(stack.ca_cert))
+        result = probe(target)
+    failed = {c.name: c.detail for c in result.checks if not c.ok}
+    assert set(failed) == {"alpn", "status", "redirect", "websocket"}  # alpn: it offers no HTTP/2
+    assert failed["status"].startswith("GET /api/v1/status failed: ")
+    assert failed["redirect"].startswith(f"http://{DOMAIN}:{target.http_port}/ failed: ")
+    assert result.checks[0].name == "certificate" and result.checks[0].ok  # the handshake itself was fine

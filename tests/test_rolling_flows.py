@@ -87,3 +87,20 @@ def test_a_renewal_rolls_haproxy_onto_the_new_secret_and_proves_it_is_served(tmp
     assert leaf is not None and replaced.new_serial == serial_hex(leaf.leaf)
     assert replaced.path == "swarm-secret" and engine.applied == [["haproxy"]]
     assert replaced.old_serial != replaced.new_serial
+
+
+def test_a_renewal_on_swarm_without_a_manager_to_ask_fails_and_keeps_the_served_certificate(tmp_path: Path) -> None:
+    with ServedBundle(b"") as served:
+        root = tmp_path / "stack"
+        assert run_cli("--dir", str(root), "init", "--domain", DOMAIN).code == 0
+        ports = f"ports: {{http: {free_port()}, https: {served.port}, stats: {free_port()}}}\n"
+        (root / "stack.yaml").write_text(f"name: live\ndomain: {DOMAIN}\n{SWARM}{ports}")
+        assert run_cli("--dir", str(root), "certs", "create").code == 0
+        store = CertStore(root / "certs")
+        served.bundle = store.bundle(DOMAIN).read_bytes()
+        before = store.read_site(DOMAIN)
+        result = run_cli("--dir", str(root), "certs", "renew", "--force", edges=fake_edges())  # no engine answers
+    assert result.code == 1
+    assert "HAProxy is serving but the Swarm cannot be asked to roll it: failed to connect" in result.err
+    after = store.read_site(DOMAIN)
+    assert before is not None and after is not None and serial_hex(after.leaf) == serial_hex(before.leaf)
