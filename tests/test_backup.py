@@ -213,3 +213,14 @@ def test_a_dump_that_fails_leaves_no_half_dump_and_no_archive(tmp_path: Path) ->
     result = run_cli("--dir", str(root), "backup", "--no-encrypt", "--to", str(archive), edges=fake_edges(engine))
     assert result.code == 1 and "Access denied" in result.err
     assert not archive.exists() and not any((root / "backups").iterdir())
+
+
+def test_a_sqlite_index_that_is_not_a_database_is_reported_not_archived(tmp_path: Path) -> None:
+    root = _stack(tmp_path / "stack")
+    (root / "storage/index.db").write_bytes(b"not a database " * 100)
+    archive = tmp_path / "photos.stackctl-backup"
+    result = run_cli("--dir", str(root), "backup", "--no-encrypt", "--to", str(archive),
+                     edges=fake_edges(FakeEngine(root)))  # fmt: skip
+    assert result.code == 1
+    assert f"error: failed to back up {root / 'storage/index.db'}: file is not a database" in result.err
+    assert not archive.exists() and not any((root / "backups").glob("*.part"))
