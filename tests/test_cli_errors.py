@@ -51,3 +51,13 @@ def test_debug_adds_the_traceback_before_the_line(stack: Path) -> None:
     result = run_cli("--dir", str(stack), "--debug", "down", edges=_raising(RuntimeError("a bug")))
     assert result.code == 1 and result.err.startswith("Traceback (most recent call last):")
     assert result.err.rstrip().endswith("run again with --debug and report it")
+
+
+def test_a_stopped_docker_engine_is_named_only_when_a_command_needs_it(
+    stack: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setenv("DOCKER_HOST", f"unix://{tmp_path / 'docker.sock'}")  # nothing listens there
+    assert run_cli("--dir", str(stack), "render").code == 0  # the engine renders without connecting
+    result = run_cli("--dir", str(stack), "down")
+    assert result.code == 1
+    assert result.err.startswith(f"error: failed to connect to the Docker engine at unix://{tmp_path / 'docker.sock'}")

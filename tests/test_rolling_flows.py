@@ -104,3 +104,13 @@ def test_a_renewal_on_swarm_without_a_manager_to_ask_fails_and_keeps_the_served_
     assert "HAProxy is serving but the Swarm cannot be asked to roll it: failed to connect" in result.err
     after = store.read_site(DOMAIN)
     assert before is not None and after is not None and serial_hex(after.leaf) == serial_hex(before.leaf)
+
+
+def test_the_upgrade_command_on_swarm_says_what_swarm_rolled(tmp_path: Path) -> None:
+    with live_stack(tmp_path, SWARM) as (paths, _):
+        engine = FakeSwarmEngine(paths.root)
+        rolled = run_cli("--dir", str(paths.root), "upgrade", "haproxy", edges=fake_edges(engine))
+        engine.rolls_back = {"haproxy"}
+        refused = run_cli("--dir", str(paths.root), "upgrade", "haproxy", edges=fake_edges(engine))
+    assert rolled.code == 0 and rolled.out.rstrip().endswith("Swarm rolled haproxy onto the new image")
+    assert refused.code == 1 and refused.err.startswith("error: Swarm rolled back live_haproxy: its new task failed")
