@@ -224,3 +224,39 @@ def test_a_sqlite_index_that_is_not_a_database_is_reported_not_archived(tmp_path
     assert result.code == 1
     assert f"error: failed to back up {root / 'storage/index.db'}: file is not a database" in result.err
     assert not archive.exists() and not any((root / "backups").glob("*.part"))
+
+
+def _archive_of(path: Path, files: dict[str, bytes], manifest: bytes | None) -> Path:
+    with tarfile.open(path, "w:gz") as tar:
+        for name, data in [*files.items(), *([("manifest.json", manifest)] if manifest is not None else [])]:
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            tar.addfile(info, io.BytesIO(data))
+    return path
+
+
+def _manifest(files: list[dict[str, object]], version: int = 1) -> bytes:
+    return json.dumps({"format": "stackctl-backup", "version": version, "files": files}).encode()
+
+
+@pytest.mark.parametrize(
+    ("files", "manifest", "code", "words"),
+    [
+        ({}, b"{not json", 2, "the archive's manifest is not JSON"),
+        ({}, b'{"format": "tarball"}', 2, "the archive has no stackctl manifest"),
+        ({}, b'{"format": "stackctl-backup", "version": 1}', 2, "the archive's manifest lists no files"),
+        ({}, _manifest([], version=9), 2, "the archive is format version 9, this stackctl reads 1"),
+        ({"stack/stack.yaml": b"x"}, None, 2, "the archive has no manifest (truncated?)"),
+        ({"stack/stack.yaml": b"x"}, _manifest([]), 2, "the archive's files do not match its manifest"),
+        ({"stack/stack.yaml": b"x"}, _manifest([{"path": "stack/stack.yaml", "sha256": "0" * 64, "size": 1}]), 2,
+         "stack/stack.yaml does not match its SHA-256 in the manifest"),
+    ],
+    ids=["not-json", "not-stackctl", "no-files", "newer-format", "no-manifest", "unlisted-file", "changed-file"],
+)  # fmt: skip
+def test_an_archive_that_does_not_hold_what_its_manifest_says_is_refused_writing_nothing(
+    tmp_path: Path, files: dict[str, bytes], manifest: bytes | None, code: int, words: str
+) -> None:
+    path = _archive_of(tmp_path / "odd.stackctl-backup", files, manifest)
+    result = run_cli("restore", str(path), "--dir", str(tmp_path / "never"), "--no-up")
+    assert result.code == code and words in result.err and len(result.err.strip().splitlines()) == 1, result.err
+    assert not (tmp_path / "never").exists()
