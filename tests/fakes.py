@@ -161,6 +161,7 @@ class FakeEngine(OneHostForm):
     elsewhere: set[str] = field(default_factory=set)  # services whose container runs on another node
     quic: tuple[bool, bool] = (False, False)  # what `haproxy -vv` says: QUIC, QUIC_OPENSSL_COMPAT
     failing: dict[str, str] = field(default_factory=dict)  # service -> the last error line of what runs in it
+    pulls: list[str] = field(default_factory=list)  # what the next ensure_images reports as pulled
 
     def prepare(
         self, paths: StackPaths, spec: StackSpec, deadline: Deadline, report: Report, progress: PullProgress
@@ -175,7 +176,8 @@ class FakeEngine(OneHostForm):
 
     def ensure_images(self, images: list[str], policy: PullPolicy, progress: PullProgress) -> list[str]:
         self.calls.append(f"images {policy} {' '.join(images)}")
-        return []
+        pulled, self.pulls = [i for i in self.pulls if i in images], []
+        return pulled
 
     def containers(self, project: str, compose_dir: Path) -> dict[str, ContainerInfo]:
         return dict(self.running)

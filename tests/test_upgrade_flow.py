@@ -131,3 +131,15 @@ def test_upgrade_check_on_swarm_is_refused_with_the_engines_reason(tmp_path: Pat
         result = run_cli("--dir", str(paths.root), "upgrade", "--check", edges=fake_edges(FakeEngine(paths.root)))
     assert result.code == 2
     assert result.err == "error: upgrade --check is not available with engine: swarm — run stackctl upgrade\n"
+
+
+def test_after_an_upgrade_the_old_image_goes_only_when_this_stack_pulled_it(served: Served) -> None:
+    engine, reference = served.engine, served.spec.images.photoprism
+    engine.images[reference] = OLD
+    engine.pulls = [reference]  # this stack pulled the image it runs now
+    check_updates(served.paths, served.spec, ["photoprism"], fake_edges(engine), lambda *progress: None)
+    engine.images[reference] = NEW
+    lines: list[str] = []
+    assert _upgrade(served, lines) == ["photoprism"]
+    assert "removed the old image aaaaaaaaaaaa (version 250101)" in lines
+    assert f"removed {OLD.id}" in engine.tags
