@@ -56,11 +56,28 @@ def build_parser(out: TextIO, err: TextIO) -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--dir", type=Path, default=Path("."), help="stack folder (default: current folder)")
-    parser.add_argument("--debug", action="store_true", help="show tracebacks of failures")
+    parser.add_argument("--debug", action="store_true", help="show the traceback of an unexpected failure")
     parser.add_argument("--version", action="version", version=f"stackctl {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     _add_commands(sub)
+    _accept_global_options_after_commands(parser)
     return parser
+
+
+def _accept_global_options_after_commands(parser: argparse.ArgumentParser) -> None:
+    """`stackctl render --dir X` as well as `stackctl --dir X render`: every command takes --dir and
+    --debug too, unless it has an option of that name of its own (restore's --dir is its target)."""
+    for action in parser._actions:
+        if not isinstance(action, argparse._SubParsersAction):
+            continue
+        for command in set(action.choices.values()):
+            if "--dir" not in command._option_string_actions:
+                command.add_argument(
+                    "--dir", type=Path, default=argparse.SUPPRESS, help="stack folder (as before the command)"
+                )
+            if "--debug" not in command._option_string_actions:
+                command.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
+            _accept_global_options_after_commands(command)
 
 
 def _stack_folder(folder: Path) -> Path:
@@ -94,9 +111,7 @@ def main(
         ctx = Context(StackPaths(_stack_folder(args.dir)), out, err, debug, edges or Edges())
         handler: Handler = args.handler
         return int(handler(ctx, args))
-    except StackctlError as e:
-        if debug:
-            traceback.print_exc(file=err)
+    except StackctlError as e:  # expected: its line says all there is, also with --debug
         print(e.line(), file=err)
         return int(e.exit_status)
     except OSError as e:  # an edge that did not translate it; still one line, never a traceback

@@ -282,7 +282,7 @@ def test_a_single_site_stack_gains_a_site_and_keeps_its_own(tmp_path: Path) -> N
 @pytest.mark.parametrize(
     ("argv", "words"),
     [
-        (["add", "photos.example.com"], "already used"),
+        (["add", "photos.example.com"], "already served by the site photos.example.com"),
         (["add", "bad..example.com"], "each label"),
         (["add", "x.example.com", "--image", "nginx:1"], "--image and --port go together"),
         (["add", "x.example.com", "--upstream", "ftp://nas"], "must start with http://"),

@@ -10,10 +10,11 @@ from typing import TYPE_CHECKING, Any
 
 from rich.table import Table
 
+from stackctl.config import rules as rule
 from stackctl.config.edit import with_site_added, with_site_removed
 from stackctl.config.secrets import write_missing_site_secrets
-from stackctl.config.spec import load_spec, read_spec_text, spec_from_data
-from stackctl.core.errors import ExitStatus, InvalidInput
+from stackctl.config.spec import StackSpec, load_spec, read_spec_text, spec_from_data
+from stackctl.core.errors import ExitStatus, InvalidInput, SpecError
 from stackctl.core.fsio import atomic_write
 from stackctl.core.yamlload import parse_yaml
 
@@ -84,8 +85,24 @@ def _new_site(args: argparse.Namespace) -> dict[str, Any]:
     return site
 
 
+def _checked_names(spec: StackSpec, args: argparse.Namespace) -> None:
+    """DOMAIN and each --alias, refused by the argument that carries them, before stack.yaml is edited."""
+    given = [("DOMAIN", args.domain, rule.hostname), *(("--alias", a, rule.alias) for a in args.alias or [])]
+    for what, value, check in given:
+        try:
+            name = check(what, value)
+        except SpecError as e:
+            hint = "give a DNS name such as photos.example.com"
+            raise InvalidInput(f"sites add: {what} {value}: {e.rule}", hint) from None
+        owner = next((s.domain for s in spec.sites if name in s.names), None)
+        if owner is not None:
+            raise InvalidInput(
+                f"sites add: {what} {value}: already served by the site {owner}", "give a name no site serves yet"
+            )
+
+
 def run_add(ctx: Context, args: argparse.Namespace) -> ExitStatus:
-    load_spec(ctx.paths.spec)
+    _checked_names(load_spec(ctx.paths.spec), args)
     text = read_spec_text(ctx.paths.spec)
     new_text = with_site_added(text, _new_site(args), ctx.paths.spec.name)  # checked by the strict parser
     spec = spec_from_data(parse_yaml(new_text, ctx.paths.spec.name))
@@ -100,7 +117,7 @@ def run_add(ctx: Context, args: argparse.Namespace) -> ExitStatus:
 
 def run_rm(ctx: Context, args: argparse.Namespace) -> ExitStatus:
     spec = load_spec(ctx.paths.spec)
-    site = spec.site(args.domain)
+    site = spec.site(args.domain, given_as="sites rm: DOMAIN")
     if site.legacy:
         raise InvalidInput(
             f"{site.domain} is the stack's top-level site (domain: in stack.yaml), not one of sites:",

@@ -54,14 +54,17 @@ class StackSpec:
         """The site listed first: the one `status` names the stack by, and the single-site form's only one."""
         return self.sites[0]
 
-    def site(self, domain: str) -> Site:
-        """The site named by its domain or one of its aliases; raises InvalidInput for another name."""
+    def site(self, domain: str, given_as: str = "--site") -> Site:
+        """The site named by its domain or one of its aliases; raises InvalidInput for another name,
+        naming the argument it was `given_as`."""
         wanted = domain.lower().removesuffix(".")
         for site in self.sites:
             if wanted in site.names:
                 return site
         known = ", ".join(s.domain for s in self.sites)
-        raise InvalidInput(f"--site {domain}: no such site in stack.yaml (sites: {known})", "give one of those domains")
+        raise InvalidInput(
+            f"{given_as} {domain}: no such site in stack.yaml (sites: {known})", "give one of those domains"
+        )
 
     @property
     def capabilities(self) -> Capabilities:

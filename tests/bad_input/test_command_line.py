@@ -3,9 +3,13 @@ options that contradict each other."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
+from stackctl.config.spec import load_spec
 from tests.bad_input.conftest import Folder
+from tests.helpers import run_cli
 
 BAD_ARGV: list[tuple[list[str], str]] = [
     (["frobnicate"], "invalid choice"),
@@ -52,3 +56,35 @@ def test_bad_command_line_is_one_line_and_exit_2(folder: Folder, argv: list[str]
 def test_help_still_goes_to_standard_output(folder: Folder) -> None:
     result = folder.cli("certs", "renew", "--help")
     assert result.code == 0 and "--if-due" in result.out and result.err == ""
+
+
+def test_global_options_work_after_the_command_too(folder: Folder, tmp_path: Path) -> None:
+    elsewhere = run_cli("render", "--check", "--dir", str(folder.root))
+    before = run_cli("--dir", str(folder.root), "render", "--check")
+    assert (elsewhere.code, elsewhere.out) == (before.code, before.out)
+    nested = run_cli("certs", "show", "--json", "--dir", str(folder.root))
+    assert nested.code == 0 and '"certificates"' in nested.out
+    assert run_cli("render", "--dir", str(tmp_path / "none"), "--check").err.startswith("error: stack.yaml: not found")
+
+
+def test_debug_shows_no_traceback_for_bad_input(folder: Folder) -> None:
+    result = folder.cli("status", "--interval", "5", "--debug")
+    assert result.code == 2 and "Traceback" not in result.err
+    assert result.err.startswith("error: stackctl status: --interval needs --watch")
+
+
+BAD_SITES: list[tuple[list[str], str]] = [
+    (["add", "carol.example.com:8443"], "error: sites add: DOMAIN carol.example.com:8443: each label must hold"),
+    (["add", "new.example.com", "--alias", "bad..example.com"], "error: sites add: --alias bad..example.com: "),
+    (["add", "{domain}"], "error: sites add: DOMAIN {domain}: already served by the site {domain}"),
+    (["rm", "nobody.example.com"], "error: sites rm: DOMAIN nobody.example.com: no such site in stack.yaml"),
+]
+
+
+@pytest.mark.parametrize(("argv", "start"), BAD_SITES, ids=["domain", "alias", "twice", "rm-unknown"])
+def test_a_bad_sites_argument_is_named_as_the_argument_not_as_stack_yaml(
+    folder: Folder, argv: list[str], start: str
+) -> None:
+    domain = load_spec(folder.root / "stack.yaml").first_site.domain
+    line = folder.refuses("sites", *[a.format(domain=domain) for a in argv])
+    assert line.startswith(start.format(domain=domain)) and "stack.yaml:" not in line
