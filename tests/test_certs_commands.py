@@ -3,6 +3,8 @@ CA through the ACME session Edges hands out, and a renewal of several sites wher
 
 from __future__ import annotations
 
+import json
+
 import dataclasses
 import datetime as dt
 from pathlib import Path
@@ -24,7 +26,14 @@ DOMAIN = "photos.example.com"
 def test_show_lists_each_certificate_with_when_it_renews(tmp_path: Path) -> None:
     root = tmp_path / "stack"
     assert run_cli("--dir", str(root), "init", "--domain", DOMAIN).code == 0
-    assert run_cli("--dir", str(root), "certs", "show").out.startswith("No certificates yet")
+    before = run_cli("--dir", str(root), "certs", "show").out.splitlines()
+    assert before[0] == DOMAIN  # a site without a certificate is listed, with what to do
+    assert before[2].split() == ["certificate", "none", "yet:", "run", "`stackctl", "up`", "or", "`stackctl", "certs",
+                                 "create`"]  # fmt: skip
+    shown = json.loads(run_cli("--dir", str(root), "certs", "show", "--json").out)["certificates"]
+    assert [(c["domain"], c["serial"], c["due"], c["due_reason"]) for c in shown] == [
+        (DOMAIN, None, True, "no certificate yet")
+    ]
     assert run_cli("--dir", str(root), "certs", "create").code == 0
     result = run_cli("--dir", str(root), "certs", "show")
     assert result.code == 0
@@ -32,6 +41,21 @@ def test_show_lists_each_certificate_with_when_it_renews(tmp_path: Path) -> None
     assert lines[0] == DOMAIN and lines[1].split() == ["names", DOMAIN]
     assert any(line.split()[:3] == ["source", "local-ca", "(ecdsa-p256)"] for line in lines)
     assert any(line.startswith("renew from") and line.rstrip().endswith("(not due)") for line in lines)
+
+
+def test_show_says_due_when_a_name_is_not_covered_as_renew_decides(tmp_path: Path) -> None:
+    root = tmp_path / "stack"
+    assert run_cli("--dir", str(root), "init", "--domain", DOMAIN).code == 0
+    assert run_cli("--dir", str(root), "certs", "create").code == 0
+    spec = (root / "stack.yaml").read_text().replace("aliases: []", "aliases: [www.photos.example.com]")
+    (root / "stack.yaml").write_text(spec)
+    shown = json.loads(run_cli("--dir", str(root), "certs", "show", "--json").out)["certificates"]
+    assert [(c["due"], c["due_reason"]) for c in shown] == [(True, "names changed")]
+    assert "renewal due: names changed" in run_cli("--dir", str(root), "certs", "show").out
+    renewed = run_cli("--dir", str(root), "certs", "renew", "--if-due")
+    assert renewed.code == 0, renewed.err
+    shown = json.loads(run_cli("--dir", str(root), "certs", "show", "--json").out)["certificates"]
+    assert [(c["due"], c["names"]) for c in shown] == [(False, [DOMAIN, "www.photos.example.com"])]
 
 
 def _acme_stack(root: Path) -> None:

@@ -123,7 +123,7 @@ def test_show_json_follows_the_schema(stack_dir: Path) -> None:
     (cert,) = data["certificates"]
     assert set(cert) - {"last_renewal"} == {
         "domain", "names", "source", "issuer", "serial", "key_type", "not_before", "not_after",
-        "days_left", "renew_after", "due", "fingerprint_sha256", "path",
+        "days_left", "renew_after", "due", "due_reason", "fingerprint_sha256", "path",
     }  # fmt: skip
     assert cert["domain"] == "photos.example.com" and cert["names"] == ["photos.example.com"]
     assert cert["source"] == "local-ca" and cert["due"] is False and 88 <= cert["days_left"] <= 90

@@ -52,9 +52,14 @@ def test_init_refuses_to_overwrite_without_force(stack_dir: Path) -> None:
     result = run_cli("--dir", str(stack_dir), "init", "--domain", "other.example.com")
     assert result.code == 2 and "--force" in result.err
     assert hash_tree(stack_dir) == before
+    secrets_before = {p: p.read_bytes() for p in (stack_dir / "secrets").rglob("*.env")}
     result = run_cli("--dir", str(stack_dir), "init", "--domain", "other.example.com", "--force")
     assert result.code == 0
     assert "domain: other.example.com" in (stack_dir / "stack.yaml").read_text()
+    # A database keeps the password it was made with: --force replaces stack.yaml, never a password.
+    assert all(path.read_bytes() == text for path, text in secrets_before.items())
+    assert "Kept the existing passwords in secrets/photoprism.env" in result.out
+    assert "secrets/sites/other-example-com.env (0600)" in result.out  # the new site gets its own
 
 
 def test_init_rejects_a_bad_domain_and_writes_nothing(tmp_path: Path) -> None:

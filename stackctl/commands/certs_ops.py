@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from stackctl.config.edit import edited_spec_text
 from stackctl.config.spec import load_spec
@@ -169,12 +169,9 @@ def _tls_keys(stack: StackSpec, site: Site) -> tuple[str | int, ...]:
 
 def run_show(ctx: Context, args: argparse.Namespace) -> ExitStatus:
     spec = load_spec(ctx.paths.spec)  # an invalid stack.yaml is refused here as by every other command
-    certificates = certificate_rows(ctx.paths, spec.site(args.site) if args.site else None)
+    certificates = certificate_rows(ctx.paths, spec, spec.site(args.site) if args.site else None)
     if args.json:
         ctx.out.write(json.dumps({"certificates": certificates}, indent=2) + "\n")
-        return ExitStatus.OK
-    if not certificates:
-        ctx.say('No certificates yet: run "stackctl certs create" or "stackctl certs import FILE".')
         return ExitStatus.OK
     from rich.table import Table
 
@@ -182,24 +179,34 @@ def run_show(ctx: Context, args: argparse.Namespace) -> ExitStatus:
         grid = Table.grid(padding=(0, 2))
         grid.add_column(style="bold")
         grid.add_column(overflow="fold")
-        due = "[red]renewal due[/red]" if data["due"] else "[green]not due[/green]"
         grid.add_row("names", ", ".join(data["names"]))
-        grid.add_row("source", f"{data['source']} ({data['key_type']})")
-        grid.add_row("issuer", data["issuer"])
-        grid.add_row("serial", data["serial"])
-        grid.add_row("valid", f"{data['not_before'][:10]} to {data['not_after'][:10]} ({data['days_left']} days left)")
-        grid.add_row("renew from", f"{data['renew_after'][:10]} ({due})")
-        grid.add_row("sha-256", data["fingerprint_sha256"])
-        grid.add_row("path", data["path"])
-        last = data["last_renewal"]
-        if last:
-            grid.add_row(
-                "last renewal",
-                f"{last.get('time')}: {last.get('result')} via {last.get('path')} in {last.get('duration_s')}s",
-            )
-        ctx.console.print(f"[bold]{data['domain']}[/bold]")
+        if data["serial"] is None:
+            create = "certs import FILE" if data["source"] == "import" else "certs create"
+            grid.add_row("certificate", f"[red]none yet[/red]: run `stackctl up` or `stackctl {create}`")
+        else:
+            _certificate_rows(grid, data)
+        ctx.console.print(
+            f"[bold]{data['domain']}[/bold]" + ("" if data.get("in_stack_yaml", True) else " (no longer in stack.yaml)")
+        )
         ctx.console.print(grid)
     return ExitStatus.OK
+
+
+def _certificate_rows(grid: Any, data: dict[str, Any]) -> None:
+    due = f"[red]renewal due: {data['due_reason']}[/red]" if data["due"] else "[green]not due[/green]"
+    grid.add_row("source", f"{data['source']} ({data['key_type']})")
+    grid.add_row("issuer", data["issuer"])
+    grid.add_row("serial", data["serial"])
+    grid.add_row("valid", f"{data['not_before'][:10]} to {data['not_after'][:10]} ({data['days_left']} days left)")
+    grid.add_row("renew from", f"{data['renew_after'][:10]} ({due})")
+    grid.add_row("sha-256", data["fingerprint_sha256"])
+    grid.add_row("path", data["path"])
+    last = data["last_renewal"]
+    if last:
+        grid.add_row(
+            "last renewal",
+            f"{last.get('time')}: {last.get('result')} via {last.get('path')} in {last.get('duration_s')}s",
+        )
 
 
 def run_renew(ctx: Context, args: argparse.Namespace) -> ExitStatus:

@@ -6,7 +6,12 @@ from __future__ import annotations
 import argparse
 from typing import TYPE_CHECKING, Any
 
-from stackctl.config.secrets import site_secret_files, write_missing_secrets, write_missing_site_secrets
+from stackctl.config.secrets import (
+    existing_secret_files,
+    site_secret_files,
+    write_missing_secrets,
+    write_missing_site_secrets,
+)
 from stackctl.config.settings import HAPROXY_LTS_IMAGE
 from stackctl.config.spec import load_spec, spec_from_data
 from stackctl.core.errors import ExitStatus, InvalidInput, SpecError
@@ -96,7 +101,8 @@ def run(ctx: Context, args: argparse.Namespace) -> ExitStatus:
         secrets_complete = all((paths.root / name).exists() for name in site_secret_files(load_spec(ctx.paths.spec)))
     if spec_exists and secrets_complete and not args.force:
         raise InvalidInput(
-            f"a stack already exists in {paths.root}", "use --force to overwrite stack.yaml and its secrets"
+            f"a stack already exists in {paths.root}",
+            "use --force to write a new stack.yaml (its passwords are kept; change one with stackctl secrets rotate)",
         )
     write_spec = not spec_exists or (args.force and args.domain)
     if write_spec and not args.domain:
@@ -111,8 +117,12 @@ def run(ctx: Context, args: argparse.Namespace) -> ExitStatus:
     if text is not None:
         atomic_write(paths.spec, text)
         ctx.say(f"Created {paths.spec} for https://{args.domain.lower()}/")
-    written = write_missing_secrets(paths.secrets, overwrite=bool(args.force))
-    for path in [*written, *write_missing_site_secrets(paths.root, spec)]:
+    kept = existing_secret_files(paths.root, spec)
+    for path in [*write_missing_secrets(paths.secrets), *write_missing_site_secrets(paths.root, spec)]:
         ctx.say(f"Created {path} (0600)")
+    if kept:
+        # A database keeps the password it was created with: new passwords here would lock the stack out.
+        shown = ", ".join(str(p.relative_to(paths.root)) for p in kept)
+        ctx.say(f"Kept the existing passwords in {shown}; change one with: stackctl secrets rotate")
     ctx.say('Next: "stackctl render" to write compose/ and haproxy.cfg, or "stackctl up" to run the stack.')
     return ExitStatus.OK

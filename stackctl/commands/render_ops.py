@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 from typing import TYPE_CHECKING
 
+from stackctl.config.host_paths import check_host_paths
 from stackctl.config.spec import load_spec
 from stackctl.core.errors import ExitStatus, OperationFailed
 from stackctl.flows.generated import stack_files, unified_diff, write_changed
@@ -16,7 +17,9 @@ if TYPE_CHECKING:
 
 
 def run_render(ctx: Context, args: argparse.Namespace) -> ExitStatus:
-    states = stack_files(ctx.paths, load_spec(ctx.paths.spec), ctx.edge)
+    spec = load_spec(ctx.paths.spec)
+    check_host_paths(ctx.paths.root, spec)
+    states = stack_files(ctx.paths, spec, ctx.edge)
     if args.check:
         stale = [s.name for s in states if s.changed]
         for name in stale:
@@ -32,6 +35,7 @@ def run_render(ctx: Context, args: argparse.Namespace) -> ExitStatus:
 
 def run_plan(ctx: Context, args: argparse.Namespace) -> ExitStatus:
     spec = load_spec(ctx.paths.spec)
+    check_host_paths(ctx.paths.root, spec)
     states = stack_files(ctx.paths, spec, ctx.edge)
     changed = [s for s in states if s.changed]
     for state in changed:

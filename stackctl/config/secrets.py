@@ -93,11 +93,18 @@ def _format_env(values: dict[str, str]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def write_missing_secrets(secrets_dir: Path, overwrite: bool = False) -> list[Path]:
-    """Write the env files that do not exist yet (all of them with overwrite). Returns what was written."""
+def existing_secret_files(root: Path, spec: StackSpec) -> list[Path]:
+    """The secret files of the stack folder that exist already: `init` never replaces them."""
+    names = [f"secrets/{name}" for name in SECRET_FILES] + site_secret_files(spec)
+    return [root / name for name in names if (root / name).exists() or (root / name).is_symlink()]
+
+
+def write_missing_secrets(secrets_dir: Path) -> list[Path]:
+    """Write the env files that do not exist yet; an existing one is never replaced. Returns what was
+    written."""
     ensure_dir(secrets_dir, PRIVATE_DIR_MODE)
     fresh = Passwords.generate()
-    existing = {} if overwrite else _read_all(secrets_dir)
+    existing = _read_all(secrets_dir)
     # Keep an existing database password so a half-missing set never splits photoprism from mariadb.
     database = existing.get("MARIADB_PASSWORD") or existing.get("PHOTOPRISM_DATABASE_PASSWORD")
     if database:
@@ -105,7 +112,7 @@ def write_missing_secrets(secrets_dir: Path, overwrite: bool = False) -> list[Pa
     written = []
     for name, values in fresh.env_files().items():
         path = secrets_dir / name
-        if overwrite or not path.exists():
+        if not path.exists() and not path.is_symlink():
             atomic_write(path, _format_env(values), PRIVATE_FILE_MODE)
             written.append(path)
     return written

@@ -61,12 +61,26 @@ def local_ca_certificate(paths: StackPaths) -> Path:
     return ca_cert.resolve()
 
 
-def certificate_rows(paths: StackPaths, only: Site | None) -> list[dict[str, Any]]:
-    """`certs show --json`'s rows: every stored certificate (or the site's), with its last renewal."""
-    found = reports(CertStore(paths.certs), utcnow())
-    if only is not None:
-        found = [r for r in found if r.domain == only.domain]
-    return [{**r.as_json(), "last_renewal": last_renewal(paths, r.domain)} for r in found]
+def certificate_rows(paths: StackPaths, spec: StackSpec, only: Site | None) -> list[dict[str, Any]]:
+    """`certs show --json`'s rows: every site of stack.yaml (or the one), a site without a certificate
+    included, each with whether renewal is due by the decision `renew` makes (the CA's renewal
+    information aside: showing asks no server); then certificates of sites no longer in stack.yaml."""
+    store, now = CertStore(paths.certs), utcnow()
+    stored = {r.domain: r for r in reports(store, now)}
+    rows = []
+    for site in [only] if only is not None else list(spec.sites):
+        report = stored.pop(site.domain, None)
+        current = Current(report.info, report.source) if report is not None else None
+        decision = decide(current, site, now)
+        row = report.as_json() if report is not None else _no_certificate(site)
+        rows.append({**row, "due": decision.due, "due_reason": decision.reason if decision.due else None})
+    for report in stored.values() if only is None else []:
+        rows.append({**report.as_json(), "due_reason": None, "in_stack_yaml": False})
+    return [{**r, "last_renewal": last_renewal(paths, r["domain"])} for r in rows]
+
+
+def _no_certificate(site: Site) -> dict[str, Any]:
+    return {"domain": site.domain, "names": list(site.names), "source": site.tls.source, "serial": None}
 
 
 @dataclass(frozen=True)

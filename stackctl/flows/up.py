@@ -13,6 +13,7 @@ from stackctl.certs.keys import key_pem
 from stackctl.certs.localca import temporary_self_signed
 from stackctl.certs.manage import current_is_usable, issue
 from stackctl.certs.store import CertStore
+from stackctl.config.host_paths import check_host_paths
 from stackctl.config.layout import StackPaths
 from stackctl.config.secrets import read_secrets
 from stackctl.config.sites import Site
@@ -88,6 +89,7 @@ def _drain_replaced_apps(
 def check_certificate_inputs(paths: StackPaths, spec: StackSpec, store: CertStore) -> None:
     """Before anything changes: the ACME account (haproxy.cfg answers challenges with its thumbprint),
     the secrets, and every imported certificate."""
+    check_host_paths(paths.root, spec)
     if any(site.tls.source == "acme" for site in spec.sites):
         from stackctl.certs.acme.account import AccountFiles, load_or_create_key  # josepy loads only for ACME
 

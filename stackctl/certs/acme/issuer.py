@@ -20,6 +20,7 @@ from stackctl.certs.acme.dns.challenge import DnsChallenges
 from stackctl.certs.issued import Issued
 from stackctl.certs.keys import generate_key, key_pem
 from stackctl.certs.store import CertStore
+from stackctl.config.host_paths import stack_path
 from stackctl.config.sites import Site
 from stackctl.config.spec import StackSpec
 from stackctl.core.errors import OperationFailed
@@ -88,7 +89,8 @@ class AcmeSession:
         self.url = directory_url or site.tls.acme.directory_url
         self.files = AccountFiles(store.root)
         self.key = load_or_create_key(self.files)
-        verify: Any = site.tls.acme.ca_bundle or True
+        bundle = site.tls.acme.ca_bundle
+        verify: Any = str(stack_path(store.root.parent, bundle)) if bundle else True
         self.net = client.ClientNetwork(
             self.key, alg=_alg(), user_agent=f"stackctl/{__version__}", verify_ssl=cast(bool, verify), timeout=30
         )
