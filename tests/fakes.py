@@ -19,9 +19,10 @@ from stackctl.certs.issuers import issuer_for
 from stackctl.certs.keys import key_pem
 from stackctl.certs.store import CertStore
 from stackctl.config.layout import StackPaths
-from stackctl.config.settings import ENGINE_CAPABILITIES, Capabilities, PullPolicy
+from stackctl.config.settings import DEFAULT_CERT_FILE, ENGINE_CAPABILITIES, Capabilities, PullPolicy
 from stackctl.config.sites import Site
 from stackctl.config.spec import StackSpec
+from stackctl.config.subnets import NetworkSubnet
 from stackctl.core.clock import Deadline
 from stackctl.core.errors import OperationFailed
 from stackctl.engines.base import (
@@ -102,6 +103,11 @@ class ServedBundle:
         self._sock.close()
 
 
+def first_site_bundle(folder: Path) -> bytes:
+    """What the fake HAProxy serves: the first site's bundle (the stack's default one answers no site)."""
+    return next(p for p in sorted(folder.glob("*.pem")) if p.name != DEFAULT_CERT_FILE).read_bytes()
+
+
 @dataclass
 class FakeRuntimeApi:
     """Fake of HAProxy's runtime API. Each swap takes the next behaviour: "serve" (commit and serve it),
@@ -162,6 +168,10 @@ class FakeEngine(OneHostForm):
     quic: tuple[bool, bool] = (False, False)  # what `haproxy -vv` says: QUIC, QUIC_OPENSSL_COMPAT
     failing: dict[str, str] = field(default_factory=dict)  # service -> the last error line of what runs in it
     pulls: list[str] = field(default_factory=list)  # what the next ensure_images reports as pulled
+    networks: list[NetworkSubnet] = field(default_factory=list)  # the engine's other networks
+
+    def network_subnets(self) -> list[NetworkSubnet]:
+        return list(self.networks)
 
     def prepare(
         self, paths: StackPaths, spec: StackSpec, deadline: Deadline, report: Report, progress: PullProgress
@@ -271,8 +281,7 @@ class FakeEngine(OneHostForm):
         if self.runtime is not None and self.reloads_take:
             self.runtime.config_id = config_id((self.root / "compose/haproxy/haproxy.cfg").read_text())
         if self.served is not None:
-            bundles = sorted((self.root / "certs" / "haproxy").glob("*.pem"))
-            self.served.bundle = bundles[0].read_bytes()
+            self.served.bundle = first_site_bundle(self.root / "certs" / "haproxy")
 
 
 def no_engine(spec: StackSpec) -> Engine:
@@ -321,7 +330,7 @@ class FakeSwarmEngine(FakeEngine):
                 raise UpdateRolledBack(f"{spec.name}_{service.name}", "rollback_completed", "task: non-zero exit (1)")
         result = super().apply(paths, spec, services, files, deadline, report, recreate, on_ready)
         if self.served is not None and any(s.name == "haproxy" for s in services):
-            self.served.bundle = sorted((paths.certs / "haproxy").glob("*.pem"))[0].read_bytes()
+            self.served.bundle = first_site_bundle(paths.certs / "haproxy")
         return ApplyResult(updated=result.created)
 
     def running_haproxy(self, spec: StackSpec, paths: StackPaths) -> str | None:

@@ -24,8 +24,11 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
+from stackctl.certs.keys import key_pem
+from stackctl.certs.localca import default_certificate
 from stackctl.certs.store import CertStore
 from stackctl.cli import main
+from stackctl.config.settings import DEFAULT_CERT_FILE
 from stackctl.config.spec import StackSpec, load_spec
 from stackctl.flows.edges import Edges
 from stackctl.health.probe import Target
@@ -91,6 +94,15 @@ def run_cli(*argv: str, edges: Edges | None = None) -> CliResult:
     out, err = io.StringIO(), io.StringIO()
     code = main(list(argv), out=out, err=err, edges=edges)
     return CliResult(code, out.getvalue(), err.getvalue())
+
+
+def write_default_bundle(certs: Path, mode: int = 0o600) -> Path:
+    """The stack's own certificate for unknown names, which every rendered haproxy.cfg loads first."""
+    leaf, key = default_certificate(dt.datetime.now(dt.timezone.utc))
+    path = certs / DEFAULT_CERT_FILE
+    path.write_bytes(leaf.public_bytes(serialization.Encoding.PEM) + key_pem(key))
+    path.chmod(mode)
+    return path
 
 
 def self_signed_bundle(names: list[str], days: int = 30) -> bytes:

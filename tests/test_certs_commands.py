@@ -3,10 +3,9 @@ CA through the ACME session Edges hands out, and a renewal of several sites wher
 
 from __future__ import annotations
 
-import json
-
 import dataclasses
 import datetime as dt
+import json
 from pathlib import Path
 
 from stackctl.certs.acme.issuer import AcmeIssuer, AcmeSession

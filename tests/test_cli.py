@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 
 from stackctl import __version__
-from tests.helpers import hash_tree, require_tool, run_cli, self_signed_bundle
+from tests.helpers import hash_tree, require_tool, run_cli, self_signed_bundle, write_default_bundle
 
 
 def test_version_and_help() -> None:
@@ -115,6 +115,7 @@ def test_init_and_render_in_an_empty_folder_pass_haproxy_check(tmp_path: Path) -
     certs = tmp_path / "throwaway-certs"
     certs.mkdir()
     (certs / "site.pem").write_bytes(self_signed_bundle(["photos.example.com"]))
+    write_default_bundle(certs)
     cfg = (tmp_path / "compose/haproxy/haproxy.cfg").read_text()
     cfg = cfg.replace("/usr/local/etc/haproxy-certs/", f"{certs}/").replace("/var/run/haproxy/", f"{tmp_path}/")
     cfg = cfg.replace("/usr/local/etc/haproxy/", f"{tmp_path}/compose/haproxy/")

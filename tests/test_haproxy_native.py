@@ -22,7 +22,14 @@ from stackctl.haproxy.hotswap import ApiUnavailable
 from stackctl.haproxy.socket_api import SocketRuntimeApi
 from stackctl.health.probe import Target, probe, probe_until, served_serial
 from stackctl.render.haproxy import HaproxyLayout
-from tests.helpers import free_port, haproxy_folder_config, native_haproxy, require_tool, self_signed_bundle
+from tests.helpers import (
+    free_port,
+    haproxy_folder_config,
+    native_haproxy,
+    require_tool,
+    self_signed_bundle,
+    write_default_bundle,
+)
 from tests.standin import _Server, http_standin
 
 PUBLIC = "127.0.0.2"  # public frontends; stats listens on 127.0.0.1 only, as Docker publishes it
@@ -67,6 +74,7 @@ def proxy(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Proxy]:
     certs.mkdir()
     bundle = self_signed_bundle(NAMES)
     (certs / "site.pem").write_bytes(bundle)
+    write_default_bundle(certs)
     cafile = workdir / "ca.pem"
     cafile.write_bytes(bundle.split(b"-----END CERTIFICATE-----")[0] + b"-----END CERTIFICATE-----\n")
     layout = HaproxyLayout(

@@ -9,7 +9,7 @@ import pytest
 
 from stackctl.render import CONTAINER_LAYOUT
 from stackctl.render.services import HAPROXY_CONFIG_DIR, HAPROXY_CONFIG_PATH, HAPROXY_SOCKET_DIR
-from tests.helpers import IN_CI, self_signed_bundle
+from tests.helpers import IN_CI, self_signed_bundle, write_default_bundle
 from tests.specs import EXAMPLES, example
 
 pytestmark = pytest.mark.docker  # `haproxy -c` runs in the test image: `make test-unit` leaves it out
@@ -60,6 +60,7 @@ def test_golden_config_passes_haproxy_3_0_check(engine: object, name: str, tmp_p
     bundle = certs / f"{spec.first_site.domain}.pem"
     bundle.write_bytes(self_signed_bundle(list(spec.first_site.names)))
     bundle.chmod(0o644)
+    write_default_bundle(certs, 0o644)
     folder = tmp_path / "haproxy"
     folder.mkdir()
     for golden in (GOLDEN / name).iterdir():  # haproxy.cfg and the maintenance pages it reads

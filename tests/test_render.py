@@ -10,7 +10,7 @@ import pytest
 
 from stackctl.render import render_stack
 from stackctl.render.haproxy import HaproxyLayout, render_haproxy
-from tests.helpers import haproxy_folder_config, require_tool, self_signed_bundle
+from tests.helpers import haproxy_folder_config, require_tool, self_signed_bundle, write_default_bundle
 from tests.specs import EXAMPLES, example
 
 GOLDEN = Path(__file__).parent / "golden"
@@ -57,6 +57,7 @@ def test_container_config_passes_haproxy_check(name: str, tmp_path: Path) -> Non
     certs = tmp_path / "certs"
     certs.mkdir()
     (certs / f"{spec.first_site.domain}.pem").write_bytes(self_signed_bundle(list(spec.first_site.names)))
+    write_default_bundle(certs)
     layout = HaproxyLayout(certs_dir=f"{certs}/", socket_path=str(tmp_path / "admin.sock"))
     result = _haproxy_check(haproxy_folder_config(spec, layout, tmp_path), tmp_path)
     assert result.returncode == 0, result.stderr
@@ -72,6 +73,7 @@ def test_native_layout_passes_haproxy_check_without_any_warning(tmp_path: Path) 
     certs = tmp_path / "certs"
     certs.mkdir()
     (certs / "site.pem").write_bytes(self_signed_bundle(list(spec.first_site.names)))
+    write_default_bundle(certs)
     layout = HaproxyLayout(
         certs_dir=f"{certs}/", socket_path=str(tmp_path / "admin.sock"), backend_address="127.0.0.1:9"
     )
@@ -123,6 +125,7 @@ def test_a_wildcard_alias_routes_by_suffix_and_passes_haproxy_check(tmp_path: Pa
     certs = tmp_path / "certs"
     certs.mkdir()
     (certs / "site.pem").write_bytes(self_signed_bundle(["photos.example.test", "*.example.test"]))
+    write_default_bundle(certs)
     layout = HaproxyLayout(
         certs_dir=f"{certs}/", socket_path=str(tmp_path / "admin.sock"), backend_address="127.0.0.1:9"
     )
@@ -145,7 +148,7 @@ def test_http3_golden_adds_only_the_quic_listener_alt_svc_and_the_udp_port(updat
             golden.write_text(text)
         assert text == golden.read_text(), f"{rel} differs from {golden}; review, then --update-golden"
     cfg = quic["compose/haproxy/haproxy.cfg"]
-    assert "    bind quic4@:8443 ssl crt /usr/local/etc/haproxy-certs/ alpn h3\n" in cfg and "limited-quic" in cfg
+    assert "    bind quic4@:8443 ssl crt /usr/local/etc/haproxy-certs/_default.pem crt /usr/local/etc/haproxy-certs/ alpn h3\n" in cfg and "limited-quic" in cfg
     assert """set-header Alt-Svc 'h3=":443"; ma=86400'""" in cfg
     assert "0.0.0.0:443:8443/udp" in quic["compose/compose.yaml"]
     added = set(cfg.splitlines()) - set(plain["compose/haproxy/haproxy.cfg"].splitlines())

@@ -18,11 +18,13 @@ from typing import Any
 import pytest
 import yaml
 
+from stackctl.certs.localca import DEFAULT_CERT_NAME
 from stackctl.config.spec import spec_from_data
 from stackctl.core.errors import SpecError
 from stackctl.health.model import ContainerStatus, SiteStatus, StatusSnapshot
 from stackctl.render import render_stack
 from stackctl.render.haproxy import HaproxyLayout
+from tests.default_cert import answer_without_a_known_name, names_of, served_certificate
 from tests.helpers import (
     free_port,
     haproxy_folder_config,
@@ -33,6 +35,7 @@ from tests.helpers import (
     self_signed_bundle,
     single_site_yaml,
     wait_for_port,
+    write_default_bundle,
 )
 from tests.specs import example
 
@@ -148,6 +151,7 @@ def test_a_fifty_site_config_with_fifty_certificates_passes_haproxy_check(tmp_pa
     certs.mkdir()
     for site in spec.sites:
         (certs / f"{site.domain}.pem").write_bytes(self_signed_bundle(list(site.names)))
+    write_default_bundle(certs)
     layout = HaproxyLayout(certs_dir=f"{certs}/", socket_path=str(tmp_path / "admin.sock"))
     cfg = tmp_path / "haproxy.cfg"
     cfg.write_text(haproxy_folder_config(spec, layout, tmp_path))
@@ -221,6 +225,7 @@ def test_the_real_haproxy_routes_every_name_and_wildcard_to_its_own_app(tmp_path
         certs = tmp_path / "certs"
         certs.mkdir()
         bundles = b""
+        write_default_bundle(certs)
         for site in spec.sites:
             bundle = self_signed_bundle(list(site.names))
             (certs / f"{site.domain}.pem").write_bytes(bundle)
@@ -238,7 +243,9 @@ def test_the_real_haproxy_routes_every_name_and_wildcard_to_its_own_app(tmp_path
                               ("three.example.net", "three"), ("photos.apps.example.net", "three")):  # fmt: skip
                 status, body = _get(spec.ports.https, host, tmp_path / "roots.pem")
                 assert status == 200 and json.loads(body)["app"] == app, (host, status, body)
-            assert _get(spec.ports.https, "nobody.example.com", tmp_path / "roots.pem")[0] == 404
+            # An unknown name gets the stack's own certificate (trusted by no one) and the 404 page.
+            assert names_of(served_certificate(spec.ports.https, "nobody.example.com")) == {DEFAULT_CERT_NAME}
+            assert answer_without_a_known_name(spec.ports.https, "nobody.example.com", "nobody.example.com")[0] == 404
 
 
 def _stack_folder(root: Path) -> Path:

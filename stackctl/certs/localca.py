@@ -119,6 +119,33 @@ def load_or_create_ca(
     return cert, key, True
 
 
+DEFAULT_CERT_NAME = "unknown-host.invalid"  # RFC 2606: a name that no site can have
+DEFAULT_CERT_LIFETIME = dt.timedelta(days=3650)
+
+
+def default_certificate(now: dt.datetime) -> tuple[x509.Certificate, PrivateKey]:
+    """The stack's own self-signed certificate for clients that name no site: it names none either."""
+    key = generate_key("ecdsa-p256")
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, DEFAULT_CERT_NAME)])
+    cert = (
+        _self_signed(name, key, now, DEFAULT_CERT_LIFETIME)
+        .add_extension(x509.SubjectAlternativeName([x509.DNSName(DEFAULT_CERT_NAME)]), critical=False)
+        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+        .sign(key, hashes.SHA256())
+    )
+    return cert, key
+
+
+def ensure_default_certificate(store: CertStore, now: dt.datetime) -> bool:
+    """Write the default certificate when there is none, or it has less than 30 days left; True if written."""
+    current = store.read_default()
+    if current is not None and current.not_valid_after_utc - now > dt.timedelta(days=30):
+        return False
+    leaf, key = default_certificate(now)
+    store.write_default(leaf, key_pem(key))
+    return True
+
+
 def temporary_self_signed(
     names: tuple[str, ...], key_type: str, now: dt.datetime
 ) -> tuple[x509.Certificate, PrivateKey]:

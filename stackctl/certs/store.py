@@ -17,6 +17,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives.serialization import Encoding
 
 from stackctl.certs.inspect import fingerprint, serial_hex
+from stackctl.config.settings import DEFAULT_CERT_FILE
 from stackctl.core.errors import OperationFailed, StackctlError
 from stackctl.core.fsio import (
     PRIVATE_DIR_MODE,
@@ -67,6 +68,21 @@ class CertStore:
 
     def bundle(self, domain: str) -> Path:
         return self.bundles / f"{domain}.pem"
+
+    @property
+    def default_bundle(self) -> Path:
+        return self.bundles / DEFAULT_CERT_FILE
+
+    def write_default(self, leaf: x509.Certificate, key_pem: bytes) -> None:
+        self.prepare()
+        atomic_write(self.default_bundle, pem_of([leaf]) + key_pem, PRIVATE_FILE_MODE)
+
+    def read_default(self) -> x509.Certificate | None:
+        """The default certificate, or None when there is none or it cannot be read (it is then made anew)."""
+        try:
+            return x509.load_pem_x509_certificate(read_user_file(self.default_bundle, MiB, ""))
+        except (StackctlError, ValueError):
+            return None
 
     def site_files(self, domain: str) -> list[Path]:
         site = self.site_dir(domain)

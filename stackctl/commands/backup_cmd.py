@@ -31,6 +31,18 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.add_argument("--dir", dest="restore_dir", type=Path, help="the folder to restore into (default: --dir)")
     p.add_argument("--passphrase-file", type=Path, help="read the passphrase from this file (default: ask)")
     p.add_argument("--force", action="store_true", help="restore over a folder that holds a stack (set aside first)")
+    p.add_argument(
+        "--originals-to",
+        type=Path,
+        metavar="DIR",
+        help="restore the originals into DIR (stack.yaml is changed to point there)",
+    )
+    p.add_argument(
+        "--storage-to",
+        type=Path,
+        metavar="DIR",
+        help="restore PhotoPrism's storage folder into DIR (stack.yaml is changed to point there)",
+    )
     p.add_argument("--no-up", action="store_true", help="restore the files and database only; print the up command")
     p.add_argument("--timeout", type=seconds(1, 86400), default=300.0, help="seconds for the database and up")
     p.set_defaults(handler=lazy(OPS, "run_restore"))

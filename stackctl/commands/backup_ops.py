@@ -95,7 +95,8 @@ def run_restore(ctx: Context, args: argparse.Namespace) -> ExitStatus:
     require_regular_file(args.archive, "FILE", "give a backup archive written by stackctl backup")
     passphrase = _passphrase(args.passphrase_file, False) if is_sealed(args.archive) else None
     root = (args.restore_dir or ctx.paths.root).absolute()
-    restored = restore(args.archive, root, passphrase, args.force, ctx.edge, ctx.say, args.timeout)
+    moved = {name: path for name, path in (("originals", args.originals_to), ("storage", args.storage_to)) if path}
+    restored = restore(args.archive, root, passphrase, args.force, ctx.edge, ctx.say, args.timeout, moved)
     ctx.say(f"Restored stack {restored.manifest.get('stack')} into {root} ({restored.seconds:.1f}s)")
     if args.no_up:
         ctx.say(f"Next: stackctl --dir {root} up")

@@ -4,7 +4,7 @@ registers the arguments)."""
 from __future__ import annotations
 
 import argparse
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from stackctl.config.secrets import (
     existing_secret_files,
@@ -17,6 +17,7 @@ from stackctl.config.spec import load_spec, spec_from_data
 from stackctl.core.errors import ExitStatus, InvalidInput, SpecError
 from stackctl.core.fsio import atomic_write
 from stackctl.core.yamlload import parse_yaml
+from stackctl.flows.subnets import subnet_for_new_stack
 
 if TYPE_CHECKING:
     from stackctl.commands.context import Context
@@ -74,16 +75,20 @@ sites:
 """
 
 
-def stack_yaml_text(domain: str) -> str:
-    # Validate the domain first so a bad one never reaches disk; this also yields the default subnet.
-    data: dict[str, Any] = {"domain": domain}
+def _domain_spec(domain: str) -> StackSpec:
+    """Validates the domain first, so that a bad one never reaches disk."""
     try:
-        spec = spec_from_data(data)
+        return spec_from_data({"domain": domain})
     except SpecError as e:
         raise InvalidInput(f"--domain: {e.rule}", "give a DNS name such as photos.example.com") from None
+
+
+def stack_yaml_text(domain: str, subnet: str | None = None) -> str:
+    """The commented stack.yaml; `subnet` defaults to the one the stack's name hashes to."""
+    spec = _domain_spec(domain)
     slug = spec.sites[0].slug
     return STACK_TEMPLATE.format(
-        domain=spec.first_site.domain, haproxy=HAPROXY_LTS_IMAGE, subnet=spec.network.subnet, slug=slug
+        domain=spec.first_site.domain, haproxy=HAPROXY_LTS_IMAGE, subnet=subnet or spec.network.subnet, slug=slug
     )
 
 
@@ -94,7 +99,7 @@ def spec_of_text(text: str) -> StackSpec:
 def run(ctx: Context, args: argparse.Namespace) -> ExitStatus:
     paths = ctx.paths
     if args.domain is not None:
-        stack_yaml_text(args.domain)  # a bad --domain is named first, whatever else is wrong
+        _domain_spec(args.domain)  # a bad --domain is named first, whatever else is wrong
     spec_exists = paths.spec.exists() or paths.spec.is_symlink()
     secrets_complete = all((paths.secrets / name).exists() for name in ("photoprism.env", "mariadb.env", "haproxy.env"))
     if spec_exists and secrets_complete and not args.force:
@@ -111,7 +116,10 @@ def run(ctx: Context, args: argparse.Namespace) -> ExitStatus:
         )
     if args.domain and spec_exists and not args.force:
         raise InvalidInput(f"{paths.spec} exists", "use --force to overwrite it")
-    text = stack_yaml_text(args.domain) if write_spec else None
+    text = None
+    if write_spec:
+        new = _domain_spec(args.domain)  # a subnet that no network of this engine uses: stacks never collide
+        text = stack_yaml_text(args.domain, subnet_for_new_stack(ctx.edge.engine(new), new.name))
     # An existing stack.yaml must be valid before secrets are made for it.
     spec = load_spec(ctx.paths.spec) if text is None else spec_of_text(text)
     if text is not None:

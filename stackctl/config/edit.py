@@ -17,6 +17,7 @@ def _round_trip() -> Any:
 
     yaml = YAML(typ="rt")
     yaml.preserve_quotes = True
+    yaml.width = 4096  # a long path stays on its line (ruamel folds plain scalars at 80 columns)
     yaml.indent(mapping=2, sequence=4, offset=2)  # `init`'s layout: list items indented under their key
     # ruamel writes None as nothing (`key:`); the user wrote `null`, and reads it.
     yaml.representer.add_representer(type(None), lambda r, _: r.represent_scalar("tag:yaml.org,2002:null", "null"))

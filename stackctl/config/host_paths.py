@@ -31,12 +31,17 @@ class HostPath:
     kind: Literal["folder", "file"]
 
 
-def site_key(spec: StackSpec, site: Site) -> str:
-    """The key path of a site's section: `sites[i]`, or nothing for the single-site form's top level."""
+def site_keys(spec: StackSpec, site: Site) -> tuple[str | int, ...]:
+    """The keys of a site's section: ("sites", i), or none for the single-site form's top level."""
     if site.legacy:
-        return ""
-    listed = [s for s in spec.sites if not s.legacy]
-    return f"sites[{listed.index(site)}]."
+        return ()
+    return ("sites", [s for s in spec.sites if not s.legacy].index(site))
+
+
+def site_key(spec: StackSpec, site: Site) -> str:
+    """site_keys as stack.yaml's errors write it: `sites[i].`, or nothing for the top level."""
+    keys = site_keys(spec, site)
+    return f"sites[{keys[1]}]." if keys else ""
 
 
 def host_paths(spec: StackSpec) -> list[HostPath]:

@@ -10,6 +10,9 @@ from stackctl.config.dns_spec import DnsSettings
 from stackctl.config.rules import ACME_DIRECTORIES, Tristate
 
 HAPROXY_LTS_IMAGE = "haproxy:3.2"
+# HAProxy's first certificate, served to a client that names no site (or none at all): a self-signed
+# one of the stack's own. A domain cannot contain "_", so no site's bundle can take this name.
+DEFAULT_CERT_FILE = "_default.pem"
 
 EngineKind = Literal["docker", "swarm"]  # docker: one host | swarm: the Swarm the local engine manages
 TlsSource = Literal["local-ca", "import", "acme"]

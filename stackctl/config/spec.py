@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -25,6 +24,7 @@ from stackctl.config.settings import (
 )
 from stackctl.config.site_rules import parse_sites, photoprism_settings, site_names, tls_settings
 from stackctl.config.sites import Site
+from stackctl.config.subnets import name_subnet
 from stackctl.core.errors import InvalidInput, SpecError
 from stackctl.core.fsio import MiB, read_user_text
 from stackctl.core.yamlload import parse_yaml
@@ -74,11 +74,6 @@ class StackSpec:
     def site_url(self, site: Site) -> str:
         port = "" if self.ports.https == 443 else f":{self.ports.https}"
         return f"https://{site.domain}{port}/"
-
-
-def default_subnet(project_name: str) -> str:
-    """A stable /24 per project name, so two stacks on one host rarely collide."""
-    return f"172.30.{zlib.crc32(project_name.encode()) % 256}.0/24"
 
 
 def _ports(section: rule.Section) -> Ports:
@@ -154,7 +149,7 @@ def _stack_wide(top: rule.Section, name: str) -> _StackWide:
     )
     db.finish()
     net = top.section("network")
-    network = NetworkSettings(subnet=net.take("subnet", default_subnet(name), rule.subnet))
+    network = NetworkSettings(subnet=net.take("subnet", name_subnet(name), rule.subnet))
     net.finish()
     engine: EngineKind = top.take("engine", "docker", rule.choice(*ENGINES))
     return _StackWide(images, pull, database, network, engine)

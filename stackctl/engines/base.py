@@ -11,6 +11,7 @@ from typing import Protocol
 from stackctl.config.layout import StackPaths
 from stackctl.config.settings import Capabilities, PullPolicy
 from stackctl.config.spec import StackSpec
+from stackctl.config.subnets import NetworkSubnet
 from stackctl.core.clock import Deadline
 from stackctl.core.errors import OperationFailed
 from stackctl.engines.model import Service
@@ -135,6 +136,9 @@ class Engine(Protocol):
     ) -> list[str]:
         """Remove the services and the network (named volumes only with `volumes`); data folders stay.
         Returns what was removed."""
+
+    def network_subnets(self) -> list[NetworkSubnet]:
+        """Every network of the engine with its address ranges, and the stack each belongs to."""
 
     def ensure_images(self, images: list[str], policy: PullPolicy, progress: PullProgress) -> list[str]:
         """Pull per the policy (always | missing | never); returns what was pulled."""

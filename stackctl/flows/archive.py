@@ -10,6 +10,7 @@ import hashlib
 import io
 import json
 import tarfile
+import zlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
@@ -93,8 +94,29 @@ def safe_name(name: str) -> str:
     return name
 
 
+# What reading a damaged gzip or tar stream raises, wherever the reading happens.
+READ_ERRORS = (tarfile.TarError, EOFError, OSError, ValueError, zlib.error)
+
+
+class _DamageChecked(io.RawIOBase):
+    """A member's content whose read errors (a truncated or corrupt stream) are reported as damage."""
+
+    def __init__(self, handle: IO[bytes]) -> None:
+        self.handle = handle
+
+    def readable(self) -> bool:
+        return True
+
+    def read(self, size: int = -1) -> bytes:
+        try:
+            return self.handle.read(size)
+        except READ_ERRORS as e:
+            raise damaged(f"the archive is damaged ({type(e).__name__}: {str(e)[:100]})") from e
+
+
 def members(source: BinaryIO) -> Iterator[tuple[tarfile.TarInfo, IO[bytes]]]:
-    """Each regular file of the stream with its content; anything else is refused."""
+    """Each regular file of the stream with its content; anything else is refused, and a damaged
+    stream is reported as such however far in it breaks."""
     try:
         with tarfile.open(fileobj=source, mode="r|gz") as tar:
             for member in tar:
@@ -103,8 +125,8 @@ def members(source: BinaryIO) -> Iterator[tuple[tarfile.TarInfo, IO[bytes]]]:
                     raise damaged(f"the archive holds a link or special file {member.name[:80]!r}")
                 handle = tar.extractfile(member)
                 assert handle is not None
-                yield member, handle
-    except (tarfile.TarError, EOFError, OSError, ValueError) as e:
+                yield member, _DamageChecked(handle)  # type: ignore[misc]
+    except READ_ERRORS as e:
         raise damaged(f"the archive is damaged ({type(e).__name__}: {str(e)[:100]})") from e
 
 
@@ -133,9 +155,23 @@ def parse_manifest(data: bytes) -> dict[str, Any]:
     return manifest
 
 
-def verified_manifest(source: BinaryIO) -> dict[str, Any]:
+KEPT_MAX_BYTES = 1 << 20  # a member kept in memory during the check (stack.yaml) is read up to this
+
+
+def _keeping(buffer: bytearray | None) -> Callable[[bytes], object]:
+    """A sink that fills `buffer` up to KEPT_MAX_BYTES (or drops everything when there is none)."""
+
+    def sink(chunk: bytes) -> None:
+        if buffer is not None:
+            buffer.extend(chunk[: max(0, KEPT_MAX_BYTES - len(buffer))])
+
+    return sink
+
+
+def verified_manifest(source: BinaryIO, keep: dict[str, bytes] | None = None) -> dict[str, Any]:
     """Read the whole stream once, writing nothing: every member hashed and checked against the
-    manifest (which comes last), every listed file present exactly once."""
+    manifest (which comes last), every listed file present exactly once. The members named by the keys
+    of `keep` get their content (up to 1 MiB) put there."""
     seen: dict[str, tuple[str, int]] = {}
     manifest = None
     for member, handle in members(source):
@@ -144,7 +180,10 @@ def verified_manifest(source: BinaryIO) -> dict[str, Any]:
             continue
         if member.name in seen:
             raise damaged(f"the archive holds {member.name[:80]!r} twice")
-        seen[member.name] = (stream_to(handle, lambda chunk: None), member.size)
+        kept = bytearray() if keep is not None and member.name in keep else None
+        seen[member.name] = (stream_to(handle, _keeping(kept)), member.size)
+        if keep is not None and kept is not None:
+            keep[member.name] = bytes(kept)
     if manifest is None:
         raise damaged("the archive has no manifest (truncated?)")
     listed = {str(f.get("path")): f for f in manifest["files"] if isinstance(f, dict)}

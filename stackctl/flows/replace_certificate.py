@@ -11,11 +11,12 @@ from typing import Any
 from stackctl.certs.history import record
 from stackctl.certs.inspect import serial_hex
 from stackctl.certs.issued import Issued
+from stackctl.certs.localca import ensure_default_certificate
 from stackctl.certs.store import CertStore, pem_of
 from stackctl.config.layout import StackPaths
 from stackctl.config.sites import Site
 from stackctl.config.spec import StackSpec
-from stackctl.core.clock import Deadline, timestamp
+from stackctl.core.clock import Deadline, timestamp, utcnow
 from stackctl.core.errors import OperationFailed, StackctlError
 from stackctl.engines.base import Engine
 from stackctl.engines.host import prepare_host_folders
@@ -214,6 +215,7 @@ def replace_certificate(
     new_serial = entry["new_serial"] = serial_hex(issued.leaf)
 
     try:
+        ensure_default_certificate(store, utcnow())  # haproxy.cfg names it first, whatever the site
         store.write_site(site.domain, issued.leaf, issued.chain, issued.key_pem, source)
     except StackctlError as e:
         store.restore(snapshot)

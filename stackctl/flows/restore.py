@@ -13,19 +13,20 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any, BinaryIO
 
+from stackctl.config.edit import with_value
 from stackctl.config.layout import StackPaths
 from stackctl.config.spec import StackSpec, load_spec
 from stackctl.core.clock import Deadline, utcnow
 from stackctl.core.errors import InvalidInput, OperationFailed
-from stackctl.core.fsio import PRIVATE_DIR_MODE, ensure_dir
+from stackctl.core.fsio import PRIVATE_DIR_MODE, atomic_write, ensure_dir
 from stackctl.core.sealed import MAGIC, SealedReader
 from stackctl.engines.host import prepare_host_folders
 from stackctl.engines.model import Service, services
 from stackctl.flows.archive import MANIFEST, damaged, members, stream_to, verified_manifest
-from stackctl.flows.backup import ORIGINALS_TARGET
-from stackctl.flows.dumps import STORAGE_TARGET, Dump, dumped_site, restore_database, sqlite_database
+from stackctl.flows.dumps import Dump, dumped_site, restore_database, sqlite_database
 from stackctl.flows.edges import Edges
 from stackctl.flows.generated import rendered
+from stackctl.flows.restore_plan import SPEC_MEMBER, RestorePlan, plan_restore, safe_mode
 
 PRIVATE_FOLDERS = ("secrets", "certs")
 
@@ -51,10 +52,11 @@ def opened(archive: Path, passphrase: bytes | None) -> Iterator[BinaryIO]:
             yield raw
 
 
-def read_manifest(archive: Path, passphrase: bytes | None) -> dict[str, Any]:
-    """Every byte authenticated and every file hashed against the manifest; nothing written."""
+def read_manifest(archive: Path, passphrase: bytes | None, keep: dict[str, bytes] | None = None) -> dict[str, Any]:
+    """Every byte authenticated and every file hashed against the manifest; nothing written. The
+    members named in `keep` get their content put there."""
     with opened(archive, passphrase) as stream:
-        return verified_manifest(stream)
+        return verified_manifest(stream, keep)
 
 
 @dataclass
@@ -94,36 +96,31 @@ def _private_folders(base: Path, leaf: Path) -> None:
 
 class _Placer:
     """Where each archive member goes: stack files into the folder (private folders 0700), the dump
-    into backups/, sidecars and originals wherever the restored stack.yaml puts them."""
+    into backups/, sidecars and originals where the plan puts them."""
 
-    def __init__(self, root: Path, manifest: dict[str, Any]) -> None:
-        self.paths = StackPaths(root)
-        self.modes = {f["path"]: int(f.get("mode", 0o600)) & 0o777 for f in manifest["files"]}
+    def __init__(self, plan: RestorePlan, manifest: dict[str, Any]) -> None:
+        self.plan = plan
+        self.paths = StackPaths(plan.root)
+        self.modes = {f["path"]: safe_mode(f.get("mode", 0o600)) for f in manifest["files"]}
         self.digests = {f["path"]: str(f["sha256"]) for f in manifest["files"]}
-        self.spec: StackSpec | None = None
-        self.photoprism: Service | None = None
         self.dump: Dump | None = None
 
     def loaded_spec(self) -> tuple[StackSpec, Service]:
-        """stack.yaml comes first in the archive: read it once the stack files are in place."""
-        if self.spec is None or self.photoprism is None:
-            self.spec = load_spec(self.paths.spec)
-            site = dumped_site(self.spec, "stackctl restore")
-            self.photoprism = next(s for s in services(self.spec, self.paths) if s.name == site.service)
-        return self.spec, self.photoprism
+        """The restored stack.yaml (with the plan's edits) and its PhotoPrism service."""
+        spec = load_spec(self.paths.spec)
+        site = dumped_site(spec, "stackctl restore")
+        return spec, next(s for s in services(spec, self.paths) if s.name == site.service)
 
     def target(self, name: str) -> Path:
         top, rest = name.split("/", 1)
         if top == "stack":
             return self.paths.root / rest
-        _, photoprism = self.loaded_spec()
         if top == "database":
             stamp = utcnow().strftime("%Y%m%dT%H%M%SZ")
             path = self.paths.backups / f"restore-{stamp}-{rest}"
             self.dump = Dump(rest.split(".", 1)[0], path)
             return path
-        folder = STORAGE_TARGET if top == "storage" else ORIGINALS_TARGET
-        return photoprism.host_path(folder) / rest
+        return self.plan.target(name)
 
     def place(self, name: str, handle: IO[bytes]) -> None:
         path = self.target(name)
@@ -133,6 +130,12 @@ class _Placer:
             _private_folders(self.paths.root / top_level if top_level else path.parent, path.parent)
         mode = 0o600 if name.startswith("database/") else self.modes[name]
         _write_stream(path, handle, mode, self.digests[name], PRIVATE_DIR_MODE if private else 0o755)
+
+    def point_spec_at_moved_folders(self) -> None:
+        text = self.paths.spec.read_text()
+        for keys, value in self.plan.spec_edits():
+            text = with_value(text, keys, value)
+        atomic_write(self.paths.spec, text)
 
 
 def _set_aside(root: Path, report: Callable[[str], None]) -> None:
@@ -147,24 +150,33 @@ def _set_aside(root: Path, report: Callable[[str], None]) -> None:
 
 def restore(
     archive: Path, root: Path, passphrase: bytes | None, force: bool, edges: Edges, report: Callable[[str], None],
-    timeout: float,
+    timeout: float, moved: dict[str, Path] | None = None,
 ) -> Restored:  # fmt: skip
+    """`moved`: archive folders (originals, storage) to restore somewhere else than where the archive's
+    stack.yaml puts them; stack.yaml is then changed to point there."""
     started = time.monotonic()
-    manifest = read_manifest(archive, passphrase)
+    kept: dict[str, bytes] = {SPEC_MEMBER: b""}
+    manifest = read_manifest(archive, passphrase, kept)
     report(f"checked {archive.name}: {len(manifest['files'])} files, every SHA-256 matches")
-    if (root / "stack.yaml").exists() or (root / "secrets").exists():
-        if not force:
-            raise InvalidInput(
-                f"{root} already holds a stack", "restore into a new folder (--dir), or add --force to set it aside"
-            )
+    holds_stack = (root / "stack.yaml").exists() or (root / "secrets").exists()
+    if holds_stack and not force:
+        raise InvalidInput(
+            f"{root} already holds a stack", "restore into a new folder (--dir), or add --force to set it aside"
+        )
+    plan = plan_restore(root, manifest, kept[SPEC_MEMBER] or None, moved or {})
+    for name, path, count in plan.outside():
+        report(f"will write {count} {name} files into {path} (outside {root}; no file there is replaced)")
+    if holds_stack:
         _set_aside(root, report)
     ensure_dir(root, 0o755)
-    placer = _Placer(root, manifest)
+    placer = _Placer(plan, manifest)
     with opened(archive, passphrase) as stream:
         for member, handle in members(stream):
             if member.name != MANIFEST:
                 placer.place(member.name, handle)
-    placer.loaded_spec()
+    if plan.moved:
+        placer.point_spec_at_moved_folders()
+        report(f"stack.yaml now points at {', '.join(str(p) for p in plan.moved.values())}")
     _load_database(placer, edges, report, timeout)
     return Restored(root, manifest, placer.dump, time.monotonic() - started)
 

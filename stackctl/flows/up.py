@@ -10,7 +10,7 @@ from pathlib import Path
 
 from stackctl.certs.inspect import serial_hex
 from stackctl.certs.keys import key_pem
-from stackctl.certs.localca import temporary_self_signed
+from stackctl.certs.localca import ensure_default_certificate, temporary_self_signed
 from stackctl.certs.manage import current_is_usable, issue
 from stackctl.certs.store import CertStore
 from stackctl.config.host_paths import check_host_paths
@@ -36,6 +36,7 @@ from stackctl.flows.haproxy_config import (
 )
 from stackctl.flows.replace_certificate import replace_certificate
 from stackctl.flows.site_databases import ensure_site_databases, sites_needing_databases
+from stackctl.flows.subnets import check_subnet_free
 from stackctl.flows.upgrade_log import record_pulls
 from stackctl.haproxy.runtime_api import RuntimeApi, socket_path
 from stackctl.health.probe import ProbeResult, probe_until, wait_http_answers
@@ -104,6 +105,8 @@ def check_certificate_inputs(paths: StackPaths, spec: StackSpec, store: CertStor
 
 
 def certificates_in_place(store: CertStore, spec: StackSpec, edges: Edges, report: Report) -> None:
+    if ensure_default_certificate(store, utcnow()):
+        report("Made the stack's own certificate for names no site has (it names no site)")
     for site in spec.sites:
         _certificate_in_place(store, spec, site, edges, report)
 
@@ -117,6 +120,7 @@ def bring_up(
     store = CertStore(paths.certs)
     check_certificate_inputs(paths, spec, store)
     engine = edges.engine(spec)
+    check_subnet_free(engine, spec)
     prepared = engine.prepare(paths, spec, deadline, report, progress)
     record_pulls(engine, paths, prepared.pulled)  # nothing is written in the stack folder before these checks
     refresh_features(engine, paths, spec)  # ports.http3: auto asks the image whether it has QUIC

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 
+from stackctl.config.settings import DEFAULT_CERT_FILE
 from stackctl.config.spec import StackSpec
 from stackctl.render.haproxy_backends import backend_section
 from stackctl.render.haproxy_layout import CONTAINER_LAYOUT, NO_HTTP3, HaproxyLayout, Http3
@@ -146,7 +147,7 @@ def _add_http3(lines: list[str], spec: StackSpec, layout: HaproxyLayout, http3: 
     tcp_bind = f"    bind {layout.public_bind}:{layout.https_port} ssl"
     https = next(i for i, line in enumerate(lines) if line.startswith(tcp_bind))
     lines[https + 1 : https + 1] = [
-        f"    bind quic4@{layout.public_bind}:{layout.https_port} ssl crt {layout.certs_dir} alpn h3",
+        f"    bind quic4@{layout.public_bind}:{layout.https_port} ssl {_certificates(layout)} alpn h3",
         f"    http-after-response set-header Alt-Svc 'h3=\":{spec.ports.https}\"; ma={ALT_SVC_MAX_AGE}'",
     ]
 
@@ -212,7 +213,7 @@ def _http_frontend(spec: StackSpec, layout: HaproxyLayout, acme_thumbprint: str 
 def _https_frontend(spec: StackSpec, layout: HaproxyLayout) -> list[str]:
     return [
         "frontend https",
-        f"    bind {layout.public_bind}:{layout.https_port} ssl crt {layout.certs_dir} "
+        f"    bind {layout.public_bind}:{layout.https_port} ssl {_certificates(layout)} "
         f"alpn h2,http/1.1 curves {MOZILLA_CURVES}",
         "    option httplog",
         "    option forwardfor",
@@ -228,6 +229,13 @@ def _https_frontend(spec: StackSpec, layout: HaproxyLayout) -> list[str]:
         "    use_backend %[var(txn.site)]",
         "",
     ]
+
+
+def _certificates(layout: HaproxyLayout) -> str:
+    """The stack's own certificate first: HAProxy serves its first one to a client whose SNI matches no
+    site (or that sends none), so a scan of the address learns no site's name. Not strict-sni: that
+    would end such a handshake with an alert, where this answers with the readable 404 "unknown host"."""
+    return f"crt {layout.certs_dir}{DEFAULT_CERT_FILE} crt {layout.certs_dir}"
 
 
 def _title(spec: StackSpec) -> list[str]:

@@ -9,6 +9,7 @@ import hashlib
 from dataclasses import dataclass, field, replace
 from typing import Literal
 
+from stackctl.config.settings import DEFAULT_CERT_FILE
 from stackctl.config.sites import Site
 from stackctl.config.spec import StackSpec
 from stackctl.render.haproxy import CONTAINER_LAYOUT, HaproxyLayout
@@ -131,7 +132,11 @@ def secret_sources(spec: StackSpec) -> list[SecretSource]:
             )
     for site in spec.sites:
         found.append(SecretSource(tls_key(site.domain), f"certs/haproxy/{site.domain}.pem"))
+    found.append(SecretSource(DEFAULT_TLS_KEY, f"certs/haproxy/{DEFAULT_CERT_FILE}"))
     return found
+
+
+DEFAULT_TLS_KEY = "tls-default-certificate"  # a domain has a dot: no site's key can be this
 
 
 def tls_key(domain: str) -> str:
@@ -183,10 +188,9 @@ def _haproxy(spec: StackSpec, model: ServiceModel, config_files: list[str]) -> S
         ObjectRef(haproxy_config_key(name), f"{HAPROXY_CONFIG_DIR}/{name}", HAPROXY_UID, HAPROXY_UID, 0o444)
         for name in config_files
     )
-    tls = tuple(
-        ObjectRef(tls_key(site.domain), f"{layout.certs_dir}{site.domain}.pem", HAPROXY_UID, HAPROXY_UID)
-        for site in spec.sites
-    )
+    bundles = [(tls_key(site.domain), f"{site.domain}.pem") for site in spec.sites]
+    bundles.append((DEFAULT_TLS_KEY, DEFAULT_CERT_FILE))
+    tls = tuple(ObjectRef(key, f"{layout.certs_dir}{name}", HAPROXY_UID, HAPROXY_UID) for key, name in bundles)
     return SwarmService(
         replace(model, ports=ports, command=command, env_files=(), mounts=(), depends_on={}),
         global_mode=True,

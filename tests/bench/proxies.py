@@ -16,7 +16,7 @@ from pathlib import Path
 from stackctl.config.spec import spec_from_data
 from stackctl.render.haproxy import HaproxyLayout
 from tests.bench.h2load import PROXY_CPUS, pinned
-from tests.helpers import free_port, haproxy_folder_config, self_signed_bundle, wait_for_port
+from tests.helpers import free_port, haproxy_folder_config, self_signed_bundle, wait_for_port, write_default_bundle
 
 NAME = "bench.example.com"
 WORKERS = 2
@@ -211,6 +211,7 @@ def many_sites_certs(work: Path, certs: Path, count: int) -> Path:
     folder.mkdir(exist_ok=True)
     for bundle in certs.iterdir():
         (folder / bundle.name).write_bytes(bundle.read_bytes())
+    write_default_bundle(folder)
     for i in range(count - 1):
         (folder / f"site{i:03d}.example.com.pem").write_bytes(self_signed_bundle([f"site{i:03d}.example.com"]))
     return folder

@@ -116,10 +116,11 @@ def remove_project(client: docker.DockerClient, name: str) -> None:
 @contextlib.contextmanager
 def make_stack(
     client: docker.DockerClient, folder: Path, database: str = "mariadb", haproxy: str = TEST_IMAGES["haproxy"],
-    sites_form: bool = False,
+    sites_form: bool = False, init_subnet: bool = False,
 ) -> Iterator[Stack]:  # fmt: skip
     """A stack on the test images and loopback ports. By default in the single-site form, as `init`
-    wrote it before sites: existed; with `sites_form`, as `init` writes it now (one PhotoPrism site)."""
+    wrote it before sites: existed; with `sites_form`, as `init` writes it now (one PhotoPrism site).
+    With `init_subnet`, the subnet is the one `init` chose; otherwise a random free one."""
     name = f"t{secrets.token_hex(4)}"
     folder.mkdir(parents=True, exist_ok=True)
     if sites_form:
@@ -142,7 +143,8 @@ def make_stack(
         ("kind: mariadb", f"kind: {database}"),
     ):
         text = text.replace(old, new, 1)
-    text = re.sub(r"subnet: \S+", f"subnet: {_free_subnet(client)}", text)
+    if not init_subnet:
+        text = re.sub(r"subnet: \S+", f"subnet: {_free_subnet(client)}", text)
     (folder / "stack.yaml").write_text(text)
     try:
         yield stack

@@ -10,6 +10,8 @@ import socket
 import ssl
 import time
 
+from stackctl.certs.localca import DEFAULT_CERT_NAME
+from tests.default_cert import answer_without_a_known_name, names_of, served_certificate
 from tests.docker.conftest import Stack
 from tests.wsclient import WebSocket
 
@@ -102,3 +104,12 @@ def test_stats_port_is_loopback_only_and_needs_the_password(running_stack: Stack
     conn = http.client.HTTPConnection("127.0.0.1", running_stack.stats, timeout=10)
     conn.request("GET", "/metrics")
     assert conn.getresponse().status == 401
+
+
+def test_a_client_naming_no_site_gets_the_stacks_own_certificate(running_stack: Stack) -> None:
+    site = served_certificate(running_stack.https, DOMAIN)
+    for servername in (None, "unknown.example.net"):
+        unknown = served_certificate(running_stack.https, servername)
+        assert names_of(unknown) == {DEFAULT_CERT_NAME} and unknown.serial_number != site.serial_number
+        status, body = answer_without_a_known_name(running_stack.https, servername, servername or "127.0.0.1")
+        assert status == 404 and b"unknown host" in body

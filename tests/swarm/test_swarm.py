@@ -20,7 +20,9 @@ import jsonschema
 import pytest
 import yaml
 
+from stackctl.certs.localca import DEFAULT_CERT_NAME
 from tests.crash import crash
+from tests.default_cert import answer_without_a_known_name, names_of, served_certificate
 from tests.helpers import wait_until
 from tests.netns import network_namespace
 from tests.swarm.conftest import NAMESPACE, SwarmStack, make_swarm_stack
@@ -55,6 +57,14 @@ def test_up_deploys_named_services_verified_over_https(running: SwarmStack) -> N
     assert code == 0 and "verified" in out
     code, out, _ = running.cli("up", "--timeout", "120")  # a second up changes nothing
     assert code == 0 and "created" not in out and "updated" not in out
+
+
+def test_a_client_naming_no_site_gets_the_stacks_own_certificate(running: SwarmStack) -> None:
+    for servername in (None, "unknown.example.net"):
+        assert names_of(served_certificate(running.https, servername)) == {DEFAULT_CERT_NAME}
+        status, body = answer_without_a_known_name(running.https, servername, servername or "127.0.0.1")
+        assert status == 404 and b"unknown host" in body
+    assert DOMAIN in names_of(served_certificate(running.https, DOMAIN))
 
 
 def test_status_shows_tasks_per_node_and_each_edge_nodes_https(running: SwarmStack) -> None:

@@ -11,6 +11,7 @@ from docker.models.containers import Container
 from stackctl.config.layout import StackPaths
 from stackctl.config.settings import ENGINE_CAPABILITIES, Capabilities, PullPolicy
 from stackctl.config.spec import StackSpec
+from stackctl.config.subnets import NetworkSubnet
 from stackctl.core.clock import Deadline
 from stackctl.engines.base import ApplyResult, ContainerInfo, ImageDetails, Prepared, PullProgress, Report
 from stackctl.engines.docker import apply, execs, images, preflight
@@ -104,6 +105,9 @@ class DockerEngine(OneHostForm):
     def check_ports_free(self, services: list[Service], ours: dict[str, ContainerInfo]) -> None:
         held = frozenset(port for info in ours.values() for port in info.host_ports)
         preflight.check_ports_free(self.client, services, held)
+
+    def network_subnets(self) -> list[NetworkSubnet]:
+        return preflight.network_subnets(self.client)
 
     def check_networks(self, services: list[Service]) -> None:
         preflight.check_networks(self.client, services)

@@ -11,10 +11,13 @@ from pathlib import Path
 import docker
 import docker.errors
 
+from stackctl.config.subnets import NetworkSubnet
 from stackctl.core.errors import InvalidInput, OperationFailed
 from stackctl.engines.docker.client import DOCKER_ERRORS, docker_call, translate
+from stackctl.engines.labels import PROJECT_LABEL
 from stackctl.engines.model import Service
 from stackctl.render.services import HAPROXY_CONFIG_DIR, HAPROXY_CONFIG_PATH, HAPROXY_SOCKET_DIR
+from stackctl.render.swarm import STACK_NAMESPACE_LABEL
 
 
 def _port_owner(client: docker.DockerClient, port: int) -> str | None:
@@ -141,3 +144,16 @@ def check_networks(client: docker.DockerClient, services: list[Service]) -> None
             f"Docker network {missing[0]} (upstream.network in stack.yaml) does not exist",
             f"start the service it belongs to, or create it (docker network create {missing[0]}), or fix the name",
         )
+
+
+def network_subnets(client: docker.DockerClient) -> list[NetworkSubnet]:
+    with docker_call("list the Docker networks"):
+        networks = client.networks.list()
+    found = []
+    for network in networks:
+        labels = network.attrs.get("Labels") or {}
+        stack = labels.get(PROJECT_LABEL) or labels.get(STACK_NAMESPACE_LABEL)
+        for pool in (network.attrs.get("IPAM") or {}).get("Config") or []:
+            if pool.get("Subnet"):
+                found.append(NetworkSubnet(str(network.name), stack, str(pool["Subnet"])))
+    return found
