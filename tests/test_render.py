@@ -148,7 +148,8 @@ def test_http3_golden_adds_only_the_quic_listener_alt_svc_and_the_udp_port(updat
             golden.write_text(text)
         assert text == golden.read_text(), f"{rel} differs from {golden}; review, then --update-golden"
     cfg = quic["compose/haproxy/haproxy.cfg"]
-    assert "    bind quic4@:8443 ssl crt /usr/local/etc/haproxy-certs/_default.pem crt /usr/local/etc/haproxy-certs/ alpn h3\n" in cfg and "limited-quic" in cfg
+    certs = "/usr/local/etc/haproxy-certs/"
+    assert f"    bind quic4@:8443 ssl crt {certs}_default.pem crt {certs} alpn h3\n" in cfg and "limited-quic" in cfg
     assert """set-header Alt-Svc 'h3=":443"; ma=86400'""" in cfg
     assert "0.0.0.0:443:8443/udp" in quic["compose/compose.yaml"]
     added = set(cfg.splitlines()) - set(plain["compose/haproxy/haproxy.cfg"].splitlines())
