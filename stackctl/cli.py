@@ -16,6 +16,7 @@ from stackctl.commands import (
     certs_cmd,
     init_cmd,
     render_cmd,
+    secrets_cmd,
     sites_cmd,
     stack_cmd,
     status_cmd,
@@ -44,6 +45,7 @@ def _add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     upgrade_cmd.register(sub)
     backup_cmd.register(sub)
     sites_cmd.register(sub)
+    secrets_cmd.register(sub)
 
 
 def build_parser(out: TextIO, err: TextIO) -> argparse.ArgumentParser:

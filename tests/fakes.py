@@ -127,9 +127,24 @@ class FakeRuntimeApi:
         return self.config_id if self.answering else None
 
     def set_server_state(self, backend: str, server: str, state: str) -> None:
+        self._record(f"{backend}/{server} {state}")
+
+    def set_server_address(self, backend: str, server: str, address: str, port: int) -> None:
+        self._record(f"{backend}/{server} addr {address}:{port}")
+
+    def server_address(self, backend: str, server: str) -> str | None:
+        return "10.0.0.2" if self.answering else None
+
+    def add_server(self, backend: str, server: str, address: str, port: int) -> None:
+        self._record(f"{backend}/{server} added at {address}:{port}")
+
+    def delete_server(self, backend: str, server: str) -> None:
+        self._record(f"{backend}/{server} deleted")
+
+    def _record(self, event: str) -> None:
         if not self.answering:
             raise OperationFailed("failed to reach the HAProxy runtime API", "check that the stack runs")
-        self.server_states.append(f"{backend}/{server} {state}")
+        self.server_states.append(event)
 
     def swap_certificate(self, name: str, bundle_pem: str) -> None:
         if not self.answering:

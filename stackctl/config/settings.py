@@ -118,6 +118,7 @@ class Capabilities:
     user_networks: Refusal | None = None  # upstream.network: HAProxy joins a network of the user's
     backup: Refusal | None = None
     upgrade_check: Refusal | None = None
+    secret_rotation: Refusal | None = None
 
 
 SWARM_CAPABILITIES = Capabilities(
@@ -139,5 +140,10 @@ SWARM_CAPABILITIES = Capabilities(
         "stop the stack (stackctl down) and copy the stack folder, or run it with engine: docker for a backup",
     ),
     upgrade_check=Refusal("upgrade --check is not available with engine: swarm", "run stackctl upgrade"),
+    secret_rotation=Refusal(
+        "secrets rotate is not available with engine: swarm yet (a password is a Swarm secret its services "
+        "roll onto, stop-first)",
+        "run the stack with engine: docker to rotate a password without a gap",
+    ),
 )
 ENGINE_CAPABILITIES: Final[dict[EngineKind, Capabilities]] = {"docker": Capabilities(), "swarm": SWARM_CAPABILITIES}

@@ -66,6 +66,16 @@ class UpdateRolledBack(OperationFailed):
 
 
 @dataclass(frozen=True)
+class Beside:
+    """A service's new container running beside its old one (`Engine.start_beside`)."""
+
+    service: str
+    replaces: str  # the old container's name, which the new one takes when the old one is gone
+    container: str  # the new container's name meanwhile
+    address: str  # its address on the stack's network
+
+
+@dataclass(frozen=True)
 class Prepared:
     """What the checks before any write found: the images pulled, and the stack's containers by service
     (an engine that runs services rather than containers reports none)."""
@@ -136,6 +146,17 @@ class Engine(Protocol):
     ) -> list[str]:
         """Remove the services and the network (named volumes only with `volumes`); data folders stay.
         Returns what was removed."""
+
+    def start_beside(
+        self, spec: StackSpec, paths: StackPaths, service: Service, deadline: Deadline, report: Report
+    ) -> Beside:
+        """Start the service's new container next to the running one and wait until it is ready."""
+
+    def finish_beside(self, spec: StackSpec, beside: Beside, report: Report) -> None:
+        """Stop and remove the old container; the new one takes its name."""
+
+    def discard_beside(self, beside: Beside) -> None:
+        """Remove a new container that will not replace the old one."""
 
     def network_subnets(self) -> list[NetworkSubnet]:
         """Every network of the engine with its address ranges, and the stack each belongs to."""

@@ -70,9 +70,15 @@ def ensure_site_databases(
             "MariaDB runs on another node, so stackctl cannot create the sites' databases from here",
             "run stackctl up on the node labeled stackctl.data=true",
         )
-    script = _script(paths, sites)
+    run_sql(engine, paths, spec, _script(paths, sites))
+    report(f"database and user ready for {', '.join(s.domain for s in sites)}")
+
+
+def run_sql(engine: Engine, paths: StackPaths, spec: StackSpec, script: str) -> None:
+    """SQL as MariaDB's root, through the client in its container; the script (passwords in it) goes
+    through a 0600 file in run/ to the client's stdin, never through a command line."""
     ensure_dir(paths.run, PRIVATE_DIR_MODE)
-    sql = paths.run / f".site-databases-{os.getpid()}.sql"
+    sql = paths.run / f".sql-{os.getpid()}.sql"
     fd = os.open(sql, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, PRIVATE_FILE_MODE)
     try:
         with os.fdopen(fd, "w") as out:
@@ -80,4 +86,3 @@ def ensure_site_databases(
         engine.run_in(spec, "mariadb", ["sh", "-c", MARIADB_RESTORE], stdin=Path(sql))
     finally:
         sql.unlink(missing_ok=True)
-    report(f"database and user ready for {', '.join(s.domain for s in sites)}")

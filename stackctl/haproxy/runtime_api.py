@@ -105,3 +105,15 @@ class RuntimeApi(Protocol):
 
     def set_server_state(self, backend: str, server: str, state: str) -> None:
         """`set server <backend>/<server> state ready|drain|maint`; raises OperationFailed when refused."""
+
+    def set_server_address(self, backend: str, server: str, address: str, port: int) -> None:
+        """`set server <backend>/<server> addr <address> port <port>`; raises OperationFailed when refused."""
+
+    def server_address(self, backend: str, server: str) -> str | None:
+        """The address a server sends to now, or None when HAProxy has none (or no such server)."""
+
+    def add_server(self, backend: str, server: str, address: str, port: int) -> None:
+        """A server added to a running backend (in maintenance until set ready); raises OperationFailed."""
+
+    def delete_server(self, backend: str, server: str) -> None:
+        """Remove a server added with add_server (it must be in maintenance); raises OperationFailed."""

@@ -37,9 +37,33 @@ class SocketRuntimeApi:
 
     def set_server_state(self, backend: str, server: str, state: str) -> None:
         """`set server <backend>/<server> state ready|drain|maint`."""
-        reply = command(self.sock, f"set server {backend}/{server} state {state}", timeout=3).strip()
-        if reply:
+        self._expect(f"set server {backend}/{server} state {state}", f"set {backend}/{server} to {state}", ("",))
+
+    def set_server_address(self, backend: str, server: str, address: str, port: int) -> None:
+        self._expect(
+            f"set server {backend}/{server} addr {address} port {port}",
+            f"point {backend}/{server} at {address}:{port}",
+            ("IP changed from", "no need to change the addr"),
+        )
+
+    def server_address(self, backend: str, server: str) -> str | None:
+        """The address a server sends to now (`show servers state`), or None when HAProxy has none."""
+        for line in command(self.sock, f"show servers state {backend}", timeout=3).splitlines():
+            fields = line.split()
+            if len(fields) > 4 and not line.startswith("#") and fields[1] == backend and fields[3] == server:
+                return None if fields[4] in ("-", "0.0.0.0") else fields[4]
+        return None
+
+    def add_server(self, backend: str, server: str, address: str, port: int) -> None:
+        self._expect(f"add server {backend}/{server} {address}:{port}", f"add {backend}/{server}", ("New server",))
+
+    def delete_server(self, backend: str, server: str) -> None:
+        self._expect(f"del server {backend}/{server}", f"delete {backend}/{server}", ("Server deleted",))
+
+    def _expect(self, line: str, what: str, accepted: tuple[str, ...]) -> None:
+        """Run a command whose reply starts with one of `accepted` ("" for an empty reply)."""
+        reply = command(self.sock, line, timeout=3).strip()
+        if not any(reply.startswith(a) if a else not reply for a in accepted):
             raise OperationFailed(
-                f"HAProxy refused to set {backend}/{server} to {state}: {' '.join(reply.split())}",
-                "look at the haproxy container's log",
+                f"HAProxy refused to {what}: {' '.join(reply.split())[:200]}", "look at the haproxy container's log"
             )

@@ -36,7 +36,9 @@ def ensure_network(client: docker.DockerClient, name: str, project: str, subnet:
         raise translate(f"create network {name} with subnet {subnet}", e) from e
 
 
-def _create(client: docker.DockerClient, service: Service, project: str, network: str, working_dir: Path) -> Container:
+def create_container(
+    client: docker.DockerClient, service: Service, project: str, network: str, working_dir: Path
+) -> Container:
     try:
         return client.containers.create(
             service.image,
@@ -101,7 +103,7 @@ def converge(
                 result.kept.append(service.name)
             else:
                 report(f"starting {container.name}")
-                _start(container)
+                start_container(container)
                 result.started.append(service.name)
         else:
             if current is not None:
@@ -110,8 +112,8 @@ def converge(
                 remove_container(current)
             else:
                 report(f"creating {service.container_name}")
-            container = _create(client, service, project, network, working_dir)
-            _start(container)
+            container = create_container(client, service, project, network, working_dir)
+            start_container(container)
             result.created.append(service.name)
         if service.name not in result.kept:
             report(f"waiting for {service.name} to become {'healthy' if service.healthcheck else 'running'}")
@@ -150,7 +152,7 @@ def _ensure_restart_policy(container: Container, report: Report) -> None:
         container.update(restart_policy={"Name": RESTART_POLICY, "MaximumRetryCount": 0})
 
 
-def _start(container: Container) -> None:
+def start_container(container: Container) -> None:
     try:
         container.start()
     except DOCKER_ERRORS as e:

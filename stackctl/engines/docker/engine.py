@@ -13,8 +13,8 @@ from stackctl.config.settings import ENGINE_CAPABILITIES, Capabilities, PullPoli
 from stackctl.config.spec import StackSpec
 from stackctl.config.subnets import NetworkSubnet
 from stackctl.core.clock import Deadline
-from stackctl.engines.base import ApplyResult, ContainerInfo, ImageDetails, Prepared, PullProgress, Report
-from stackctl.engines.docker import apply, execs, images, preflight
+from stackctl.engines.base import ApplyResult, Beside, ContainerInfo, ImageDetails, Prepared, PullProgress, Report
+from stackctl.engines.docker import apply, beside, execs, images, preflight
 from stackctl.engines.docker.client import connect
 from stackctl.engines.docker.control import reload_haproxy
 from stackctl.engines.docker.describe import container_rows
@@ -105,6 +105,19 @@ class DockerEngine(OneHostForm):
     def check_ports_free(self, services: list[Service], ours: dict[str, ContainerInfo]) -> None:
         held = frozenset(port for info in ours.values() for port in info.host_ports)
         preflight.check_ports_free(self.client, services, held)
+
+    def start_beside(
+        self, spec: StackSpec, paths: StackPaths, service: Service, deadline: Deadline, report: Report
+    ) -> Beside:
+        network = network_model(spec).name
+        return beside.start_beside(self.client, spec.name, network, service, paths.compose_dir, deadline, report)
+
+    def finish_beside(self, spec: StackSpec, moved: Beside, report: Report) -> None:
+        model = next(m for m in stack_services(spec) if m.name == moved.service)
+        beside.finish_beside(self.client, moved, model.stop_grace_period_s or 10, report)
+
+    def discard_beside(self, moved: Beside) -> None:
+        beside.discard_beside(self.client, moved)
 
     def network_subnets(self) -> list[NetworkSubnet]:
         return preflight.network_subnets(self.client)

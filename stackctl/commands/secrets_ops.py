@@ -1,0 +1,29 @@
+"""stackctl secrets rotate: the implementation (secrets_cmd registers the arguments)."""
+
+from __future__ import annotations
+
+import argparse
+import time
+from typing import TYPE_CHECKING
+
+from stackctl.config.spec import load_spec
+from stackctl.core.errors import ExitStatus, InvalidInput
+from stackctl.flows.rotate import check_rotatable, rotate_database
+
+if TYPE_CHECKING:
+    from stackctl.commands.context import Context
+
+
+def run_rotate(ctx: Context, args: argparse.Namespace) -> ExitStatus:
+    spec = load_spec(ctx.paths.spec)
+    sites = [spec.site(args.site)] if args.site else [s for s in spec.sites if s.photoprism is not None]
+    if not sites:
+        raise InvalidInput("this stack has no PhotoPrism site", "nothing to rotate")
+    for site in sites:
+        check_rotatable(spec, site)  # every site is checked before the first one changes
+    for site in sites:
+        started = time.monotonic()
+        rotate_database(ctx.paths, spec, site, ctx.edge, ctx.say, args.timeout)
+        ctx.say(f"Rotated the database password of {site.domain} in {time.monotonic() - started:.1f}s; "
+                f"it is in {site.secrets_file}")  # fmt: skip
+    return ExitStatus.OK

@@ -1,0 +1,71 @@
+"""A service's new container started beside its running one, so that traffic can move over before
+the old one stops: same network alias, same labels, a temporary name until the old one is gone."""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+import docker
+import docker.errors
+from docker.models.containers import Container
+
+from stackctl.core.clock import Deadline
+from stackctl.engines.base import Beside, Report
+from stackctl.engines.docker.apply import create_container, remove_container, start_container
+from stackctl.engines.docker.client import DOCKER_ERRORS, docker_call, translate
+from stackctl.engines.docker.waits import wait_ready
+from stackctl.engines.model import Service
+
+NEXT_SUFFIX = "-next"
+
+
+def start_beside(
+    client: docker.DockerClient, project: str, network: str, service: Service, working_dir: Path,
+    deadline: Deadline, report: Report,
+) -> Beside:  # fmt: skip
+    """Start `service` as a second container and wait until it is ready; returns where it answers."""
+    name = f"{service.container_name}{NEXT_SUFFIX}"
+    _remove_named(client, name)  # left over by an interrupted replacement
+    report(f"starting {name} beside {service.container_name}")
+    container = create_container(client, dataclasses.replace(service, container_name=name), project, network,
+                                 working_dir)  # fmt: skip
+    try:
+        start_container(container)
+        wait_ready(container, service.name, service.healthcheck is not None, deadline)
+        with docker_call(f"read the address of {name}"):
+            container.reload()
+        address = str(container.attrs["NetworkSettings"]["Networks"][network]["IPAddress"])
+    except BaseException:
+        remove_container(container, timeout=0)
+        raise
+    return Beside(service.name, service.container_name, name, address)
+
+
+def finish_beside(client: docker.DockerClient, beside: Beside, stop_timeout: int, report: Report) -> None:
+    """The old container stopped and removed; the new one takes the service's own name."""
+    old = _find(client, beside.replaces)
+    if old is not None:
+        report(f"stopping {beside.replaces}")
+        remove_container(old, timeout=stop_timeout)
+    with docker_call(f"rename {beside.container} to {beside.replaces}"):
+        client.containers.get(beside.container).rename(beside.replaces)
+
+
+def discard_beside(client: docker.DockerClient, beside: Beside) -> None:
+    _remove_named(client, beside.container)
+
+
+def _remove_named(client: docker.DockerClient, name: str) -> None:
+    container = _find(client, name)
+    if container is not None:
+        remove_container(container, timeout=0)
+
+
+def _find(client: docker.DockerClient, name: str) -> Container | None:
+    try:
+        return client.containers.get(name)
+    except docker.errors.NotFound:
+        return None
+    except DOCKER_ERRORS as e:
+        raise translate(f"look up container {name}", e) from e

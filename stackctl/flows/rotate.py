@@ -1,0 +1,167 @@
+"""`stackctl secrets rotate database`: a PhotoPrism site's database password changed without a failed
+request. MariaDB first accepts the old and the new password (two authentication methods on the user);
+the secret file gets the new one; a new PhotoPrism container with it starts beside the running one and
+must become healthy (which proves the new password works); HAProxy moves the site's traffic over; the
+old container stops; then MariaDB accepts the new password only. Any failure before traffic moved puts
+the old password back everywhere."""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from stackctl.certs.store import CertStore
+from stackctl.config.layout import StackPaths
+from stackctl.config.secrets import GENERATED_PASSWORD, read_env_file, write_env_file
+from stackctl.config.sites import PHOTOPRISM_PORT, Site
+from stackctl.config.spec import StackSpec
+from stackctl.core.clock import Deadline
+from stackctl.core.errors import InvalidInput, OperationFailed, StackctlError
+from stackctl.core.fsio import PRIVATE_FILE_MODE, atomic_write
+from stackctl.engines.base import Engine, Report
+from stackctl.engines.model import services
+from stackctl.flows.edges import Edges
+from stackctl.flows.handover import move_traffic
+from stackctl.flows.site_databases import run_sql
+from stackctl.haproxy.runtime_api import RuntimeApi, socket_path
+from stackctl.health.probe import probe_until
+from stackctl.health.target import probe_target
+
+PASSWORD_KEY = "PHOTOPRISM_DATABASE_PASSWORD"
+
+
+@dataclass(frozen=True)
+class SecretChange:
+    path: Path
+    old_text: bytes  # put back byte for byte when the rotation is undone
+    new_values: dict[str, str]
+
+
+def _both(user: str, old: str, new: str) -> str:
+    return (
+        f"ALTER USER '{user}'@'%' IDENTIFIED VIA mysql_native_password USING PASSWORD('{old}') "
+        f"OR mysql_native_password USING PASSWORD('{new}');\nFLUSH PRIVILEGES;\n"
+    )
+
+
+def _only(user: str, password: str) -> str:
+    return f"ALTER USER '{user}'@'%' IDENTIFIED BY '{password}';\nFLUSH PRIVILEGES;\n"
+
+
+def check_rotatable(spec: StackSpec, site: Site) -> None:
+    refused = spec.capabilities.secret_rotation
+    if refused is not None:
+        raise InvalidInput(refused.rule, refused.hint)
+    if site.photoprism is None:
+        raise InvalidInput(f"{site.domain} is not a PhotoPrism site: its app keeps its own passwords", "name a "
+                           "PhotoPrism site with --site")  # fmt: skip
+    if spec.database.kind != "mariadb":
+        raise InvalidInput("database.kind is sqlite: a SQLite database has no password", "nothing to rotate")
+    if site.legacy:
+        raise InvalidInput(
+            "the single-site form keeps PhotoPrism's database password in mariadb.env, which MariaDB's own "
+            "container is made from, so it cannot change without restarting MariaDB",
+            "list the site under sites: (the form stackctl init writes) to rotate its password",
+        )
+
+
+def rotate_database(
+    paths: StackPaths, spec: StackSpec, site: Site, edges: Edges, report: Report, timeout: float
+) -> None:
+    check_rotatable(spec, site)
+    engine = edges.engine(spec)
+    _check_running(engine, paths, spec, site)
+    runtime = edges.runtime(socket_path(paths.run))
+    if not runtime.answers():
+        raise OperationFailed(
+            "HAProxy's runtime API does not answer, so traffic cannot move to a new container without a gap",
+            "run stackctl up, then try again; nothing was changed",
+        )
+    secrets_path = paths.root / site.secrets_file
+    old_text = secrets_path.read_bytes()
+    values = read_env_file(secrets_path)
+    old = values.get(PASSWORD_KEY, "")
+    if not GENERATED_PASSWORD.fullmatch(old):
+        raise InvalidInput(f"{site.secrets_file}: {PASSWORD_KEY} must be 16 to 128 letters, digits, '-' or '_'",
+                           "put back the generated password")  # fmt: skip
+    new = secrets.token_urlsafe(24)
+    user = site.database_name
+    try:
+        run_sql(engine, paths, spec, _both(user, old, new))
+    except StackctlError as e:
+        raise OperationFailed(f"MariaDB did not take the new password: {e.message}", "nothing was changed; "
+                              "fix the cause (is MariaDB running?) and try again") from e  # fmt: skip
+    report(f"MariaDB accepts the old and the new password of {user} while PhotoPrism moves over")
+    deadline = Deadline(timeout)
+    change = SecretChange(secrets_path, old_text, {**values, PASSWORD_KEY: new})
+    _switch(engine, runtime, paths, spec, site, change, lambda: run_sql(engine, paths, spec, _only(user, old)),
+            deadline, report)  # fmt: skip
+    try:
+        run_sql(engine, paths, spec, _only(user, new))
+    except StackctlError as e:
+        raise OperationFailed(
+            f"PhotoPrism runs with the new password, but MariaDB still accepts the old one too: {e.message}",
+            "run stackctl secrets rotate database again",
+        ) from e
+    report(f"MariaDB accepts only the new password of {user}")
+    _verify(paths, spec, site, deadline)
+
+
+def _check_running(engine: Engine, paths: StackPaths, spec: StackSpec, site: Site) -> None:
+    running = engine.containers(spec.name, paths.compose_dir)
+    for service in ("mariadb", site.service or ""):
+        found = running.get(service)
+        if found is None or found.status != "running":
+            raise OperationFailed(
+                f"{service} is not running, so its password cannot change now",
+                "start the stack with stackctl up, then try again; nothing was changed",
+            )
+
+
+def _switch(
+    engine: Engine, runtime: RuntimeApi, paths: StackPaths, spec: StackSpec, site: Site,
+    change: SecretChange, undo_sql: Callable[[], None], deadline: Deadline, report: Report,
+) -> None:  # fmt: skip
+    """The secret file, the new container beside the old one, the traffic; all undone on failure."""
+    assert site.service is not None
+    write_env_file(change.path, change.new_values)
+    beside = None
+    try:
+        service = services(spec, paths, only=site.service)[0]
+        beside = engine.start_beside(spec, paths, service, deadline, report)
+        move_traffic(runtime, site.backend, site.server, beside.address, PHOTOPRISM_PORT, deadline, report)
+    except BaseException as e:
+        if beside is not None:
+            engine.discard_beside(beside)
+        atomic_write(change.path, change.old_text, PRIVATE_FILE_MODE)
+        try:
+            undo_sql()
+        except StackctlError as undo:
+            raise OperationFailed(
+                f"the new PhotoPrism container did not take over ({_why(e)}), and MariaDB could not be set back "
+                f"to the old password only ({undo.message})",
+                "PhotoPrism runs with the old password, which still works; run the rotation again later",
+            ) from e
+        if isinstance(e, StackctlError):
+            raise OperationFailed(
+                f"the new PhotoPrism container did not take over: {e.message}",
+                f"the old password is back everywhere and the site runs as before; {e.hint}",
+            ) from e
+        raise
+    engine.finish_beside(spec, beside, report)
+
+
+def _why(error: BaseException) -> str:
+    return error.message if isinstance(error, StackctlError) else type(error).__name__
+
+
+def _verify(paths: StackPaths, spec: StackSpec, site: Site, deadline: Deadline) -> None:
+    target = probe_target(spec, site, CertStore(paths.certs))
+    result = probe_until(target, max(deadline.left(), 5.0))
+    if not result.ok:
+        raise OperationFailed(
+            f"the password changed, but {site.domain} does not pass the HTTPS check: {result.failed_text()}",
+            "run stackctl status; the new password is in " + site.secrets_file,
+        )

@@ -1,0 +1,81 @@
+"""Passwords of a stack that has run are never lost: `init --force` keeps every secret (and `up` is
+healthy after it), and `secrets rotate database` changes a site's database password under load without
+a failed request, on HAProxy 3.0 and 2.6; a rotation MariaDB cannot take changes nothing."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import docker
+import pytest
+
+from stackctl.config.secrets import read_env_file
+from tests.docker.conftest import HAPROXY_IMAGES, Stack, make_stack
+from tests.helpers import wait_until
+from tests.load import FreshConnections
+
+DOMAIN = "photos.example.com"
+SERVICE = "photoprism-photos-example-com"
+SECRET = "secrets/sites/photos-example-com.env"
+
+
+def _password(stack: Stack) -> str:
+    return read_env_file(stack.root / SECRET)["PHOTOPRISM_DATABASE_PASSWORD"]
+
+
+def _logs_in(stack: Stack, password: str) -> bool:
+    """Whether MariaDB lets the site's user in with `password` (over TCP, as PhotoPrism connects)."""
+    user = "pp_photos_example_com"
+    code, _ = stack.container("mariadb").exec_run(
+        ["mariadb", "-h127.0.0.1", f"-u{user}", f"-p{password}", "-e", "SELECT 1"]
+    )
+    return code == 0
+
+
+@pytest.mark.parametrize("haproxy", HAPROXY_IMAGES, ids=lambda image: image.rsplit(":", 1)[1])
+def test_init_force_keeps_secrets_and_rotation_under_load_fails_no_request(
+    docker_client: docker.DockerClient, tmp_path: Path, haproxy: str
+) -> None:
+    with make_stack(docker_client, tmp_path / "stack", sites_form=True, haproxy=haproxy) as stack:
+        stack.up()
+        secrets = {p: p.read_bytes() for p in (stack.root / "secrets").rglob("*.env")}
+        tuned = (stack.root / "stack.yaml").read_text()
+        code, out, err = stack.cli("init", "--domain", DOMAIN, "--force")
+        assert code == 0 and "Kept the existing passwords" in out, err
+        assert {p: p.read_bytes() for p in secrets} == secrets
+        (stack.root / "stack.yaml").write_text(tuned)  # the test's ports and images again
+        stack.up()  # MariaDB and PhotoPrism still agree on the kept password
+
+        old = _password(stack)
+        old_id = stack.container(SERVICE).id
+        load = FreshConnections(stack.https, DOMAIN, stack.ca, path="/api/v1/photos")  # a query per request
+        with load:
+            wait_until(lambda: load.ok > 20, 30, "load before the rotation")
+            code, out, err = stack.cli("secrets", "rotate", "database", "--timeout", "120")
+            done = time.monotonic()
+            wait_until(lambda: load.ok_after(done) > 20, 30, "load after the rotation")
+        assert code == 0, err + out
+        assert load.failures == [], load.failures[:5]
+        new = _password(stack)
+        assert new != old and f"Rotated the database password of {DOMAIN}" in out
+        assert (stack.root / SECRET).stat().st_mode & 0o777 == 0o600
+        assert stack.container(SERVICE).id != old_id  # PhotoPrism runs anew with the new password...
+        assert sorted(stack.containers()) == ["haproxy", "mariadb", SERVICE]  # ...under its own name, once
+        assert _logs_in(stack, new) and not _logs_in(stack, old)
+        assert new not in out + err
+        code, out, _ = stack.cli("up", "--timeout", "120")
+        assert code == 0 and "recreating" not in out  # nothing drifted
+
+
+def test_a_rotation_mariadb_cannot_take_changes_nothing(docker_client: docker.DockerClient, tmp_path: Path) -> None:
+    with make_stack(docker_client, tmp_path / "stack", sites_form=True) as stack:
+        stack.up()
+        before = (stack.root / SECRET).read_bytes()
+        photoprism = stack.container(SERVICE).id
+        stack.container("mariadb").stop(timeout=10)
+        code, out, err = stack.cli("secrets", "rotate", "database", "--timeout", "60")
+        assert code == 1, err + out
+        assert err.startswith("error: mariadb is not running") and "nothing was changed" in err
+        assert (stack.root / SECRET).read_bytes() == before
+        assert stack.container(SERVICE).id == photoprism
