@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 
 from stackctl import __version__
-from tests.helpers import hash_tree, require_tool, run_cli, self_signed_bundle, write_default_bundle
+from tests.helpers import hash_tree, require_tool, run_cli, self_signed_bundle, single_site_yaml, write_default_bundle
 
 
 def test_version_and_help() -> None:
@@ -60,6 +60,20 @@ def test_init_refuses_to_overwrite_without_force(stack_dir: Path) -> None:
     assert all(path.read_bytes() == text for path, text in secrets_before.items())
     assert "Kept the existing passwords in secrets/photoprism.env" in result.out
     assert "secrets/sites/other-example-com.env (0600)" in result.out  # the new site gets its own
+    kept = next(stack_dir.glob("stack.yaml.before-init-*"))  # the replaced stack.yaml is kept
+    assert "photos.example.com" in kept.read_text() and f"as {kept.name}" in result.out
+
+
+def test_init_force_keeps_the_single_site_forms_passwords_too(tmp_path: Path) -> None:
+    (tmp_path / "stack.yaml").write_text(single_site_yaml("photos.example.com"))
+    assert run_cli("--dir", str(tmp_path), "init").code == 0
+    before = {p: p.read_bytes() for p in (tmp_path / "secrets").rglob("*.env")}
+    result = run_cli("--dir", str(tmp_path), "init", "--force")
+    assert result.code == 0, result.err
+    assert {p: p.read_bytes() for p in before} == before
+    assert "Kept the existing passwords in secrets/photoprism.env, secrets/mariadb.env, secrets/haproxy.env" in (
+        result.out
+    )
 
 
 def test_init_rejects_a_bad_domain_and_writes_nothing(tmp_path: Path) -> None:

@@ -13,7 +13,8 @@ from stackctl.config.secrets import (
     write_missing_site_secrets,
 )
 from stackctl.config.settings import HAPROXY_LTS_IMAGE
-from stackctl.config.spec import load_spec, spec_from_data
+from stackctl.config.spec import load_spec, read_spec_text, spec_from_data
+from stackctl.core.clock import utcnow
 from stackctl.core.errors import ExitStatus, InvalidInput, SpecError
 from stackctl.core.fsio import atomic_write
 from stackctl.core.yamlload import parse_yaml
@@ -123,6 +124,10 @@ def run(ctx: Context, args: argparse.Namespace) -> ExitStatus:
     # An existing stack.yaml must be valid before secrets are made for it.
     spec = load_spec(ctx.paths.spec) if text is None else spec_of_text(text)
     if text is not None:
+        if spec_exists:  # --force: the stack.yaml it replaces is kept beside it, never lost
+            kept_spec = paths.root / f"stack.yaml.before-init-{utcnow():%Y%m%dT%H%M%SZ}"
+            atomic_write(kept_spec, read_spec_text(paths.spec))
+            ctx.say(f"Kept the previous stack.yaml as {kept_spec.name}")
         atomic_write(paths.spec, text)
         ctx.say(f"Created {paths.spec} for https://{args.domain.lower()}/")
     kept = existing_secret_files(paths.root, spec)

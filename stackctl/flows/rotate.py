@@ -61,9 +61,9 @@ def check_rotatable(spec: StackSpec, site: Site) -> None:
         raise InvalidInput("database.kind is sqlite: a SQLite database has no password", "nothing to rotate")
     if site.legacy:
         raise InvalidInput(
-            "the single-site form keeps PhotoPrism's database password in mariadb.env, which MariaDB's own "
-            "container is made from, so it cannot change without restarting MariaDB",
-            "list the site under sites: (the form stackctl init writes) to rotate its password",
+            "secrets rotate database is not available for the single-site form of stack.yaml yet: its password "
+            "is also MariaDB's own setting in mariadb.env, which cannot change without restarting MariaDB",
+            "the current password stays valid; it is random and private to this machine",
         )
 
 
