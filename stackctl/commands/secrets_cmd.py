@@ -1,4 +1,4 @@
-"""stackctl secrets rotate database [--site D]."""
+"""stackctl secrets rotate {database|admin} [--site D]."""
 
 from __future__ import annotations
 
@@ -9,11 +9,15 @@ from stackctl.commands.argtypes import seconds
 
 OPS = "stackctl.commands.secrets_ops"
 
-HELP = """Change a PhotoPrism site's database password on the running stack without a failed request:
-MariaDB accepts the old and the new password while a new PhotoPrism container with the new one starts
-beside the running one; HAProxy moves the site's requests over once it is healthy; the old container
-stops; then MariaDB accepts only the new password. A failure before the move puts the old password
-back everywhere (exit 1)."""
+HELP = """Change a PhotoPrism site's password on the running stack without a failed request.
+
+database: MariaDB accepts the old and the new password while a new PhotoPrism container with the new
+one starts beside the running one; HAProxy moves the site's requests over once it is healthy; the old
+container stops; then MariaDB accepts only the new password. A failure before the move puts the old
+password back everywhere (exit 1).
+
+admin: PhotoPrism's own `photoprism passwd` sets it, a login through HTTPS proves it, and only then is
+it written to secrets/; PhotoPrism's container is then replaced beside the old one, as above."""
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -23,7 +27,11 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         "rotate", help="change a password in the running service, then in secrets/",
         description=HELP, formatter_class=argparse.RawDescriptionHelpFormatter,
     )  # fmt: skip
-    r.add_argument("secret", choices=["database"], help="database: a PhotoPrism site's MariaDB password")
+    r.add_argument(
+        "secret",
+        choices=["database", "admin"],
+        help="database: a PhotoPrism site's MariaDB password; admin: its admin account's password",
+    )
     r.add_argument("--site", metavar="DOMAIN", help="this PhotoPrism site only (default: each one in turn)")
     r.add_argument("--timeout", type=seconds(1, 86400), default=300.0, help="seconds it may take (default 300)")
     r.set_defaults(handler=lazy(OPS, "run_rotate"))

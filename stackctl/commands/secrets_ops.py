@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 from stackctl.config.spec import load_spec
 from stackctl.core.errors import ExitStatus, InvalidInput
 from stackctl.flows.rotate import check_rotatable, rotate_database
+from stackctl.flows.rotate_admin import rotate_admin
 
 if TYPE_CHECKING:
     from stackctl.commands.context import Context
@@ -20,10 +21,11 @@ def run_rotate(ctx: Context, args: argparse.Namespace) -> ExitStatus:
     if not sites:
         raise InvalidInput("this stack has no PhotoPrism site", "nothing to rotate")
     for site in sites:
-        check_rotatable(spec, site)  # every site is checked before the first one changes
+        check_rotatable(spec, site, args.secret)  # every site is checked before the first one changes
+    rotate = rotate_admin if args.secret == "admin" else rotate_database
     for site in sites:
         started = time.monotonic()
-        rotate_database(ctx.paths, spec, site, ctx.edge, ctx.say, args.timeout)
-        ctx.say(f"Rotated the database password of {site.domain} in {time.monotonic() - started:.1f}s; "
+        rotate(ctx.paths, spec, site, ctx.edge, ctx.say, args.timeout)
+        ctx.say(f"Rotated the {args.secret} password of {site.domain} in {time.monotonic() - started:.1f}s; "
                 f"it is in {site.secrets_file}")  # fmt: skip
     return ExitStatus.OK

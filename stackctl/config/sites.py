@@ -97,6 +97,10 @@ class Site:
         return f"{self.upstream.url_host}:{self.upstream.url_port}"
 
     @property
+    def app_port(self) -> int:
+        return int(self.app_address.rsplit(":", 1)[1])
+
+    @property
     def database_name(self) -> str:
         """The MariaDB database and user of a PhotoPrism site."""
         return LEGACY_SERVICE if self.legacy else f"pp_{self.slug.replace('-', '_')}"

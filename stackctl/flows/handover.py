@@ -9,9 +9,13 @@ import contextlib
 import time
 from collections.abc import Callable
 
+from stackctl.config.layout import StackPaths
+from stackctl.config.sites import Site
+from stackctl.config.spec import StackSpec
 from stackctl.core.clock import Deadline
 from stackctl.core.errors import OperationFailed, StackctlError
-from stackctl.engines.base import Report
+from stackctl.engines.base import Engine, Report
+from stackctl.engines.model import services
 from stackctl.haproxy.runtime_api import RuntimeApi
 
 NEXT_SERVER = "stackctl-next"  # the temporary server's name; a configured one is a site's slug
@@ -48,6 +52,24 @@ def move_traffic(
         _quietly(lambda: _remove_next(runtime, backend, deadline))
         raise
     _remove_next(runtime, backend, deadline)
+
+
+def replace_beside(
+    engine: Engine, runtime: RuntimeApi, paths: StackPaths, spec: StackSpec, site: Site, deadline: Deadline,
+    report: Report,
+) -> None:  # fmt: skip
+    """The site's container replaced by one made from the current secrets, without a failed request: the
+    new one starts beside the old one, takes the traffic, and the old one goes. On failure before the
+    traffic moved, the new one is removed and the old one serves as before."""
+    assert site.service is not None
+    service = services(spec, paths, only=site.service)[0]
+    beside = engine.start_beside(spec, paths, service, deadline, report)
+    try:
+        move_traffic(runtime, site.backend, site.server, beside.address, site.app_port, deadline, report)
+    except BaseException:
+        engine.discard_beside(beside)
+        raise
+    engine.finish_beside(spec, beside, report)
 
 
 def _wait_idle(runtime: RuntimeApi, backend: str, server: str, deadline: Deadline) -> None:

@@ -1,9 +1,9 @@
-"""`stackctl secrets rotate database`: a PhotoPrism site's database password changed without a failed
-request. MariaDB first accepts the old and the new password (two authentication methods on the user);
-the secret file gets the new one; a new PhotoPrism container with it starts beside the running one and
-must become healthy (which proves the new password works); HAProxy moves the site's traffic over; the
-old container stops; then MariaDB accepts the new password only. Any failure before traffic moved puts
-the old password back everywhere."""
+"""`stackctl secrets rotate`: what every rotation checks first, and a PhotoPrism site's database
+password changed without a failed request. MariaDB first accepts the old and the new password (two
+authentication methods on the user); the secret file gets the new one; a new PhotoPrism container with
+it starts beside the running one and must become healthy (which proves the new password works);
+HAProxy moves the site's traffic over; the old container stops; then MariaDB accepts the new password
+only. Any failure before traffic moved puts the old password back everywhere."""
 
 from __future__ import annotations
 
@@ -15,15 +15,14 @@ from pathlib import Path
 from stackctl.certs.store import CertStore
 from stackctl.config.layout import StackPaths
 from stackctl.config.secrets import GENERATED_PASSWORD, read_env_file, write_env_file
-from stackctl.config.sites import PHOTOPRISM_PORT, Site
+from stackctl.config.sites import Site
 from stackctl.config.spec import StackSpec
 from stackctl.core.clock import Deadline
 from stackctl.core.errors import InvalidInput, OperationFailed, StackctlError
 from stackctl.core.fsio import PRIVATE_FILE_MODE, atomic_write
 from stackctl.engines.base import Engine, Report
-from stackctl.engines.model import services
 from stackctl.flows.edges import Edges
-from stackctl.flows.handover import move_traffic
+from stackctl.flows.handover import replace_beside
 from stackctl.flows.site_databases import run_sql
 from stackctl.haproxy.runtime_api import RuntimeApi, socket_path
 from stackctl.health.probe import probe_until
@@ -50,13 +49,18 @@ def _only(user: str, password: str) -> str:
     return f"ALTER USER '{user}'@'%' IDENTIFIED BY '{password}';\nFLUSH PRIVILEGES;\n"
 
 
-def check_rotatable(spec: StackSpec, site: Site) -> None:
+SECRETS = ("database", "admin")
+
+
+def check_rotatable(spec: StackSpec, site: Site, what: str) -> None:
     refused = spec.capabilities.secret_rotation
     if refused is not None:
         raise InvalidInput(refused.rule, refused.hint)
     if site.photoprism is None:
         raise InvalidInput(f"{site.domain} is not a PhotoPrism site: its app keeps its own passwords", "name a "
                            "PhotoPrism site with --site")  # fmt: skip
+    if what == "admin":
+        return
     if spec.database.kind != "mariadb":
         raise InvalidInput("database.kind is sqlite: a SQLite database has no password", "nothing to rotate")
     if site.legacy:
@@ -70,15 +74,8 @@ def check_rotatable(spec: StackSpec, site: Site) -> None:
 def rotate_database(
     paths: StackPaths, spec: StackSpec, site: Site, edges: Edges, report: Report, timeout: float
 ) -> None:
-    check_rotatable(spec, site)
-    engine = edges.engine(spec)
-    _check_running(engine, paths, spec, site)
-    runtime = edges.runtime(socket_path(paths.run))
-    if not runtime.answers():
-        raise OperationFailed(
-            "HAProxy's runtime API does not answer, so traffic cannot move to a new container without a gap",
-            "run stackctl up, then try again; nothing was changed",
-        )
+    check_rotatable(spec, site, "database")
+    engine, runtime = running_stack(paths, spec, site, edges, ("mariadb", site.service or ""))
     secrets_path = paths.root / site.secrets_file
     old_text = secrets_path.read_bytes()
     values = read_env_file(secrets_path)
@@ -106,35 +103,41 @@ def rotate_database(
             "run stackctl secrets rotate database again",
         ) from e
     report(f"MariaDB accepts only the new password of {user}")
-    _verify(paths, spec, site, deadline)
+    verify_site(paths, spec, site, deadline)
 
 
-def _check_running(engine: Engine, paths: StackPaths, spec: StackSpec, site: Site) -> None:
+def running_stack(
+    paths: StackPaths, spec: StackSpec, site: Site, edges: Edges, needed: tuple[str, ...]
+) -> tuple[Engine, RuntimeApi]:
+    """The engine and HAProxy's runtime API, once the services a rotation needs run and the API answers
+    (a container is replaced beside the old one through it)."""
+    engine = edges.engine(spec)
     running = engine.containers(spec.name, paths.compose_dir)
-    for service in ("mariadb", site.service or ""):
+    for service in needed:
         found = running.get(service)
         if found is None or found.status != "running":
             raise OperationFailed(
                 f"{service} is not running, so its password cannot change now",
                 "start the stack with stackctl up, then try again; nothing was changed",
             )
+    runtime = edges.runtime(socket_path(paths.run))
+    if not runtime.answers():
+        raise OperationFailed(
+            "HAProxy's runtime API does not answer, so traffic cannot move to a new container without a gap",
+            "run stackctl up, then try again; nothing was changed",
+        )
+    return engine, runtime
 
 
 def _switch(
     engine: Engine, runtime: RuntimeApi, paths: StackPaths, spec: StackSpec, site: Site,
     change: SecretChange, undo_sql: Callable[[], None], deadline: Deadline, report: Report,
 ) -> None:  # fmt: skip
-    """The secret file, the new container beside the old one, the traffic; all undone on failure."""
-    assert site.service is not None
+    """The secret file, then the container replaced beside the old one; both undone on failure."""
     write_env_file(change.path, change.new_values)
-    beside = None
     try:
-        service = services(spec, paths, only=site.service)[0]
-        beside = engine.start_beside(spec, paths, service, deadline, report)
-        move_traffic(runtime, site.backend, site.server, beside.address, PHOTOPRISM_PORT, deadline, report)
+        replace_beside(engine, runtime, paths, spec, site, deadline, report)
     except BaseException as e:
-        if beside is not None:
-            engine.discard_beside(beside)
         atomic_write(change.path, change.old_text, PRIVATE_FILE_MODE)
         try:
             undo_sql()
@@ -150,18 +153,17 @@ def _switch(
                 f"the old password is back everywhere and the site runs as before; {e.hint}",
             ) from e
         raise
-    engine.finish_beside(spec, beside, report)
 
 
 def _why(error: BaseException) -> str:
     return error.message if isinstance(error, StackctlError) else type(error).__name__
 
 
-def _verify(paths: StackPaths, spec: StackSpec, site: Site, deadline: Deadline) -> None:
+def verify_site(paths: StackPaths, spec: StackSpec, site: Site, deadline: Deadline) -> None:
     target = probe_target(spec, site, CertStore(paths.certs))
     result = probe_until(target, max(deadline.left(), 5.0))
     if not result.ok:
         raise OperationFailed(
             f"the password changed, but {site.domain} does not pass the HTTPS check: {result.failed_text()}",
-            "run stackctl status; the new password is in " + site.secrets_file,
+            f"run stackctl status; the new password is in {site.secrets_file}",
         )

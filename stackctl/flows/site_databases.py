@@ -4,18 +4,15 @@ from a 0600 file in run/ (0700): no password appears in a command line or an env
 
 from __future__ import annotations
 
-import os
-from pathlib import Path
-
 from stackctl.config.layout import StackPaths
 from stackctl.config.secrets import GENERATED_PASSWORD, read_site_secrets
 from stackctl.config.sites import Site
 from stackctl.config.spec import StackSpec
 from stackctl.core.errors import InvalidInput, OperationFailed
-from stackctl.core.fsio import PRIVATE_DIR_MODE, PRIVATE_FILE_MODE, ensure_dir
 from stackctl.engines.base import ContainerInfo, Engine, Report
 from stackctl.engines.model import Service
 from stackctl.flows.dumps import MARIADB_RESTORE
+from stackctl.flows.fed import run_fed
 
 
 def sites_needing_databases(spec: StackSpec, wanted: list[Service], ours: dict[str, ContainerInfo]) -> list[Site]:
@@ -75,14 +72,6 @@ def ensure_site_databases(
 
 
 def run_sql(engine: Engine, paths: StackPaths, spec: StackSpec, script: str) -> None:
-    """SQL as MariaDB's root, through the client in its container; the script (passwords in it) goes
-    through a 0600 file in run/ to the client's stdin, never through a command line."""
-    ensure_dir(paths.run, PRIVATE_DIR_MODE)
-    sql = paths.run / f".sql-{os.getpid()}.sql"
-    fd = os.open(sql, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, PRIVATE_FILE_MODE)
-    try:
-        with os.fdopen(fd, "w") as out:
-            out.write(script)
-        engine.run_in(spec, "mariadb", ["sh", "-c", MARIADB_RESTORE], stdin=Path(sql))
-    finally:
-        sql.unlink(missing_ok=True)
+    """SQL as MariaDB's root, through the client in its container (passwords in it stay off every
+    command line)."""
+    run_fed(engine, paths, spec, "mariadb", ["sh", "-c", MARIADB_RESTORE], script)

@@ -107,6 +107,19 @@ def _host_header(target: Target, port: int, default: int) -> str:
     return target.domain if port == default else f"{target.domain}:{port}"
 
 
+def https_request(
+    target: Target, method: str, path: str, body: bytes | None = None, headers: dict[str, str] | None = None
+) -> tuple[int, bytes]:
+    """One request over a verified TLS connection to the target: (status, body). Raises OSError,
+    ssl.SSLError or http.client.HTTPException."""
+    with _tls_socket(target, ["http/1.1"]) as tls:
+        conn = _http_over(tls, target)
+        host = {"Host": _host_header(target, target.https_port, 443)}
+        conn.request(method, path, body=body, headers={**host, **(headers or {})})
+        response = conn.getresponse()
+        return response.status, response.read()
+
+
 def _handshake(target: Target, result: ProbeResult) -> bool:
     try:
         with _tls_socket(target, ["h2", "http/1.1"]) as tls:

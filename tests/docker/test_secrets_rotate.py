@@ -1,9 +1,14 @@
 """Passwords of a stack that has run are never lost: `init --force` keeps every secret (and `up` is
-healthy after it), and `secrets rotate database` changes a site's database password under load without
-a failed request, on HAProxy 3.0 and 2.6; a rotation MariaDB cannot take changes nothing."""
+healthy after it), and `secrets rotate database` and `admin` change a site's passwords under load without
+a failed request, on HAProxy 3.0 and 2.6 and in both forms of stack.yaml where they apply; a rotation
+MariaDB cannot take changes nothing."""
 
 from __future__ import annotations
 
+import http.client
+import json
+import socket
+import ssl
 import time
 from pathlib import Path
 
@@ -22,6 +27,34 @@ SECRET = "secrets/sites/photos-example-com.env"
 
 def _password(stack: Stack) -> str:
     return read_env_file(stack.root / SECRET)["PHOTOPRISM_DATABASE_PASSWORD"]
+
+
+def _admin_login(stack: Stack, password: str) -> int:
+    """The status of PhotoPrism's login API for `admin`, through the stack's HTTPS."""
+    context = ssl.create_default_context(cafile=stack.ca)
+    conn = http.client.HTTPSConnection("127.0.0.1", stack.https, timeout=10, context=context)
+    conn.sock = context.wrap_socket(socket.create_connection(("127.0.0.1", stack.https)), server_hostname=DOMAIN)
+    body = json.dumps({"username": "admin", "password": password})
+    conn.request("POST", "/api/v1/session", body=body, headers={"Host": DOMAIN, "Content-Type": "application/json"})
+    return conn.getresponse().status
+
+
+def _rotate_admin_under_load(stack: Stack, secret: str) -> None:
+    old = read_env_file(stack.root / secret)["PHOTOPRISM_ADMIN_PASSWORD"]
+    assert _admin_login(stack, old) == 200
+    load = FreshConnections(stack.https, DOMAIN, stack.ca, path="/api/v1/photos")
+    with load:
+        wait_until(lambda: load.ok > 20, 30, "load before the admin rotation")
+        code, out, err = stack.cli("secrets", "rotate", "admin", "--timeout", "120")
+        done = time.monotonic()
+        wait_until(lambda: load.ok_after(done) > 20, 30, "load after the admin rotation")
+    assert code == 0, err + out
+    assert load.failures == [], load.failures[:5]
+    new = read_env_file(stack.root / secret)["PHOTOPRISM_ADMIN_PASSWORD"]
+    assert new != old and new not in out + err
+    assert _admin_login(stack, new) == 200 and _admin_login(stack, old) == 401
+    code, out, _ = stack.cli("up", "--timeout", "120")
+    assert code == 0 and "recreating" not in out  # the container's environment matches the file
 
 
 def _logs_in(stack: Stack, password: str) -> bool:
@@ -66,6 +99,17 @@ def test_init_force_keeps_secrets_and_rotation_under_load_fails_no_request(
         assert new not in out + err
         code, out, _ = stack.cli("up", "--timeout", "120")
         assert code == 0 and "recreating" not in out  # nothing drifted
+        _rotate_admin_under_load(stack, SECRET)
+
+
+def test_the_single_site_forms_admin_password_rotates_and_its_database_password_is_refused(
+    docker_client: docker.DockerClient, tmp_path: Path
+) -> None:
+    with make_stack(docker_client, tmp_path / "stack") as stack:
+        stack.up()
+        _rotate_admin_under_load(stack, "secrets/photoprism.env")
+        code, _, err = stack.cli("secrets", "rotate", "database")
+        assert code == 2 and "single-site form" in err
 
 
 def test_a_rotation_mariadb_cannot_take_changes_nothing(docker_client: docker.DockerClient, tmp_path: Path) -> None:

@@ -10,6 +10,11 @@ Versions, for upgrade tests (STANDIN_VERSION, baked into the image): like PhotoP
 migrates the database schema when it starts. v1 creates `photos`; v2 adds a `favorite` column; v3
 adds a `rating` column and then never becomes healthy. GET /api/v1/photos lists the rows with the
 schema version; POST /api/v1/photos?title=T adds one.
+
+Accounts, as PhotoPrism keeps them: PHOTOPRISM_ADMIN_PASSWORD is the admin's initial password only;
+`photoprism passwd [USER]` reads a new one twice from stdin ("New Password: ", "Retype Password: ") and
+stores its hash in the database, after which the environment's value no longer logs in. POST
+/api/v1/session with {"username", "password"} answers 200 with a session id, or 401.
 """
 
 import base64
@@ -178,6 +183,13 @@ class Handler(BaseHTTPRequestHandler):
 
     def do_POST(self):
         path, _, query = self.path.partition("?")
+        if path == "/api/v1/session":
+            body = json.loads(self.rfile.read(int(self.headers.get("Content-Length", "0"))) or b"{}")
+            if logs_in(str(body.get("username", "")), str(body.get("password", ""))):
+                self._json(200, {"id": base64.b32encode(os.urandom(10)).decode().lower()})
+            else:
+                self._json(401, {"error": "Invalid credentials"})
+            return
         if path == "/api/v1/photos":
             add_photo(urllib.parse.parse_qs(query).get("title", ["untitled"])[0])
             self._json(201, photos_document())
@@ -289,8 +301,66 @@ class Server(ThreadingHTTPServer):
     address_family = socket.AF_INET
 
 
+def _password_hash(password, salt):
+    return hashlib.pbkdf2_hmac("sha256", password.encode(), salt, 10000).hex()
+
+
+def _stored_password(cursor, username):
+    cursor.execute(
+        "CREATE TABLE IF NOT EXISTS standin_passwords (username VARCHAR(64) PRIMARY KEY, "
+        "salt VARCHAR(64) NOT NULL, hash VARCHAR(128) NOT NULL)"
+    )
+    marker = "%s" if _mysql() else "?"
+    cursor.execute(f"SELECT salt, hash FROM standin_passwords WHERE username = {marker}", (username,))
+    return cursor.fetchone()
+
+
+def logs_in(username, password):
+    """Like PhotoPrism: a stored password wins; without one, the admin's initial password counts."""
+    conn = connect_database()
+    try:
+        row = _stored_password(conn.cursor(), username)
+    finally:
+        conn.close()
+    if row is not None:
+        return _password_hash(password, bytes.fromhex(row[0])) == row[1]
+    admin = os.environ.get("PHOTOPRISM_ADMIN_USER", "admin")
+    return username == admin and bool(password) and password == setting("ADMIN_PASSWORD")
+
+
+def passwd(username):
+    print("New Password: ", end="", flush=True)
+    new = sys.stdin.readline().rstrip("\n")
+    print("Retype Password: ", end="", flush=True)
+    again = sys.stdin.readline().rstrip("\n")
+    if len(new) < 8:
+        print("new password is too short, please try again", file=sys.stderr)
+        return 1
+    if new != again:
+        print("passwords did not match, please try again", file=sys.stderr)
+        return 1
+    salt = os.urandom(16)
+    conn = connect_database()
+    try:
+        cursor = conn.cursor()
+        _stored_password(cursor, username)
+        marker = "%s" if _mysql() else "?"
+        cursor.execute(f"DELETE FROM standin_passwords WHERE username = {marker}", (username,))
+        cursor.execute(
+            f"INSERT INTO standin_passwords (username, salt, hash) VALUES ({marker}, {marker}, {marker})",
+            (username, salt.hex(), _password_hash(new, salt)),
+        )
+        conn.commit()
+    finally:
+        conn.close()
+    print(f"changed password for {username}")
+    return 0
+
+
 def main():
     command = sys.argv[1] if len(sys.argv) > 1 else "start"
+    if command == "passwd":
+        return passwd(sys.argv[2] if len(sys.argv) > 2 else os.environ.get("PHOTOPRISM_ADMIN_USER", "admin"))
     if command == "status":
         try:
             with urllib.request.urlopen(f"http://127.0.0.1:{PORT}/api/v1/status", timeout=4) as response:
