@@ -15,7 +15,12 @@ from pathlib import Path
 import docker
 import pytest
 
+from stackctl.config.layout import StackPaths
 from stackctl.config.secrets import read_env_file
+from stackctl.config.spec import load_spec
+from stackctl.core.clock import Deadline
+from stackctl.engines.docker.engine import connect_engine
+from stackctl.engines.model import services
 from tests.docker.conftest import HAPROXY_IMAGES, Stack, make_stack
 from tests.helpers import wait_until
 from tests.load import FreshConnections
@@ -123,3 +128,24 @@ def test_a_rotation_mariadb_cannot_take_changes_nothing(docker_client: docker.Do
         assert err.startswith("error: mariadb is not running") and "nothing was changed" in err
         assert (stack.root / SECRET).read_bytes() == before
         assert stack.container(SERVICE).id == photoprism
+
+
+def test_up_and_down_remove_what_an_interrupted_replacement_left(
+    docker_client: docker.DockerClient, tmp_path: Path
+) -> None:
+    with make_stack(docker_client, tmp_path / "stack", sites_form=True) as stack:
+        stack.up()
+        own = stack.container(SERVICE).id
+        paths = StackPaths(stack.root)
+        spec = load_spec(paths.spec)
+        service = services(spec, paths, only=SERVICE)[0]
+        # A rotation stopped right after its new container started (the process was killed there).
+        connect_engine().start_beside(spec, paths, service, Deadline(120), lambda line: None)
+        assert len(docker_client.containers.list(filters={"name": f"{stack.name}-{SERVICE}"})) == 2
+        out = stack.up()
+        assert f"removing {stack.name}-{SERVICE}-1-next: left over by an interrupted replacement" in out
+        assert stack.container(SERVICE).id == own and sorted(stack.containers()) == ["haproxy", "mariadb", SERVICE]
+        connect_engine().start_beside(spec, paths, service, Deadline(120), lambda line: None)
+        code, out, err = stack.cli("down")
+        assert code == 0, err
+        assert stack.containers() == {}

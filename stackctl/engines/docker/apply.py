@@ -13,7 +13,7 @@ from docker.models.containers import Container
 from stackctl.core.clock import Deadline
 from stackctl.engines.base import ApplyResult, Report
 from stackctl.engines.docker.client import DOCKER_ERRORS, docker_call, translate
-from stackctl.engines.docker.ownership import project_containers
+from stackctl.engines.docker.ownership import leftover_replacements, project_containers
 from stackctl.engines.docker.waits import wait_ready
 from stackctl.engines.labels import HASH_LABEL, PROJECT_LABEL
 from stackctl.engines.model import Service
@@ -86,6 +86,7 @@ def converge(
     on_ready: Callable[[str], None] | None = None,
 ) -> ApplyResult:
     result = ApplyResult()
+    _remove_leftovers(client, project, working_dir, report)
     existing = project_containers(client, project, working_dir)
     wanted = {s.name for s in services}
     for name, container in existing.items():
@@ -159,10 +160,17 @@ def start_container(container: Container) -> None:
         raise translate(f"start container {container.name}", e) from e
 
 
+def _remove_leftovers(client: docker.DockerClient, project: str, working_dir: Path, report: Report) -> None:
+    for container in leftover_replacements(client, project, working_dir):
+        report(f"removing {container.name}: left over by an interrupted replacement")
+        remove_container(container, timeout=0)
+
+
 def down(
     client: docker.DockerClient, project: str, network: str, working_dir: Path, volumes: bool, report: Report
 ) -> list[str]:
     removed = []
+    _remove_leftovers(client, project, working_dir, report)
     for name, container in project_containers(client, project, working_dir).items():
         report(f"removing {container.name}")
         remove_container(container)

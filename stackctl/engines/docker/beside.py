@@ -14,10 +14,9 @@ from stackctl.core.clock import Deadline
 from stackctl.engines.base import Beside, Report
 from stackctl.engines.docker.apply import create_container, remove_container, start_container
 from stackctl.engines.docker.client import DOCKER_ERRORS, docker_call, translate
+from stackctl.engines.docker.ownership import REPLACEMENT_SUFFIX
 from stackctl.engines.docker.waits import wait_ready
 from stackctl.engines.model import Service
-
-NEXT_SUFFIX = "-next"
 
 
 def start_beside(
@@ -25,7 +24,7 @@ def start_beside(
     deadline: Deadline, report: Report,
 ) -> Beside:  # fmt: skip
     """Start `service` as a second container and wait until it is ready; returns where it answers."""
-    name = f"{service.container_name}{NEXT_SUFFIX}"
+    name = f"{service.container_name}{REPLACEMENT_SUFFIX}"
     _remove_named(client, name)  # left over by an interrupted replacement
     report(f"starting {name} beside {service.container_name}")
     container = create_container(client, dataclasses.replace(service, container_name=name), project, network,

@@ -25,9 +25,34 @@ def _foreign_folder(container: Container, compose_dir: Path) -> str | None:
     return None if os.path.realpath(label) == os.path.realpath(compose_dir.absolute()) else label
 
 
+# A service's new container while it runs beside the old one (engines/docker/beside.py).
+REPLACEMENT_SUFFIX = "-next"
+
+
 def project_containers(client: docker.DockerClient, project: str, compose_dir: Path) -> dict[str, Container]:
-    """This project's service containers by service name (one-off containers excluded). Raises
-    ProjectCollision when any of them was started from another stack folder."""
+    """This project's service containers by service name (one-off containers excluded; a service's own
+    container before a replacement beside it). Raises ProjectCollision when any of them was started
+    from another stack folder."""
+    return _by_service(_service_containers(client, project, compose_dir))
+
+
+def leftover_replacements(client: docker.DockerClient, project: str, compose_dir: Path) -> list[Container]:
+    """New containers that an interrupted replacement left beside a service's own."""
+    found = _service_containers(client, project, compose_dir)
+    chosen = {c.id for c in _by_service(found).values()}
+    return [c for c in found if c.id not in chosen]
+
+
+def _by_service(containers: list[Container]) -> dict[str, Container]:
+    chosen: dict[str, Container] = {}
+    for container in containers:
+        service = str(container.labels.get(SERVICE_LABEL, container.name))
+        if service not in chosen or str(chosen[service].name).endswith(REPLACEMENT_SUFFIX):
+            chosen[service] = container
+    return chosen
+
+
+def _service_containers(client: docker.DockerClient, project: str, compose_dir: Path) -> list[Container]:
     with docker_call(f"list the containers of project {project}"):
         found = client.containers.list(all=True, filters={"label": [f"{PROJECT_LABEL}={project}"]})
     for container in found:
@@ -38,6 +63,4 @@ def project_containers(client: docker.DockerClient, project: str, compose_dir: P
                 f"(container {container.name})",
                 f"give this stack another name: in stack.yaml, or run stackctl down in {Path(other).parent} first",
             )
-    return {
-        str(c.labels.get(SERVICE_LABEL, c.name)): c for c in found if c.labels.get(ONEOFF_LABEL, "False") == "False"
-    }
+    return [c for c in found if c.labels.get(ONEOFF_LABEL, "False") == "False"]
