@@ -6,11 +6,14 @@ import contextlib
 import dataclasses
 import datetime as dt
 import hashlib
+import http.client
 import io
+import json
 import os
 import shutil
 import signal
 import socket
+import ssl
 import subprocess
 import threading
 import time
@@ -94,6 +97,30 @@ def run_cli(*argv: str, edges: Edges | None = None) -> CliResult:
     out, err = io.StringIO(), io.StringIO()
     code = main(list(argv), out=out, err=err, edges=edges)
     return CliResult(code, out.getvalue(), err.getvalue())
+
+
+def https_to(address: str, port: int, domain: str, cafile: str, timeout: float = 10.0) -> http.client.HTTPSConnection:
+    """HTTPS to `address` as a browser that resolved `domain` to it: SNI and the certificate check are for
+    `domain` (an IP address alone gets the stack's default certificate, which no one trusts)."""
+    context = ssl.create_default_context(cafile=cafile)
+    conn = http.client.HTTPSConnection(domain, port, timeout=timeout, context=context)
+    conn.sock = context.wrap_socket(socket.create_connection((address, port), timeout=timeout), server_hostname=domain)
+    return conn
+
+
+def https_json(port: int, domain: str, cafile: str, method: str, path: str) -> tuple[int, dict[str, object]]:
+    """(status, JSON body or {}) of one request to the stack on 127.0.0.1."""
+    conn = https_to("127.0.0.1", port, domain, cafile)
+    try:
+        conn.request(method, path, headers={"Host": domain})
+        response = conn.getresponse()
+        body = response.read()
+    finally:
+        conn.close()
+    try:
+        return response.status, dict(json.loads(body)) if body else {}
+    except ValueError:
+        return response.status, {}
 
 
 def write_default_bundle(certs: Path, mode: int = 0o600) -> Path:

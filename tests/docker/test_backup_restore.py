@@ -5,26 +5,21 @@ folder: the same certificate serial served, the same data, verified over HTTPS."
 from __future__ import annotations
 
 import hashlib
-import json
 import shutil
-import ssl
-import urllib.request
 from pathlib import Path
 
 from stackctl.health.probe import served_serial
 from tests.crash import crashes_under_load
 from tests.docker.conftest import Stack, remove_project
-from tests.helpers import first_site_target, run_cli
+from tests.helpers import first_site_target, https_json, run_cli
 
 DOMAIN = "photos.example.com"
 
 
 def _api(stack_root: Path, https: int, method: str, path: str) -> dict[str, object]:
-    ctx = ssl.create_default_context(cafile=str(stack_root / "certs/ca/ca.crt"))
-    ctx.check_hostname = False  # the TCP target is 127.0.0.1; `verify` checks the name
-    request = urllib.request.Request(f"https://127.0.0.1:{https}{path}", method=method, headers={"Host": DOMAIN})
-    with urllib.request.urlopen(request, context=ctx, timeout=10) as response:
-        return dict(json.load(response))
+    status, body = https_json(https, DOMAIN, str(stack_root / "certs/ca/ca.crt"), method, path)
+    assert status in (200, 201), (method, path, status)
+    return body
 
 
 def _tree_digest(folder: Path) -> dict[str, str]:

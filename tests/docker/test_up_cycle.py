@@ -6,7 +6,7 @@ import json
 import time
 
 from tests.docker.conftest import Stack
-from tests.helpers import wait_until
+from tests.helpers import https_json, wait_until
 
 
 def test_up_cycle(stack_each_haproxy: Stack) -> None:
@@ -69,24 +69,13 @@ def test_removed_service_loses_its_container_and_sqlite_runs_without_mariadb(sta
 
 
 def test_stopped_photoprism_gives_503_and_up_restores_it(stack: Stack) -> None:
-    import ssl
-    import urllib.error
-    import urllib.request
 
     stack.up()
-    ctx = ssl.create_default_context(cafile=stack.ca)
 
     def status() -> int:
-        request = urllib.request.Request(
-            f"https://127.0.0.1:{stack.https}/api/v1/status", headers={"Host": "photos.example.com"}
-        )
-        ctx.check_hostname = False  # the TCP target is an IP; the certificate was verified by `verify`
         try:
-            with urllib.request.urlopen(request, context=ctx, timeout=5) as response:
-                return int(response.status)
-        except urllib.error.HTTPError as e:
-            return e.code
-        except (OSError, urllib.error.URLError):
+            return https_json(stack.https, "photos.example.com", stack.ca, "GET", "/api/v1/status")[0]
+        except OSError:
             return -1  # while HAProxy has not yet noticed, a request may time out
 
     assert status() == 200

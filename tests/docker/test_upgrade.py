@@ -10,7 +10,6 @@ import json
 import os
 import random
 import signal
-import ssl
 import subprocess
 import sys
 import time
@@ -24,7 +23,7 @@ import pytest
 
 from tests.crash import crashes_under_load
 from tests.docker.conftest import IN_CI, TEST_IMAGES, Stack, make_stack
-from tests.helpers import default_sigint
+from tests.helpers import default_sigint, https_json
 
 REGISTRY = "127.0.0.1:5555"
 DOMAIN = "photos.example.com"
@@ -80,14 +79,8 @@ def release_stack(registry: str, docker_client: docker.DockerClient, tmp_path: P
 
 
 def _api(stack: Stack, method: str, path: str) -> tuple[int, dict[str, object]]:
-    ctx = ssl.create_default_context(cafile=stack.ca)
-    ctx.check_hostname = False  # the TCP target is 127.0.0.1; the name is checked by `verify`
-    request = urllib.request.Request(f"https://127.0.0.1:{stack.https}{path}", method=method, headers={"Host": DOMAIN})
-    try:
-        with urllib.request.urlopen(request, context=ctx, timeout=10) as response:
-            return int(response.status), json.load(response)
-    except urllib.error.HTTPError as e:
-        return e.code, {}
+    status, body = https_json(stack.https, DOMAIN, stack.ca, method, path)
+    return status, body if status < 400 else {}
 
 
 def _photos(stack: Stack) -> dict[str, object]:
