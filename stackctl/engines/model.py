@@ -55,25 +55,40 @@ class Service:
     # The user's networks it joins besides the stack's. Not in the config hash: a running container
     # joins a network without being recreated.
     external_networks: tuple[str, ...] = ()
+    # Read by the image only to initialize an empty data folder (MariaDB's passwords): not in the hash,
+    # so that rotating one does not make the running container look changed.
+    init_only_env: frozenset[str] = frozenset()
 
     @property
     def config_hash(self) -> str:
         """Changes whenever the container would be created differently (secrets only as a digest). Not
         the restart policy (RESTART_POLICY for every container): it is set on a running one live."""
-        return self._hash(self.options)
+        return self._hash(self.options, self._hashed_environment)
 
     def matches(self, label: str | None) -> bool:
         """A container whose hash label is `label` has this service's settings. Containers that earlier
-        stackctl versions created hashed their restart policy (`unless-stopped`) too: they match, and
-        `up` sets the policy on them live instead of recreating them."""
-        legacy = {**self.options, "restart_policy": {"Name": LEGACY_RESTART_POLICY}}
-        return label is not None and label in (self.config_hash, self._hash(legacy))
+        stackctl versions created hashed their restart policy (`unless-stopped`) and their init-only
+        variables too: they match, and `up` sets the policy on them live instead of recreating them."""
+        return label is not None and label in self._hashes(self.environment) | self._hashes(self._hashed_environment)
 
-    def _hash(self, options: dict[str, Any]) -> str:
+    def matches_whatever_init_only_env(self, label: str | None) -> bool:
+        """`label` stays matching when an init-only variable changes: the container was made by a
+        stackctl that leaves them out of the hash."""
+        return label is not None and label in self._hashes(self._hashed_environment)
+
+    @property
+    def _hashed_environment(self) -> dict[str, str]:
+        return {k: v for k, v in self.environment.items() if k not in self.init_only_env}
+
+    def _hashes(self, environment: dict[str, str]) -> set[str]:
+        legacy = {**self.options, "restart_policy": {"Name": LEGACY_RESTART_POLICY}}
+        return {self._hash(self.options, environment), self._hash(legacy, environment)}
+
+    def _hash(self, options: dict[str, Any], environment: dict[str, str]) -> str:
         document = {
             "image": self.image,
             "command": self.command,
-            "environment": self.environment,
+            "environment": environment,
             "ports": self.ports,
             "binds": [b.as_sdk() for b in self.binds],
             "healthcheck": self.healthcheck,
@@ -162,6 +177,7 @@ def services(spec: StackSpec, paths: StackPaths, only: str | None = None) -> lis
                 depends_on=list(model.depends_on),
                 options={k: v for k, v in options.items() if v is not None},
                 external_networks=model.external_networks,
+                init_only_env=frozenset(model.init_only_env),
             )
         )
     return result

@@ -21,6 +21,7 @@ from stackctl.core.clock import Deadline
 from stackctl.core.errors import InvalidInput, OperationFailed, StackctlError
 from stackctl.core.fsio import PRIVATE_FILE_MODE, atomic_write
 from stackctl.engines.base import Engine, Report
+from stackctl.engines.model import services
 from stackctl.flows.edges import Edges
 from stackctl.flows.handover import replace_beside
 from stackctl.flows.site_databases import run_sql
@@ -63,11 +64,38 @@ def check_rotatable(spec: StackSpec, site: Site, what: str) -> None:
         return
     if spec.database.kind != "mariadb":
         raise InvalidInput("database.kind is sqlite: a SQLite database has no password", "nothing to rotate")
+
+
+def _changes(paths: StackPaths, site: Site, new: str) -> tuple[str, list[SecretChange]]:
+    """The current password, and each secret file that holds it with the new one in its place: the
+    site's own file, and for the single-site form also mariadb.env (MariaDB's initial setting, which
+    `restore` creates a fresh database user from)."""
+    files = [(paths.root / site.secrets_file, PASSWORD_KEY)]
     if site.legacy:
-        raise InvalidInput(
-            "secrets rotate database is not available for the single-site form of stack.yaml yet: its password "
-            "is also MariaDB's own setting in mariadb.env, which cannot change without restarting MariaDB",
-            "the current password stays valid; it is random and private to this machine",
+        files.append((paths.secrets / "mariadb.env", "MARIADB_PASSWORD"))
+    changes = []
+    old = read_env_file(files[0][0]).get(PASSWORD_KEY, "")
+    if not GENERATED_PASSWORD.fullmatch(old):
+        raise InvalidInput(f"{site.secrets_file}: {PASSWORD_KEY} must be 16 to 128 letters, digits, '-' or '_'",
+                           "put back the generated password")  # fmt: skip
+    for path, key in files:
+        values = read_env_file(path)
+        changes.append(SecretChange(path, path.read_bytes(), {**values, key: new}))
+    return old, changes
+
+
+def _check_mariadb_container(engine: Engine, paths: StackPaths, spec: StackSpec, site: Site) -> None:
+    """The single-site form changes mariadb.env, which MariaDB's container is made from: only a container
+    whose hash leaves its init-only passwords out stays unchanged (an earlier stackctl hashed them)."""
+    if not site.legacy:
+        return
+    label = engine.containers(spec.name, paths.compose_dir)["mariadb"].config_hash
+    if not services(spec, paths, only="mariadb")[0].matches_whatever_init_only_env(label):
+        raise OperationFailed(
+            "MariaDB's container was made by an earlier stackctl, which counted its password in the "
+            "container's settings, so a new password would make stackctl up recreate MariaDB",
+            "nothing was changed; the rotation works once MariaDB's container is made anew (the next "
+            "stackctl upgrade of mariadb, or stackctl down and up)",
         )
 
 
@@ -76,14 +104,9 @@ def rotate_database(
 ) -> None:
     check_rotatable(spec, site, "database")
     engine, runtime = running_stack(paths, spec, site, edges, ("mariadb", site.service or ""))
-    secrets_path = paths.root / site.secrets_file
-    old_text = secrets_path.read_bytes()
-    values = read_env_file(secrets_path)
-    old = values.get(PASSWORD_KEY, "")
-    if not GENERATED_PASSWORD.fullmatch(old):
-        raise InvalidInput(f"{site.secrets_file}: {PASSWORD_KEY} must be 16 to 128 letters, digits, '-' or '_'",
-                           "put back the generated password")  # fmt: skip
+    _check_mariadb_container(engine, paths, spec, site)
     new = secrets.token_urlsafe(24)
+    old, changes = _changes(paths, site, new)
     user = site.database_name
     try:
         run_sql(engine, paths, spec, _both(user, old, new))
@@ -92,8 +115,7 @@ def rotate_database(
                               "fix the cause (is MariaDB running?) and try again") from e  # fmt: skip
     report(f"MariaDB accepts the old and the new password of {user} while PhotoPrism moves over")
     deadline = Deadline(timeout)
-    change = SecretChange(secrets_path, old_text, {**values, PASSWORD_KEY: new})
-    _switch(engine, runtime, paths, spec, site, change, lambda: run_sql(engine, paths, spec, _only(user, old)),
+    _switch(engine, runtime, paths, spec, site, changes, lambda: run_sql(engine, paths, spec, _only(user, old)),
             deadline, report)  # fmt: skip
     try:
         run_sql(engine, paths, spec, _only(user, new))
@@ -131,14 +153,16 @@ def running_stack(
 
 def _switch(
     engine: Engine, runtime: RuntimeApi, paths: StackPaths, spec: StackSpec, site: Site,
-    change: SecretChange, undo_sql: Callable[[], None], deadline: Deadline, report: Report,
+    changes: list[SecretChange], undo_sql: Callable[[], None], deadline: Deadline, report: Report,
 ) -> None:  # fmt: skip
-    """The secret file, then the container replaced beside the old one; both undone on failure."""
-    write_env_file(change.path, change.new_values)
+    """The secret files, then the container replaced beside the old one; both undone on failure."""
     try:
+        for change in changes:
+            write_env_file(change.path, change.new_values)
         replace_beside(engine, runtime, paths, spec, site, deadline, report)
     except BaseException as e:
-        atomic_write(change.path, change.old_text, PRIVATE_FILE_MODE)
+        for change in changes:
+            atomic_write(change.path, change.old_text, PRIVATE_FILE_MODE)
         try:
             undo_sql()
         except StackctlError as undo:

@@ -79,6 +79,9 @@ class ServiceModel:
     healthcheck: Healthcheck | None = None
     depends_on: dict[str, str] = field(default_factory=dict)  # service -> compose condition
     external_networks: tuple[str, ...] = ()  # the user's networks it joins besides the stack's
+    # Variables the image reads only when it initializes an empty data folder: a new value changes
+    # nothing in a running container (the password then lives in the database itself).
+    init_only_env: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -197,6 +200,7 @@ def _mariadb(spec: StackSpec) -> ServiceModel:
             "MARIADB_USER": DATABASE_USER,
         },
         env_files=("../secrets/mariadb.env",),
+        init_only_env=("MARIADB_PASSWORD", "MARIADB_ROOT_PASSWORD"),
         mounts=(Mount(host_path(spec.database.path), "/var/lib/mysql"),),
         healthcheck=Healthcheck(("CMD", "healthcheck.sh", "--connect", "--innodb_initialized"), 3, 5, 10, 30),
     )

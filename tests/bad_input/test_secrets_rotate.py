@@ -11,7 +11,7 @@ import yaml
 from stackctl.core.clock import Deadline
 from stackctl.core.errors import OperationFailed
 from stackctl.flows.handover import NEXT_SERVER, move_traffic
-from tests.bad_input.conftest import DOMAIN, Folder
+from tests.bad_input.conftest import Folder
 from tests.fakes import FakeRuntimeApi
 
 
@@ -29,11 +29,6 @@ def test_swarm_is_refused_with_the_reason(folder: Folder) -> None:
 def test_sqlite_has_no_password_to_rotate(folder: Folder) -> None:
     _edit(folder, database={"kind": "sqlite"})
     folder.refuses("secrets", "rotate", "database", fragment="a SQLite database has no password")
-
-
-def test_the_single_site_form_is_refused_with_the_way_out(folder: Folder) -> None:
-    (folder.root / "stack.yaml").write_text(f"domain: {DOMAIN}\n")
-    folder.refuses("secrets", "rotate", "database", fragment="single-site form")
 
 
 def test_a_site_that_is_not_photoprism_is_refused(folder: Folder) -> None:

@@ -62,9 +62,8 @@ def _rotate_admin_under_load(stack: Stack, secret: str) -> None:
     assert code == 0 and "recreating" not in out  # the container's environment matches the file
 
 
-def _logs_in(stack: Stack, password: str) -> bool:
+def _logs_in(stack: Stack, password: str, user: str = "pp_photos_example_com") -> bool:
     """Whether MariaDB lets the site's user in with `password` (over TCP, as PhotoPrism connects)."""
-    user = "pp_photos_example_com"
     code, _ = stack.container("mariadb").exec_run(
         ["mariadb", "-h127.0.0.1", f"-u{user}", f"-p{password}", "-e", "SELECT 1"]
     )
@@ -107,14 +106,27 @@ def test_init_force_keeps_secrets_and_rotation_under_load_fails_no_request(
         _rotate_admin_under_load(stack, SECRET)
 
 
-def test_the_single_site_forms_admin_password_rotates_and_its_database_password_is_refused(
+def test_the_single_site_form_rotates_both_passwords_under_load(
     docker_client: docker.DockerClient, tmp_path: Path
 ) -> None:
     with make_stack(docker_client, tmp_path / "stack") as stack:
         stack.up()
         _rotate_admin_under_load(stack, "secrets/photoprism.env")
-        code, _, err = stack.cli("secrets", "rotate", "database")
-        assert code == 2 and "single-site form" in err
+        mariadb = stack.container("mariadb").id
+        old = read_env_file(stack.root / "secrets/mariadb.env")["MARIADB_PASSWORD"]
+        load = FreshConnections(stack.https, DOMAIN, stack.ca, path="/api/v1/photos")
+        with load:
+            wait_until(lambda: load.ok > 20, 30, "load before the rotation")
+            code, out, err = stack.cli("secrets", "rotate", "database", "--timeout", "120")
+            done = time.monotonic()
+            wait_until(lambda: load.ok_after(done) > 20, 30, "load after the rotation")
+        assert code == 0, err + out
+        assert load.failures == [], load.failures[:5]
+        new = read_env_file(stack.root / "secrets/photoprism.env")["PHOTOPRISM_DATABASE_PASSWORD"]
+        assert new != old and read_env_file(stack.root / "secrets/mariadb.env")["MARIADB_PASSWORD"] == new
+        assert _logs_in(stack, new, "photoprism") and not _logs_in(stack, old, "photoprism")
+        code, out, _ = stack.cli("up", "--timeout", "120")
+        assert code == 0 and "recreating" not in out and stack.container("mariadb").id == mariadb
 
 
 def test_a_rotation_mariadb_cannot_take_changes_nothing(docker_client: docker.DockerClient, tmp_path: Path) -> None:
