@@ -22,6 +22,7 @@ from stackctl.haproxy.hotswap import ApiUnavailable
 from stackctl.haproxy.socket_api import SocketRuntimeApi
 from stackctl.health.probe import Target, probe, probe_until, served_serial
 from stackctl.render.haproxy import HaproxyLayout
+from stackctl.render.stats_password import stats_password_hash
 from tests.helpers import (
     free_port,
     haproxy_folder_config,
@@ -86,10 +87,11 @@ def proxy(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Proxy]:
         certs_dir=f"{certs}/",
         socket_path=str(workdir / "admin.sock"),
         backend_address=f"127.0.0.1:{backend_port}",
+        stats_password_hash=stats_password_hash(STATS_PASSWORD),  # as up renders it: no password in the config
     )
     with (
         http_standin(backend_port) as backend,
-        native_haproxy(haproxy_folder_config(spec, layout, workdir), workdir, {"STATS_PASSWORD": STATS_PASSWORD}, []),
+        native_haproxy(haproxy_folder_config(spec, layout, workdir), workdir, {}, []),
     ):
         from tests.helpers import wait_for_port
 

@@ -1,4 +1,4 @@
-"""stackctl secrets rotate {database|admin} [--site D]."""
+"""stackctl secrets rotate {database|admin|stats} [--site D]."""
 
 from __future__ import annotations
 
@@ -17,7 +17,10 @@ container stops; then MariaDB accepts only the new password. A failure before th
 password back everywhere (exit 1).
 
 admin: PhotoPrism's own `photoprism passwd` sets it, a login through HTTPS proves it, and only then is
-it written to secrets/; PhotoPrism's container is then replaced beside the old one, as above."""
+it written to secrets/; PhotoPrism's container is then replaced beside the old one, as above.
+
+stats: haproxy.cfg holds the stats password's bcrypt hash, so a checked reload of the running HAProxy
+changes it; the new password must log in and the old one must not, or both go back."""
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -29,8 +32,8 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     )  # fmt: skip
     r.add_argument(
         "secret",
-        choices=["database", "admin"],
-        help="database: a PhotoPrism site's MariaDB password; admin: its admin account's password",
+        choices=["database", "admin", "stats"],
+        help="database: a PhotoPrism site's MariaDB password; admin: its admin account's; stats: the stats page's",
     )
     r.add_argument("--site", metavar="DOMAIN", help="this PhotoPrism site only (default: each one in turn)")
     r.add_argument("--timeout", type=seconds(1, 86400), default=300.0, help="seconds it may take (default 300)")

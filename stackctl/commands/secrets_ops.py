@@ -10,6 +10,7 @@ from stackctl.config.spec import load_spec
 from stackctl.core.errors import ExitStatus, InvalidInput
 from stackctl.flows.rotate import check_rotatable, rotate_database
 from stackctl.flows.rotate_admin import rotate_admin
+from stackctl.flows.rotate_stats import rotate_stats
 
 if TYPE_CHECKING:
     from stackctl.commands.context import Context
@@ -17,6 +18,13 @@ if TYPE_CHECKING:
 
 def run_rotate(ctx: Context, args: argparse.Namespace) -> ExitStatus:
     spec = load_spec(ctx.paths.spec)
+    if args.secret == "stats":
+        if args.site:
+            raise InvalidInput("--site: the stats password is the stack's, not a site's", "leave out --site")
+        started = time.monotonic()
+        rotate_stats(ctx.paths, spec, ctx.edge, ctx.say)
+        ctx.say(f"Rotated the stats password in {time.monotonic() - started:.1f}s; it is in secrets/haproxy.env")
+        return ExitStatus.OK
     sites = [spec.site(args.site)] if args.site else [s for s in spec.sites if s.photoprism is not None]
     if not sites:
         raise InvalidInput("this stack has no PhotoPrism site", "nothing to rotate")

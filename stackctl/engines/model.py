@@ -58,6 +58,9 @@ class Service:
     # Read by the image only to initialize an empty data folder (MariaDB's passwords): not in the hash,
     # so that rotating one does not make the running container look changed.
     init_only_env: frozenset[str] = frozenset()
+    # The environment an earlier stackctl gave the container (HAProxy had the stats password in it): a
+    # container made so still matches, and is replaced only when it must change anyway.
+    legacy_environment: dict[str, str] | None = None
 
     @property
     def config_hash(self) -> str:
@@ -69,7 +72,19 @@ class Service:
         """A container whose hash label is `label` has this service's settings. Containers that earlier
         stackctl versions created hashed their restart policy (`unless-stopped`) and their init-only
         variables too: they match, and `up` sets the policy on them live instead of recreating them."""
-        return label is not None and label in self._hashes(self.environment) | self._hashes(self._hashed_environment)
+        legacy = self._hashes(self.legacy_environment) if self.legacy_environment is not None else set()
+        return (
+            label is not None
+            and label in self._hashes(self.environment) | self._hashes(self._hashed_environment) | legacy
+        )
+
+    def made_with_legacy_environment(self, label: str | None) -> bool:
+        """The container matches only as an earlier stackctl made it (`legacy_environment`)."""
+        return self.matches(label) and label not in self._current_hashes()
+
+    def _current_hashes(self) -> set[str]:
+        """As this stackctl makes the container (and as one that still hashed init-only variables did)."""
+        return self._hashes(self.environment) | self._hashes(self._hashed_environment)
 
     def matches_whatever_init_only_env(self, label: str | None) -> bool:
         """`label` stays matching when an init-only variable changes: the container was made by a
@@ -164,6 +179,10 @@ def services(spec: StackSpec, paths: StackPaths, only: str | None = None) -> lis
         for env_file in model.env_files:
             environment.update(read_env_file(absolute_under(paths.compose_dir, env_file)))
         environment.update(model.environment)
+        legacy: dict[str, str] = {}
+        for env_file in model.legacy_env_files:
+            path = absolute_under(paths.compose_dir, env_file)
+            legacy.update(read_env_file(path) if path.exists() else {})
         result.append(
             Service(
                 name=model.name,
@@ -178,6 +197,7 @@ def services(spec: StackSpec, paths: StackPaths, only: str | None = None) -> lis
                 options={k: v for k, v in options.items() if v is not None},
                 external_networks=model.external_networks,
                 init_only_env=frozenset(model.init_only_env),
+                legacy_environment={**legacy, **environment} if legacy else None,
             )
         )
     return result

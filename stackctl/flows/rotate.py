@@ -50,13 +50,14 @@ def _only(user: str, password: str) -> str:
     return f"ALTER USER '{user}'@'%' IDENTIFIED BY '{password}';\nFLUSH PRIVILEGES;\n"
 
 
-SECRETS = ("database", "admin")
-
-
-def check_rotatable(spec: StackSpec, site: Site, what: str) -> None:
+def check_engine(spec: StackSpec) -> None:
     refused = spec.capabilities.secret_rotation
     if refused is not None:
         raise InvalidInput(refused.rule, refused.hint)
+
+
+def check_rotatable(spec: StackSpec, site: Site, what: str) -> None:
+    check_engine(spec)
     if site.photoprism is None:
         raise InvalidInput(f"{site.domain} is not a PhotoPrism site: its app keeps its own passwords", "name a "
                            "PhotoPrism site with --site")  # fmt: skip
@@ -103,7 +104,7 @@ def rotate_database(
     paths: StackPaths, spec: StackSpec, site: Site, edges: Edges, report: Report, timeout: float
 ) -> None:
     check_rotatable(spec, site, "database")
-    engine, runtime = running_stack(paths, spec, site, edges, ("mariadb", site.service or ""))
+    engine, runtime = running_stack(paths, spec, edges, ("mariadb", site.service or ""))
     _check_mariadb_container(engine, paths, spec, site)
     new = secrets.token_urlsafe(24)
     old, changes = _changes(paths, site, new)
@@ -129,7 +130,7 @@ def rotate_database(
 
 
 def running_stack(
-    paths: StackPaths, spec: StackSpec, site: Site, edges: Edges, needed: tuple[str, ...]
+    paths: StackPaths, spec: StackSpec, edges: Edges, needed: tuple[str, ...]
 ) -> tuple[Engine, RuntimeApi]:
     """The engine and HAProxy's runtime API, once the services a rotation needs run and the API answers
     (a container is replaced beside the old one through it)."""

@@ -1,8 +1,9 @@
-"""Whether a PhotoPrism account logs in with a password: PhotoPrism's own session API
-(POST /api/v1/session), asked through the stack's HTTPS like a browser would."""
+"""Whether a password logs in: a PhotoPrism account through PhotoPrism's own session API (POST
+/api/v1/session) over the stack's HTTPS like a browser, and HAProxy's stats page with basic auth."""
 
 from __future__ import annotations
 
+import base64
 import http.client
 import json
 import ssl
@@ -27,3 +28,20 @@ def logs_in(target: Target, username: str, password: str) -> bool:
     if status != 200:
         raise OperationFailed(f"{target.domain} answered {status} to a login of {username}", "run stackctl status")
     return True
+
+
+def stats_login_status(port: int, password: str, timeout: float = 5.0) -> int:
+    """The status HAProxy's stats page on 127.0.0.1:port answers user admin with `password` (200 or 401)."""
+    token = base64.b64encode(f"admin:{password}".encode()).decode()
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
+    try:
+        conn.request("GET", "/", headers={"Authorization": f"Basic {token}"})
+        response = conn.getresponse()
+        response.read()
+        return response.status
+    except (OSError, http.client.HTTPException) as e:
+        raise OperationFailed(
+            f"HAProxy's stats page on 127.0.0.1:{port} did not answer: {e}", "run stackctl status"
+        ) from e
+    finally:
+        conn.close()

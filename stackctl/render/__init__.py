@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 from stackctl.config.spec import StackSpec
 from stackctl.render.compose import render_compose, render_swarm_compose
 from stackctl.render.haproxy import (
@@ -13,6 +15,7 @@ from stackctl.render.haproxy import (
     render_haproxy_folder,
 )
 from stackctl.render.header import GENERATED_HEADER
+from stackctl.render.stats_password import stats_password_hash
 from stackctl.render.swarm import SWARM_LAYOUT, object_names
 
 HAPROXY_FOLDER = "compose/haproxy"  # mounted as a folder: an atomic write there reaches the container
@@ -31,10 +34,14 @@ __all__ = [
 ]
 
 
-def render_stack(spec: StackSpec, acme_thumbprint: str | None = None, http3: Http3 = NO_HTTP3) -> dict[str, str]:
+def render_stack(
+    spec: StackSpec, acme_thumbprint: str | None = None, http3: Http3 = NO_HTTP3, stats_password: str | None = None
+) -> dict[str, str]:
     """Every generated file's text for containers on one host, keyed by its path relative to the stack
-    folder."""
-    haproxy_folder = render_haproxy_folder(spec, CONTAINER_LAYOUT, acme_thumbprint, http3)
+    folder. Without `stats_password` (no secrets yet) the stats userlist reads the environment."""
+    hashed = stats_password_hash(stats_password) if stats_password else None
+    layout = dataclasses.replace(CONTAINER_LAYOUT, stats_password_hash=hashed)
+    haproxy_folder = render_haproxy_folder(spec, layout, acme_thumbprint, http3)
     return _files(render_compose(spec, http3), haproxy_folder)
 
 

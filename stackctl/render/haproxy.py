@@ -245,7 +245,9 @@ def _title(spec: StackSpec) -> list[str]:
 
 
 def _stats(layout: HaproxyLayout) -> list[str]:
-    if layout.stats_users_file is None:
+    if layout.stats_password_hash is not None:
+        users = ["userlist stats_users", f"    user admin password {layout.stats_password_hash}", ""]
+    elif layout.stats_users_file is None:
         users = ["userlist stats_users", '    user admin insecure-password "${STATS_PASSWORD}"', ""]
     else:
         users = [f"# userlist stats_users: in {layout.stats_users_file}, loaded with -f after this file", ""]

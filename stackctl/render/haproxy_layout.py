@@ -20,6 +20,7 @@ class HaproxyLayout:
     socket_path: str = "/var/run/haproxy/admin.sock"
     backend_address: str | None = None  # every site's server at this address (a native test run)
     stats_users_file: str | None = None  # the stats userlist is in this file of its own (a Swarm secret)
+    stats_password_hash: str | None = None  # the stats password's bcrypt hash (one host, once init ran)
 
 
 CONTAINER_LAYOUT = HaproxyLayout()

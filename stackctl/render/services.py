@@ -82,6 +82,8 @@ class ServiceModel:
     # Variables the image reads only when it initializes an empty data folder: a new value changes
     # nothing in a running container (the password then lives in the database itself).
     init_only_env: tuple[str, ...] = ()
+    # Env files earlier stackctl versions gave the container: one they made still matches (model.py).
+    legacy_env_files: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -147,7 +149,8 @@ def _haproxy(spec: StackSpec, http3: bool, apps: list[ServiceModel]) -> ServiceM
             *quic,
             PortMapping("127.0.0.1", ports.stats, layout.stats_port),
         ),
-        env_files=("../secrets/haproxy.env",),
+        # The stats password is a bcrypt hash in haproxy.cfg, so that a reload can change it.
+        legacy_env_files=("../secrets/haproxy.env",),
         mounts=(
             Mount("./haproxy", HAPROXY_CONFIG_DIR, read_only=True),
             Mount("../certs/haproxy", HAPROXY_CERTS_DIR, read_only=True),

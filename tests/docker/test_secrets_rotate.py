@@ -5,6 +5,7 @@ MariaDB cannot take changes nothing."""
 
 from __future__ import annotations
 
+import base64
 import http.client
 import json
 import socket
@@ -62,6 +63,33 @@ def _rotate_admin_under_load(stack: Stack, secret: str) -> None:
     assert code == 0 and "recreating" not in out  # the container's environment matches the file
 
 
+def _stats_status(stack: Stack, password: str) -> int:
+    token = base64.b64encode(f"admin:{password}".encode()).decode()
+    conn = http.client.HTTPConnection("127.0.0.1", stack.stats, timeout=10)
+    conn.request("GET", "/metrics", headers={"Authorization": f"Basic {token}"})
+    return conn.getresponse().status
+
+
+def _rotate_stats_under_load(stack: Stack) -> None:
+    old = read_env_file(stack.root / "secrets/haproxy.env")["STATS_PASSWORD"]
+    assert _stats_status(stack, old) == 200
+    haproxy = stack.container("haproxy").id
+    load = FreshConnections(stack.https, DOMAIN, stack.ca, path="/api/v1/photos")
+    with load:
+        wait_until(lambda: load.ok > 20, 30, "load before the stats rotation")
+        code, out, err = stack.cli("secrets", "rotate", "stats")
+        done = time.monotonic()
+        wait_until(lambda: load.ok_after(done) > 20, 30, "load after the stats rotation")
+    assert code == 0, err + out
+    assert load.failures == [], load.failures[:5]
+    new = read_env_file(stack.root / "secrets/haproxy.env")["STATS_PASSWORD"]
+    assert new != old and new not in out + err and new not in (stack.root / "compose/haproxy/haproxy.cfg").read_text()
+    assert _stats_status(stack, new) == 200 and _stats_status(stack, old) == 401
+    assert stack.container("haproxy").id == haproxy  # a reload, not a new container
+    code, out, _ = stack.cli("up", "--timeout", "120")
+    assert code == 0 and "recreating" not in out
+
+
 def _logs_in(stack: Stack, password: str, user: str = "pp_photos_example_com") -> bool:
     """Whether MariaDB lets the site's user in with `password` (over TCP, as PhotoPrism connects)."""
     code, _ = stack.container("mariadb").exec_run(
@@ -104,6 +132,7 @@ def test_init_force_keeps_secrets_and_rotation_under_load_fails_no_request(
         code, out, _ = stack.cli("up", "--timeout", "120")
         assert code == 0 and "recreating" not in out  # nothing drifted
         _rotate_admin_under_load(stack, SECRET)
+        _rotate_stats_under_load(stack)
 
 
 def test_the_single_site_form_rotates_both_passwords_under_load(

@@ -9,6 +9,7 @@ import docker
 from docker.models.containers import Container
 
 from stackctl.config.layout import StackPaths
+from stackctl.config.secrets import read_env_file
 from stackctl.config.settings import ENGINE_CAPABILITIES, Capabilities, PullPolicy
 from stackctl.config.spec import StackSpec
 from stackctl.config.subnets import NetworkSubnet
@@ -36,7 +37,9 @@ class OneHostForm:
         return ENGINE_CAPABILITIES["docker"]
 
     def render_files(self, paths: StackPaths, spec: StackSpec, acme_thumbprint: str | None) -> dict[str, str]:
-        return render_stack(spec, acme_thumbprint, http3_for(paths, spec))
+        stats = paths.secrets / "haproxy.env"
+        password = read_env_file(stats).get("STATS_PASSWORD") if stats.exists() else None
+        return render_stack(spec, acme_thumbprint, http3_for(paths, spec), password)
 
 
 class DockerEngine(OneHostForm):
