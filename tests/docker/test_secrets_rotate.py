@@ -140,6 +140,11 @@ def test_the_single_site_form_rotates_both_passwords_under_load(
 ) -> None:
     with make_stack(docker_client, tmp_path / "stack") as stack:
         stack.up()
+        secrets = {p: p.read_bytes() for p in (stack.root / "secrets").rglob("*.env")}
+        code, out, err = stack.cli("init", "--force")  # the single-site stack.yaml stays; so does every password
+        assert code == 0 and "Kept the existing passwords" in out, err
+        assert {p: p.read_bytes() for p in secrets} == secrets
+        stack.up()
         _rotate_admin_under_load(stack, "secrets/photoprism.env")
         mariadb = stack.container("mariadb").id
         old = read_env_file(stack.root / "secrets/mariadb.env")["MARIADB_PASSWORD"]
