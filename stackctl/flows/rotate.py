@@ -20,7 +20,7 @@ from stackctl.config.spec import StackSpec
 from stackctl.core.clock import Deadline
 from stackctl.core.errors import InvalidInput, OperationFailed, StackctlError
 from stackctl.core.fsio import PRIVATE_FILE_MODE, atomic_write
-from stackctl.engines.base import Engine, Report
+from stackctl.engines.base import ContainerInfo, Engine, Report
 from stackctl.engines.model import services
 from stackctl.flows.edges import Edges
 from stackctl.flows.handover import replace_beside
@@ -85,12 +85,12 @@ def _changes(paths: StackPaths, site: Site, new: str) -> tuple[str, list[SecretC
     return old, changes
 
 
-def _check_mariadb_container(engine: Engine, paths: StackPaths, spec: StackSpec, site: Site) -> None:
+def _check_mariadb_container(live: LiveStack, paths: StackPaths, spec: StackSpec, site: Site) -> None:
     """The single-site form changes mariadb.env, which MariaDB's container is made from: only a container
     whose hash leaves its init-only passwords out stays unchanged (an earlier stackctl hashed them)."""
     if not site.legacy:
         return
-    label = engine.containers(spec.name, paths.compose_dir)["mariadb"].config_hash
+    label = live.containers["mariadb"].config_hash
     if not services(spec, paths, only="mariadb")[0].matches_whatever_init_only_env(label):
         raise OperationFailed(
             "MariaDB's container was made by an earlier stackctl, which counted its password in the "
@@ -104,8 +104,9 @@ def rotate_database(
     paths: StackPaths, spec: StackSpec, site: Site, edges: Edges, report: Report, timeout: float
 ) -> None:
     check_rotatable(spec, site, "database")
-    engine, runtime = running_stack(paths, spec, edges, ("mariadb", site.service or ""))
-    _check_mariadb_container(engine, paths, spec, site)
+    live = running_stack(paths, spec, edges, ("mariadb", site.service or ""))
+    _check_mariadb_container(live, paths, spec, site)
+    engine, runtime = live.engine, live.runtime
     new = secrets.token_urlsafe(24)
     old, changes = _changes(paths, site, new)
     user = site.database_name
@@ -129,11 +130,16 @@ def rotate_database(
     verify_site(paths, spec, site, deadline)
 
 
-def running_stack(
-    paths: StackPaths, spec: StackSpec, edges: Edges, needed: tuple[str, ...]
-) -> tuple[Engine, RuntimeApi]:
-    """The engine and HAProxy's runtime API, once the services a rotation needs run and the API answers
-    (a container is replaced beside the old one through it)."""
+@dataclass(frozen=True)
+class LiveStack:
+    engine: Engine
+    runtime: RuntimeApi
+    containers: dict[str, ContainerInfo]  # by service, as they were when the rotation began
+
+
+def running_stack(paths: StackPaths, spec: StackSpec, edges: Edges, needed: tuple[str, ...]) -> LiveStack:
+    """The engine, HAProxy's runtime API and the containers, once the services a rotation needs run
+    and the API answers (a container is replaced beside the old one through it)."""
     engine = edges.engine(spec)
     running = engine.containers(spec.name, paths.compose_dir)
     for service in needed:
@@ -149,7 +155,7 @@ def running_stack(
             "HAProxy's runtime API does not answer, so traffic cannot move to a new container without a gap",
             "run stackctl up, then try again; nothing was changed",
         )
-    return engine, runtime
+    return LiveStack(engine, runtime, running)
 
 
 def _switch(

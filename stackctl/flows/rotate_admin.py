@@ -35,7 +35,8 @@ def _set_in_photoprism(engine: Engine, paths: StackPaths, spec: StackSpec, site:
 def rotate_admin(paths: StackPaths, spec: StackSpec, site: Site, edges: Edges, report: Report, timeout: float) -> None:
     check_rotatable(spec, site, "admin")
     assert site.photoprism is not None
-    engine, runtime = running_stack(paths, spec, edges, (site.service or "",))
+    live = running_stack(paths, spec, edges, (site.service or "",))
+    engine, runtime = live.engine, live.runtime
     secrets_path = paths.root / site.secrets_file
     values = read_env_file(secrets_path)
     old, new, user = values.get(ADMIN_KEY, ""), secrets.token_urlsafe(24), site.photoprism.admin_user

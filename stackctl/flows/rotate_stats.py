@@ -25,9 +25,10 @@ STATS_KEY = "STATS_PASSWORD"
 
 def rotate_stats(paths: StackPaths, spec: StackSpec, edges: Edges, report: Report) -> None:
     check_engine(spec)
-    engine, runtime = running_stack(paths, spec, edges, ("haproxy",))
+    live = running_stack(paths, spec, edges, ("haproxy",))
+    engine, runtime = live.engine, live.runtime
     haproxy = services(spec, paths, only="haproxy")[0]
-    if haproxy.made_with_legacy_environment(engine.containers(spec.name, paths.compose_dir)["haproxy"].config_hash):
+    if haproxy.made_with_legacy_environment(live.containers["haproxy"].config_hash):
         raise OperationFailed(
             "HAProxy's container was made by an earlier stackctl, with the stats password in its environment, "
             "so a new password would make stackctl up recreate it",
