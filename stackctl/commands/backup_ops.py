@@ -96,6 +96,9 @@ def run_restore(ctx: Context, args: argparse.Namespace) -> ExitStatus:
     passphrase = _passphrase(args.passphrase_file, False) if is_sealed(args.archive) else None
     root = (args.restore_dir or ctx.paths.root).absolute()
     moved = {name: path for name, path in (("originals", args.originals_to), ("storage", args.storage_to)) if path}
+    for name, path in moved.items():
+        if path.is_symlink() or (path.exists() and not path.is_dir()):
+            raise InvalidInput(f"--{name}-to {path}: is not a folder", "give a folder; a missing one is created")
     restored = restore(args.archive, root, passphrase, args.force, ctx.edge, ctx.say, args.timeout, moved)
     ctx.say(f"Restored stack {restored.manifest.get('stack')} into {root} ({restored.seconds:.1f}s)")
     if args.no_up:

@@ -5,6 +5,7 @@ line and exit 2."""
 
 from __future__ import annotations
 
+import os
 import random
 import shutil
 import stat
@@ -114,3 +115,16 @@ def test_every_damaged_archive_is_one_line_and_exit_2(tmp_path: Path, sealed: bo
         assert code == 2 and len(err.strip().splitlines()) == 1, (len(case), err)
         assert err.startswith("error: ") and "unexpected failure" not in err and "Traceback" not in err + out
         assert not target.exists(), "nothing may be written"
+
+
+def test_originals_to_a_file_or_a_fifo_is_refused_writing_nothing(
+    plain: tuple[Path, Path, Path], tmp_path: Path
+) -> None:
+    _, _, archive = plain
+    (tmp_path / "a-file").write_text("mine")
+    os.mkfifo(tmp_path / "a-fifo")
+    for where in ("a-file", "a-fifo"):
+        code, _, err = _restore(archive, tmp_path / "new", "--originals-to", str(tmp_path / where))
+        assert code == 2 and err.startswith(f"error: --originals-to {tmp_path / where}: is not a folder — "), err
+        assert not (tmp_path / "new").exists()
+    assert (tmp_path / "a-file").read_text() == "mine"

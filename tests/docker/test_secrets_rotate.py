@@ -8,8 +8,6 @@ from __future__ import annotations
 import base64
 import http.client
 import json
-import socket
-import ssl
 import time
 from pathlib import Path
 
@@ -22,8 +20,9 @@ from stackctl.config.spec import load_spec
 from stackctl.core.clock import Deadline
 from stackctl.engines.docker.engine import connect_engine
 from stackctl.engines.model import services
+from tests.crash import crash, wait_back
 from tests.docker.conftest import HAPROXY_IMAGES, Stack, make_stack
-from tests.helpers import wait_until
+from tests.helpers import https_json, https_to, wait_until
 from tests.load import FreshConnections
 
 DOMAIN = "photos.example.com"
@@ -35,11 +34,23 @@ def _password(stack: Stack) -> str:
     return read_env_file(stack.root / SECRET)["PHOTOPRISM_DATABASE_PASSWORD"]
 
 
+def _rotate_under_load(stack: Stack, *argv: str) -> tuple[str, str]:
+    """`secrets rotate ARGV` while fresh TLS connections ask for /api/v1/photos (a query each): it must
+    succeed with no failed request. Returns its output and error text."""
+    load = FreshConnections(stack.https, DOMAIN, stack.ca, path="/api/v1/photos")
+    with load:
+        wait_until(lambda: load.ok > 20, 30, "load before the rotation")
+        code, out, err = stack.cli("secrets", "rotate", *argv, "--timeout", "120")
+        done = time.monotonic()
+        wait_until(lambda: load.ok_after(done) > 20, 30, "load after the rotation")
+    assert code == 0, err + out
+    assert load.failures == [], load.failures[:5]
+    return out, err
+
+
 def _admin_login(stack: Stack, password: str) -> int:
     """The status of PhotoPrism's login API for `admin`, through the stack's HTTPS."""
-    context = ssl.create_default_context(cafile=stack.ca)
-    conn = http.client.HTTPSConnection("127.0.0.1", stack.https, timeout=10, context=context)
-    conn.sock = context.wrap_socket(socket.create_connection(("127.0.0.1", stack.https)), server_hostname=DOMAIN)
+    conn = https_to("127.0.0.1", stack.https, DOMAIN, stack.ca)
     body = json.dumps({"username": "admin", "password": password})
     conn.request("POST", "/api/v1/session", body=body, headers={"Host": DOMAIN, "Content-Type": "application/json"})
     return conn.getresponse().status
@@ -48,14 +59,7 @@ def _admin_login(stack: Stack, password: str) -> int:
 def _rotate_admin_under_load(stack: Stack, secret: str) -> None:
     old = read_env_file(stack.root / secret)["PHOTOPRISM_ADMIN_PASSWORD"]
     assert _admin_login(stack, old) == 200
-    load = FreshConnections(stack.https, DOMAIN, stack.ca, path="/api/v1/photos")
-    with load:
-        wait_until(lambda: load.ok > 20, 30, "load before the admin rotation")
-        code, out, err = stack.cli("secrets", "rotate", "admin", "--timeout", "120")
-        done = time.monotonic()
-        wait_until(lambda: load.ok_after(done) > 20, 30, "load after the admin rotation")
-    assert code == 0, err + out
-    assert load.failures == [], load.failures[:5]
+    out, err = _rotate_under_load(stack, "admin")
     new = read_env_file(stack.root / secret)["PHOTOPRISM_ADMIN_PASSWORD"]
     assert new != old and new not in out + err
     assert _admin_login(stack, new) == 200 and _admin_login(stack, old) == 401
@@ -74,14 +78,7 @@ def _rotate_stats_under_load(stack: Stack) -> None:
     old = read_env_file(stack.root / "secrets/haproxy.env")["STATS_PASSWORD"]
     assert _stats_status(stack, old) == 200
     haproxy = stack.container("haproxy").id
-    load = FreshConnections(stack.https, DOMAIN, stack.ca, path="/api/v1/photos")
-    with load:
-        wait_until(lambda: load.ok > 20, 30, "load before the stats rotation")
-        code, out, err = stack.cli("secrets", "rotate", "stats")
-        done = time.monotonic()
-        wait_until(lambda: load.ok_after(done) > 20, 30, "load after the stats rotation")
-    assert code == 0, err + out
-    assert load.failures == [], load.failures[:5]
+    out, err = _rotate_under_load(stack, "stats")
     new = read_env_file(stack.root / "secrets/haproxy.env")["STATS_PASSWORD"]
     assert new != old and new not in out + err and new not in (stack.root / "compose/haproxy/haproxy.cfg").read_text()
     assert _stats_status(stack, new) == 200 and _stats_status(stack, old) == 401
@@ -114,14 +111,7 @@ def test_init_force_keeps_secrets_and_rotation_under_load_fails_no_request(
 
         old = _password(stack)
         old_id = stack.container(SERVICE).id
-        load = FreshConnections(stack.https, DOMAIN, stack.ca, path="/api/v1/photos")  # a query per request
-        with load:
-            wait_until(lambda: load.ok > 20, 30, "load before the rotation")
-            code, out, err = stack.cli("secrets", "rotate", "database", "--timeout", "120")
-            done = time.monotonic()
-            wait_until(lambda: load.ok_after(done) > 20, 30, "load after the rotation")
-        assert code == 0, err + out
-        assert load.failures == [], load.failures[:5]
+        out, err = _rotate_under_load(stack, "database")
         new = _password(stack)
         assert new != old and f"Rotated the database password of {DOMAIN}" in out
         assert (stack.root / SECRET).stat().st_mode & 0o777 == 0o600
@@ -148,14 +138,7 @@ def test_the_single_site_form_rotates_both_passwords_under_load(
         _rotate_admin_under_load(stack, "secrets/photoprism.env")
         mariadb = stack.container("mariadb").id
         old = read_env_file(stack.root / "secrets/mariadb.env")["MARIADB_PASSWORD"]
-        load = FreshConnections(stack.https, DOMAIN, stack.ca, path="/api/v1/photos")
-        with load:
-            wait_until(lambda: load.ok > 20, 30, "load before the rotation")
-            code, out, err = stack.cli("secrets", "rotate", "database", "--timeout", "120")
-            done = time.monotonic()
-            wait_until(lambda: load.ok_after(done) > 20, 30, "load after the rotation")
-        assert code == 0, err + out
-        assert load.failures == [], load.failures[:5]
+        _rotate_under_load(stack, "database")
         new = read_env_file(stack.root / "secrets/photoprism.env")["PHOTOPRISM_DATABASE_PASSWORD"]
         assert new != old and read_env_file(stack.root / "secrets/mariadb.env")["MARIADB_PASSWORD"] == new
         assert _logs_in(stack, new, "photoprism") and not _logs_in(stack, old, "photoprism")
@@ -195,3 +178,36 @@ def test_up_and_down_remove_what_an_interrupted_replacement_left(
         code, out, err = stack.cli("down")
         assert code == 0, err
         assert stack.containers() == {}
+
+
+def test_with_two_photoprism_sites_one_rotates_alone_and_its_new_container_comes_back_after_a_crash(
+    docker_client: docker.DockerClient, tmp_path: Path
+) -> None:
+    bob, bob_service, bob_secret = "bob.example.com", "photoprism-bob-example-com", "secrets/sites/bob-example-com.env"
+    with make_stack(docker_client, tmp_path / "stack", sites_form=True) as stack:
+        code, _, err = stack.cli("sites", "add", bob)
+        assert code == 0, err
+        stack.up()
+        alice_before = (stack.root / SECRET).read_bytes()
+        alice_id = stack.container(SERVICE).id
+        old = read_env_file(stack.root / bob_secret)["PHOTOPRISM_DATABASE_PASSWORD"]
+        out, _ = _rotate_under_load(stack, "database", "--site", bob)  # the load is on the other site
+        assert f"Rotated the database password of {bob}" in out and DOMAIN not in out
+        assert (stack.root / SECRET).read_bytes() == alice_before and stack.container(SERVICE).id == alice_id
+        new = read_env_file(stack.root / bob_secret)["PHOTOPRISM_DATABASE_PASSWORD"]
+        assert _logs_in(stack, new, "pp_bob_example_com") and not _logs_in(stack, old, "pp_bob_example_com")
+        # The container that took over is managed like any other: Docker restarts it after a crash.
+        crashed = crash(docker_client, f"{stack.name}-{bob_service}-1", bob_service)
+        back = wait_back(docker_client, crashed)
+        # HAProxy's health checks (inter 2s, rise 2) then see it up again, at the address it now has.
+        wait_until(lambda: _bob_status(stack, bob) == 200, 30, f"HAProxy to serve {bob} again")
+        assert time.monotonic() - back < 15
+        code, out, err = stack.cli("verify")
+        assert code == 0, err + out
+
+
+def _bob_status(stack: Stack, bob: str) -> int:
+    try:
+        return https_json(stack.https, bob, stack.ca, "GET", "/api/v1/status")[0]
+    except OSError:
+        return -1

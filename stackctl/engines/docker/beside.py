@@ -31,14 +31,25 @@ def start_beside(
                                  working_dir)  # fmt: skip
     try:
         start_container(container)
+        address = _pin_address(client, container, network, service.name)
         wait_ready(container, service.name, service.healthcheck is not None, deadline)
-        with docker_call(f"read the address of {name}"):
-            container.reload()
-        address = str(container.attrs["NetworkSettings"]["Networks"][network]["IPAddress"])
     except BaseException:
         remove_container(container, timeout=0)
         raise
     return Beside(service.name, service.container_name, name, address)
+
+
+def _pin_address(client: docker.DockerClient, container: Container, network: str, alias: str) -> str:
+    """The address Docker gave the new container, made its own: HAProxy is pointed at it, so a restart
+    after a crash must not hand it another one (Docker gives a restarted container the lowest free
+    address, which is the old container's once that is gone). Nothing is sent to it yet."""
+    with docker_call(f"pin the address of {container.name}"):
+        container.reload()
+        address = str(container.attrs["NetworkSettings"]["Networks"][network]["IPAddress"])
+        stack_network = client.networks.get(network)
+        stack_network.disconnect(container)
+        stack_network.connect(container, ipv4_address=address, aliases=[alias])
+    return address
 
 
 def finish_beside(client: docker.DockerClient, beside: Beside, stop_timeout: int, report: Report) -> None:
