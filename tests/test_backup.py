@@ -176,12 +176,12 @@ def test_a_mariadb_stack_is_dumped_through_its_container_and_loaded_back_into_a_
     assert result.code == 0, result.err
     assert running.ran == ["mariadb"]  # mariadb-dump ran in MariaDB's container
     with tarfile.open(archive) as tar:
-        dumps = [m.name for m in tar.getmembers() if m.name.startswith("database/")]
-    assert len(dumps) == 1 and dumps[0].endswith(".sql")
+        dumps = [m.name for m in tar.getmembers() if "/database/" in m.name]
+    assert dumps == [f"sites/{DOMAIN}/database/mariadb.sql"]
     target, fresh = tmp_path / "restored", FakeEngine(tmp_path / "restored")
     result = run_cli("restore", str(archive), "--dir", str(target), "--no-up", edges=fake_edges(fresh))
     assert result.code == 0, result.err
-    assert "starting a fresh MariaDB to load the dump into" in result.out
+    assert "starting a fresh MariaDB to load the dumps into" in result.out
     assert fresh.applied == [["mariadb"]] and fresh.ran == ["mariadb"]  # the dump, loaded through its client
 
 

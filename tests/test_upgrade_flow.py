@@ -67,7 +67,7 @@ def test_an_upgrade_dumps_the_database_replaces_the_container_and_verifies_https
     assert [s.status for s in stats if s.proxy == "photoprism" and s.kind == "server"] == ["UP"]
     engine = served.engine
     assert engine.ran == ["mariadb"]  # the dump, before the new container
-    assert any(line.startswith("dumped the database to ") for line in lines)
+    assert any(line.startswith(f"dumped the database of {served.spec.first_site.domain} to ") for line in lines)
     assert [d.name.endswith(".sql") for d in (served.paths.root / "backups").iterdir()] == [True]
     assert engine.applied[-1][-1] == "recreate photoprism"
     assert engine.running["photoprism"].image_id == NEW.id

@@ -25,6 +25,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.add_argument("--no-encrypt", action="store_true", help="write a plain .tar.gz (the keys inside are readable)")
     p.add_argument("--keep", type=_count, help="keep only the newest N archives of this stack in the target folder")
     p.add_argument("--list", type=Path, metavar="FILE", help="show an archive's manifest; restore nothing")
+    p.add_argument("--site", metavar="DOMAIN", help="one PhotoPrism site's database and files (default: every site)")
     p.set_defaults(handler=lazy(OPS, "run_backup"))
     p = sub.add_parser("restore", help="rebuild a stack from a backup archive, then bring it up")
     p.add_argument("archive", type=Path, metavar="FILE")
@@ -43,6 +44,10 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         metavar="DIR",
         help="restore PhotoPrism's storage folder into DIR (stack.yaml is changed to point there)",
     )
+    p.add_argument(
+        "--site", metavar="DOMAIN",
+        help="put back this one PhotoPrism site of the running stack in --dir; the other sites keep serving",
+    )  # fmt: skip
     p.add_argument("--no-up", action="store_true", help="restore the files and database only; print the up command")
     p.add_argument("--timeout", type=seconds(1, 86400), default=300.0, help="seconds for the database and up")
     p.set_defaults(handler=lazy(OPS, "run_restore"))

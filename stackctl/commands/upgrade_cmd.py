@@ -24,6 +24,10 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         description=HELP, formatter_class=argparse.RawDescriptionHelpFormatter,
     )  # fmt: skip
     p.add_argument("services", nargs="*", metavar="SERVICE", help="only these services (default: all)")
+    p.add_argument(
+        "--site", action="append", default=[], metavar="DOMAIN",
+        help="only this site's app (repeatable; with SERVICE names, both)",
+    )  # fmt: skip
     p.add_argument("--check", action="store_true", help="pull and compare only; exit 100 when an update is waiting")
     p.add_argument(
         "--timeout", type=seconds(1, 86400), default=300.0, help="seconds each service may take (default 300)"

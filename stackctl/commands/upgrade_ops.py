@@ -30,7 +30,8 @@ def _describe(details: ImageDetails | None) -> str:
     return ", ".join(parts)
 
 
-def _show(ctx: Context, found: list[ServiceImages]) -> None:
+def _show(ctx: Context, spec: StackSpec, found: list[ServiceImages]) -> None:
+    serves = {site.backend: site.domain for site in spec.sites if site.service is not None}
     for item in found:
         if item.available is None:
             state = "image not here (pull: never)"
@@ -38,21 +39,23 @@ def _show(ctx: Context, found: list[ServiceImages]) -> None:
             state = "not running"
         else:
             state = "update waiting" if item.waiting else "up to date"
-        ctx.say(f"{item.service}: {state} ({item.reference})")
+        site = f" for {serves[item.service]}" if item.service in serves else ""
+        ctx.say(f"{item.service}: {state} ({item.reference}){site}")
         ctx.say(f"  running:   {_describe(item.running)}")
         ctx.say(f"  available: {_describe(item.available)}")
 
 
 def run_upgrade(ctx: Context, args: argparse.Namespace) -> ExitStatus:
     spec = load_spec(ctx.paths.spec)
+    names = [*args.services, *(_site_service(spec, domain) for domain in args.site)]
     if spec.capabilities.rolls_upgrades:
-        return _roll(ctx, spec, args)
+        return _roll(ctx, spec, args, names)
     bar = PullProgressBar(ctx.console)
     try:
-        found = check_updates(ctx.paths, spec, args.services, ctx.edge, bar)
+        found = check_updates(ctx.paths, spec, names, ctx.edge, bar)
     finally:
         bar.stop()
-    _show(ctx, found)
+    _show(ctx, spec, found)
     waiting = [item.service for item in found if item.waiting]
     if args.check:
         ctx.say(f"update waiting: {', '.join(waiting)}" if waiting else "every service runs its newest image")
@@ -65,14 +68,25 @@ def run_upgrade(ctx: Context, args: argparse.Namespace) -> ExitStatus:
     return ExitStatus.OK
 
 
-def _roll(ctx: Context, spec: StackSpec, args: argparse.Namespace) -> ExitStatus:
+def _site_service(spec: StackSpec, domain: str) -> str:
+    """--site D: the service of that site's app."""
+    site = spec.site(domain)
+    if site.service is None:
+        raise InvalidInput(
+            f"--site {domain}: {site.domain} is reached at an address; stackctl runs no image for it",
+            "name a site whose app stackctl runs (see: stackctl sites)",
+        )
+    return site.service
+
+
+def _roll(ctx: Context, spec: StackSpec, args: argparse.Namespace, names: list[str]) -> ExitStatus:
     """An engine that rolls upgrades itself (Swarm) and puts a failing service back by itself."""
     refused = spec.capabilities.upgrade_check
     if args.check and refused is not None:
         raise InvalidInput(refused.rule, refused.hint)
     bar = PullProgressBar(ctx.console)
     try:
-        rolled = roll_upgrade(ctx.paths, spec, args.services, args.timeout, ctx.edge, ctx.say, bar)
+        rolled = roll_upgrade(ctx.paths, spec, names, args.timeout, ctx.edge, ctx.say, bar)
     finally:
         bar.stop()
     ctx.say(f"Swarm rolled {', '.join(rolled)} onto the new image" if rolled else "nothing to upgrade")

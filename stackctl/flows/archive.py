@@ -20,9 +20,11 @@ from stackctl.core.errors import InvalidInput
 
 MANIFEST = "manifest.json"
 FORMAT = "stackctl-backup"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: each PhotoPrism site's files under sites/<domain>/
+READABLE_VERSIONS = (1, 2)  # 1: one site, its files under database/, storage/, originals/
 COMPRESS_LEVEL = 1  # photos and dumps: speed over a few per cent of size
-TOP_FOLDERS = ("stack", "database", "storage", "originals")
+SITE_FOLDERS = ("database", "storage", "originals")  # of a site, under sites/<domain>/ (at the top in version 1)
+TOP_FOLDERS = ("stack", "sites", *SITE_FOLDERS)
 _READ = 1 << 20
 _HINT = "use an archive written by stackctl backup, complete and unchanged"
 
@@ -37,6 +39,7 @@ class FileEntry:
     sha256: str
     size: int
     mode: int
+    site: str | None  # the PhotoPrism site (domain) the file belongs to; None for the stack's own
 
 
 @dataclass
@@ -59,7 +62,8 @@ class ArchiveWriter:
         digest = hashlib.sha256()
         with open(source, "rb") as handle:
             self.tar.addfile(member, _Hashing(handle, digest, self.on_bytes))
-        self.files.append(FileEntry(name, digest.hexdigest(), info.st_size, info.st_mode & 0o777))
+        site = name.split("/")[1] if name.startswith("sites/") else None
+        self.files.append(FileEntry(name, digest.hexdigest(), info.st_size, info.st_mode & 0o777, site))
 
     def close(self, manifest: dict[str, Any]) -> dict[str, Any]:
         document = {**manifest, "format": FORMAT, "version": FORMAT_VERSION,
@@ -91,7 +95,32 @@ def safe_name(name: str) -> str:
         raise damaged(f"the archive holds an unsafe path {name[:80]!r}")
     if name != MANIFEST and (len(path.parts) < 2 or path.parts[0] not in TOP_FOLDERS):
         raise damaged(f"the archive holds an unexpected entry {name[:80]!r}")
+    if path.parts[0] == "sites" and (len(path.parts) < 4 or path.parts[2] not in SITE_FOLDERS):
+        raise damaged(f"the archive holds an unexpected entry {name[:80]!r}")
     return name
+
+
+@dataclass(frozen=True)
+class SiteMember:
+    """A file of one PhotoPrism site in the archive."""
+
+    domain: str
+    folder: str  # one of SITE_FOLDERS
+    rest: str  # below that folder
+
+
+def site_member(name: str, version: int, single_site: str | None) -> SiteMember | None:
+    """Where `name` belongs: sites/<domain>/<folder>/<rest> (version 2), or <folder>/<rest> of the one
+    PhotoPrism site a version 1 archive holds; None for the stack's own files. A name of the other
+    version's layout is damage."""
+    parts = name.split("/", 3)
+    if version >= 2 and parts[0] == "sites":
+        return SiteMember(parts[1], parts[2], parts[3])
+    if version == 1 and parts[0] in SITE_FOLDERS and single_site is not None:
+        return SiteMember(single_site, parts[0], name.split("/", 1)[1])
+    if parts[0] in TOP_FOLDERS and parts[0] != "stack":
+        raise damaged(f"the archive holds an unexpected entry {name[:80]!r}")
+    return None
 
 
 # What reading a damaged gzip or tar stream raises, wherever the reading happens.
@@ -147,9 +176,10 @@ def parse_manifest(data: bytes) -> dict[str, Any]:
         raise damaged("the archive has no stackctl manifest")
     if not isinstance(manifest.get("files"), list):
         raise damaged("the archive's manifest lists no files")
-    if manifest.get("version") != FORMAT_VERSION:
+    if manifest.get("version") not in READABLE_VERSIONS:
         raise InvalidInput(
-            f"the archive is format version {manifest.get('version')}, this stackctl reads {FORMAT_VERSION}",
+            f"the archive is format version {str(manifest.get('version'))[:20]}, this stackctl reads "
+            f"{' and '.join(map(str, READABLE_VERSIONS))}",
             "restore it with the stackctl version that wrote it (see stackctl backup --list)",
         )
     return manifest

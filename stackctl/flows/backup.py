@@ -1,9 +1,11 @@
-"""`stackctl backup`: stack.yaml, secrets/, certs/, a consistent database dump taken while the stack
-runs, PhotoPrism's sidecars and settings (not its thumbnail cache), and with --with-originals the
-originals: one archive, sealed with a passphrase by default, written atomically with mode 0600."""
+"""`stackctl backup`: stack.yaml, secrets/, certs/, and for each PhotoPrism site (or the one --site
+names) a consistent dump of its database taken while the stack runs, its sidecars and settings (not its
+thumbnail cache), and with --with-originals its originals: one archive, sealed with a passphrase by
+default, written atomically with mode 0600."""
 
 from __future__ import annotations
 
+import glob
 import os
 import time
 from collections.abc import Callable, Iterator
@@ -13,6 +15,7 @@ from typing import Any, BinaryIO
 
 from stackctl import __version__
 from stackctl.config.layout import StackPaths
+from stackctl.config.sites import Site
 from stackctl.config.spec import StackSpec
 from stackctl.core.clock import timestamp, utcnow
 from stackctl.core.errors import OperationFailed
@@ -21,7 +24,7 @@ from stackctl.core.sealed import SealedWriter
 from stackctl.engines.base import Engine
 from stackctl.engines.model import Service, services
 from stackctl.flows.archive import ArchiveWriter
-from stackctl.flows.dumps import STORAGE_TARGET, Dump, dump_database, dumped_site
+from stackctl.flows.dumps import STORAGE_TARGET, Dump, dump_database, photoprism_sites, site_service
 from stackctl.flows.edges import Edges
 
 SEALED_SUFFIX = ".stackctl-backup"
@@ -53,22 +56,38 @@ def regular_files(folder: Path) -> Iterator[Path]:
                 yield path
 
 
-def sources(paths: StackPaths, photoprism: Service, dump: Dump | None, originals: bool) -> Iterator[tuple[str, Path]]:
-    """(archive name, host file) for everything a backup holds, stack files first."""
+@dataclass(frozen=True)
+class SitePart:
+    """What a backup holds of one PhotoPrism site: its database dump and its folders."""
+
+    site: Site
+    photoprism: Service
+    dump: Dump | None
+
+
+def site_prefix(domain: str) -> str:
+    return f"sites/{domain}"
+
+
+def sources(paths: StackPaths, parts: list[SitePart], originals: bool) -> Iterator[tuple[str, Path]]:
+    """(archive name, host file) for everything a backup holds, stack files first, then each site's
+    files under sites/<domain>/."""
     yield "stack/stack.yaml", paths.spec
     for folder in (paths.secrets, paths.certs):
         for path in regular_files(folder):
             yield f"stack/{path.relative_to(paths.root)}", path
-    if dump is not None:
-        yield f"database/{dump.kind}{dump.path.suffix}", dump.path
-    storage = photoprism.host_path(STORAGE_TARGET)
-    for kept in STORAGE_KEPT:
-        for path in regular_files(storage / kept):
-            yield f"storage/{path.relative_to(storage)}", path
-    if originals:
-        folder = photoprism.host_path(ORIGINALS_TARGET)
-        for path in regular_files(folder):
-            yield f"originals/{path.relative_to(folder)}", path
+    for part in parts:
+        prefix = site_prefix(part.site.domain)
+        if part.dump is not None:
+            yield f"{prefix}/database/{part.dump.kind}{part.dump.path.suffix}", part.dump.path
+        storage = part.photoprism.host_path(STORAGE_TARGET)
+        for kept in STORAGE_KEPT:
+            for path in regular_files(storage / kept):
+                yield f"{prefix}/storage/{path.relative_to(storage)}", path
+        if originals:
+            folder = part.photoprism.host_path(ORIGINALS_TARGET)
+            for path in regular_files(folder):
+                yield f"{prefix}/originals/{path.relative_to(folder)}", path
 
 
 def _images(engine: Engine, spec: StackSpec, paths: StackPaths) -> dict[str, dict[str, Any]]:
@@ -82,54 +101,78 @@ def _images(engine: Engine, spec: StackSpec, paths: StackPaths) -> dict[str, dic
     return result
 
 
-def default_target(paths: StackPaths, spec: StackSpec, to: Path | None, encrypted: bool) -> Path:
-    name = f"{spec.name}-{utcnow().strftime('%Y%m%dT%H%M%SZ')}{SEALED_SUFFIX if encrypted else PLAIN_SUFFIX}"
+def archive_prefix(spec: StackSpec, only: Site | None) -> str:
+    """Archives of the whole stack are `<name>-<time>`, those of one site `<name>@<domain>-<time>`, so
+    that --keep counts each kind on its own."""
+    return spec.name if only is None else f"{spec.name}@{only.domain}"
+
+
+def default_target(paths: StackPaths, prefix: str, to: Path | None, encrypted: bool) -> Path:
+    name = f"{prefix}-{utcnow().strftime('%Y%m%dT%H%M%SZ')}{SEALED_SUFFIX if encrypted else PLAIN_SUFFIX}"
     if to is None:
         ensure_dir(paths.backups, PRIVATE_DIR_MODE)
         return paths.backups / name
     return to / name if to.is_dir() else to
 
 
-def _prune(folder: Path, spec: StackSpec, keep: int, suffix: str) -> list[Path]:
-    """The newest `keep` archives of this stack in `folder` stay; older ones go."""
-    mine = sorted(folder.glob(f"{spec.name}-*{suffix}"), key=lambda p: p.stat().st_mtime, reverse=True)
+def _prune(folder: Path, prefix: str, keep: int, suffix: str) -> list[Path]:
+    """The newest `keep` archives with this prefix in `folder` stay; older ones go."""
+    mine = sorted(folder.glob(f"{glob.escape(prefix)}-[0-9]*{suffix}"), key=lambda p: p.stat().st_mtime,
+                  reverse=True)  # fmt: skip
     for old in mine[keep:]:
         old.unlink(missing_ok=True)
     return mine[keep:]
 
 
+@dataclass(frozen=True)
+class BackupRequest:
+    to: Path | None
+    passphrase: bytes | None
+    with_originals: bool
+    keep: int | None
+    site: str | None = None  # --site: one PhotoPrism site's data (with the stack's files)
+
+
 def backup(
-    paths: StackPaths, spec: StackSpec, to: Path | None, passphrase: bytes | None, with_originals: bool,
-    keep: int | None, edges: Edges, on_start: Callable[[int], None], on_bytes: Callable[[int], None],
+    paths: StackPaths, spec: StackSpec, request: BackupRequest, edges: Edges, on_start: Callable[[int], None],
+    on_bytes: Callable[[int], None],
 ) -> BackupResult:  # fmt: skip
     """`on_start` gets the total bytes to read, `on_bytes` each amount read (for a progress bar)."""
     started = time.monotonic()
     engine = edges.engine(spec)
-    site = dumped_site(spec, "stackctl backup")
-    photoprism = next(s for s in services(spec, paths) if s.name == site.service)
+    chosen = photoprism_sites(spec, request.site)
+    every = services(spec, paths)
     if spec.database.kind == "mariadb":
         running = engine.containers(spec.name, paths.compose_dir).get("mariadb")
         if running is None or running.status != "running":
             raise OperationFailed(
                 "MariaDB is not running: a consistent database dump needs it", "start the stack (stackctl up)"
             )
-    target = default_target(paths, spec, to, passphrase is not None)
-    dump = dump_database(engine, paths, spec, photoprism)
+    only = chosen[0] if request.site is not None else None
+    prefix = archive_prefix(spec, only)
+    encrypted = request.passphrase is not None
+    target = default_target(paths, prefix, request.to, encrypted)
+    parts: list[SitePart] = []
     try:
-        files = list(sources(paths, photoprism, dump, with_originals))
+        for site in chosen:
+            photoprism = site_service(every, site)
+            parts.append(SitePart(site, photoprism, dump_database(engine, paths, spec, site, photoprism)))
+        files = list(sources(paths, parts, request.with_originals))
         total = sum(p.stat().st_size for _, p in files)
         on_start(total)
         meta = {"stackctl": __version__, "created": timestamp(), "stack": spec.name, "domain": spec.first_site.domain,
-                "database": spec.database.kind, "with_originals": with_originals,
+                "database": spec.database.kind, "with_originals": request.with_originals,
+                "sites": [s.domain for s in chosen], "only_site": only.domain if only else None,
                 "images": _images(engine, spec, paths)}  # fmt: skip
-        _write(target, files, meta, passphrase, on_bytes)
+        _write(target, files, meta, request.passphrase, on_bytes)
     finally:
-        if dump is not None:
-            dump.path.unlink(missing_ok=True)  # it lives on inside the archive
-    suffix = SEALED_SUFFIX if passphrase is not None else PLAIN_SUFFIX
-    pruned = _prune(target.parent, spec, keep, suffix) if keep is not None else []
+        for part in parts:
+            if part.dump is not None:
+                part.dump.path.unlink(missing_ok=True)  # it lives on inside the archive
+    suffix = SEALED_SUFFIX if encrypted else PLAIN_SUFFIX
+    pruned = _prune(target.parent, prefix, request.keep, suffix) if request.keep is not None else []
     return BackupResult(target, len(files), total, target.stat().st_size, time.monotonic() - started,
-                        passphrase is not None, pruned)  # fmt: skip
+                        encrypted, pruned)  # fmt: skip
 
 
 def _write(

@@ -1,6 +1,7 @@
-"""Consistent database dumps of a running stack, and putting one back: `mariadb-dump
---single-transaction` in the MariaDB container, or SQLite's online backup of PhotoPrism's index.db.
-Dumps go to backups/ (0700), files 0600, written under a temporary name and renamed when complete."""
+"""Consistent database dumps of a running stack, one per PhotoPrism site, and putting one back:
+`mariadb-dump --single-transaction` of the site's database in the MariaDB container, or SQLite's online
+backup of the site's index.db. Dumps go to backups/ (0700), files 0600, written under a temporary name
+and renamed when complete."""
 
 from __future__ import annotations
 
@@ -20,28 +21,38 @@ from stackctl.engines.base import Engine, Report
 from stackctl.engines.model import Service
 
 # The container's own environment holds the root password: no secret passes through stackctl. Root,
-# because one dump covers every PhotoPrism site's database, consistently (one transaction). On Swarm the
-# password is a secret file named by MARIADB_ROOT_PASSWORD_FILE.
+# because it can dump and load any site's database. On Swarm the password is a secret file named by
+# MARIADB_ROOT_PASSWORD_FILE.
 MARIADB_ROOT = 'MYSQL_PWD="${MARIADB_ROOT_PASSWORD:-$(cat "$MARIADB_ROOT_PASSWORD_FILE")}" exec'
 MARIADB_RESTORE = f"{MARIADB_ROOT} mariadb --user=root"
 
 
-def dumped_site(spec: StackSpec, command: str) -> Site:
-    """The PhotoPrism site whose database and files backup, restore and upgrade handle; until they handle
-    each site on its own, a stack with several PhotoPrism sites is refused."""
-    found = [s for s in spec.sites if s.photoprism is not None]
-    if len(found) != 1:
+def photoprism_sites(spec: StackSpec, only: str | None = None, given_as: str = "--site") -> list[Site]:
+    """The PhotoPrism sites whose database and files backup, restore and upgrade handle: every one, or
+    the one `only` names (by its domain or an alias)."""
+    if only is None:
+        return [s for s in spec.sites if s.photoprism is not None]
+    site = spec.site(only, given_as)
+    if site.photoprism is None:
         raise InvalidInput(
-            f"{command} handles a stack with exactly one PhotoPrism site; this one has {len(found)}",
-            "see the README's sites section for what to do meanwhile",
+            f"{given_as} {only}: {site.domain} is an upstream site; stackctl keeps no data of it",
+            "name a PhotoPrism site (see: stackctl sites)",
         )
-    return found[0]
+    return [site]
 
 
-def mariadb_dump_command(spec: StackSpec) -> str:
-    """Database names are stackctl's own (photoprism, pp_<slug>): letters, digits and '_' only."""
-    names = " ".join(s.database_name for s in spec.sites if s.photoprism is not None)
-    return f"{MARIADB_ROOT} mariadb-dump --user=root --single-transaction --add-drop-database --databases {names}"
+def mariadb_dump_command(site: Site) -> str:
+    """One site's database, consistently (one transaction). Database names are stackctl's own
+    (photoprism, pp_<slug>): letters, digits and '_' only."""
+    return (
+        f"{MARIADB_ROOT} mariadb-dump --user=root --single-transaction --add-drop-database "
+        f"--databases {site.database_name}"
+    )
+
+
+def site_service(every: list[Service], site: Site) -> Service:
+    """The PhotoPrism service of `site` among the stack's services."""
+    return next(s for s in every if s.name == site.service)
 
 
 SQLITE_FILE = "index.db"  # PhotoPrism's default SQLite database, in its storage folder
@@ -61,10 +72,10 @@ def sqlite_database(photoprism: Service) -> Path:
     return photoprism.host_path(STORAGE_TARGET) / SQLITE_FILE
 
 
-def _target(paths: StackPaths, spec: StackSpec, kind: str, suffix: str) -> Path:
+def _target(paths: StackPaths, spec: StackSpec, site: Site, kind: str, suffix: str) -> Path:
     ensure_dir(paths.backups, PRIVATE_DIR_MODE)
     stamp = utcnow().strftime("%Y%m%dT%H%M%SZ")
-    return paths.backups / f"{spec.name}-{stamp}-{kind}.{suffix}"
+    return paths.backups / f"{spec.name}-{site.slug}-{stamp}-{kind}.{suffix}"
 
 
 def _sqlite_copy(source: Path, target: Path) -> None:
@@ -80,14 +91,14 @@ def _complete(partial: Path, target: Path) -> None:
     os.replace(partial, target)
 
 
-def dump_database(engine: Engine, paths: StackPaths, spec: StackSpec, photoprism: Service) -> Dump | None:
-    """A consistent dump of the running stack's database, through MariaDB's container on this node;
-    None for SQLite before PhotoPrism made one."""
+def dump_database(engine: Engine, paths: StackPaths, spec: StackSpec, site: Site, photoprism: Service) -> Dump | None:
+    """A consistent dump of one site's database in the running stack, through MariaDB's container on
+    this node; None for SQLite before PhotoPrism made one. `photoprism` is the site's service."""
     if spec.database.kind == "mariadb":
-        target = _target(paths, spec, "mariadb", "sql")
+        target = _target(paths, spec, site, "mariadb", "sql")
         partial = target.with_name(f".{target.name}.part")
         try:
-            engine.run_in(spec, "mariadb", ["sh", "-c", mariadb_dump_command(spec)], stdout=partial)
+            engine.run_in(spec, "mariadb", ["sh", "-c", mariadb_dump_command(site)], stdout=partial)
         except OperationFailed:
             partial.unlink(missing_ok=True)
             raise
@@ -96,7 +107,7 @@ def dump_database(engine: Engine, paths: StackPaths, spec: StackSpec, photoprism
     database = sqlite_database(photoprism)
     if not database.exists():
         return None
-    target = _target(paths, spec, "sqlite", "db")
+    target = _target(paths, spec, site, "sqlite", "db")
     partial = target.with_name(f".{target.name}.part")
     fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, PRIVATE_FILE_MODE)
     os.close(fd)

@@ -15,15 +15,16 @@ from typing import IO, Any, BinaryIO
 
 from stackctl.config.edit import with_value
 from stackctl.config.layout import StackPaths
-from stackctl.config.spec import StackSpec, load_spec
+from stackctl.config.sites import slug_of
+from stackctl.config.spec import load_spec
 from stackctl.core.clock import Deadline, utcnow
 from stackctl.core.errors import InvalidInput, OperationFailed
 from stackctl.core.fsio import PRIVATE_DIR_MODE, atomic_write, ensure_dir
 from stackctl.core.sealed import MAGIC, SealedReader
 from stackctl.engines.host import prepare_host_folders
-from stackctl.engines.model import Service, services
+from stackctl.engines.model import services
 from stackctl.flows.archive import MANIFEST, damaged, members, stream_to, verified_manifest
-from stackctl.flows.dumps import Dump, dumped_site, restore_database, sqlite_database
+from stackctl.flows.dumps import Dump, photoprism_sites, restore_database, site_service, sqlite_database
 from stackctl.flows.edges import Edges
 from stackctl.flows.generated import rendered
 from stackctl.flows.restore_plan import SPEC_MEMBER, RestorePlan, plan_restore, safe_mode
@@ -63,11 +64,11 @@ def read_manifest(archive: Path, passphrase: bytes | None, keep: dict[str, bytes
 class Restored:
     root: Path
     manifest: dict[str, Any]
-    dump: Dump | None
+    dumps: dict[str, Dump]  # site domain -> the dump loaded (kept in backups/)
     seconds: float
 
 
-def _write_stream(path: Path, handle: IO[bytes], mode: int, expected: str, folder_mode: int) -> None:
+def write_stream(path: Path, handle: IO[bytes], mode: int, expected: str, folder_mode: int) -> None:
     ensure_dir(path.parent, folder_mode)
     partial = path.with_name(f".{path.name}.part")
     fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
@@ -95,41 +96,36 @@ def _private_folders(base: Path, leaf: Path) -> None:
 
 
 class _Placer:
-    """Where each archive member goes: stack files into the folder (private folders 0700), the dump
-    into backups/, sidecars and originals where the plan puts them."""
+    """Where each archive member goes: stack files into the folder (private folders 0700), each site's
+    dump into backups/, its sidecars and originals where the plan puts them."""
 
     def __init__(self, plan: RestorePlan, manifest: dict[str, Any]) -> None:
         self.plan = plan
         self.paths = StackPaths(plan.root)
         self.modes = {f["path"]: safe_mode(f.get("mode", 0o600)) for f in manifest["files"]}
         self.digests = {f["path"]: str(f["sha256"]) for f in manifest["files"]}
-        self.dump: Dump | None = None
-
-    def loaded_spec(self) -> tuple[StackSpec, Service]:
-        """The restored stack.yaml (with the plan's edits) and its PhotoPrism service."""
-        spec = load_spec(self.paths.spec)
-        site = dumped_site(spec, "stackctl restore")
-        return spec, next(s for s in services(spec, self.paths) if s.name == site.service)
+        self.dumps: dict[str, Dump] = {}  # site domain -> its dump
 
     def target(self, name: str) -> Path:
-        top, rest = name.split("/", 1)
-        if top == "stack":
-            return self.paths.root / rest
-        if top == "database":
+        if name.startswith("stack/"):
+            return self.paths.root / name.split("/", 1)[1]
+        member = self.plan.members[name]
+        if member.folder == "database":
             stamp = utcnow().strftime("%Y%m%dT%H%M%SZ")
-            path = self.paths.backups / f"restore-{stamp}-{rest}"
-            self.dump = Dump(rest.split(".", 1)[0], path)
+            path = self.paths.backups / f"restore-{stamp}-{slug_of(member.domain)}-{member.rest}"
+            self.dumps[member.domain] = Dump(member.rest.split(".", 1)[0], path)
             return path
         return self.plan.target(name)
 
     def place(self, name: str, handle: IO[bytes]) -> None:
         path = self.target(name)
         top_level = name.split("/")[1] if name.startswith("stack/") else ""
-        private = top_level in PRIVATE_FOLDERS or name.startswith("database/")
+        dump = name in self.plan.members and self.plan.members[name].folder == "database"
+        private = top_level in PRIVATE_FOLDERS or dump
         if private:  # every folder below secrets/ and certs/ is 0700 from the moment it exists
             _private_folders(self.paths.root / top_level if top_level else path.parent, path.parent)
-        mode = 0o600 if name.startswith("database/") else self.modes[name]
-        _write_stream(path, handle, mode, self.digests[name], PRIVATE_DIR_MODE if private else 0o755)
+        mode = 0o600 if dump else self.modes[name]
+        write_stream(path, handle, mode, self.digests[name], PRIVATE_DIR_MODE if private else 0o755)
 
     def point_spec_at_moved_folders(self) -> None:
         text = self.paths.spec.read_text()
@@ -165,7 +161,7 @@ def restore(
         )
     plan = plan_restore(root, manifest, kept[SPEC_MEMBER] or None, moved or {})
     for name, path, count in plan.outside():
-        report(f"will write {count} {name} files into {path} (outside {root}; no file there is replaced)")
+        report(f"will write {count} {name} into {path} (outside {root}; no file there is replaced)")
     if holds_stack:
         _set_aside(root, report)
     ensure_dir(root, 0o755)
@@ -178,29 +174,35 @@ def restore(
         placer.point_spec_at_moved_folders()
         report(f"stack.yaml now points at {', '.join(str(p) for p in plan.moved.values())}")
     _load_database(placer, edges, report, timeout)
-    return Restored(root, manifest, placer.dump, time.monotonic() - started)
+    return Restored(root, manifest, placer.dumps, time.monotonic() - started)
 
 
 def _load_database(placer: _Placer, edges: Edges, report: Callable[[str], None], timeout: float) -> None:
-    (spec, photoprism), paths, dump = placer.loaded_spec(), placer.paths, placer.dump
-    if dump is None:
+    """Each site's dump: SQLite files into their storage folders; MariaDB dumps into a fresh MariaDB."""
+    if not placer.dumps:
         return
-    if dump.kind == "sqlite":
-        target = sqlite_database(photoprism)
-        ensure_dir(target.parent, 0o755)
-        shutil.copyfile(dump.path, target)
-        report(f"restored the SQLite database to {target}")
+    paths = placer.paths
+    spec = load_spec(paths.spec)
+    every = services(spec, paths)
+    photoprism = {site.domain: site_service(every, site) for site in photoprism_sites(spec)}
+    if spec.database.kind == "sqlite":
+        for domain, dump in placer.dumps.items():
+            target = sqlite_database(photoprism[domain])
+            ensure_dir(target.parent, 0o755)
+            shutil.copyfile(dump.path, target)
+            report(f"restored the SQLite database of {domain} to {target}")
         return
     engine = edges.engine(spec)
-    mariadb = [s for s in services(spec, paths) if s.name == "mariadb"]
+    mariadb = [s for s in every if s.name == "mariadb"]
     prepare_host_folders(mariadb, paths.run)
-    report("starting a fresh MariaDB to load the dump into")
+    report("starting a fresh MariaDB to load the dumps into")
     files = rendered(paths, spec, engine)
     engine.apply(paths, spec, mariadb, files, Deadline(timeout), report)
-    try:
-        restore_database(engine, spec, photoprism, dump, report)
-    except OperationFailed as e:
-        raise OperationFailed(
-            f"the files are restored but loading the database failed: {e.message}",
-            f"the dump is {dump.path}; fix the cause and load it (stackctl restore --force)",
-        ) from e
+    for domain, dump in placer.dumps.items():
+        try:
+            restore_database(engine, spec, photoprism[domain], dump, report)
+        except OperationFailed as e:
+            raise OperationFailed(
+                f"the files are restored but loading the database of {domain} failed: {e.message}",
+                f"the dump is {dump.path}; fix the cause and load it (stackctl restore --force)",
+            ) from e

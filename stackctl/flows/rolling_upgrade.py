@@ -13,7 +13,7 @@ from stackctl.core.clock import Deadline
 from stackctl.core.errors import OperationFailed
 from stackctl.engines.base import Engine, PullProgress, Report, UpdateRolledBack
 from stackctl.engines.model import Service
-from stackctl.flows.dumps import Dump, dump_database
+from stackctl.flows.dumps import Dump, dump_database, photoprism_sites, site_service
 from stackctl.flows.edges import Edges
 from stackctl.flows.generated import generated_states, write_changed
 from stackctl.flows.upgrade import chosen_services
@@ -72,19 +72,20 @@ def _rolled_back(
 def _dump_databases(
     engine: Engine, paths: StackPaths, spec: StackSpec, chosen: list[Service], report: Report
 ) -> list[Dump]:
-    """One MariaDB dump (every site's database), or each running PhotoPrism's SQLite file."""
-    photoprism_names = {site.service for site in spec.sites if site.photoprism}
-    photoprism = [s for s in chosen_services(spec, paths, []) if s.name in photoprism_names]
-    if not {"mariadb", *(s.name for s in photoprism)} & {s.name for s in chosen} or not photoprism:
+    """Each PhotoPrism site's database (MariaDB's through its task on this node, or each deployed
+    site's SQLite file) when MariaDB or a PhotoPrism is among the chosen services."""
+    every = chosen_services(spec, paths, [])
+    sites = [(site, site_service(every, site)) for site in photoprism_sites(spec)]
+    if not {"mariadb", *(p.name for _, p in sites)} & {s.name for s in chosen} or not sites:
         return []
     if spec.database.kind == "mariadb":
         if not engine.runs_here(spec, "mariadb"):
             report("no MariaDB task on this node: the upgrade goes ahead without a dump")
             return []
-        found = [dump_database(engine, paths, spec, photoprism[0])]
     else:
         deployed = engine.deployed(spec, paths)
-        found = [dump_database(engine, paths, spec, p) for p in photoprism if p.name in deployed]
+        sites = [(site, p) for site, p in sites if p.name in deployed]
+    found = [dump_database(engine, paths, spec, site, p) for site, p in sites]
     dumps = [d for d in found if d is not None]
     for dump in dumps:
         report(f"dumped the database to {dump.describe()}")

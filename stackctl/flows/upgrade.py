@@ -19,7 +19,7 @@ from stackctl.core.errors import InvalidInput, OperationFailed, StackctlError
 from stackctl.engines.base import Engine, PullProgress, Report
 from stackctl.engines.base import ImageDetails as ImageDetails  # what commands show of an image
 from stackctl.engines.model import Service, services
-from stackctl.flows.dumps import Dump, dump_database, dumped_site, restore_database
+from stackctl.flows.dumps import Dump, dump_database, photoprism_sites, restore_database, site_service
 from stackctl.flows.edges import Edges
 from stackctl.flows.generated import rendered
 from stackctl.flows.haproxy_config import drained
@@ -94,17 +94,27 @@ class _Upgrade:
         return rendered(self.paths, self.spec, self.engine)
 
     @cached_property
-    def site(self) -> Site:
-        return dumped_site(self.spec, "stackctl upgrade")
+    def photoprism(self) -> dict[str, tuple[Site, Service]]:
+        """Each PhotoPrism site by its service name, with that service."""
+        return {site.backend: (site, site_service(self.wanted, site)) for site in photoprism_sites(self.spec)}
 
-    def photoprism(self) -> Service:
-        return next(s for s in self.wanted if s.name == self.site.service)
+    def dumped_sites(self, service: str) -> list[tuple[Site, Service]]:
+        """The sites whose database replacing `service` may change: its own site, or every PhotoPrism
+        site's for MariaDB."""
+        if service == "mariadb":
+            return list(self.photoprism.values())
+        return [self.photoprism[service]] if service in self.photoprism else []
+
+    def verified_sites(self, service: str) -> list[Site]:
+        """The sites whose HTTPS check gates replacing `service`."""
+        return [site for site, _ in self.dumped_sites(service)] or [self.spec.first_site]
 
     def maintenance(self, service: str) -> AbstractContextManager[None]:
-        if service != self.site.service:
+        if service not in self.photoprism:
             return nullcontext()
+        site = self.photoprism[service][0]
         runtime = self.edges.runtime(socket_path(self.paths.run))
-        return drained(runtime, self.site.backend, self.site.server, self.report)
+        return drained(runtime, site.backend, site.server, self.report)
 
     def apply_and_verify(self, service: str) -> None:
         """Converge with `service` recreated; healthy and HTTPS verified before the deadline."""
@@ -114,26 +124,45 @@ class _Upgrade:
                 self.paths, self.spec, self.wanted, self.files, Deadline(self.timeout), self.report,
                 frozenset({service}),
             )  # fmt: skip
-        left = max(1.0, self.timeout - (time.monotonic() - started))
-        result = probe_until(probe_target(self.spec, self.spec.first_site, CertStore(self.paths.certs)), left)
-        if not result.ok:
-            raise OperationFailed(f"HTTPS verification failed: {result.failed_text()}", "see stackctl status")
+        store = CertStore(self.paths.certs)
+        for site in self.verified_sites(service):
+            left = max(1.0, self.timeout - (time.monotonic() - started))
+            result = probe_until(probe_target(self.spec, site, store), left)
+            if not result.ok:
+                raise OperationFailed(
+                    f"HTTPS verification of {site.domain} failed: {result.failed_text()}", "see stackctl status"
+                )
 
-    def roll_back(self, item: ServiceImages, dump: Dump | None) -> str:
-        """Put the service back on its old image (and the database back from its dump); says how it went."""
+    def dump(self, service: str) -> dict[str, Dump]:
+        """Each affected site's database before `service` is replaced, by site domain."""
+        dumps = {}
+        for site, photoprism in self.dumped_sites(service):
+            dump = dump_database(self.engine, self.paths, self.spec, site, photoprism)
+            if dump is not None:
+                self.report(f"dumped the database of {site.domain} to {dump.describe()}")
+                dumps[site.domain] = dump
+        return dumps
+
+    def load(self, service: str, dumps: dict[str, Dump]) -> None:
+        for site, photoprism in self.dumped_sites(service):
+            if site.domain in dumps:
+                restore_database(self.engine, self.spec, photoprism, dumps[site.domain], self.report)
+
+    def roll_back(self, item: ServiceImages, dumps: dict[str, Dump]) -> str:
+        """Put the service back on its old image (and its sites' databases back from their dumps); says
+        how it went."""
         assert item.running is not None
         self.report(f"rolling {item.service} back to {_short(item.running)}")
         self.engine.remove_service(self.spec.name, item.service, self.paths.compose_dir)
         self.engine.tag_image(item.running.id, item.reference)  # `up` keeps running the old one too
-        if dump is not None and item.service == self.site.service:
-            restore_database(self.engine, self.spec, self.photoprism(), dump, self.report)
+        kept = ", ".join(str(d.path) for d in dumps.values()) or "none"
         try:
-            if dump is not None and item.service == "mariadb":
+            if item.service == "mariadb":
                 self.engine.apply(self.paths, self.spec, self.wanted, self.files, Deadline(self.timeout), self.report)
-                restore_database(self.engine, self.spec, self.photoprism(), dump, self.report)
+            self.load(item.service, dumps)
             self.apply_and_verify(item.service)
         except StackctlError as e:
-            return f"the rollback failed too ({e.message}); the dump is {dump.path if dump else 'none'}"
+            return f"the rollback failed too ({e.message}); the dump is {kept}"
         return f"rolled back to {_short(item.running)} and verified over HTTPS"
 
     def run(self, item: ServiceImages) -> None:
@@ -143,13 +172,13 @@ class _Upgrade:
             "event": "upgrade", "time": timestamp(), "service": item.service, "image": item.reference,
             "from": asdict(item.running) if item.running else None, "to": asdict(item.available),
         }  # fmt: skip
-        dump = None
-        # Replacing MariaDB or PhotoPrism may change the database.
-        if item.service in ("mariadb", self.site.service) and item.running is not None:
-            dump = dump_database(self.engine, self.paths, self.spec, self.photoprism())
-            if dump is not None:
-                self.report(f"dumped the database to {dump.describe()}")
-                entry["dump"] = str(dump.path)
+        site = self.photoprism.get(item.service)
+        if site is not None:
+            entry["site"] = site[0].domain
+        # Replacing MariaDB or a PhotoPrism may change the database.
+        dumps = self.dump(item.service) if item.running is not None else {}
+        if dumps:
+            entry["dump"] = ", ".join(str(d.path) for d in dumps.values())
         keep = _keep_tag(self.spec, item) if item.running else None
         if keep is not None and item.running is not None:
             self.engine.tag_image(item.running.id, keep)
@@ -160,7 +189,7 @@ class _Upgrade:
             if item.running is None:
                 record(self.paths, {**entry, "result": "failed", "error": failure.message})
                 raise
-            outcome = self.roll_back(item, dump)
+            outcome = self.roll_back(item, dumps)
             record(self.paths, {**entry, "event": "rollback", "result": "rolled-back", "error": failure.message,
                                 "outcome": outcome, "seconds": round(time.monotonic() - started, 1)})  # fmt: skip
             raise OperationFailed(
@@ -195,11 +224,31 @@ def _short(details: ImageDetails | None) -> str:
 def upgrade_waiting(
     paths: StackPaths, spec: StackSpec, found: list[ServiceImages], timeout: float, edges: Edges, report: Report
 ) -> list[ServiceImages]:
-    """Upgrade each service whose image changed, in dependency order; stops at the first that fails."""
+    """Upgrade each service whose image changed, in dependency order. A PhotoPrism site that fails is
+    rolled back on its own and the next site goes ahead; a shared service (MariaDB, HAProxy) that fails
+    stops the upgrade there. With several sites each one's outcome is reported; any failure raises
+    OperationFailed once the others are done."""
     upgrader = _Upgrade(paths, spec, edges.engine(spec), edges, timeout, report)
-    done = []
+    sites = len(upgrader.photoprism) > 1
+    done, failed = [], []
     for item in found:
-        if item.waiting:
+        if not item.waiting:
+            continue
+        site = upgrader.photoprism.get(item.service)
+        try:
             upgrader.run(item)
-            done.append(item)
+        except OperationFailed as e:
+            failed.append(e)
+            if sites and site is not None:
+                report(f"{site[0].domain}: rolled back ({e.message})")
+                continue
+            break
+        done.append(item)
+        if sites and site is not None:
+            report(f"{site[0].domain}: upgraded")
+    if len(failed) == 1:
+        raise failed[0]
+    if failed:
+        raise OperationFailed(f"{len(failed)} sites were rolled back: {'; '.join(f.message for f in failed)}",
+                              failed[0].hint)  # fmt: skip
     return done

@@ -67,7 +67,7 @@ def test_originals_to_sends_the_photos_elsewhere_and_stack_yaml_follows(
     elsewhere = tmp_path / "restored-photos"
     code, out, err = _restore(archive, tmp_path / "new", "--originals-to", str(elsewhere))
     assert code == 0, err
-    assert f"will write 1 originals files into {elsewhere} (outside {tmp_path / 'new'}" in out
+    assert f"will write 1 originals files of photos.example.com into {elsewhere} (outside {tmp_path / 'new'}" in out
     assert (elsewhere / "sunset.jpg").read_bytes() == (photos / "sunset.jpg").read_bytes()
     assert hash_tree(photos) == before
     assert f"originals: {elsewhere}" in (tmp_path / "new/stack.yaml").read_text()
@@ -80,7 +80,7 @@ def test_a_free_folder_outside_the_target_is_named_before_it_is_written(tmp_path
     shutil.rmtree(photos)  # lost with the machine: the restore puts them back where they were
     code, out, err = _restore(archive, tmp_path / "new")
     assert code == 0, err
-    assert out.index(f"will write 1 originals files into {photos}") < out.index("Restored stack")
+    assert out.index(f"will write 1 originals files of photos.example.com into {photos}") < out.index("Restored stack")
     assert (photos / "sunset.jpg").exists()
 
 

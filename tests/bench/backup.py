@@ -26,9 +26,9 @@ def _make_stack(folder: Path, size_mb: int) -> None:
     spec = folder / "stack.yaml"
     spec.write_text(spec.read_text().replace("kind: mariadb", "kind: sqlite"))
     from stackctl.config.spec import load_spec
-    from stackctl.flows.dumps import dumped_site
+    from stackctl.flows.dumps import photoprism_sites
 
-    site = dumped_site(load_spec(spec), "bench")
+    site = photoprism_sites(load_spec(spec))[0]
     assert site.photoprism is not None
     originals = folder / site.photoprism.originals  # where the site's originals are (init's sites form)
     originals.mkdir(parents=True, exist_ok=True)

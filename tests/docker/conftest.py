@@ -6,6 +6,7 @@ from __future__ import annotations
 import contextlib
 import re
 import secrets
+import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -175,3 +176,17 @@ def running_stack(
     with make_stack(docker_client, tmp_path_factory.mktemp("running") / "stack", haproxy=request.param) as s:
         s.up()
         yield s
+
+
+REGISTRY = "127.0.0.1:5555"  # Debian's docker-registry, started by tests/registry.sh
+
+
+@pytest.fixture
+def registry(docker_client: docker.DockerClient) -> str:
+    try:
+        urllib.request.urlopen(f"http://{REGISTRY}/v2/", timeout=3).close()
+    except OSError as e:
+        if IN_CI:
+            pytest.fail(f"no registry at {REGISTRY} under CI=true (tests/registry.sh starts it): {e}")
+        pytest.skip(f"no registry at {REGISTRY}: run tests/registry.sh")
+    return REGISTRY

@@ -4,8 +4,6 @@ published under one tag, as a real release would be, and pulled with `pull: alwa
 
 from __future__ import annotations
 
-import contextlib
-import io
 import json
 import os
 import random
@@ -13,8 +11,6 @@ import signal
 import subprocess
 import sys
 import time
-import urllib.error
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -22,60 +18,19 @@ import docker
 import pytest
 
 from tests.crash import crashes_under_load
-from tests.docker.conftest import IN_CI, TEST_IMAGES, Stack, make_stack
+from tests.docker.conftest import TEST_IMAGES, Stack, make_stack
+from tests.docker.releases import Release, released, remove_release
 from tests.helpers import default_sigint, https_json
 
-REGISTRY = "127.0.0.1:5555"
 DOMAIN = "photos.example.com"
-
-
-@pytest.fixture
-def registry(docker_client: docker.DockerClient) -> str:
-    try:
-        urllib.request.urlopen(f"http://{REGISTRY}/v2/", timeout=3).close()
-    except OSError as e:
-        if IN_CI:
-            pytest.fail(f"no registry at {REGISTRY} under CI=true (tests/registry.sh starts it): {e}")
-        pytest.skip(f"no registry at {REGISTRY}: run tests/registry.sh")
-    return REGISTRY
-
-
-class Release:
-    """One tag in the registry that new stand-in versions are published under."""
-
-    def __init__(self, client: docker.DockerClient, repository: str) -> None:
-        self.client, self.repository = client, repository
-
-    @property
-    def reference(self) -> str:
-        return f"{self.repository}:latest"
-
-    def publish(self, version: int) -> None:
-        """A release of stand-in `version` with a layer of its own, pushed, then removed here: stackctl
-        must pull it from the registry, layer bytes and all."""
-        dockerfile = (
-            f"FROM stackctl-test/photoprism:v{version}\nRUN head -c 3000000 /dev/urandom > /release-{version}.bin\n"
-        )
-        image, _ = self.client.images.build(fileobj=io.BytesIO(dockerfile.encode()), rm=True, forcerm=True)
-        image.tag(self.repository, "latest")
-        for event in self.client.images.push(self.repository, tag="latest", stream=True, decode=True):
-            assert "error" not in event, event
-        self.client.images.remove(image.id, force=True)
 
 
 @pytest.fixture
 def release_stack(registry: str, docker_client: docker.DockerClient, tmp_path: Path) -> Iterator[tuple[Stack, Release]]:
     with make_stack(docker_client, tmp_path / "stack") as stack:
-        release = Release(docker_client, f"{registry}/{stack.name}/photoprism")
-        release.publish(1)
-        stack.edit('photoprism: "stackctl-test/photoprism:standin"', f'photoprism: "{release.reference}"')
-        for image in (TEST_IMAGES["haproxy"], TEST_IMAGES["mariadb"]):  # every image comes from the registry
-            stack.edit(f'"{image}"', f'"{registry}/{image}"')
-        stack.edit("pull: never", "pull: always")
+        release = released(stack, registry)
         yield stack, release
-    for image in docker_client.images.list(name=release.repository):  # the stack's containers are gone
-        with contextlib.suppress(docker.errors.APIError):
-            docker_client.images.remove(image.id, force=True)
+    remove_release(release)
 
 
 def _api(stack: Stack, method: str, path: str) -> tuple[int, dict[str, object]]:

@@ -8,8 +8,10 @@ PhotoPrism), POST /api/v1/upload (byte count and SHA-256 of the body), /api/v1/h
 
 Versions, for upgrade tests (STANDIN_VERSION, baked into the image): like PhotoPrism, each version
 migrates the database schema when it starts. v1 creates `photos`; v2 adds a `favorite` column; v3
-adds a `rating` column and then never becomes healthy. GET /api/v1/photos lists the rows with the
-schema version; POST /api/v1/photos?title=T adds one.
+adds a `rating` column and then never becomes healthy. STANDIN_BROKEN_FROM=N (an instance's own
+environment, default 3) makes version N and later migrate and then never become healthy on that
+instance alone: a release that breaks one library. GET /api/v1/photos lists the rows with the schema
+version; POST /api/v1/photos?title=T adds one.
 
 Accounts, as PhotoPrism keeps them: PHOTOPRISM_ADMIN_PASSWORD is the admin's initial password only;
 `photoprism passwd [USER]` reads a new one twice from stdin ("New Password: ", "Retype Password: ") and
@@ -38,6 +40,7 @@ WS_GUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
 PING_EVERY = 15.0
 _db_ok_until = 0.0
 VERSION = int(os.environ.get("STANDIN_VERSION", "1"))
+BROKEN_FROM = int(os.environ.get("STANDIN_BROKEN_FROM", "3"))
 SQLITE_PATH = "/photoprism/storage/index.db"
 _schema_lock = threading.Lock()
 _schema_done = False
@@ -140,8 +143,8 @@ def database_problem():
         connect_database().close()
     except Exception as e:  # any failure means "not operational"
         return f"{type(e).__name__}: {e}"
-    if VERSION == 3:
-        return "version 3 never becomes operational (a broken release, on purpose)"
+    if VERSION >= BROKEN_FROM:
+        return f"version {VERSION} never becomes operational here (a broken release, on purpose)"
     _db_ok_until = time.monotonic() + 5
     return None
 
