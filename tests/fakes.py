@@ -207,6 +207,9 @@ class FakeEngine(OneHostForm):
     def containers(self, project: str, compose_dir: Path) -> dict[str, ContainerInfo]:
         return dict(self.running)
 
+    def running_images(self, spec: StackSpec, paths: StackPaths) -> dict[str, str]:
+        return {name: info.image_id for name, info in self.running.items() if info.image_id}
+
     def validate_haproxy_config(self, haproxy: Service, candidate: Path) -> None:
         self.checked_configs.append((candidate / "haproxy.cfg").read_text())
         self.checked_folders.append({f.name: f.read_text() for f in candidate.iterdir()})

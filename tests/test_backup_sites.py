@@ -227,3 +227,15 @@ def test_restoring_one_site_needs_an_archive_that_holds_it(stack: Path, tmp_path
     archive = _backup(alone, tmp_path / "carol.tar.gz")
     result = run_cli("--dir", str(stack), "restore", str(archive), "--site", BOB, edges=fake_edges(FakeEngine(stack)))
     assert_refused(result, 2, f"the archive holds no data of {BOB} (its PhotoPrism sites: carol.example.com)", [])
+
+
+def test_a_stack_without_a_photoprism_site_backs_up_its_own_files(tmp_path: Path) -> None:
+    root = tmp_path / "apps"
+    assert run_cli("--dir", str(root), "init", "--domain", ALICE).code == 0
+    spec = root / "stack.yaml"
+    text = spec.read_text()
+    start = text.index("  - domain: ")
+    spec.write_text(text[:start] + f"  - domain: {APP}\n    upstream: {{url: 'http://host.docker.internal:5000'}}\n")
+    archive = _backup(root, tmp_path / "apps.tar.gz")  # no MariaDB running, and none needed
+    manifest = _manifest(archive)
+    assert manifest["sites"] == [] and {f["site"] for f in manifest["files"]} == {None}  # type: ignore[attr-defined]

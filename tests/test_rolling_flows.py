@@ -14,7 +14,7 @@ from stackctl.certs.inspect import serial_hex
 from stackctl.certs.manage import obtain
 from stackctl.certs.store import CertStore
 from stackctl.config.layout import StackPaths
-from stackctl.config.spec import load_spec
+from stackctl.config.spec import StackSpec, load_spec
 from stackctl.core.clock import utcnow
 from stackctl.core.errors import InvalidInput, OperationFailed
 from stackctl.engines.base import ContainerInfo
@@ -42,7 +42,7 @@ def test_up_deploys_the_swarm_form_and_verifies_https_without_a_reload(tmp_path:
     assert "wrote compose/compose.yaml" in lines
 
 
-def test_an_upgrade_swarm_rolls_back_reports_it_with_the_dump(tmp_path: Path) -> None:
+def test_an_upgrade_swarm_rolls_back_loads_the_dump_back_and_says_so(tmp_path: Path) -> None:
     with live_stack(tmp_path, SWARM) as (paths, spec):
         engine = FakeSwarmEngine(paths.root, rolls_back={"photoprism"})
         lines: list[str] = []
@@ -51,8 +51,29 @@ def test_an_upgrade_swarm_rolls_back_reports_it_with_the_dump(tmp_path: Path) ->
     message = caught.value.message
     assert message.startswith("Swarm rolled back live_photoprism: its new task failed (task: non-zero exit (1))")
     assert "the previous image serves again (HTTPS verified)" in message
-    assert f"the database as it was before is in {paths.root / 'backups'}" in message
-    assert engine.ran == ["mariadb"] and "docker service ps --no-trunc live_photoprism" in caught.value.hint
+    assert f"the database of {DOMAIN} is back as it was before" in message
+    assert f"the dumps are kept in {paths.root / 'backups'}" in message
+    assert engine.ran == ["mariadb", "mariadb"]  # the dump, then loading it back through MariaDB's client
+    assert "docker service ps --no-trunc live_photoprism" in caught.value.hint
+
+
+def test_an_upgrade_swarm_rolls_back_says_which_dump_it_could_not_load_back(tmp_path: Path) -> None:
+    with live_stack(tmp_path, SWARM) as (paths, spec):
+        engine = FakeSwarmEngine(paths.root, rolls_back={"photoprism"})
+        original = engine.run_in
+
+        def fails_the_second(spec: StackSpec, service: str, argv: list[str], stdin: Path | None = None,
+                             stdout: Path | None = None) -> None:  # fmt: skip
+            if stdin is not None:
+                engine.failing[service] = "ERROR 1045: access denied"
+            original(spec, service, argv, stdin, stdout)
+
+        engine.run_in = fails_the_second  # type: ignore[method-assign]
+        with pytest.raises(OperationFailed) as caught:
+            roll_upgrade(paths, spec, ["photoprism"], 30, fake_edges(engine), print, lambda *progress: None)
+    message = caught.value.message
+    assert "loading the database back failed (" in message and "ERROR 1045: access denied" in message
+    assert f"load {paths.root / 'backups'}" in message
 
 
 def test_an_upgrade_rolls_each_chosen_service_and_names_an_unknown_one(tmp_path: Path) -> None:

@@ -10,7 +10,7 @@ from pathlib import Path
 from stackctl.config.layout import StackPaths
 from stackctl.config.spec import load_spec
 from stackctl.engines.swarm.plan import SwarmPlan, rendered_for_swarm, swarm_plan
-from stackctl.engines.swarm.services import SPEC_HASH_LABEL, Placed, service_kwargs
+from stackctl.engines.swarm.services import IMAGE_ID_LABEL, IMAGE_LABEL, SPEC_HASH_LABEL, Placed, service_kwargs
 from tests.helpers import run_cli
 
 DOMAIN = "photos.example.com"
@@ -60,3 +60,9 @@ def test_service_specs_place_each_service_where_its_data_or_its_clients_are(tmp_
     assert haproxy["secrets"][0]["File"]["UID"] == "99"  # HAProxy's non-root user
     new_image = service_kwargs(plan.services[1], placed, image_id="sha256:" + "b" * 64)
     assert new_image["labels"][SPEC_HASH_LABEL] != specs["photoprism"]["labels"][SPEC_HASH_LABEL]
+    # Deployed pinned to the registry digest (a Swarm rollback then returns to this very image), labeled with
+    # the tag and the image's ID.
+    pinned = f"{plan.services[1].model.image}@sha256:{'c' * 64}"
+    deployed = service_kwargs(plan.services[1], placed, "sha256:" + "b" * 64, pinned)
+    assert deployed["image"] == pinned and deployed["labels"][IMAGE_LABEL] == plan.services[1].model.image
+    assert deployed["labels"][IMAGE_ID_LABEL] == "sha256:" + "b" * 64

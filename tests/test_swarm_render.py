@@ -11,7 +11,9 @@ import yaml
 from stackctl.config.spec import StackSpec, spec_from_data
 from stackctl.core.errors import SpecError
 from stackctl.render import render_swarm_stack
+from stackctl.render.haproxy import Http3
 from stackctl.render.swarm import object_name, secret_sources, swarm_services
+from tests.fakes import FakeSwarmEngine, fake_edges
 from tests.helpers import run_cli
 from tests.test_compose import _schema
 
@@ -24,13 +26,20 @@ def test_engine_defaults_to_docker_and_refuses_other_values() -> None:
         spec_from_data({**BASE, "engine": "kubernetes"})
 
 
-@pytest.mark.parametrize(
-    ("extra", "key"),
-    [({"ports": {"bind": "127.0.0.1"}}, "ports.bind"), ({"ports": {"http3": True}}, "ports.http3")],
-)
-def test_swarm_refuses_what_it_cannot_do(extra: dict[str, object], key: str) -> None:
-    with pytest.raises(SpecError, match=key):
-        spec_from_data({**BASE, **extra})
+def test_swarm_refuses_a_bind_address() -> None:
+    with pytest.raises(SpecError, match=r"ports\.bind"):
+        spec_from_data({**BASE, "ports": {"bind": "127.0.0.1"}})
+
+
+def test_swarm_publishes_http3_over_udp_on_each_edge_node_in_host_mode() -> None:
+    spec = spec_from_data({**BASE, "ports": {"http3": True}})
+    digests = {source.key: "0123456789ab" for source in secret_sources(spec)}
+    files = render_swarm_stack(spec, None, digests, Http3(True))
+    compose = yaml.safe_load(files["compose/compose.yaml"])
+    ports = compose["services"]["haproxy"]["ports"]
+    assert {"target": 8443, "published": 443, "protocol": "udp", "mode": "host"} in ports
+    assert "quic4@" in files["compose/haproxy/haproxy.cfg"]
+    jsonschema.validate(compose, _schema())
 
 
 def _rendered() -> tuple[dict[str, str], StackSpec]:
@@ -69,9 +78,22 @@ def test_object_names_fit_dockers_limit() -> None:
     assert len(name) <= 64 and name.endswith("-0123456789ab")
 
 
-def test_backup_is_refused_on_swarm_before_anything_is_written(tmp_path: Path) -> None:
+def test_backup_on_a_swarm_node_without_the_data_is_refused_before_anything_is_written(tmp_path: Path) -> None:
     (tmp_path / "stack.yaml").write_text("domain: photos.example.com\nengine: swarm\n")
-    result = run_cli("--dir", str(tmp_path), "backup", "--no-encrypt", "--to", str(tmp_path / "out"))
-    assert result.code == 2
-    assert result.err.startswith("error: backup is not available with engine: swarm yet — ")
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["stack.yaml"]
+    assert run_cli("--dir", str(tmp_path), "init").code == 0
+    before = sorted(p.name for p in tmp_path.iterdir())
+    engine = FakeSwarmEngine(tmp_path, elsewhere={"mariadb"})
+    result = run_cli("--dir", str(tmp_path), "backup", "--no-encrypt", "--to", str(tmp_path / "out"),
+                     edges=fake_edges(engine))  # fmt: skip
+    assert result.code == 1
+    assert "\nerror: mariadb has no running task on this node: " in result.err
+    assert "run stackctl on the node labeled stackctl.data=true" in result.err
+    assert sorted(p.name for p in tmp_path.iterdir()) == before
+
+
+def test_restoring_one_site_on_swarm_is_refused_with_the_reason(tmp_path: Path) -> None:
+    (tmp_path / "stack.yaml").write_text("domain: photos.example.com\nengine: swarm\n")
+    archive = tmp_path / "a.tar.gz"
+    archive.write_bytes(b"not read")
+    result = run_cli("--dir", str(tmp_path), "restore", str(archive), "--site", "photos.example.com")
+    assert result.code == 2 and "error: restore --site is not available with engine: swarm" in result.err

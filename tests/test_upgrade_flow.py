@@ -19,7 +19,7 @@ from stackctl.flows.edges import Edges
 from stackctl.flows.upgrade import check_updates, upgrade_waiting
 from stackctl.haproxy.runtime_api import socket_path
 from stackctl.haproxy.socket_api import SocketRuntimeApi
-from tests.fakes import FakeEngine, fake_edges
+from tests.fakes import FakeEngine, FakeSwarmEngine, fake_edges
 from tests.helpers import run_cli
 from tests.live_stack import live_stack
 
@@ -126,11 +126,14 @@ def test_upgrade_check_exits_100_while_an_update_waits_and_0_after(served: Serve
     assert (status["last"]["result"], status["last"]["from"], status["last"]["to"]) == ("upgraded", "250101", "261101")
 
 
-def test_upgrade_check_on_swarm_is_refused_with_the_engines_reason(tmp_path: Path) -> None:
-    with live_stack(tmp_path, "engine: swarm\n") as (paths, _):
-        result = run_cli("--dir", str(paths.root), "upgrade", "--check", edges=fake_edges(FakeEngine(paths.root)))
-    assert result.code == 2
-    assert result.err == "error: upgrade --check is not available with engine: swarm — run stackctl upgrade\n"
+def test_upgrade_check_on_swarm_compares_what_the_services_run_and_rolls_nothing(tmp_path: Path) -> None:
+    with live_stack(tmp_path, "engine: swarm\n") as (paths, spec):
+        engine = FakeSwarmEngine(paths.root, images={spec.images.photoprism: NEW, OLD.id: OLD, NEW.id: NEW})
+        engine.running = {"photoprism": ContainerInfo("photoprism", "live_photoprism", "running", "h", image_id=OLD.id)}
+        result = run_cli("--dir", str(paths.root), "upgrade", "--check", edges=fake_edges(engine))
+    assert result.code == 100, result.err
+    assert f"photoprism: update waiting ({spec.images.photoprism})" in result.out
+    assert engine.applied == [] and engine.deployed_files == []
 
 
 def test_after_an_upgrade_the_old_image_goes_only_when_this_stack_pulled_it(served: Served) -> None:

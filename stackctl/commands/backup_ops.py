@@ -22,7 +22,6 @@ from stackctl.flows.restore_site import restore_site
 
 if TYPE_CHECKING:
     from stackctl.commands.context import Context
-    from stackctl.config.spec import StackSpec
 
 PASSPHRASE_MAX_BYTES = 4096
 
@@ -72,7 +71,6 @@ def run_backup(ctx: Context, args: argparse.Namespace) -> ExitStatus:
     if args.no_encrypt and args.passphrase_file is not None:
         raise InvalidInput("--no-encrypt and --passphrase-file exclude each other", "choose one")
     spec = load_spec(ctx.paths.spec)
-    _refuse_unless_backed_up(spec)
     if args.site is not None:
         photoprism_sites(spec, args.site)
     passphrase = None if args.no_encrypt else _passphrase(args.passphrase_file, True)
@@ -97,12 +95,6 @@ def _run_backup(ctx: Context, args: argparse.Namespace, spec: Any, passphrase: b
     for old in result.pruned:
         ctx.say(f"removed the older archive {old}")
     return ExitStatus.OK
-
-
-def _refuse_unless_backed_up(spec: StackSpec) -> None:
-    refused = spec.capabilities.backup
-    if refused is not None:
-        raise InvalidInput(refused.rule, refused.hint)
 
 
 def run_restore(ctx: Context, args: argparse.Namespace) -> ExitStatus:
@@ -137,7 +129,9 @@ def _restore_site(ctx: Context, args: argparse.Namespace) -> ExitStatus:
         )
     paths = StackPaths((args.restore_dir or ctx.paths.root).absolute())
     spec = load_spec(paths.spec)
-    _refuse_unless_backed_up(spec)
+    refused = spec.capabilities.site_restore
+    if refused is not None:
+        raise InvalidInput(refused.rule, refused.hint)
     photoprism_sites(spec, args.site)
     passphrase = _passphrase(args.passphrase_file, False) if is_sealed(args.archive) else None
     done = restore_site(args.archive, paths, passphrase, args.site, ctx.edge, ctx.say, args.timeout)

@@ -48,7 +48,7 @@ def _show(ctx: Context, spec: StackSpec, found: list[ServiceImages]) -> None:
 def run_upgrade(ctx: Context, args: argparse.Namespace) -> ExitStatus:
     spec = load_spec(ctx.paths.spec)
     names = [*args.services, *(_site_service(spec, domain) for domain in args.site)]
-    if spec.capabilities.rolls_upgrades:
+    if spec.capabilities.rolls_upgrades and not args.check:
         return _roll(ctx, spec, args, names)
     bar = PullProgressBar(ctx.console)
     try:
@@ -81,9 +81,6 @@ def _site_service(spec: StackSpec, domain: str) -> str:
 
 def _roll(ctx: Context, spec: StackSpec, args: argparse.Namespace, names: list[str]) -> ExitStatus:
     """An engine that rolls upgrades itself (Swarm) and puts a failing service back by itself."""
-    refused = spec.capabilities.upgrade_check
-    if args.check and refused is not None:
-        raise InvalidInput(refused.rule, refused.hint)
     bar = PullProgressBar(ctx.console)
     try:
         rolled = roll_upgrade(ctx.paths, spec, names, args.timeout, ctx.edge, ctx.say, bar)

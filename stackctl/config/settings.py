@@ -113,12 +113,12 @@ class Capabilities:
     # itself. False: stackctl replaces one container at a time and puts the old image back on failure.
     rolls_upgrades: bool = False
     edge_nodes: bool = False  # the stack answers on each of several edge nodes (status checks each one)
-    http3: Refusal | None = None  # ports.http3: true
     bind_address: Refusal | None = None  # ports.bind other than every address
-    user_networks: Refusal | None = None  # upstream.network: HAProxy joins a network of the user's
-    backup: Refusal | None = None
-    upgrade_check: Refusal | None = None
     secret_rotation: Refusal | None = None
+    site_restore: Refusal | None = None  # restore --site into the running stack
+    # True: the database and PhotoPrism's folders are on one node (stackctl.data); a command that reads
+    # them (backup, restore) runs there. False: every container runs on this host.
+    data_node: bool = False
 
 
 SWARM_CAPABILITIES = Capabilities(
@@ -126,24 +126,20 @@ SWARM_CAPABILITIES = Capabilities(
     reloads_in_place=False,
     rolls_upgrades=True,
     edge_nodes=True,
-    http3=Refusal("is not supported with engine: swarm yet", "set ports.http3: false or auto"),
     bind_address=Refusal(
         "must be 0.0.0.0 with engine: swarm (Swarm publishes on every address of an edge node)",
         "remove ports.bind, and restrict access with the node's firewall",
     ),
-    user_networks=Refusal(
-        "is not supported with engine: swarm",
-        "run the upstream as a service of this stack (upstream.image), or give its address in upstream.url",
-    ),
-    backup=Refusal(
-        "backup is not available with engine: swarm yet",
-        "stop the stack (stackctl down) and copy the stack folder, or run it with engine: docker for a backup",
-    ),
-    upgrade_check=Refusal("upgrade --check is not available with engine: swarm", "run stackctl upgrade"),
     secret_rotation=Refusal(
         "secrets rotate is not available with engine: swarm yet (a password is a Swarm secret its services "
         "roll onto, stop-first)",
         "run the stack with engine: docker to rotate a password without a gap",
     ),
+    site_restore=Refusal(
+        "restore --site is not available with engine: swarm (a site's task cannot be taken out alone while its "
+        "database is loaded)",
+        "restore the whole archive into a new folder (--dir), then stackctl up there",
+    ),
+    data_node=True,
 )
 ENGINE_CAPABILITIES: Final[dict[EngineKind, Capabilities]] = {"docker": Capabilities(), "swarm": SWARM_CAPABILITIES}

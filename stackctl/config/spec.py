@@ -187,11 +187,6 @@ def _checked(spec: StackSpec) -> StackSpec:
     can = spec.capabilities
     if can.bind_address is not None and spec.ports.bind != "0.0.0.0":
         raise SpecError("ports.bind", can.bind_address.rule, can.bind_address.hint)
-    if can.http3 is not None and spec.ports.http3 == "true":
-        raise SpecError("ports.http3", can.http3.rule, can.http3.hint)
-    for index, site in enumerate(spec.sites):
-        if can.user_networks is not None and site.upstream is not None and site.upstream.network:
-            raise SpecError(f"sites[{index}].upstream.network", can.user_networks.rule, can.user_networks.hint)
     return spec
 
 

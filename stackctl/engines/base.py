@@ -167,6 +167,9 @@ class Engine(Protocol):
     def containers(self, project: str, compose_dir: Path) -> dict[str, ContainerInfo]:
         """This stack's service containers by service; refuses another folder's same-named project."""
 
+    def running_images(self, spec: StackSpec, paths: StackPaths) -> dict[str, str]:
+        """The image ID each of the stack's services runs, where the engine can tell."""
+
     def validate_haproxy_config(self, haproxy: Service, candidate: Path) -> None:
         """`haproxy -c` of the configuration folder `candidate` in the image that will run it."""
 

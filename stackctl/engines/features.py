@@ -36,7 +36,7 @@ def _cached(paths: StackPaths, image: str) -> dict[str, object] | None:
 def refresh_features(engine: Engine, paths: StackPaths, spec: StackSpec) -> None:
     """Ask the image (once per image ID) whether its HAProxy has QUIC; `ports.http3: false` asks nothing.
     `true` on an image without QUIC is refused here, before anything is written."""
-    if spec.ports.http3 == "false" or spec.capabilities.http3 is not None:
+    if spec.ports.http3 == "false":
         return
     details = engine.image_details(spec.images.haproxy)
     cached = _cached(paths, spec.images.haproxy)
@@ -50,9 +50,8 @@ def refresh_features(engine: Engine, paths: StackPaths, spec: StackSpec) -> None
 
 
 def http3_for(paths: StackPaths, spec: StackSpec) -> Http3:
-    """`ports.http3` against what the image is known to do. `true` on an image without QUIC is refused.
-    An engine without HTTP/3 serves none (its spec refuses `true`)."""
-    if spec.ports.http3 == "false" or spec.capabilities.http3 is not None:
+    """`ports.http3` against what the image is known to do. `true` on an image without QUIC is refused."""
+    if spec.ports.http3 == "false":
         return NO_HTTP3
     cached = _cached(paths, spec.images.haproxy)
     if cached is None:  # not asked yet (before the first up): only `true` turns it on

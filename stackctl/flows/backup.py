@@ -24,7 +24,14 @@ from stackctl.core.sealed import SealedWriter
 from stackctl.engines.base import Engine
 from stackctl.engines.model import Service, services
 from stackctl.flows.archive import ArchiveWriter
-from stackctl.flows.dumps import STORAGE_TARGET, Dump, dump_database, photoprism_sites, site_service
+from stackctl.flows.dumps import (
+    STORAGE_TARGET,
+    Dump,
+    check_data_here,
+    dump_database,
+    photoprism_sites,
+    site_service,
+)
 from stackctl.flows.edges import Edges
 
 SEALED_SUFFIX = ".stackctl-backup"
@@ -91,11 +98,11 @@ def sources(paths: StackPaths, parts: list[SitePart], originals: bool) -> Iterat
 
 
 def _images(engine: Engine, spec: StackSpec, paths: StackPaths) -> dict[str, dict[str, Any]]:
-    running = engine.containers(spec.name, paths.compose_dir)
+    running = engine.running_images(spec, paths)
     result: dict[str, dict[str, Any]] = {}
     for service in services(spec, paths):
-        info = running.get(service.name)
-        details = engine.image_details(info.image_id) if info and info.image_id else None
+        image_id = running.get(service.name)
+        details = engine.image_details(image_id) if image_id else None
         result[service.name] = {"image": service.image, "id": details.id if details else None,
                                 "digest": details.digest if details else None}  # fmt: skip
     return result
@@ -142,12 +149,7 @@ def backup(
     engine = edges.engine(spec)
     chosen = photoprism_sites(spec, request.site)
     every = services(spec, paths)
-    if spec.database.kind == "mariadb":
-        running = engine.containers(spec.name, paths.compose_dir).get("mariadb")
-        if running is None or running.status != "running":
-            raise OperationFailed(
-                "MariaDB is not running: a consistent database dump needs it", "start the stack (stackctl up)"
-            )
+    check_data_here(engine, spec, paths, chosen)
     only = chosen[0] if request.site is not None else None
     prefix = archive_prefix(spec, only)
     encrypted = request.passphrase is not None

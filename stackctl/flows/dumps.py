@@ -55,6 +55,30 @@ def site_service(every: list[Service], site: Site) -> Service:
     return next(s for s in every if s.name == site.service)
 
 
+def check_data_here(engine: Engine, spec: StackSpec, paths: StackPaths, sites: list[Site]) -> None:
+    """A consistent dump needs MariaDB running; on an engine that keeps the data on one node, the sites'
+    database and folders must be on this one (its MariaDB task, or for SQLite each site's task, runs
+    here). Without a PhotoPrism site there is no data to read."""
+    if not sites:
+        return
+    if spec.capabilities.data_node:
+        needed = ["mariadb"] if spec.database.kind == "mariadb" else [str(s.service) for s in sites]
+        away = [name for name in needed if not engine.runs_here(spec, name)]
+        if away:
+            raise OperationFailed(
+                f"{away[0]} has no running task on this node: the database and the photos are read on the node "
+                "that holds them",
+                "run stackctl on the node labeled stackctl.data=true, with the stack running (stackctl up)",
+            )
+        return
+    if spec.database.kind == "mariadb":
+        running = engine.containers(spec.name, paths.compose_dir).get("mariadb")
+        if running is None or running.status != "running":
+            raise OperationFailed(
+                "MariaDB is not running: a consistent database dump needs it", "start the stack (stackctl up)"
+            )
+
+
 SQLITE_FILE = "index.db"  # PhotoPrism's default SQLite database, in its storage folder
 STORAGE_TARGET = "/photoprism/storage"
 

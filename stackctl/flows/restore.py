@@ -194,7 +194,10 @@ def _load_database(placer: _Placer, edges: Edges, report: Callable[[str], None],
         return
     engine = edges.engine(spec)
     mariadb = [s for s in every if s.name == "mariadb"]
-    prepare_host_folders(mariadb, paths.run)
+    if spec.capabilities.data_node:  # the images, the nodes' roles and the data folders, as `up` prepares them
+        engine.prepare(paths, spec, Deadline(timeout), report, _no_progress)
+    else:
+        prepare_host_folders(mariadb, paths.run)
     report("starting a fresh MariaDB to load the dumps into")
     files = rendered(paths, spec, engine)
     engine.apply(paths, spec, mariadb, files, Deadline(timeout), report)
@@ -206,3 +209,7 @@ def _load_database(placer: _Placer, edges: Edges, report: Callable[[str], None],
                 f"the files are restored but loading the database of {domain} failed: {e.message}",
                 f"the dump is {dump.path}; fix the cause and load it (stackctl restore --force)",
             ) from e
+
+
+def _no_progress(image: str, layer: str, done: int, total: int) -> None:
+    del image, layer, done, total

@@ -28,11 +28,12 @@ from stackctl.flows.backup import ORIGINALS_TARGET, STORAGE_KEPT
 from stackctl.flows.dumps import (
     STORAGE_TARGET,
     Dump,
+    check_data_here,
     dump_database,
     photoprism_sites,
     restore_database,
     site_service,
-)  # fmt: skip
+)
 from stackctl.flows.edges import Edges
 from stackctl.flows.generated import rendered
 from stackctl.flows.haproxy_config import drained
@@ -182,10 +183,7 @@ def restore_site(
     plan = _plan(paths, manifest, kept[SPEC_MEMBER] or None, domain)
     spec, site = plan.spec, plan.site
     engine = edges.engine(spec)
-    ours = engine.containers(spec.name, paths.compose_dir)
-    mariadb = ours.get("mariadb")
-    if spec.database.kind == "mariadb" and (mariadb is None or mariadb.status != "running"):
-        raise OperationFailed("MariaDB is not running: restoring a site loads into it", "start the stack (stackctl up)")
+    check_data_here(engine, spec, paths, [site])
     steps = _Restoring(paths, plan, engine, report)
     steps.kept_database = dump_database(engine, paths, spec, site, plan.photoprism)
     if steps.kept_database is not None:

@@ -2,18 +2,22 @@
 the image stack.yaml names, one task at a time. The engine watches each new task for the monitor window
 and rolls back by itself when it fails; this reports what it did. Before a service that may change the
 database rolls (MariaDB, a PhotoPrism), the database is dumped to backups/, so a rollback can be
-followed by a restore."""
+followed by a restore. When Swarm rolls a service back, the databases it may have migrated are
+loaded back from those dumps by themselves."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from stackctl.certs.store import CertStore
 from stackctl.config.layout import StackPaths
+from stackctl.config.sites import Site
 from stackctl.config.spec import StackSpec
 from stackctl.core.clock import Deadline
 from stackctl.core.errors import OperationFailed
 from stackctl.engines.base import Engine, PullProgress, Report, UpdateRolledBack
 from stackctl.engines.model import Service
-from stackctl.flows.dumps import Dump, dump_database, photoprism_sites, site_service
+from stackctl.flows.dumps import Dump, dump_database, photoprism_sites, restore_database, site_service
 from stackctl.flows.edges import Edges
 from stackctl.flows.generated import generated_states, write_changed
 from stackctl.flows.upgrade import chosen_services
@@ -21,6 +25,13 @@ from stackctl.health.probe import probe_until
 from stackctl.health.target import probe_sites_at
 
 ROLLED_BACK_WAIT_S = 90.0  # the old task passes its health check again, and HAProxy finds it
+
+
+@dataclass(frozen=True)
+class SiteDump:
+    site: Site
+    photoprism: Service
+    dump: Dump
 
 
 def roll_upgrade(
@@ -31,7 +42,7 @@ def roll_upgrade(
     engine rolled back, and what it said."""
     chosen = chosen_services(spec, paths, names)
     engine = edges.engine(spec)
-    dumps: list[Dump] = []
+    dumps: list[SiteDump] = []
     try:
         deadline = Deadline(timeout)
         engine.prepare(paths, spec, deadline, report, progress)
@@ -42,14 +53,36 @@ def roll_upgrade(
         files = {state.name: state.desired for state in states}
         applied = engine.apply(paths, spec, chosen, files, deadline, report)
     except UpdateRolledBack as e:
-        raise _rolled_back(e, engine, paths, spec, dumps) from e
+        raise _rolled_back(e, engine, paths, spec, dumps, report) from e
     return applied.updated
 
 
+def _load_back(error: UpdateRolledBack, engine: Engine, spec: StackSpec, dumps: list[SiteDump], report: Report) -> str:
+    """The databases the rolled-back service may have migrated, loaded back from their dumps into the
+    running MariaDB, as on one host; what happened, for the error."""
+    service = error.service.removeprefix(f"{spec.name}_")
+    loaded = [d for d in dumps if service in ("mariadb", d.photoprism.name)]
+    if not loaded:
+        return ""
+    if spec.database.kind != "mariadb":
+        paths = ", ".join(str(d.dump.path) for d in loaded)
+        return f"; PhotoPrism runs on its SQLite file as the new version left it: stop it and copy {paths} over it"
+    try:
+        for item in loaded:
+            restore_database(engine, spec, item.photoprism, item.dump, report)
+    except OperationFailed as e:
+        paths = ", ".join(str(d.dump.path) for d in loaded)
+        return f"; loading the database back failed ({e.message}): load {paths} by hand"
+    return f"; the database of {', '.join(d.site.domain for d in loaded)} is back as it was before"
+
+
 def _rolled_back(
-    error: UpdateRolledBack, engine: Engine, paths: StackPaths, spec: StackSpec, dumps: list[Dump]
-) -> OperationFailed:
-    """What the rollback left: whether HTTPS answers again on every edge node, and where the dumps are."""
+    error: UpdateRolledBack, engine: Engine, paths: StackPaths, spec: StackSpec, dumps: list[SiteDump],
+    report: Report,
+) -> OperationFailed:  # fmt: skip
+    """What the rollback left: the databases loaded back, whether HTTPS answers again on every edge node,
+    and where the dumps are."""
+    database = _load_back(error, engine, spec, dumps, report)
     results = probe_sites_at(
         spec,
         CertStore(paths.certs),
@@ -61,9 +94,10 @@ def _rolled_back(
     now = "the previous image serves again (HTTPS verified)" if not failed else (
         f"HTTPS does not answer yet after the rollback ({'; '.join(failed)})"
     )  # fmt: skip
-    kept = f"; the database as it was before is in {', '.join(str(d.path) for d in dumps)}" if dumps else ""
+    kept = f"; the dumps are kept in {', '.join(str(d.dump.path) for d in dumps)}" if dumps else ""
     return OperationFailed(
-        f"Swarm rolled back {error.service}: its new task failed ({error.swarm_message or error.state}); {now}{kept}",
+        f"Swarm rolled back {error.service}: its new task failed ({error.swarm_message or error.state}); "
+        f"{now}{database}{kept}",
         f"fix the image or stack.yaml's images:, then run stackctl upgrade again; see: docker service ps "
         f"--no-trunc {error.service}",
     )
@@ -71,7 +105,7 @@ def _rolled_back(
 
 def _dump_databases(
     engine: Engine, paths: StackPaths, spec: StackSpec, chosen: list[Service], report: Report
-) -> list[Dump]:
+) -> list[SiteDump]:
     """Each PhotoPrism site's database (MariaDB's through its task on this node, or each deployed
     site's SQLite file) when MariaDB or a PhotoPrism is among the chosen services."""
     every = chosen_services(spec, paths, [])
@@ -85,8 +119,10 @@ def _dump_databases(
     else:
         deployed = engine.deployed(spec, paths)
         sites = [(site, p) for site, p in sites if p.name in deployed]
-    found = [dump_database(engine, paths, spec, site, p) for site, p in sites]
-    dumps = [d for d in found if d is not None]
-    for dump in dumps:
-        report(f"dumped the database to {dump.describe()}")
+    dumps = []
+    for site, photoprism in sites:
+        dump = dump_database(engine, paths, spec, site, photoprism)
+        if dump is not None:
+            report(f"dumped the database of {site.domain} to {dump.describe()}")
+            dumps.append(SiteDump(site, photoprism, dump))
     return dumps

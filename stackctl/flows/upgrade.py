@@ -59,15 +59,15 @@ def check_updates(
     engine = edges.engine(spec)
     if spec.pull != "never":
         record_pulls(engine, paths, engine.ensure_images([s.image for s in chosen], "always", progress))
-    ours = engine.containers(spec.name, paths.compose_dir)
+    running = engine.running_images(spec, paths)
     found = []
     for service in chosen:
-        running = ours.get(service.name)
+        image_id = running.get(service.name)
         found.append(
             ServiceImages(
                 service.name,
                 service.image,
-                engine.image_details(running.image_id) if running and running.image_id else None,
+                engine.image_details(image_id) if image_id else None,
                 engine.image_details(service.image),
             )
         )

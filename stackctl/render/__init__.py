@@ -45,12 +45,14 @@ def render_stack(
     return _files(render_compose(spec, http3), haproxy_folder)
 
 
-def render_swarm_stack(spec: StackSpec, acme_thumbprint: str | None, secret_digests: dict[str, str]) -> dict[str, str]:
+def render_swarm_stack(
+    spec: StackSpec, acme_thumbprint: str | None, secret_digests: dict[str, str], http3: Http3 = NO_HTTP3
+) -> dict[str, str]:
     """Every generated file's text for Swarm services; compose.yaml names each secret and config by a
     digest of its value (`secret_digests`: key -> digest)."""
-    haproxy_folder = render_haproxy_folder(spec, SWARM_LAYOUT, acme_thumbprint, NO_HTTP3)
+    haproxy_folder = render_haproxy_folder(spec, SWARM_LAYOUT, acme_thumbprint, http3)
     names = object_names(spec, haproxy_folder, secret_digests)
-    return _files(render_swarm_compose(spec, sorted(haproxy_folder), names), haproxy_folder)
+    return _files(render_swarm_compose(spec, sorted(haproxy_folder), names, http3.enabled), haproxy_folder)
 
 
 def _files(compose: str, haproxy_folder: dict[str, str]) -> dict[str, str]:

@@ -104,26 +104,27 @@ def _swarm_service_document(service: SwarmService) -> dict[str, Any]:
     return document
 
 
-def swarm_compose_model(spec: StackSpec, config_files: list[str], names: Mapping[str, str]) -> dict[str, Any]:
+def swarm_compose_model(
+    spec: StackSpec, config_files: list[str], names: Mapping[str, str], http3: bool = False
+) -> dict[str, Any]:
     """The `docker stack deploy` document of the deployment stackctl makes: secrets are created by
     stackctl (external here), configs come from HAProxy's folder under their content-hashed names."""
     network = network_model(spec)
-    services = swarm_services(spec, config_files)
+    services = swarm_services(spec, config_files, http3)
     configs = {
         haproxy_config_key(file): {"name": names[haproxy_config_key(file)], "file": f"./haproxy/{file}"}
         for file in config_files
     }
     secrets = {source.key: {"name": names[source.key], "external": True} for source in secret_sources(spec)}
     volumes = {key: {"driver": "local"} for s in services for key, _ in s.volumes}
+    networks: dict[str, Any] = {
+        NETWORK: {"name": network.name, "driver": "overlay", "ipam": {"config": [{"subnet": network.subnet}]}}
+    }
+    for name in sorted({n for s in services for n in s.model.external_networks}):
+        networks[name] = {"external": True}  # the user's overlay network: never created nor removed
     return {
         "services": {s.name: _swarm_service_document(s) for s in services},
-        "networks": {
-            NETWORK: {
-                "name": network.name,
-                "driver": "overlay",
-                "ipam": {"config": [{"subnet": network.subnet}]},
-            }
-        },
+        "networks": networks,
         "volumes": volumes,
         "secrets": secrets,
         "configs": configs,
@@ -162,9 +163,11 @@ def render_compose(spec: StackSpec, http3: Http3 = NO_HTTP3) -> str:
     return _document(compose_model(spec, http3))
 
 
-def render_swarm_compose(spec: StackSpec, config_files: list[str], names: Mapping[str, str]) -> str:
+def render_swarm_compose(
+    spec: StackSpec, config_files: list[str], names: Mapping[str, str], http3: bool = False
+) -> str:
     """compose.yaml for Swarm services: HAProxy's config file names, and each secret's and config's name."""
-    return _document(swarm_compose_model(spec, config_files, names))
+    return _document(swarm_compose_model(spec, config_files, names, http3))
 
 
 def _document(model: dict[str, Any]) -> str:

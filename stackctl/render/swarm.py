@@ -207,11 +207,12 @@ def _other(model: ServiceModel) -> SwarmService:
     return SwarmService(replace(model, depends_on={}), global_mode=False, constraints=constraints)
 
 
-def swarm_services(spec: StackSpec, config_files: list[str]) -> list[SwarmService]:
-    """The stack's Swarm services in deploy order. `config_files` are the names in HAProxy's folder."""
+def swarm_services(spec: StackSpec, config_files: list[str], http3: bool = False) -> list[SwarmService]:
+    """The stack's Swarm services in deploy order. `config_files` are the names in HAProxy's folder;
+    with `http3`, HAProxy publishes the HTTPS port over UDP too (host mode, as the TCP ports)."""
     photoprism = {s.service for s in _photoprism_sites(spec)}
     result = []
-    for model in stack_services(spec, http3=False):
+    for model in stack_services(spec, http3):
         model = replace(model, depends_on={}, restart="any")
         if model.name == "mariadb":
             result.append(_mariadb(model))

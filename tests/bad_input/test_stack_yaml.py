@@ -119,9 +119,6 @@ COMBINATIONS = [
     ({"domain": DOMAIN, "network": []}, "network"),
     ({"name": "photos"}, "domain"),
     ({"domain": DOMAIN, "engine": "swarm", "ports": {"bind": "127.0.0.1"}}, "ports.bind"),
-    ({"domain": DOMAIN, "engine": "swarm", "ports": {"http3": True}}, "ports.http3"),
-    ({"engine": "swarm", "sites": [{"domain": DOMAIN, "upstream": {"url": "http://app:80", "network": "apps"}}]},
-     "upstream.network"),
     ({"domain": DOMAIN, "x" * 500: 1}, "unknown key"),
     ({"domain": DOMAIN, "a\nb": 1}, "unknown key"),
 ]  # fmt: skip

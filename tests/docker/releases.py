@@ -6,10 +6,20 @@ from __future__ import annotations
 
 import contextlib
 import io
+from typing import Protocol
 
 import docker
 
-from tests.docker.conftest import TEST_IMAGES, Stack
+from tests.docker.conftest import TEST_IMAGES
+
+
+class EditableStack(Protocol):
+    """A stack on one host or on a Swarm, as the tests make them."""
+
+    name: str
+    client: docker.DockerClient
+
+    def edit(self, old: str, new: str) -> None: ...
 
 
 class Release:
@@ -35,7 +45,7 @@ class Release:
         self.client.images.remove(image.id, force=True)
 
 
-def released(stack: Stack, registry: str) -> Release:
+def released(stack: EditableStack, registry: str) -> Release:
     """The stack's PhotoPrism image is the release tag (v1 published); every image comes from the registry.
     Call remove_release once the stack's containers are gone."""
     release = Release(stack.client, f"{registry}/{stack.name}/photoprism")
@@ -51,3 +61,13 @@ def remove_release(release: Release) -> None:
     for image in release.client.images.list(name=release.repository):
         with contextlib.suppress(docker.errors.APIError):
             release.client.images.remove(image.id, force=True)
+
+
+def pushed(client: docker.DockerClient, registry: str, image: str) -> str:
+    """A local test image pushed to the registry under its own name: the reference a stack that pulls
+    every image (`pull: always`) can use."""
+    repository, tag = image.rsplit(":", 1)
+    client.images.get(image).tag(f"{registry}/{repository}", tag)
+    for event in client.images.push(f"{registry}/{repository}", tag=tag, stream=True, decode=True):
+        assert "error" not in event, event
+    return f"{registry}/{image}"

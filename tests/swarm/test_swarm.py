@@ -4,6 +4,7 @@ Swarm, and `down` leaving nothing but the data."""
 
 from __future__ import annotations
 
+import contextlib
 import http.client
 import json
 import socket
@@ -20,9 +21,11 @@ import pytest
 import yaml
 
 from stackctl.certs.localca import DEFAULT_CERT_NAME
+from stackctl.health.h3 import h3_get
 from tests.crash import crash
 from tests.default_cert import answer_without_a_known_name, names_of, served_certificate
-from tests.helpers import https_to, wait_until
+from tests.docker.conftest import UPSTREAM_IMAGE
+from tests.helpers import https_json, https_to, run_cli, wait_until
 from tests.netns import network_namespace
 from tests.swarm.conftest import NAMESPACE, SwarmStack, make_swarm_stack
 from tests.test_compose import _schema
@@ -54,6 +57,23 @@ def test_up_deploys_named_services_verified_over_https(running: SwarmStack) -> N
     assert code == 0 and "verified" in out
     code, out, _ = running.cli("up", "--timeout", "120")  # a second up changes nothing
     assert code == 0 and "created" not in out and "updated" not in out
+
+
+def test_http3_is_published_on_the_edge_node_and_announced(running: SwarmStack) -> None:
+    compose = yaml.safe_load((running.root / "compose/compose.yaml").read_text())
+    published = {(p["published"], p["protocol"], p["mode"]) for p in compose["services"]["haproxy"]["ports"]}
+    assert (running.https, "udp", "host") in published  # the image has QUIC: ports.http3 auto turns it on
+    answer = h3_get("127.0.0.1", running.https, DOMAIN, running.ca, 5.0)
+    assert answer.status == 200 and answer.alt_svc == f'h3=":{running.https}"; ma=86400'
+    conn = _https(running)
+    try:
+        conn.request("GET", "/api/v1/status", headers={"Host": DOMAIN})
+        assert conn.getresponse().getheader("alt-svc") == answer.alt_svc
+    finally:
+        conn.close()
+    code, out, _ = running.cli("verify", "--json")
+    checks = {c["name"]: c for c in json.loads(out)["checks"]}
+    assert code == 0 and checks["http3"]["ok"], checks.get("http3")
 
 
 def test_a_client_naming_no_site_gets_the_stacks_own_certificate(running: SwarmStack) -> None:
@@ -190,15 +210,30 @@ def test_renewal_rolls_haproxy_onto_a_new_secret(running: SwarmStack) -> None:
     assert load.ok > 0
 
 
-def test_broken_upgrade_is_rolled_back_by_swarm(running: SwarmStack) -> None:
+def _photos(stack: SwarmStack, method: str = "GET", path: str = "/api/v1/photos") -> dict[str, Any]:
+    status, body = https_json(stack.https, DOMAIN, stack.ca, method, path)
+    assert status in (200, 201), (method, path, status)
+    return body
+
+
+def test_broken_upgrade_is_rolled_back_by_swarm_with_its_database(running: SwarmStack) -> None:
+    _photos(running, "POST", "/api/v1/photos?title=harbour")
+    before = _photos(running)
     running.edit(f'photoprism: "{STANDIN}"', 'photoprism: "stackctl-test/photoprism:v3"')
     try:
+        code, out, _ = running.cli("upgrade", "--check")
+        assert code == 100 and "photoprism: update waiting (stackctl-test/photoprism:v3)" in out, out
+        assert running.client.services.get(f"{running.name}_photoprism").attrs["Spec"]["TaskTemplate"][
+            "ContainerSpec"]["Image"].startswith(STANDIN)  # --check rolls nothing  # fmt: skip
         started = time.monotonic()
         code, out, err = running.cli("upgrade", "photoprism", "--timeout", "240")
         _record("rollback_s", round(time.monotonic() - started, 1))
         assert code == 1, out
         assert "Swarm rolled back" in err and "photoprism" in err and "HTTPS verified" in err
-        assert "dumped the database to" in out and "the database as it was before is in" in err
+        assert f"dumped the database of {DOMAIN} to" in out
+        assert f"the database of {DOMAIN} is back as it was before" in err, err
+        # Release 3 migrated the schema before it failed; the dump put it back, with the data.
+        assert _photos(running) == before and before["schema"] == 1, before
         dump = next((running.root / "backups").glob("*-mariadb.sql"))
         assert dump.stat().st_mode & 0o777 == 0o600 and b"CREATE DATABASE" in dump.read_bytes()
         service = running.client.services.get(f"{running.name}_photoprism")
@@ -245,6 +280,61 @@ def test_after_a_renewal_and_a_rollback_every_service_comes_back_after_a_crash(r
     assert code == 0, out
 
 
+def test_an_upstream_on_an_overlay_network_of_the_users_is_reached_by_name(running: SwarmStack) -> None:
+    client, app = running.client, f"{running.name}-app"
+    overlay = client.networks.create(f"{running.name}-apps", driver="overlay", attachable=True)
+    bridge = client.networks.create(f"{running.name}-bridge", driver="bridge")
+    container = client.containers.run(UPSTREAM_IMAGE, name=app, network=overlay.name, detach=True)
+    try:
+        code, _, err = running.cli("sites", "add", "bad.example.com", "--upstream", f"http://{app}:8080",
+                                   "--network", bridge.name)  # fmt: skip
+        assert code == 0, err
+        before = sorted(s.id for s in client.services.list(filters={"label": f"{NAMESPACE}={running.name}"}))
+        code, _, err = running.cli("up", "--timeout", "120")
+        assert code == 2 and "a Swarm service can join only an overlay network" in err, err
+        assert sorted(s.id for s in client.services.list(filters={"label": f"{NAMESPACE}={running.name}"})) == before
+        for argv in (("sites", "rm", "bad.example.com"),
+                     ("sites", "add", "app.example.com", "--upstream", f"http://{app}:8080", "--network", overlay.name,
+                      "--health", "/health")):  # fmt: skip
+            code, _, err = running.cli(*argv)
+            assert code == 0, err
+        code, out, err = running.cli("up", "--timeout", "180")
+        assert code == 0, err + out
+        status, body = https_json(running.https, "app.example.com", running.ca, "GET", "/anything")
+        assert status == 200 and body.get("upstream") == "upstream", body  # the app's echo, reached by name
+        compose = yaml.safe_load((running.root / "compose/compose.yaml").read_text())
+        assert compose["networks"][overlay.name] == {"external": True}
+        jsonschema.validate(compose, _schema())
+    finally:
+        running.cli("sites", "rm", "app.example.com")
+        running.cli("up", "--timeout", "180")
+        container.remove(force=True)
+        for network in (overlay, bridge):
+            with contextlib.suppress(docker.errors.APIError):
+                network.remove()
+
+
+ARCHIVE: dict[str, Any] = {}  # what the backup test leaves for the restore test
+
+
+def test_backup_on_swarm_dumps_through_the_database_task(
+    running: SwarmStack, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    folder = tmp_path_factory.mktemp("swarm-backup")
+    secret = folder / "passphrase"
+    secret.write_text("a long passphrase for the swarm drill\n")
+    (running.root / "originals/harbour.jpg").write_bytes(b"harbour" * 5000)
+    code, out, err = running.cli("backup", "--with-originals", "--passphrase-file", str(secret), "--to", str(folder))
+    assert code == 0, err
+    archive = next(folder.glob("*.stackctl-backup"))
+    code, out, _ = running.cli("backup", "--list", str(archive), "--passphrase-file", str(secret))
+    assert (
+        code == 0 and f"sites/{DOMAIN}/database/mariadb.sql" in out and f"sites/{DOMAIN}/originals/harbour.jpg" in out
+    )
+    code, out, _ = running.cli("verify", "--json")
+    ARCHIVE.update(archive=archive, passphrase=secret, photos=_photos(running), serial=json.loads(out)["served_serial"])
+
+
 def test_down_leaves_nothing_but_data(running: SwarmStack) -> None:
     code, out, err = running.cli("down")
     assert code == 0, err + out
@@ -255,6 +345,22 @@ def test_down_leaves_nothing_but_data(running: SwarmStack) -> None:
     assert client.networks.list(names=[f"{running.name}_photoprism"]) == []
     assert any((running.root / "database").iterdir())  # MariaDB's files stay
     assert (running.root / "storage").is_dir() and (running.root / "originals").is_dir()
+
+
+def test_the_backup_restores_into_a_new_folder_on_swarm(running: SwarmStack, tmp_path: Path) -> None:
+    target = tmp_path / "restored"
+    result = run_cli("restore", str(ARCHIVE["archive"]), "--dir", str(target), "--passphrase-file",
+                     str(ARCHIVE["passphrase"]), "--timeout", "240")  # fmt: skip
+    try:
+        assert result.code == 0, result.err + result.out
+        assert "starting a fresh MariaDB to load the dumps into" in result.out and "Ready:" in result.out
+        verified = run_cli("--dir", str(target), "verify", "--json")
+        assert verified.code == 0, verified.out
+        assert json.loads(verified.out)["served_serial"] == ARCHIVE["serial"]  # the same certificate
+        assert _photos(running) == ARCHIVE["photos"]  # the same data
+        assert (target / "originals/harbour.jpg").read_bytes() == b"harbour" * 5000
+    finally:
+        run_cli("--dir", str(target), "down")
 
 
 def test_a_taken_port_is_refused_before_anything_is_deployed(swarm: docker.DockerClient, tmp_path: Path) -> None:

@@ -87,6 +87,10 @@ class DockerEngine(OneHostForm):
     def deployed(self, spec: StackSpec, paths: StackPaths) -> set[str]:
         return set(self.containers(spec.name, paths.compose_dir))
 
+    def running_images(self, spec: StackSpec, paths: StackPaths) -> dict[str, str]:
+        ours = self.containers(spec.name, paths.compose_dir)
+        return {name: info.image_id for name, info in ours.items() if info.image_id}
+
     def describe(self, spec: StackSpec, paths: StackPaths) -> list[ContainerStatus]:
         return container_rows(self.client, spec, paths, [s.name for s in stack_services(spec)])
 

@@ -9,12 +9,13 @@ from pathlib import Path
 
 import docker
 import docker.errors
+from docker.utils import parse_repository_tag
 
 from stackctl.config.layout import StackPaths
 from stackctl.config.settings import ENGINE_CAPABILITIES, Capabilities
 from stackctl.config.spec import StackSpec
 from stackctl.core.clock import Deadline
-from stackctl.core.errors import OperationFailed
+from stackctl.core.errors import InvalidInput, OperationFailed
 from stackctl.core.fsio import ensure_dir
 from stackctl.engines.base import ApplyResult, Prepared, PullProgress, Report
 from stackctl.engines.docker.client import DOCKER_ERRORS, connect, docker_call
@@ -52,6 +53,7 @@ class SwarmEngine(DockerEngine):
         self._check_ports_free(spec, paths)
         planned = swarm_services(spec, [])
         self._prepare_local_folders(planned, paths)
+        self.user_networks(sorted({n for s in planned for n in s.model.external_networks}))
         self.check_data_folders(spec.name, planned, paths.compose_dir, deadline)
         return Prepared(pulled, {})
 
@@ -121,6 +123,22 @@ class SwarmEngine(DockerEngine):
     def deployed(self, spec: StackSpec, paths: StackPaths) -> set[str]:
         return set(self.service_names(spec.name))
 
+    def running_images(self, spec: StackSpec, paths: StackPaths) -> dict[str, str]:
+        """The image each service was deployed with (its label), else the one its task on this node runs."""
+        found = {}
+        for short, service in swarm_sdk.stack_services(self.client, spec.name).items():
+            image_id = swarm_sdk.deployed_image_id(service) or self._local_task_image(spec.name, short)
+            if image_id:
+                found[short] = image_id
+        return found
+
+    def _local_task_image(self, project: str, service: str) -> str | None:
+        container = self.local_container(project, service)
+        if container is None:
+            return None
+        with docker_call(f"inspect the container {container}"):
+            return str(self.client.api.inspect_container(container)["Image"])
+
     def describe(self, spec: StackSpec, paths: StackPaths) -> list[ContainerStatus]:
         return task_rows(spec, self.tasks(spec.name))
 
@@ -157,6 +175,30 @@ class SwarmEngine(DockerEngine):
     ) -> None:
         folders.check_data_folders(self.client, project, wanted, compose_dir, deadline)
 
+    def user_networks(self, names: list[str]) -> dict[str, str]:
+        """The user's networks HAProxy joins (upstream.network), by ID; each must be a Swarm overlay network,
+        since a service joins no other kind. stackctl never creates them."""
+        found: dict[str, str] = {}
+        for name in names:
+            with docker_call(f"inspect the Docker network {name}"):
+                matches = [n for n in self.client.networks.list(names=[name]) if n.name == name]
+            if not matches:
+                raise InvalidInput(
+                    f"Docker network {name} (upstream.network in stack.yaml) does not exist",
+                    f"create it as an overlay network (docker network create --driver overlay --attachable {name}) "
+                    "and connect the upstream to it, or fix the name",
+                )
+            network = matches[0]
+            if network.attrs.get("Scope") != "swarm":
+                raise InvalidInput(
+                    f"Docker network {name} (upstream.network in stack.yaml) is a {network.attrs.get('Driver')} "
+                    "network of one host: a Swarm service can join only an overlay network",
+                    "create an overlay network (docker network create --driver overlay --attachable NAME), connect "
+                    "the upstream to it and name it in upstream.network",
+                )
+            found[name] = str(network.id)
+        return found
+
     def ensure_network(self, project: str, network: NetworkModel) -> str:
         """The stack's overlay network with its pinned subnet (PHOTOPRISM_TRUSTED_PROXY is that subnet)."""
         with docker_call(f"create the overlay network {network.name}"):
@@ -182,13 +224,14 @@ class SwarmEngine(DockerEngine):
     ) -> ApplyResult:  # fmt: skip
         """Objects first, then each service in order, each waited for; then the unused objects go."""
         network_id = self.ensure_network(project, network)
+        user_networks = self.user_networks(sorted({n for s in wanted for n in s.model.external_networks}))
         ids = objects.ensure_objects(self.client, project, swarm_objects)
-        placed = swarm_sdk.Placed(project, network_id, compose_dir, names, ids)
+        placed = swarm_sdk.Placed(project, network_id, compose_dir, names, ids, user_networks)
         existing = swarm_sdk.stack_services(self.client, project)
         result = ApplyResult()
         for service in wanted:
             expected = len(self.edge_nodes()) if service.global_mode else 1
-            kwargs = swarm_sdk.service_kwargs(service, placed, self.image_id(service.model.image))
+            kwargs = swarm_sdk.service_kwargs(service, placed, *self.local_image(service.model.image))
             outcome = swarm_sdk.deploy_service(
                 self.client, kwargs, existing.get(service.name), max(expected, 1), deadline
             )
@@ -199,6 +242,20 @@ class SwarmEngine(DockerEngine):
                 on_ready(service.name)
         result.removed = objects.prune_objects(self.client, project, set(names.values()))
         return result
+
+    def local_image(self, image: str) -> tuple[str, str]:
+        """(ID, the reference to deploy) of the image behind `image` on this node. The reference is pinned
+        to the registry digest it was pulled by: every node, and a rollback by Swarm, then runs exactly this
+        image even after its tag has moved on (a broken release published as :latest). An image that no
+        registry knows, or one not here, is deployed by its name."""
+        image_id = self.image_id(image)
+        if not image_id or "@" in image:
+            return image_id, image
+        repository, _ = parse_repository_tag(image)
+        with docker_call(f"inspect the image {image}"):
+            digests = self.client.images.get(image).attrs.get("RepoDigests") or []
+        pinned = [d.split("@", 1)[1] for d in digests if d.split("@", 1)[0] == repository]
+        return image_id, f"{image}@{pinned[0]}" if pinned else image
 
     def image_id(self, image: str) -> str:
         try:

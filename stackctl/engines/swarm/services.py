@@ -6,7 +6,7 @@ from __future__ import annotations
 import hashlib
 import json
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -45,6 +45,9 @@ from stackctl.render.swarm import (
 
 SPEC_HASH_LABEL = "io.stackctl.spec-hash"
 IMAGE_LABEL = "com.docker.stack.image"  # as `docker stack deploy` labels a service
+# The ID of the image behind the tag when the spec was deployed: a Swarm rollback puts the previous
+# spec back, labels included, so this is the image the service runs after either.
+IMAGE_ID_LABEL = "io.stackctl.image-id"
 POLL_S = 0.25
 CRASH_LOOP_TASKS = 3  # failed tasks of one service that end the wait: Swarm would go on restarting it
 FAILED_UPDATE_STATES = ("paused", "rollback_paused", "rollback_completed")  # rollback_started: wait for its end
@@ -59,6 +62,7 @@ class Placed:
     compose_dir: Path
     names: dict[str, str]  # key -> Docker name of each secret and config
     ids: dict[str, str]  # Docker name -> ID
+    user_networks: dict[str, str] = field(default_factory=dict)  # upstream.network name -> ID
 
 
 def _policy(policy: UpdatePolicy, kind: type[UpdateConfig]) -> UpdateConfig:
@@ -80,9 +84,12 @@ def _host_port(port: PortMapping) -> dict[str, Any]:
     }
 
 
-def service_kwargs(service: SwarmService, placed: Placed, image_id: str = "") -> dict[str, Any]:
+def service_kwargs(
+    service: SwarmService, placed: Placed, image_id: str = "", reference: str | None = None
+) -> dict[str, Any]:
     """The SDK's keyword arguments for services.create / Service.update. `image_id`, the local image
-    behind the tag, is part of the spec hash: a new image under the same tag is an update."""
+    behind the tag, is part of the spec hash: a new image under the same tag is an update. `reference`:
+    the image to run, pinned to its registry digest when it has one (default: the model's)."""
     model = service.model
     mounts = [
         Mount(m.target, str(absolute_under(placed.compose_dir, m.source)), type="bind", read_only=m.read_only)
@@ -96,7 +103,7 @@ def service_kwargs(service: SwarmService, placed: Placed, image_id: str = "") ->
     check = sdk_healthcheck(model.healthcheck)
     kwargs: dict[str, Any] = {
         "name": service_name(placed.project, service.name),
-        "image": model.image,
+        "image": reference or model.image,
         "args": None if model.command is None else list(model.command),
         "env": [f"{k}={v}" for k, v in sorted(model.environment.items())],
         "mounts": mounts,
@@ -104,7 +111,10 @@ def service_kwargs(service: SwarmService, placed: Placed, image_id: str = "") ->
         "configs": [ref(ConfigReference, r.key, r.target, r.uid, r.mode) for r in service.configs],
         "constraints": list(service.constraints),
         "mode": ServiceMode("global") if service.global_mode else ServiceMode("replicated", replicas=1),
-        "networks": [NetworkAttachmentConfig(placed.network_id, aliases=[service.name])],
+        "networks": [
+            NetworkAttachmentConfig(placed.network_id, aliases=[service.name]),
+            *(NetworkAttachmentConfig(placed.user_networks[name]) for name in model.external_networks),
+        ],
         "endpoint_spec": EndpointSpec(mode=ENDPOINT_MODE, ports=[_host_port(p) for p in model.ports]),
         "update_config": _policy(UPDATE_POLICY, UpdateConfig),
         "rollback_config": _policy(ROLLBACK_POLICY, RollbackConfig),
@@ -118,7 +128,14 @@ def service_kwargs(service: SwarmService, placed: Placed, image_id: str = "") ->
     kwargs = {k: v for k, v in kwargs.items() if v is not None}
     digest = hashlib.sha256(json.dumps([kwargs, image_id], sort_keys=True, default=repr).encode()).hexdigest()[:16]
     kwargs["labels"] = {STACK_NAMESPACE_LABEL: placed.project, IMAGE_LABEL: model.image, SPEC_HASH_LABEL: digest}
+    if image_id:
+        kwargs["labels"][IMAGE_ID_LABEL] = image_id
     return kwargs
+
+
+def deployed_image_id(service: SdkService) -> str | None:
+    labels = service.attrs.get("Spec", {}).get("Labels") or {}
+    return labels.get(IMAGE_ID_LABEL)
 
 
 def spec_hash(service: SdkService) -> str | None:
