@@ -13,7 +13,7 @@ import docker
 import docker.errors
 import pytest
 
-from tests.docker.conftest import TEST_IMAGES, _free_subnet, docker_client  # noqa: F401 (a fixture)
+from tests.docker.conftest import TEST_IMAGES, _free_subnet, docker_client, registry  # noqa: F401 (fixtures)
 from tests.helpers import free_port, run_cli
 
 NAMESPACE = "com.docker.stack.namespace"
