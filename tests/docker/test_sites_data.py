@@ -19,6 +19,7 @@ from stackctl.certs.store import CertStore
 from stackctl.config.spec import load_spec
 from stackctl.health.probe import served_serial
 from stackctl.health.target import probe_target
+from tests.crash import crashes_under_load
 from tests.docker.conftest import UPSTREAM_IMAGE, Stack, make_stack, remove_project
 from tests.docker.releases import released, remove_release
 from tests.helpers import https_json, run_cli, wait_until
@@ -98,6 +99,11 @@ def test_one_site_restores_into_the_running_stack_and_the_whole_stack_into_a_new
         kept_dump = next((stack.root / "backups").glob("*-bob-example-com-*-mariadb.sql"))
         assert b"bob-after" in kept_dump.read_bytes()  # what Bob's library held before the restore
         assert "1 originals already in place" in out  # the photo was identical: not written again
+        # The container the restore started comes back by itself after a crash, as any other.
+        with crashes_under_load(stack.client, stack.name, stack.https, BOB, stack.ca) as crashes:
+            crashes.crash("photoprism-bob-example-com")
+        assert crashes.failures_outside_haproxy_crashes() == []
+        assert _photos(stack.root, stack.https, BOB)["photos"] == ["bob-before"]
 
         code, _, err = stack.cli("down", "--volumes")
         assert code == 0, err
