@@ -33,6 +33,7 @@ from stackctl.engines.base import (
     Prepared,
     PullProgress,
     Report,
+    SecretHold,
     UpdateRolledBack,
 )
 from stackctl.engines.docker.engine import OneHostForm
@@ -44,6 +45,7 @@ from stackctl.flows.edges import Edges
 from stackctl.haproxy.hotswap import ApiUnavailable
 from stackctl.haproxy.runtime_api import ProxyStat, RuntimeApi
 from stackctl.render.haproxy import config_id
+from stackctl.render.swarm import tls_key
 from tests.helpers import self_signed_bundle
 
 
@@ -219,7 +221,7 @@ class FakeEngine(OneHostForm):
     def apply(
         self, paths: StackPaths, spec: StackSpec, services: list[Service], files: dict[str, str],
         deadline: Deadline, report: Report, recreate: frozenset[str] = frozenset(),
-        on_ready: Callable[[str], None] | None = None,
+        on_ready: Callable[[str], None] | None = None, hold: SecretHold | None = None,
     ) -> ApplyResult:  # fmt: skip
         self.applied.append([s.name for s in services] + [f"recreate {name}" for name in sorted(recreate)])
         for service in services:
@@ -265,6 +267,9 @@ class FakeEngine(OneHostForm):
 
     def runtime_socket_dir(self, spec: StackSpec, paths: StackPaths) -> Path | None:
         return paths.run / "haproxy"
+
+    def edge_runtime_sockets(self, spec: StackSpec, paths: StackPaths) -> dict[str, Path | None]:
+        return {"this host": self.runtime_socket_dir(spec, paths)}
 
     def remove_stack(
         self, paths: StackPaths, spec: StackSpec, volumes: bool, deadline: Deadline, report: Report
@@ -325,6 +330,8 @@ class FakeSwarmEngine(FakeEngine):
 
     rolls_back: set[str] = field(default_factory=set)
     deployed_files: list[dict[str, str]] = field(default_factory=list)
+    unreachable: list[str] = field(default_factory=list)  # edge nodes whose runtime API is out of reach
+    held: list[bool] = field(default_factory=list)  # per apply: whether HAProxy's tasks kept running
 
     @property
     def capabilities(self) -> Capabilities:
@@ -339,7 +346,7 @@ class FakeSwarmEngine(FakeEngine):
     def apply(
         self, paths: StackPaths, spec: StackSpec, services: list[Service], files: dict[str, str],
         deadline: Deadline, report: Report, recreate: frozenset[str] = frozenset(),
-        on_ready: Callable[[str], None] | None = None,
+        on_ready: Callable[[str], None] | None = None, hold: SecretHold | None = None,
     ) -> ApplyResult:  # fmt: skip
         self.deployed_files.append(files)
         for service in services:
@@ -347,9 +354,16 @@ class FakeSwarmEngine(FakeEngine):
                 self.applied.append([s.name for s in services])
                 raise UpdateRolledBack(f"{spec.name}_{service.name}", "rollback_completed", "task: non-zero exit (1)")
         result = super().apply(paths, spec, services, files, deadline, report, recreate, on_ready)
-        if self.served is not None and any(s.name == "haproxy" for s in services):
+        # Stands in for Swarm's comparison: only the site certificates' secrets are taken as changed.
+        held = hold is not None and hold("haproxy", frozenset(tls_key(site.domain) for site in spec.sites))
+        self.held.append(held)
+        if self.served is not None and any(s.name == "haproxy" for s in services) and not held:
             self.served.bundle = first_site_bundle(paths.certs / "haproxy")
         return ApplyResult(updated=result.created)
+
+    def edge_runtime_sockets(self, spec: StackSpec, paths: StackPaths) -> dict[str, Path | None]:
+        """This node's socket, and one edge node out of reach for each in `unreachable`."""
+        return {"manager-1": self.runtime_socket_dir(spec, paths), **dict.fromkeys(self.unreachable)}
 
     def running_haproxy(self, spec: StackSpec, paths: StackPaths) -> str | None:
         return "haproxy" if "haproxy" in self.running else None

@@ -18,7 +18,7 @@ from stackctl.config.spec import StackSpec, load_spec
 from stackctl.core.clock import utcnow
 from stackctl.core.errors import InvalidInput, OperationFailed
 from stackctl.engines.base import ContainerInfo
-from stackctl.flows.replace_certificate import replace_certificate
+from stackctl.flows.replace_certificate import Replaced, replace_certificate
 from stackctl.flows.rolling_upgrade import roll_upgrade
 from stackctl.flows.up import up
 from tests.fakes import FakeRuntimeApi, FakeSwarmEngine, ServedBundle, fake_edges
@@ -85,7 +85,7 @@ def test_an_upgrade_rolls_each_chosen_service_and_names_an_unknown_one(tmp_path:
             roll_upgrade(paths, spec, ["nginx"], 30, fake_edges(engine), print, lambda *progress: None)
 
 
-def test_a_renewal_rolls_haproxy_onto_the_new_secret_and_proves_it_is_served(tmp_path: Path) -> None:
+def _renew_on_swarm(tmp_path: Path, api_answers: bool, unreachable: list[str]) -> tuple[Replaced, FakeSwarmEngine]:
     with ServedBundle(b"") as served:
         root = tmp_path / "stack"
         assert run_cli("--dir", str(root), "init", "--domain", DOMAIN).code == 0
@@ -98,16 +98,35 @@ def test_a_renewal_rolls_haproxy_onto_the_new_secret_and_proves_it_is_served(tmp
         spec = load_spec(paths.spec)
         store = CertStore(paths.certs)
         served.bundle = store.bundle(DOMAIN).read_bytes()
-        engine = FakeSwarmEngine(root, served, {"haproxy": ContainerInfo("haproxy", "live_haproxy", "running", "x")})
-        edges = fake_edges(engine, FakeRuntimeApi(served, answering=False))
+        running = {"haproxy": ContainerInfo("haproxy", "live_haproxy", "running", "x")}
+        engine = FakeSwarmEngine(root, served, running, unreachable=unreachable)
+        edges = fake_edges(engine, FakeRuntimeApi(served, answering=api_answers))
         site = spec.first_site
         replaced = replace_certificate(
             paths, spec, site, lambda: obtain(store, spec, site, utcnow(), edges.issuer_for), "test", edges
         )
     leaf = store.read_site(DOMAIN)
-    assert leaf is not None and replaced.new_serial == serial_hex(leaf.leaf)
-    assert replaced.path == "swarm-secret" and engine.applied == [["haproxy"]]
-    assert replaced.old_serial != replaced.new_serial
+    assert leaf is not None and replaced.new_serial == serial_hex(leaf.leaf)  # proven served at every address
+    assert replaced.old_serial != replaced.new_serial and engine.applied == [["haproxy"]]
+    return replaced, engine
+
+
+def test_a_renewal_on_swarm_hands_the_certificate_to_haproxy_live_and_keeps_its_tasks(tmp_path: Path) -> None:
+    replaced, engine = _renew_on_swarm(tmp_path, api_answers=True, unreachable=[])
+    assert replaced.path == "runtime-api" and replaced.note is None
+    assert engine.held == [True]  # the new secret is created, the tasks take it at their next roll
+
+
+def test_a_renewal_rolls_haproxy_when_an_edge_nodes_runtime_api_is_out_of_reach(tmp_path: Path) -> None:
+    replaced, engine = _renew_on_swarm(tmp_path, api_answers=True, unreachable=["edge-2"])
+    assert replaced.path == "swarm-roll" and engine.held == [False]
+    assert replaced.note is not None and "the runtime API of HAProxy on edge-2 cannot be reached" in replaced.note
+
+
+def test_a_renewal_rolls_haproxy_when_this_nodes_runtime_api_does_not_answer(tmp_path: Path) -> None:
+    replaced, engine = _renew_on_swarm(tmp_path, api_answers=False, unreachable=[])
+    assert replaced.path == "swarm-roll" and engine.held == [False]
+    assert replaced.note is not None and "manager-1 (no answer on the socket)" in replaced.note
 
 
 def test_a_renewal_on_swarm_without_a_manager_to_ask_fails_and_keeps_the_served_certificate(tmp_path: Path) -> None:
@@ -122,7 +141,7 @@ def test_a_renewal_on_swarm_without_a_manager_to_ask_fails_and_keeps_the_served_
         before = store.read_site(DOMAIN)
         result = run_cli("--dir", str(root), "certs", "renew", "--force", edges=fake_edges())  # no engine answers
     assert result.code == 1
-    assert "HAProxy is serving but the Swarm cannot be asked to roll it: failed to connect" in result.err
+    assert "HAProxy is serving but the Swarm cannot be asked about it: failed to connect" in result.err
     after = store.read_site(DOMAIN)
     assert before is not None and after is not None and serial_hex(after.leaf) == serial_hex(before.leaf)
 

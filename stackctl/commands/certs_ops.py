@@ -53,12 +53,21 @@ def _describe_new(ctx: Context, domain: str, info: CertInfo, verb: str) -> None:
     )
 
 
+HOW_SERVED = {
+    "runtime-api": "the runtime API",
+    "reload": "a seamless reload",
+    "swarm-roll": "a rolling update of HAProxy's tasks",
+}
+
+
 def _say_replaced(ctx: Context, replaced: Replaced) -> None:
     """What the replacement did: notes from the issuer, and how a running stack got the certificate."""
     for note in replaced.issued.notes:
         ctx.say(note)
+    if replaced.note is not None:
+        ctx.warn(replaced.note)
     if replaced.path != "disk":
-        how = "the runtime API" if replaced.path == "runtime-api" else "a seamless reload"
+        how = HOW_SERVED.get(replaced.path, replaced.path)
         ctx.say(
             f"Serving the new certificate (serial {replaced.new_serial}) via {how}, "
             f"{replaced.duration_s:.2f}s after the start."
@@ -216,6 +225,14 @@ def run_renew(ctx: Context, args: argparse.Namespace) -> ExitStatus:
 def _renew(ctx: Context, spec: StackSpec, site: Site, args: argparse.Namespace) -> None:
     renewal = renew(ctx.paths, spec, site, args.force, ctx.edge, ctx.warn)
     before = renewal.before
+    if renewal.served_again is not None:
+        again = renewal.served_again
+        ctx.say(
+            f"{site.domain}: an edge node served an older certificate; serial {again.new_serial} is served again "
+            f"via {HOW_SERVED.get(again.path, again.path)}."
+        )
+        if again.note is not None:
+            ctx.warn(again.note)
     if renewal.replaced is None:
         if not args.if_due:
             assert before is not None

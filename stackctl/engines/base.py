@@ -20,6 +20,10 @@ from stackctl.engines.status import ContainerStatus
 # (image, layer id, bytes done, bytes total)
 PullProgress = Callable[[str, str, int, int], None]
 Report = Callable[[str], None]
+# Given a running service and the secrets (by key) that alone differ from what it runs: whether it may
+# keep running as it is, because what the new secrets hold reached it another way (a certificate handed
+# to HAProxy through its runtime API). Its tasks then take the new secrets at their next roll.
+SecretHold = Callable[[str, frozenset[str]], bool]
 
 
 @dataclass
@@ -106,11 +110,13 @@ class Engine(Protocol):
     def apply(
         self, paths: StackPaths, spec: StackSpec, services: list[Service], files: dict[str, str],
         deadline: Deadline, report: Report, recreate: frozenset[str] = frozenset(),
-        on_ready: Callable[[str], None] | None = None,
+        on_ready: Callable[[str], None] | None = None, hold: SecretHold | None = None,
     ) -> ApplyResult:  # fmt: skip
         """Converge `services` (the stack's, or some of them) with the generated `files` written:
         each created, kept or replaced in order and waited for; those in `recreate` are replaced even
-        when unchanged. `on_ready` gets each service's name once it is ready, before the next starts."""
+        when unchanged. `on_ready` gets each service's name once it is ready, before the next starts.
+        `hold` may keep a service whose new secrets alone differ (an engine that rolls services onto
+        secrets asks it; one whose services read files on this host has nothing to hold)."""
 
     def addresses(self, spec: StackSpec) -> list[str]:
         """Where the stack answers HTTPS: this host, or every edge node (this one over loopback)."""
@@ -140,6 +146,10 @@ class Engine(Protocol):
 
     def runtime_socket_dir(self, spec: StackSpec, paths: StackPaths) -> Path | None:
         """The folder of this node's HAProxy runtime socket, or None when no HAProxy runs here."""
+
+    def edge_runtime_sockets(self, spec: StackSpec, paths: StackPaths) -> dict[str, Path | None]:
+        """Each node HAProxy serves on, by name, with the folder of its runtime socket; None for a node
+        whose socket cannot be reached from here (it lives on that node)."""
 
     def remove_stack(
         self, paths: StackPaths, spec: StackSpec, volumes: bool, deadline: Deadline, report: Report

@@ -12,6 +12,7 @@ from cryptography.hazmat.primitives.serialization import Encoding
 
 from stackctl.certs.history import last_renewal
 from stackctl.certs.inspect import CertInfo, cert_info
+from stackctl.certs.issued import Issued
 from stackctl.certs.issuers import staging_url
 from stackctl.certs.manage import (
     current_is_usable,
@@ -29,9 +30,11 @@ from stackctl.config.sites import Site
 from stackctl.config.spec import StackSpec
 from stackctl.core.clock import utcnow
 from stackctl.core.errors import InvalidInput, OperationFailed, StackctlError
+from stackctl.core.fsio import MiB, read_user_file
 from stackctl.engines.base import Report
 from stackctl.flows.edges import Edges
 from stackctl.flows.replace_certificate import Replaced, replace_certificate
+from stackctl.flows.served_hold import served_everywhere
 
 __all__ = ["CertInfo", "Replaced"]  # what commands read from the outcomes
 
@@ -125,6 +128,7 @@ class Renewal:
     decision: Decision
     before: CertInfo | None  # the certificate stored before
     replaced: Replaced | None  # None when nothing was renewed
+    served_again: Replaced | None = None  # not due, but an edge node served an older one: handed over again
 
     @property
     def after(self) -> CertInfo | None:
@@ -154,7 +158,7 @@ def renew(paths: StackPaths, spec: StackSpec, site: Site, force: bool, edges: Ed
         ari = _ari_suggestion(spec, site, store, stored.leaf.public_bytes(Encoding.PEM), edges, warn)
         decision = decide(current, site, now, ari, force)
     if decision.action is Action.KEEP:
-        return Renewal(decision, info, None)
+        return Renewal(decision, info, None, _serve_again_where_stale(paths, spec, site, edges))
     if decision.action is Action.IMPOSSIBLE:
         if info is None:
             raise InvalidInput("no imported certificate yet", "run: stackctl certs import FILE")
@@ -168,6 +172,29 @@ def renew(paths: StackPaths, spec: StackSpec, site: Site, force: bool, edges: Ed
         paths, spec, site, lambda: obtain(store, spec, site, now, issuer_for), decision.reason, edges
     )
     return Renewal(decision, info, replaced)
+
+
+def _serve_again_where_stale(paths: StackPaths, spec: StackSpec, site: Site, edges: Edges) -> Replaced | None:
+    """On a Swarm, a renewal hands the certificate to each running HAProxy and its tasks read the new
+    secret only at their next roll: a task restarted meanwhile serves the previous certificate. The one
+    on disk is then handed over again, so that a scheduled `renew --if-due` puts it right."""
+    if spec.capabilities.reloads_in_place:
+        return None  # one host: HAProxy reads the bundle on disk whenever it starts
+    store = CertStore(paths.certs)
+    stored = store.read_site(site.domain)
+    try:
+        engine = edges.engine(spec)
+        if stored is None or engine.running_haproxy(spec, paths) is None:
+            return None
+        if served_everywhere(paths, spec, engine, [site.domain]):
+            return None
+    except OperationFailed:
+        return None  # no manager to ask: nothing to hand over to from here
+    key = read_user_file(store.site_dir(site.domain) / "key.pem", MiB, "", "run: stackctl certs renew --force")
+    issued = Issued(stored.leaf, list(stored.chain), key)
+    return replace_certificate(
+        paths, spec, site, lambda: (issued, stored.source), "an edge node served an older certificate", edges
+    )
 
 
 def validated_import(site: Site, files: list[Path], password_file: Path | None) -> ValidImport:

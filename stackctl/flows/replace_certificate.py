@@ -6,6 +6,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
+from pathlib import Path
 from typing import Any
 
 from stackctl.certs.history import record
@@ -23,24 +24,26 @@ from stackctl.engines.host import prepare_host_folders
 from stackctl.engines.model import haproxy_service
 from stackctl.flows.edges import Edges
 from stackctl.flows.generated import generated_states, write_changed
+from stackctl.flows.served_hold import hold_when_served
 from stackctl.haproxy.hotswap import ApiUnavailable
-from stackctl.haproxy.runtime_api import RuntimeApi, socket_path
+from stackctl.haproxy.runtime_api import SOCKET_NAME, RuntimeApi, socket_path
 from stackctl.health.probe import Target, served_serial
 from stackctl.health.target import probe_target
 from stackctl.render.haproxy import container_cert_path
 
 SERVED_WAIT_S = 5.0
-SWARM_ROLL_S = 180.0  # every edge node's HAProxy task replaced, one at a time
+SWARM_ROLL_S = 180.0  # every edge node's HAProxy task replaced, one at a time (when it must roll)
 
 
 @dataclass(frozen=True)
 class Replaced:
     issued: Issued
     source: str
-    path: str  # runtime-api | reload | disk
+    path: str  # runtime-api | reload | swarm-roll | disk
     duration_s: float
     old_serial: str | None
     new_serial: str
+    note: str | None = None  # why a stack that could not take it live was restarted instead
 
 
 @dataclass(frozen=True)
@@ -123,26 +126,51 @@ class _InPlace(_Swap):
             self.engine.reload_haproxy(self.live.container)
 
 
-class _Rolling(_Swap):
-    """The bundle is a Swarm secret: a new one is created and HAProxy rolls onto it, node by node."""
+class _OnEdgeNodes(_Swap):
+    """Swarm: the bundle goes to each edge node's running HAProxy through its runtime API, as on one host,
+    and into a new Swarm secret that HAProxy's tasks read at their next roll. When a node's runtime API
+    cannot be reached from here, HAProxy rolls onto the new secret instead, node by node (a gap on each)."""
 
-    path = "swarm-secret"
+    def __init__(self, swap: _Swap, runtime: Callable[[Path], RuntimeApi]) -> None:
+        super().__init__(swap.paths, swap.spec, swap.site, swap.live, swap.engine)
+        self.runtime = runtime
+        self.path = "runtime-api"
+        self.note: str | None = None  # why HAProxy rolled instead
 
     def hand_over(self) -> None:
         pass  # the deploy reads the bundle from certs/, like every other secret
 
     def swap(self, bundle: str) -> None:
-        del bundle
         if self.engine is None:
             raise OperationFailed(
-                f"HAProxy is serving but the Swarm cannot be asked to roll it: {self.live.docker_problem}",
+                f"HAProxy is serving but the Swarm cannot be asked about it: {self.live.docker_problem}",
                 "run stackctl on a Swarm manager, then renew again",
             )
+        unreachable = self._swap_live(self.engine, bundle)
+        self.path = "swarm-roll" if unreachable else "runtime-api"
+        self.note = (
+            f"the runtime API of HAProxy on {unreachable} cannot be reached from this node, so HAProxy's tasks "
+            "rolled onto the new certificate (each edge node stops answering while its task restarts)"
+            if unreachable
+            else None
+        )
         states = generated_states(self.paths, self.spec, self.engine)
         write_changed(self.paths, states)
         files = {state.name: state.desired for state in states}
         haproxy = [haproxy_service(self.spec, self.paths)]
-        self.engine.apply(self.paths, self.spec, haproxy, files, Deadline(SWARM_ROLL_S), _quiet)
+        hold = None if unreachable else hold_when_served(self.paths, self.spec, self.engine, _quiet)
+        self.engine.apply(self.paths, self.spec, haproxy, files, Deadline(SWARM_ROLL_S), _quiet, hold=hold)
+
+    def _swap_live(self, engine: Engine, bundle: str) -> str | None:
+        """The bundle to every edge node's HAProxy; returns the first node (and why) it cannot reach."""
+        for node, folder in engine.edge_runtime_sockets(self.spec, self.paths).items():
+            if folder is None:
+                return node
+            try:
+                self.runtime(folder / SOCKET_NAME).swap_certificate(container_cert_path(self.site.domain), bundle)
+            except ApiUnavailable as e:
+                return f"{node} ({e})"
+        return None
 
     def wait_served(self, serial: str) -> None:
         addresses = self.engine.addresses(self.spec) if self.engine is not None else [self.spec.ports.local_address]
@@ -155,12 +183,12 @@ def _quiet(line: str) -> None:
 
 def _swapper(
     paths: StackPaths, spec: StackSpec, site: Site, old_serial: str | None, edges: Edges
-) -> _InPlace | _Rolling:
+) -> _InPlace | _OnEdgeNodes:
     live, engine, runtime = liveness(paths, spec, site, old_serial, edges)
     swap = _Swap(paths, spec, site, live, engine)
     if spec.capabilities.reloads_in_place:
         return _InPlace(swap, runtime)
-    return _Rolling(paths, spec, site, live, engine)
+    return _OnEdgeNodes(swap, edges.runtime)
 
 
 def _wait_served(paths: StackPaths, spec: StackSpec, site: Site, serial: str, addresses: list[str]) -> None:
@@ -231,7 +259,8 @@ def replace_certificate(
         problem = _roll_back(store, snapshot, swapper, old_serial, paths, spec, site)
         finish(swapper.path, f"failed: {e.message}" + (f"; rollback failed: {problem}" if problem else ""))
         raise _swap_failure(site, e, old_serial, problem) from e
-    return Replaced(issued, source, swapper.path, finish(swapper.path, "ok"), old_serial, new_serial)
+    note = swapper.note if isinstance(swapper, _OnEdgeNodes) else None
+    return Replaced(issued, source, swapper.path, finish(swapper.path, "ok"), old_serial, new_serial, note)
 
 
 def _swap_failure(site: Site, error: StackctlError, old_serial: str | None, rollback: str | None) -> OperationFailed:
@@ -250,7 +279,7 @@ def _swap_failure(site: Site, error: StackctlError, old_serial: str | None, roll
 def _roll_back(
     store: CertStore,
     snapshot: dict[Any, tuple[bytes, int] | None],
-    swapper: _InPlace | _Rolling,
+    swapper: _InPlace | _OnEdgeNodes,
     old_serial: str | None,
     paths: StackPaths,
     spec: StackSpec,

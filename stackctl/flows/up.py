@@ -20,7 +20,7 @@ from stackctl.config.sites import Site
 from stackctl.config.spec import StackSpec
 from stackctl.core.clock import Deadline, utcnow
 from stackctl.core.errors import InvalidInput, OperationFailed, StackctlError
-from stackctl.engines.base import ApplyResult, ContainerInfo, Engine, Prepared, PullProgress, Report
+from stackctl.engines.base import ApplyResult, ContainerInfo, Engine, Prepared, PullProgress, Report, SecretHold
 from stackctl.engines.features import refresh_features
 from stackctl.engines.model import Service, services
 from stackctl.flows.edges import Edges
@@ -35,6 +35,7 @@ from stackctl.flows.haproxy_config import (
     undrain,
 )
 from stackctl.flows.replace_certificate import replace_certificate
+from stackctl.flows.served_hold import hold_when_served
 from stackctl.flows.site_databases import ensure_site_databases, sites_needing_databases
 from stackctl.flows.subnets import check_subnet_free
 from stackctl.flows.upgrade_log import record_pulls
@@ -153,19 +154,20 @@ class Converging:
     report: Report
     on_ready: Callable[[str], None]
 
-    def apply(self) -> ApplyResult:
+    def apply(self, hold: SecretHold | None = None) -> ApplyResult:
         files = {state.name: state.desired for state in self.states}
         return self.engine.apply(
-            self.paths, self.spec, self.wanted, files, self.deadline, self.report, on_ready=self.on_ready
+            self.paths, self.spec, self.wanted, files, self.deadline, self.report, on_ready=self.on_ready, hold=hold
         )
 
 
 def _converge_rolling(run: Converging, prepared: Prepared, edges: Edges) -> ApplyResult:
-    """HAProxy's tasks roll onto the new configs and secrets with the deploy (Swarm)."""
+    """HAProxy's tasks roll onto the new configs and secrets with the deploy (Swarm), unless only
+    certificates changed that every edge node serves already (a renewal handed them over live)."""
     del prepared, edges
     for name in write_changed(run.paths, run.states):
         run.report(f"wrote {name}")
-    return run.apply()
+    return run.apply(hold_when_served(run.paths, run.spec, run.engine, run.report))
 
 
 def _converge_in_place(run: Converging, prepared: Prepared, edges: Edges) -> ApplyResult:

@@ -190,24 +190,69 @@ def _record(key: str, value: object) -> None:
     RESULTS.write_text(json.dumps(found, indent=1))
 
 
-def test_renewal_rolls_haproxy_onto_a_new_secret(running: SwarmStack) -> None:
-    code, before, _ = running.cli("verify", "--json")
-    old_serial = json.loads(before)["served_serial"]
+def _site_bundle_secrets(stack: SwarmStack) -> list[str]:
+    names = [s.name for s in stack.client.secrets.list(filters={"label": f"{NAMESPACE}={stack.name}"})]
+    return sorted(n for n in names if "_tls-" in n and "_tls-default-certificate-" not in n)
+
+
+def _served_serial(stack: SwarmStack) -> str | None:
+    _, out, _ = stack.cli("verify", "--json")
+    serial: str | None = json.loads(out)["served_serial"]
+    return serial
+
+
+def _restart_haproxy_task(stack: SwarmStack) -> str:
+    """SIGKILL HAProxy's task; returns the container of the task Swarm starts in its place."""
+    before = _task_container_id(stack, "haproxy")
+    assert before is not None
+    crash(stack.client, before, "haproxy")
+    wait_until(lambda: _task_container_id(stack, "haproxy") not in (None, before), 90, "HAProxy's new task")
+    after = _task_container_id(stack, "haproxy")
+    assert after is not None
+    return after
+
+
+def test_renewal_hands_the_certificate_to_haproxy_live_with_no_failed_request(running: SwarmStack) -> None:
+    old_serial = _served_serial(running)
+    task = _task_container_id(running, "haproxy")
     with _Load(running) as load:
+        wait_until(lambda: load.ok > 5, 30, "load before the renewal")
         started = time.monotonic()
-        code, _, err = running.cli("certs", "renew", "--force")
+        code, out, err = running.cli("certs", "renew", "--force")
         took = time.monotonic() - started
+        answered = load.ok
+        wait_until(lambda: load.ok > answered + 5, 30, "load after the renewal")
     assert code == 0, err
-    code, after, _ = running.cli("verify", "--json")
-    assert code == 0
-    new_serial = json.loads(after)["served_serial"]
-    assert new_serial != old_serial
-    names = [s.name for s in running.client.secrets.list(filters={"label": f"{NAMESPACE}={running.name}"})]
-    site_bundles = [n for n in names if "_tls-" in n and "_tls-default-certificate-" not in n]
-    assert len(site_bundles) == 1  # the old bundle's secret is gone
-    # One edge node: stop-first leaves a gap while the new HAProxy task starts. Measured, not bounded here.
-    _record("renewal", {"seconds": round(took, 2), "gap_s": round(load.gap_s, 2), "failed": load.failed, "ok": load.ok})
-    assert load.ok > 0
+    assert "via the runtime API" in out and "warning" not in err, out + err
+    new_serial = _served_serial(running)
+    assert new_serial not in (None, old_serial)
+    _record("renewal", {"seconds": round(took, 2), "gap_s": round(load.gap_s, 3), "failed": load.failed, "ok": load.ok})
+    assert load.failed == 0 and load.gap_s < 0.1, (load.failed, load.gap_s)
+    assert _task_container_id(running, "haproxy") == task  # the same task serves it: nothing restarted
+    assert len(_site_bundle_secrets(running)) == 2  # the new secret waits for the next roll; the old is in use
+
+    code, out, err = running.cli("up", "--timeout", "120")  # every node serves what is on disk: no roll
+    assert code == 0 and "kept HAProxy's tasks" in out, err + out
+    assert _task_container_id(running, "haproxy") == task
+
+
+def test_a_haproxy_task_restarted_after_a_live_renewal_gets_the_certificate_back(running: SwarmStack) -> None:
+    code, _, err = running.cli("certs", "renew", "--force")
+    assert code == 0, err
+    renewed = _served_serial(running)
+    _restart_haproxy_task(running)  # it reads its secret: still the previous certificate
+    wait_until(lambda: _served_serial(running) not in (None, renewed), 30, "the restarted task to serve")
+    code, out, err = running.cli("certs", "renew", "--if-due")
+    assert code == 0, err
+    assert f"an edge node served an older certificate; serial {renewed} is served again via the runtime API" in out
+    assert _served_serial(running) == renewed
+
+    _restart_haproxy_task(running)
+    wait_until(lambda: _served_serial(running) not in (None, renewed), 30, "the restarted task to serve")
+    code, out, err = running.cli("up", "--timeout", "120")  # not served everywhere: HAProxy rolls
+    assert code == 0 and f"updated {running.name}_haproxy" in out, err + out
+    assert _served_serial(running) == renewed
+    assert len(_site_bundle_secrets(running)) == 1  # the previous certificate's secret is gone
 
 
 def _photos(stack: SwarmStack, method: str = "GET", path: str = "/api/v1/photos") -> dict[str, Any]:

@@ -148,6 +148,18 @@ def _running_on(stack: SwarmStack, node_id: str) -> bool:
     return any(t["Status"]["State"] == "running" for t in tasks)
 
 
+def test_a_renewal_rolls_haproxy_when_the_workers_runtime_api_is_out_of_reach(
+    two_nodes: tuple[SwarmStack, Worker],
+) -> None:
+    stack, _ = two_nodes
+    code, out, err = stack.cli("certs", "renew", "--force")
+    assert code == 0, err
+    assert "cannot be reached from this node, so HAProxy's tasks rolled onto the new certificate" in err, err
+    assert "via a rolling update of HAProxy's tasks" in out, out
+    code, out, _ = stack.cli("verify")  # both nodes serve the certificate on disk
+    assert code == 0 and WORKER_IP in out, out
+
+
 def test_draining_the_worker_leaves_the_manager_serving(two_nodes: tuple[SwarmStack, Worker]) -> None:
     stack, worker = two_nodes
     node = stack.client.nodes.get(worker.node_id)

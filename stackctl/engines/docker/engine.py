@@ -14,7 +14,16 @@ from stackctl.config.settings import ENGINE_CAPABILITIES, Capabilities, PullPoli
 from stackctl.config.spec import StackSpec
 from stackctl.config.subnets import NetworkSubnet
 from stackctl.core.clock import Deadline
-from stackctl.engines.base import ApplyResult, Beside, ContainerInfo, ImageDetails, Prepared, PullProgress, Report
+from stackctl.engines.base import (
+    ApplyResult,
+    Beside,
+    ContainerInfo,
+    ImageDetails,
+    Prepared,
+    PullProgress,
+    Report,
+    SecretHold,
+)
 from stackctl.engines.docker import apply, beside, execs, images, preflight
 from stackctl.engines.docker.client import connect
 from stackctl.engines.docker.control import reload_haproxy
@@ -97,6 +106,9 @@ class DockerEngine(OneHostForm):
     def runtime_socket_dir(self, spec: StackSpec, paths: StackPaths) -> Path | None:
         return absolute_under(paths.compose_dir, HAPROXY_SOCKET_SOURCE)
 
+    def edge_runtime_sockets(self, spec: StackSpec, paths: StackPaths) -> dict[str, Path | None]:
+        return {"this host": self.runtime_socket_dir(spec, paths)}
+
     def remove_stack(
         self, paths: StackPaths, spec: StackSpec, volumes: bool, deadline: Deadline, report: Report
     ) -> list[str]:
@@ -138,9 +150,9 @@ class DockerEngine(OneHostForm):
     def apply(
         self, paths: StackPaths, spec: StackSpec, services: list[Service], files: dict[str, str],
         deadline: Deadline, report: Report, recreate: frozenset[str] = frozenset(),
-        on_ready: Callable[[str], None] | None = None,
+        on_ready: Callable[[str], None] | None = None, hold: SecretHold | None = None,
     ) -> ApplyResult:  # fmt: skip
-        del files  # HAProxy reads them from its folder on this host
+        del files, hold  # HAProxy reads them from its folder on this host and reloads in place
         network = network_model(spec)
         apply.ensure_network(self.client, network.name, spec.name, network.subnet, network.gateway)
         return apply.converge(

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import docker
 import docker.errors
+from docker.models.services import Service as SdkService
 from docker.utils import parse_repository_tag
 
 from stackctl.config.layout import StackPaths
@@ -17,7 +18,7 @@ from stackctl.config.spec import StackSpec
 from stackctl.core.clock import Deadline
 from stackctl.core.errors import InvalidInput, OperationFailed
 from stackctl.core.fsio import ensure_dir
-from stackctl.engines.base import ApplyResult, Prepared, PullProgress, Report
+from stackctl.engines.base import ApplyResult, Prepared, PullProgress, Report, SecretHold
 from stackctl.engines.docker.client import DOCKER_ERRORS, connect, docker_call
 from stackctl.engines.docker.engine import DockerEngine
 from stackctl.engines.model import Service, absolute_under, services
@@ -83,7 +84,7 @@ class SwarmEngine(DockerEngine):
     def apply(
         self, paths: StackPaths, spec: StackSpec, services: list[Service], files: dict[str, str],
         deadline: Deadline, report: Report, recreate: frozenset[str] = frozenset(),
-        on_ready: Callable[[str], None] | None = None,
+        on_ready: Callable[[str], None] | None = None, hold: SecretHold | None = None,
     ) -> ApplyResult:  # fmt: skip
         del recreate  # a service rolls when its image or spec changes; Swarm replaces a failing task itself
         plan = swarm_plan(paths, spec, files)
@@ -91,7 +92,7 @@ class SwarmEngine(DockerEngine):
         wanted = [s for s in plan.services if s.name in only]
         return self.deploy(
             spec.name, network_model(spec), wanted, plan.objects, plan.names, paths.compose_dir, deadline, report,
-            on_ready,
+            on_ready, hold,
         )  # fmt: skip
 
     def addresses(self, spec: StackSpec) -> list[str]:
@@ -220,9 +221,10 @@ class SwarmEngine(DockerEngine):
     def deploy(
         self, project: str, network: NetworkModel, wanted: list[SwarmService], swarm_objects: list[SwarmObject],
         names: dict[str, str], compose_dir: Path, deadline: Deadline, report: Report,
-        on_ready: Callable[[str], None] | None = None,
+        on_ready: Callable[[str], None] | None = None, hold: SecretHold | None = None,
     ) -> ApplyResult:  # fmt: skip
-        """Objects first, then each service in order, each waited for; then the unused objects go."""
+        """Objects first, then each service in order, each waited for; then the unused objects go (a
+        secret a held service still runs on stays until its next roll)."""
         network_id = self.ensure_network(project, network)
         user_networks = self.user_networks(sorted({n for s in wanted for n in s.model.external_networks}))
         ids = objects.ensure_objects(self.client, project, swarm_objects)
@@ -231,10 +233,11 @@ class SwarmEngine(DockerEngine):
         result = ApplyResult()
         for service in wanted:
             expected = len(self.edge_nodes()) if service.global_mode else 1
-            kwargs = swarm_sdk.service_kwargs(service, placed, *self.local_image(service.model.image))
-            outcome = swarm_sdk.deploy_service(
-                self.client, kwargs, existing.get(service.name), max(expected, 1), deadline
-            )
+            image = self.local_image(service.model.image)
+            kwargs = swarm_sdk.service_kwargs(service, placed, *image)
+            running = existing.get(service.name)
+            held = running is not None and hold is not None and self._held(service, placed, image, running, hold)
+            outcome = swarm_sdk.deploy_service(self.client, kwargs, running, max(expected, 1), deadline, keep=held)
             getattr(result, outcome).append(service.name)
             if outcome != "kept":
                 report(f"{outcome} {service_name(project, service.name)}")
@@ -242,6 +245,13 @@ class SwarmEngine(DockerEngine):
                 on_ready(service.name)
         result.removed = objects.prune_objects(self.client, project, set(names.values()))
         return result
+
+    @staticmethod
+    def _held(
+        service: SwarmService, placed: swarm_sdk.Placed, image: tuple[str, str], running: SdkService, hold: SecretHold
+    ) -> bool:
+        keys = swarm_sdk.secrets_alone_differ(service, placed, image, running)
+        return bool(keys) and hold(service.name, keys)
 
     def local_image(self, image: str) -> tuple[str, str]:
         """(ID, the reference to deploy) of the image behind `image` on this node. The reference is pinned
@@ -296,6 +306,14 @@ class SwarmEngine(DockerEngine):
                 filters={"label": [f"com.docker.swarm.service.name={service_name(project, service)}"]}
             )
         return str(found[0]["Names"][0]).lstrip("/") if found else None
+
+    def edge_runtime_sockets(self, spec: StackSpec, paths: StackPaths) -> dict[str, Path | None]:
+        """Every edge node; only this one's socket is reachable (each lives in a node-local volume)."""
+        local = self.check_manager()
+        return {
+            node.hostname: self.runtime_socket_dir(spec, paths) if node.id == local else None
+            for node in self.edge_nodes()
+        }
 
     def runtime_socket_dir(self, spec: StackSpec, paths: StackPaths) -> Path | None:
         """Where this node's HAProxy task puts its runtime socket (a node-local volume), if it has one."""

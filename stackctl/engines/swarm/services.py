@@ -6,7 +6,7 @@ from __future__ import annotations
 import hashlib
 import json
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -133,6 +133,26 @@ def service_kwargs(
     return kwargs
 
 
+def secrets_alone_differ(
+    service: SwarmService, placed: Placed, image: tuple[str, str], running: SdkService
+) -> frozenset[str]:
+    """The keys of the secrets whose new versions alone make `service` differ from the running one:
+    empty when it does not differ, or differs in anything else too."""
+    spec = running.attrs.get("Spec", {}).get("TaskTemplate", {}).get("ContainerSpec", {})
+    deployed = {ref.get("File", {}).get("Name"): ref for ref in spec.get("Secrets") or []}
+    names, ids, keys = dict(placed.names), dict(placed.ids), set()
+    for ref in service.secrets:
+        old = deployed.get(ref.target)
+        if old is not None and old.get("SecretName") != names[ref.key]:
+            names[ref.key] = str(old["SecretName"])
+            ids[names[ref.key]] = str(old["SecretID"])
+            keys.add(ref.key)
+    if not keys:
+        return frozenset()
+    as_running = service_kwargs(service, replace(placed, names=names, ids=ids), *image)
+    return frozenset(keys) if as_running["labels"][SPEC_HASH_LABEL] == spec_hash(running) else frozenset()
+
+
 def deployed_image_id(service: SdkService) -> str | None:
     labels = service.attrs.get("Spec", {}).get("Labels") or {}
     return labels.get(IMAGE_ID_LABEL)
@@ -158,15 +178,13 @@ def _update_started(service: SdkService) -> str | None:
 
 def deploy_service(
     client: docker.DockerClient, kwargs: dict[str, Any], existing: SdkService | None, expected_tasks: int,
-    deadline: Deadline,
+    deadline: Deadline, keep: bool = False,
 ) -> str:  # fmt: skip
     """Create or update one service and wait until Swarm reports it converged: `created`, `updated` or
-    `kept`. An update that Swarm rolled back raises OperationFailed with what Swarm said."""
+    `kept` (also when it differs but `keep`). An update that Swarm rolled back raises OperationFailed with
+    what Swarm said."""
     name = kwargs["name"]
-    if (
-        existing is not None
-        and existing.attrs["Spec"].get("Labels", {}).get(SPEC_HASH_LABEL) == kwargs["labels"][SPEC_HASH_LABEL]
-    ):
+    if existing is not None and (keep or spec_hash(existing) == kwargs["labels"][SPEC_HASH_LABEL]):
         wait_running(client, name, expected_tasks, deadline)
         return "kept"
     if existing is None:
