@@ -268,8 +268,8 @@ class FakeEngine(OneHostForm):
     def runtime_socket_dir(self, spec: StackSpec, paths: StackPaths) -> Path | None:
         return paths.run / "haproxy"
 
-    def edge_runtime_sockets(self, spec: StackSpec, paths: StackPaths) -> dict[str, Path | None]:
-        return {"this host": self.runtime_socket_dir(spec, paths)}
+    def edge_runtime_sockets(self, spec: StackSpec, paths: StackPaths) -> list[tuple[str, Path | None]]:
+        return [("this host", self.runtime_socket_dir(spec, paths))]
 
     def remove_stack(
         self, paths: StackPaths, spec: StackSpec, volumes: bool, deadline: Deadline, report: Report
@@ -361,9 +361,9 @@ class FakeSwarmEngine(FakeEngine):
             self.served.bundle = first_site_bundle(paths.certs / "haproxy")
         return ApplyResult(updated=result.created)
 
-    def edge_runtime_sockets(self, spec: StackSpec, paths: StackPaths) -> dict[str, Path | None]:
+    def edge_runtime_sockets(self, spec: StackSpec, paths: StackPaths) -> list[tuple[str, Path | None]]:
         """This node's socket, and one edge node out of reach for each in `unreachable`."""
-        return {"manager-1": self.runtime_socket_dir(spec, paths), **dict.fromkeys(self.unreachable)}
+        return [("manager-1", self.runtime_socket_dir(spec, paths)), *((name, None) for name in self.unreachable)]
 
     def running_haproxy(self, spec: StackSpec, paths: StackPaths) -> str | None:
         return "haproxy" if "haproxy" in self.running else None

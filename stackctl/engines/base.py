@@ -147,9 +147,9 @@ class Engine(Protocol):
     def runtime_socket_dir(self, spec: StackSpec, paths: StackPaths) -> Path | None:
         """The folder of this node's HAProxy runtime socket, or None when no HAProxy runs here."""
 
-    def edge_runtime_sockets(self, spec: StackSpec, paths: StackPaths) -> dict[str, Path | None]:
-        """Each node HAProxy serves on, by name, with the folder of its runtime socket; None for a node
-        whose socket cannot be reached from here (it lives on that node)."""
+    def edge_runtime_sockets(self, spec: StackSpec, paths: StackPaths) -> list[tuple[str, Path | None]]:
+        """Each node HAProxy serves on, named for people, with the folder of its runtime socket; None for
+        a node whose socket cannot be reached from here (it lives on that node)."""
 
     def remove_stack(
         self, paths: StackPaths, spec: StackSpec, volumes: bool, deadline: Deadline, report: Report

@@ -163,7 +163,7 @@ class _OnEdgeNodes(_Swap):
 
     def _swap_live(self, engine: Engine, bundle: str) -> str | None:
         """The bundle to every edge node's HAProxy; returns the first node (and why) it cannot reach."""
-        for node, folder in engine.edge_runtime_sockets(self.spec, self.paths).items():
+        for node, folder in engine.edge_runtime_sockets(self.spec, self.paths):
             if folder is None:
                 return node
             try:

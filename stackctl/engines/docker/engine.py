@@ -106,8 +106,8 @@ class DockerEngine(OneHostForm):
     def runtime_socket_dir(self, spec: StackSpec, paths: StackPaths) -> Path | None:
         return absolute_under(paths.compose_dir, HAPROXY_SOCKET_SOURCE)
 
-    def edge_runtime_sockets(self, spec: StackSpec, paths: StackPaths) -> dict[str, Path | None]:
-        return {"this host": self.runtime_socket_dir(spec, paths)}
+    def edge_runtime_sockets(self, spec: StackSpec, paths: StackPaths) -> list[tuple[str, Path | None]]:
+        return [("this host", self.runtime_socket_dir(spec, paths))]
 
     def remove_stack(
         self, paths: StackPaths, spec: StackSpec, volumes: bool, deadline: Deadline, report: Report

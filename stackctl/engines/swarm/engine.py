@@ -307,13 +307,17 @@ class SwarmEngine(DockerEngine):
             )
         return str(found[0]["Names"][0]).lstrip("/") if found else None
 
-    def edge_runtime_sockets(self, spec: StackSpec, paths: StackPaths) -> dict[str, Path | None]:
-        """Every edge node; only this one's socket is reachable (each lives in a node-local volume)."""
+    def edge_runtime_sockets(self, spec: StackSpec, paths: StackPaths) -> list[tuple[str, Path | None]]:
+        """Every edge node (two may share a host name: each is named with its address); only this one's
+        socket is reachable, since each lives in a node-local volume."""
         local = self.check_manager()
-        return {
-            node.hostname: self.runtime_socket_dir(spec, paths) if node.id == local else None
+        return [
+            (
+                f"{node.hostname or node.id[:12]} ({node.address})",
+                self.runtime_socket_dir(spec, paths) if node.id == local else None,
+            )
             for node in self.edge_nodes()
-        }
+        ]
 
     def runtime_socket_dir(self, spec: StackSpec, paths: StackPaths) -> Path | None:
         """Where this node's HAProxy task puts its runtime socket (a node-local volume), if it has one."""
