@@ -15,7 +15,9 @@ from stackctl.commands import (
     backup_cmd,
     certs_cmd,
     init_cmd,
+    notify_cmd,
     render_cmd,
+    schedule_cmd,
     secrets_cmd,
     sites_cmd,
     stack_cmd,
@@ -46,6 +48,8 @@ def _add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     backup_cmd.register(sub)
     sites_cmd.register(sub)
     secrets_cmd.register(sub)
+    schedule_cmd.register(sub)
+    notify_cmd.register(sub)
 
 
 def build_parser(out: TextIO, err: TextIO) -> argparse.ArgumentParser:

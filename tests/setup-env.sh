@@ -10,7 +10,7 @@ have() { command -v "$1" >/dev/null 2>&1 || [ -x "/usr/sbin/$1" ]; }
 need_debs=()
 for pair in haproxy:haproxy curl:curl openssl:openssl dockerd:docker.io debootstrap:debootstrap \
             h2load:nghttp2-client pebble:pebble pebble-challtestsrv:pebble docker-registry:docker-registry \
-            named:bind9 ip:iproute2 socat:socat; do
+            named:bind9 ip:iproute2 socat:socat systemd-analyze:systemd crontab:cron; do
   have "${pair%%:*}" || need_debs+=("${pair##*:}")
 done
 if [ ${#need_debs[@]} -gt 0 ]; then

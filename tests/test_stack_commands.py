@@ -130,8 +130,13 @@ def test_up_ends_with_every_check_and_ready_at_the_sites_url(
     with live_stack(tmp_path, shape) as (paths, spec):
         result = run_cli("--dir", str(paths.root), "up", edges=fake_edges(engine_class(paths.root)))
     assert result.code == 0, result.err
-    assert f"Ready: https://{DOMAIN}:{spec.ports.https}/ (" in result.out.splitlines()[-1]
+    lines = result.out.splitlines()
+    ready = next(i for i, line in enumerate(lines) if line.startswith("Ready: "))
+    assert f"Ready: https://{DOMAIN}:{spec.ports.https}/ (" in lines[ready]
     assert "websocket" in result.out  # the check's lines, one site: every check
+    steps = lines[ready + 1 :]  # what to do next: trust, log in, schedule; at most five lines with Ready
+    assert len(steps) == 3 and "stackctl certs ca" in steps[0] and "stackctl secrets show admin" in steps[1]
+    assert "schedule install" in steps[2] or "Renewal runs by itself" in steps[2]
 
 
 def test_sites_list_shows_each_sites_app_tls_and_container(tmp_path: Path) -> None:

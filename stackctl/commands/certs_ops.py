@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from stackctl.commands.ca_trust import trust_commands
 from stackctl.config.edit import edited_spec_text
 from stackctl.config.spec import load_spec
 from stackctl.core.clock import utcnow
@@ -81,16 +82,8 @@ def run_ca(ctx: Context, args: argparse.Namespace) -> ExitStatus:
         return ExitStatus.OK
     ctx.say(f"The local CA certificate is at {path}")
     ctx.say("Trust it on each device that opens PhotoPrism (the key stays in certs/ca/ca.key):")
-    ctx.say(
-        f"  Debian/Ubuntu: sudo cp {path} /usr/local/share/ca-certificates/stackctl.crt && sudo update-ca-certificates"
-    )
-    ctx.say(f"  Fedora/RHEL:   sudo cp {path} /etc/pki/ca-trust/source/anchors/stackctl.crt && sudo update-ca-trust")
-    ctx.say(
-        f"  macOS:         sudo security add-trusted-cert -d -r trustRoot -k /Library/Keychains/System.keychain {path}"
-    )
-    ctx.say(f"  Windows:       certutil -addstore -f ROOT {path.name}   (in an administrator prompt)")
-    ctx.say("  Firefox:       Settings > Privacy & Security > Certificates > View Certificates > Authorities > Import")
-    ctx.say("  Android/iOS:   copy the file to the device and install it as a CA certificate in the settings")
+    for system, command in trust_commands(path):
+        ctx.say(f"  {system + ':':<14} {command}")
     return ExitStatus.OK
 
 

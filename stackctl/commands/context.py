@@ -40,3 +40,7 @@ class Context:
 
     def warn(self, message: str) -> None:
         print(f"warning: {message}", file=self.err)
+
+    def note(self, message: str) -> None:
+        """A line for the person on stderr, so that stdout holds only the value asked for."""
+        print(message, file=self.err)

@@ -60,6 +60,12 @@ database:
 network:
   subnet: {subnet}          # pinned; PhotoPrism trusts proxies from it
 
+# A nightly encrypted backup, once `stackctl schedule install` has run:
+# backup:
+#   to: /mnt/backups/photos      # the folder the archives go to (relative: inside this folder)
+#   passphrase_file: /root/photos-backup.pass   # 0600; keep a copy elsewhere: nothing restores without it
+#   keep: 14                     # the newest archives kept there
+
 sites:
   - domain: {domain}  # the name people type; must resolve to this host
     aliases: []                  # more names served with the same certificate

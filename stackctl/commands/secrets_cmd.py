@@ -1,4 +1,4 @@
-"""stackctl secrets rotate {database|admin|stats} [--site D]."""
+"""stackctl secrets rotate {database|admin|stats} [--site D]; stackctl secrets show admin [--site D]."""
 
 from __future__ import annotations
 
@@ -25,7 +25,11 @@ changes it; the new password must log in and the old one must not, or both go ba
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser("secrets", help="change the stack's generated passwords")
-    actions = p.add_subparsers(dest="secrets_command", required=True, metavar="{rotate}")
+    actions = p.add_subparsers(dest="secrets_command", required=True, metavar="{rotate,show}")
+    s = actions.add_parser("show", help="print a PhotoPrism site's admin password (it is never printed otherwise)")
+    s.add_argument("secret", choices=["admin"], help="admin: the password of the site's PhotoPrism admin account")
+    s.add_argument("--site", metavar="DOMAIN", help="the PhotoPrism site (needed when there are several)")
+    s.set_defaults(handler=lazy(OPS, "run_show"))
     r = actions.add_parser(
         "rotate", help="change a password in the running service, then in secrets/",
         description=HELP, formatter_class=argparse.RawDescriptionHelpFormatter,

@@ -11,9 +11,20 @@ from stackctl.core.errors import ExitStatus, InvalidInput
 from stackctl.flows.rotate import check_rotatable, rotate_database
 from stackctl.flows.rotate_admin import rotate_admin
 from stackctl.flows.rotate_stats import rotate_stats
+from stackctl.flows.site_secrets import admin_login, photoprism_site
 
 if TYPE_CHECKING:
     from stackctl.commands.context import Context
+
+
+def run_show(ctx: Context, args: argparse.Namespace) -> ExitStatus:
+    """The one password asked for, alone on stdout (to pipe into a password manager); its user on stderr."""
+    spec = load_spec(ctx.paths.spec)
+    site = photoprism_site(spec, args.site)
+    user, password = admin_login(ctx.paths, site)
+    ctx.note(f"{site.domain}: PhotoPrism's admin user is {user}; its password:")
+    ctx.out.write(password + "\n")
+    return ExitStatus.OK
 
 
 def run_rotate(ctx: Context, args: argparse.Namespace) -> ExitStatus:

@@ -9,10 +9,14 @@ from typing import TYPE_CHECKING
 
 from cryptography import x509
 
-from stackctl.config.spec import load_spec
+from stackctl.commands.ca_trust import trust_here
+from stackctl.config.spec import StackSpec, load_spec
 from stackctl.core.errors import ExitStatus, InvalidInput, OperationFailed
 from stackctl.core.fsio import read_user_file
+from stackctl.flows.certificates import local_ca_certificate
 from stackctl.flows.down import down
+from stackctl.flows.dumps import photoprism_sites
+from stackctl.flows.schedule import installed_kind
 from stackctl.flows.up import up
 from stackctl.flows.verify import verify
 from stackctl.ui.probe_report import print_probe, print_site_line
@@ -65,7 +69,33 @@ def up_and_report(ctx: Context, paths: StackPaths, timeout: float, verify: bool,
     urls = [r.url for r in outcome.site_probes.values()]
     shown = ", ".join(urls) if len(urls) <= 3 else f"{len(urls)} sites, {urls[0]} and {len(urls) - 1} more"
     ctx.say(f"Ready: {shown} ({outcome.elapsed_s:.1f}s)")
+    for line in next_steps(ctx, paths, spec):
+        ctx.say(line)
     return ExitStatus.OK
+
+
+def next_steps(ctx: Context, paths: StackPaths, spec: StackSpec) -> list[str]:
+    """What to do once the stack answers: trust its CA, log in, and whether renewal runs by itself."""
+    lines = []
+    if any(site.tls.source == "local-ca" for site in spec.sites):
+        here = trust_here(local_ca_certificate(paths))
+        lines.append(
+            f"Trust the local CA on this machine: {here} (other devices: stackctl certs ca)"
+            if here is not None
+            else "Trust the local CA on each device that opens the sites: stackctl certs ca"
+        )
+    sites = photoprism_sites(spec)
+    if len(sites) == 1 and sites[0].photoprism is not None:
+        lines.append(f"Log in as {sites[0].photoprism.admin_user}; the password: stackctl secrets show admin")
+    elif sites:
+        lines.append("Log in as each site's admin user; its password: stackctl secrets show admin --site DOMAIN")
+    kind = installed_kind(ctx.edge.scheduler, spec, paths)
+    lines.append(
+        f"Renewal runs by itself ({kind}); see: stackctl schedule status"
+        if kind is not None
+        else "Nothing renews the certificates yet: run stackctl schedule install (as root)"
+    )
+    return lines
 
 
 def print_site_probes(ctx: Context, results: dict[str, ProbeResult]) -> None:

@@ -186,6 +186,15 @@ def choice(*choices: C) -> Callable[[str, Any], C]:
     return convert
 
 
+def count(low: int, high: int) -> Callable[[str, Any], int]:
+    def convert(path: str, value: Any) -> int:
+        if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+            raise SpecError(path, f"must be an integer from {low} to {high}, got {kind(value)}")
+        return value
+
+    return convert
+
+
 def port(path: str, value: Any) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 65535:
         raise SpecError(path, f"must be an integer from 1 to 65535, got {kind(value)}")

@@ -88,6 +88,17 @@ class DatabaseSettings:
 
 
 @dataclass(frozen=True)
+class BackupSettings:
+    """The nightly backup `stackctl schedule install` sets up (stack.yaml's `backup:`); relative paths
+    are inside the stack folder."""
+
+    to: str  # the folder the archives go to
+    passphrase_file: str  # the archives are encrypted with the passphrase in this file
+    keep: int = 14  # the newest archives kept there
+    with_originals: bool = False
+
+
+@dataclass(frozen=True)
 class NetworkSettings:
     subnet: str
 

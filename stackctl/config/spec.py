@@ -7,12 +7,14 @@ from pathlib import Path
 from typing import Any
 
 from stackctl.config import rules as rule
+from stackctl.config.notify_spec import NotifySettings, notify_settings
 from stackctl.config.settings import (
     DATABASE_KINDS,
     ENGINE_CAPABILITIES,
     ENGINES,
     HAPROXY_LTS_IMAGE,
     PULL_POLICIES,
+    BackupSettings,
     Capabilities,
     DatabaseSettings,
     EngineKind,
@@ -43,6 +45,8 @@ class StackSpec:
     pull: PullPolicy = "missing"
     database: DatabaseSettings = field(default_factory=DatabaseSettings)
     engine: EngineKind = "docker"
+    backup: BackupSettings | None = None  # a nightly backup for `schedule install`; None: none
+    notify: NotifySettings | None = None  # where scheduled jobs report what needs a person
 
     @property
     def legacy(self) -> bool:
@@ -120,6 +124,8 @@ def spec_from_data(data: Any) -> StackSpec:
             network=wide.network,
             sites=(first, *more),
             engine=wide.engine,
+            backup=wide.backup,
+            notify=wide.notify,
         )
     )
 
@@ -131,6 +137,27 @@ class _StackWide:
     database: DatabaseSettings
     network: NetworkSettings
     engine: EngineKind
+    backup: BackupSettings | None
+    notify: NotifySettings | None
+
+
+def _backup(section: rule.Section) -> BackupSettings | None:
+    if not section.raw:
+        return None
+    for key in ("to", "passphrase_file"):
+        if key not in section.raw:
+            raise SpecError(
+                section.key_path(key), "is required when backup: is set",
+                "e.g. backup: {to: /mnt/backups/photos, passphrase_file: /root/photos-backup.pass}",
+            )  # fmt: skip
+    backup = BackupSettings(
+        to=section.take("to", "", rule.host_path),
+        passphrase_file=section.take("passphrase_file", "", rule.host_path),
+        keep=section.take("keep", BackupSettings.keep, rule.count(1, 1000)),
+        with_originals=section.take("with_originals", False, rule.boolean),
+    )
+    section.finish()
+    return backup
 
 
 def _stack_wide(top: rule.Section, name: str) -> _StackWide:
@@ -152,7 +179,8 @@ def _stack_wide(top: rule.Section, name: str) -> _StackWide:
     network = NetworkSettings(subnet=net.take("subnet", name_subnet(name), rule.subnet))
     net.finish()
     engine: EngineKind = top.take("engine", "docker", rule.choice(*ENGINES))
-    return _StackWide(images, pull, database, network, engine)
+    backup, notify = _backup(top.section("backup")), notify_settings(top.section("notify"))
+    return _StackWide(images, pull, database, network, engine, backup, notify)
 
 
 def _sites_form(top: rule.Section) -> StackSpec:
@@ -178,6 +206,8 @@ def _sites_form(top: rule.Section) -> StackSpec:
             network=wide.network,
             sites=sites,
             engine=wide.engine,
+            backup=wide.backup,
+            notify=wide.notify,
         )
     )
 

@@ -1,6 +1,7 @@
 """The seam between the flows and what they reach outside the process: the certificate issuer, the
-container engine, HAProxy's runtime API. The CLI uses the real ones; a test passes its own (named
-Fake... or Broken...), e.g. a CA handing out a key that does not match. Product code reads no switch."""
+container engine, HAProxy's runtime API, the machine's schedulers. The CLI uses the real ones; a test
+passes its own (named Fake... or Broken...), e.g. a CA handing out a key that does not match. Product
+code reads no switch."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from stackctl.certs.issuers import issuer_for
+from stackctl.flows.schedule_host import SchedulerHost
 from stackctl.haproxy.socket_api import SocketRuntimeApi
 
 if TYPE_CHECKING:
@@ -51,5 +53,6 @@ class Edges:
     issuer_for: Callable[[Site], Issuer] = field(default=real_issuer_for)
     engine: Callable[[StackSpec], Engine] = field(default=real_engine)  # first use raises when it cannot connect
     runtime: Callable[[Path], RuntimeApi] = field(default=real_runtime)  # the runtime API at a socket path
+    scheduler: SchedulerHost = field(default_factory=SchedulerHost)  # this machine's /etc, systemd and cron
     # A registered ACME client for a site, at a directory URL (None: the site's own).
     acme_session: Callable[[StackSpec, Site, CertStore, str | None], AcmeOrders] = field(default=real_acme_session)
