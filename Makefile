@@ -14,14 +14,14 @@ $(VENV)/.installed: pyproject.toml
 
 install: $(VENV)/.installed
 
-# The repository root is itself a stack folder: init creates only what is missing (secrets).
+# The repository root is itself a stack folder: init creates only what is missing (the secrets).
 render: install
-	@test -f secrets/haproxy.env -a -f secrets/mariadb.env -a -f secrets/photoprism.env || $(STACKCTL) init
+	$(STACKCTL) init
 	$(STACKCTL) render
 
 # Runs the stack in ./stack.yaml with the real images: needs Docker and access to Docker Hub.
 up: install
-	@test -f secrets/haproxy.env -a -f secrets/mariadb.env -a -f secrets/photoprism.env || $(STACKCTL) init
+	$(STACKCTL) init
 	$(STACKCTL) up
 
 down: install
