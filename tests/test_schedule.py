@@ -173,6 +173,16 @@ def test_a_backup_folder_that_is_not_there_is_refused_before_anything_is_written
     assert ran.code == 2 and entry["result"] == "failed (exit 2)" and "is not a folder" in entry["error"][0]
 
 
+def test_a_machine_without_systemd_or_cron_is_refused_rather_than_left_with_a_file_nothing_reads(
+    tmp_path: Path,
+) -> None:
+    root = _stack(tmp_path / "stack")
+    edges = Edges(scheduler=SchedulerHost(tmp_path / "etc", lambda: False, FakeSystemctl(), lambda: False))
+    result = run_cli("--dir", str(root), "schedule", "install", edges=edges)
+    assert result.code == 1 and "nothing scheduled would run" in result.err and "apt install cron" in result.err
+    assert not (tmp_path / "etc").exists()
+
+
 def test_a_stack_folder_a_unit_cannot_carry_is_refused(tmp_path: Path) -> None:
     root = _stack(tmp_path / "100%")
     edges, _ = _host(tmp_path / "etc", systemd=True)

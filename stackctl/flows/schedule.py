@@ -106,6 +106,11 @@ def install(paths: StackPaths, spec: StackSpec, host: SchedulerHost) -> Installe
     check_backup_target(paths, spec)
     command = _command(paths)
     systemd = host.systemd_running()
+    if not systemd and not host.cron_installed():
+        raise OperationFailed(
+            "neither systemd nor a cron daemon runs jobs on this machine, so nothing scheduled would run",
+            "install cron (apt install cron) and run schedule install again",
+        )
     wanted = _wanted_files(host, spec, command, systemd)
     for path in [*wanted, *_installed_files(host, spec)]:
         if not _ours(path, spec, command.root):

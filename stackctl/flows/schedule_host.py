@@ -3,6 +3,7 @@ The CLI uses this machine's; a test passes its own folder and a fake systemctl (
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -16,6 +17,11 @@ SYSTEMCTL_TIMEOUT_S = 60
 def systemd_is_running() -> bool:
     """Whether systemd is PID 1 (as sd_booted(3) tells)."""
     return Path("/run/systemd/system").is_dir()
+
+
+def cron_is_installed() -> bool:
+    """Whether a cron daemon is installed to read /etc/cron.d (Debian's cron, or cronie's crond)."""
+    return any(shutil.which(name) or Path(f"/usr/sbin/{name}").exists() for name in ("cron", "crond"))
 
 
 def run_systemctl(argv: list[str]) -> None:
@@ -33,6 +39,7 @@ class SchedulerHost:
     etc: Path = Path("/etc")
     systemd_running: Callable[[], bool] = field(default=systemd_is_running)
     systemctl: Callable[[list[str]], None] = field(default=run_systemctl)
+    cron_installed: Callable[[], bool] = field(default=cron_is_installed)
 
     @property
     def units(self) -> Path:
