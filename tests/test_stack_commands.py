@@ -4,6 +4,8 @@ haproxy, `down` naming what the engine runs a service as, and Swarm's task rows 
 from __future__ import annotations
 
 import json
+import os
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -14,6 +16,7 @@ from stackctl.core.errors import OperationFailed
 from stackctl.engines.base import ContainerInfo
 from stackctl.engines.swarm.describe import task_rows
 from stackctl.engines.swarm.tasks import TaskInfo
+from stackctl.flows.schedule_host import SchedulerHost
 from stackctl.flows.up import up
 from tests.fakes import FakeEngine, FakeSwarmEngine, fake_edges
 from tests.helpers import free_port, run_cli
@@ -137,6 +140,17 @@ def test_up_ends_with_every_check_and_ready_at_the_sites_url(
     steps = lines[ready + 1 :]  # what to do next: trust, log in, schedule; at most five lines with Ready
     assert len(steps) == 3 and "stackctl certs ca" in steps[0] and "stackctl secrets show admin" in steps[1]
     assert "schedule install" in steps[2] or "Renewal runs by itself" in steps[2]
+
+
+def test_an_unreadable_schedule_file_leaves_up_successful_and_says_it_cannot_tell(tmp_path: Path) -> None:
+    with live_stack(tmp_path / "s", "") as (paths, spec):
+        cron_d = tmp_path / "etc/cron.d"
+        cron_d.mkdir(parents=True)
+        os.mkfifo(cron_d / f"stackctl-{spec.name}")  # a FIFO where the cron file would be: never read
+        edges = replace(fake_edges(FakeEngine(paths.root)), scheduler=SchedulerHost(tmp_path / "etc", lambda: False))
+        result = run_cli("--dir", str(paths.root), "up", edges=edges)
+    assert result.code == 0, result.err
+    assert result.out.splitlines()[-1].startswith("Whether renewal runs by itself is unknown: ")
 
 
 def test_sites_list_shows_each_sites_app_tls_and_container(tmp_path: Path) -> None:

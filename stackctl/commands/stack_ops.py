@@ -11,7 +11,7 @@ from cryptography import x509
 
 from stackctl.commands.ca_trust import trust_here
 from stackctl.config.spec import StackSpec, load_spec
-from stackctl.core.errors import ExitStatus, InvalidInput, OperationFailed
+from stackctl.core.errors import ExitStatus, InvalidInput, OperationFailed, StackctlError
 from stackctl.core.fsio import read_user_file
 from stackctl.flows.certificates import local_ca_certificate
 from stackctl.flows.down import down
@@ -89,7 +89,11 @@ def next_steps(ctx: Context, paths: StackPaths, spec: StackSpec) -> list[str]:
         lines.append(f"Log in as {sites[0].photoprism.admin_user}; the password: stackctl secrets show admin")
     elif sites:
         lines.append("Log in as each site's admin user; its password: stackctl secrets show admin --site DOMAIN")
-    kind = installed_kind(ctx.edge.scheduler, spec, paths)
+    try:
+        kind = installed_kind(ctx.edge.scheduler, spec, paths)
+    except StackctlError as e:  # the stack is up: an unreadable unit file only leaves this line unsure
+        lines.append(f"Whether renewal runs by itself is unknown: {e.message}")
+        return lines
     lines.append(
         f"Renewal runs by itself ({kind}); see: stackctl schedule status"
         if kind is not None
