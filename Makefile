@@ -14,14 +14,16 @@ $(VENV)/.installed: pyproject.toml
 
 install: $(VENV)/.installed
 
-# The repository root is itself a stack folder: init creates only what is missing (the secrets).
+# The repository root is itself a stack folder: init runs when a secret is missing (it creates only those).
+SECRETS_PRESENT := test -f secrets/haproxy.env -a -f secrets/mariadb.env -a -f secrets/photoprism.env \
+	-a -n "$$(ls secrets/sites/*.env 2>/dev/null)"
 render: install
-	$(STACKCTL) init
+	@$(SECRETS_PRESENT) || $(STACKCTL) init
 	$(STACKCTL) render
 
 # Runs the stack in ./stack.yaml with the real images: needs Docker and access to Docker Hub.
 up: install
-	$(STACKCTL) init
+	@$(SECRETS_PRESENT) || $(STACKCTL) init
 	$(STACKCTL) up
 
 down: install
