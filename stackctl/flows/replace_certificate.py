@@ -90,6 +90,7 @@ class _Swap:
     site: Site
     live: Liveness
     engine: Engine | None
+    note: str | None = None  # why the stack was restarted rather than given the certificate live
 
 
 class _InPlace(_Swap):
@@ -135,7 +136,6 @@ class _OnEdgeNodes(_Swap):
         super().__init__(swap.paths, swap.spec, swap.site, swap.live, swap.engine)
         self.runtime = runtime
         self.path = "runtime-api"
-        self.note: str | None = None  # why HAProxy rolled instead
 
     def hand_over(self) -> None:
         pass  # the deploy reads the bundle from certs/, like every other secret
@@ -259,8 +259,7 @@ def replace_certificate(
         problem = _roll_back(store, snapshot, swapper, old_serial, paths, spec, site)
         finish(swapper.path, f"failed: {e.message}" + (f"; rollback failed: {problem}" if problem else ""))
         raise _swap_failure(site, e, old_serial, problem) from e
-    note = swapper.note if isinstance(swapper, _OnEdgeNodes) else None
-    return Replaced(issued, source, swapper.path, finish(swapper.path, "ok"), old_serial, new_serial, note)
+    return Replaced(issued, source, swapper.path, finish(swapper.path, "ok"), old_serial, new_serial, swapper.note)
 
 
 def _swap_failure(site: Site, error: StackctlError, old_serial: str | None, rollback: str | None) -> OperationFailed:
