@@ -203,3 +203,24 @@ def test_secrets_show_admin_prints_the_one_password_asked_for(tmp_path: Path) ->
     assert several.code == 2 and "has 2 PhotoPrism sites" in several.err and several.out == ""
     bob = run_cli("--dir", str(root), "secrets", "show", "admin", "--site", "bob.example.com")
     assert bob.code == 0 and len(bob.out.strip()) >= 16 and bob.out != result.out
+
+
+def test_a_swarm_stack_with_two_photoprism_sites_gets_the_same_jobs_and_its_renewal_runs(tmp_path: Path) -> None:
+    root = _stack(tmp_path / "stack")
+    (root / "stack.yaml").write_text((root / "stack.yaml").read_text() + "engine: swarm\n")
+    assert run_cli("--dir", str(root), "sites", "add", "bob.example.com").code == 0
+    assert run_cli("--dir", str(root), "certs", "create").code == 0
+    edges, _ = _host(tmp_path / "etc", systemd=True)
+    assert run_cli("--dir", str(root), "schedule", "install", edges=edges).code == 0
+    assert [p.name for p in _units(tmp_path / "etc")] == [
+        f"stackctl-photos-{job}.{kind}" for job in ("renew", "upgrade-check") for kind in ("service", "timer")
+    ]
+    done = subprocess.run(
+        _exec_start(tmp_path / "etc/systemd/system/stackctl-photos-renew.service"), capture_output=True, text=True,
+        cwd=tmp_path, timeout=120,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr  # both sites' certificates: not due, nothing to hand over
+    assert json.loads((root / "schedule.jsonl").read_text())["result"] == "ok"
+    for domain in (DOMAIN, "bob.example.com"):
+        shown = run_cli("--dir", str(root), "secrets", "show", "admin", "--site", domain)
+        assert shown.code == 0 and len(shown.out.strip()) >= 16
