@@ -14,6 +14,7 @@ from stackctl.commands import (
     Handler,
     backup_cmd,
     certs_cmd,
+    guard_cmd,
     init_cmd,
     notify_cmd,
     render_cmd,
@@ -50,6 +51,7 @@ def _add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     secrets_cmd.register(sub)
     schedule_cmd.register(sub)
     notify_cmd.register(sub)
+    guard_cmd.register(sub)
 
 
 def build_parser(out: TextIO, err: TextIO) -> argparse.ArgumentParser:

@@ -20,6 +20,7 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 from cryptography import x509
@@ -32,11 +33,12 @@ from stackctl.certs.localca import default_certificate
 from stackctl.certs.store import CertStore
 from stackctl.cli import main
 from stackctl.config.settings import DEFAULT_CERT_FILE
-from stackctl.config.spec import StackSpec, load_spec
+from stackctl.config.spec import StackSpec, load_spec, spec_from_data
 from stackctl.flows.edges import Edges
 from stackctl.health.probe import Target
 from stackctl.health.target import probe_target
 from stackctl.render.haproxy import HAPROXY_CFG, HaproxyLayout, render_haproxy_folder
+from stackctl.render.stats_password import stats_password_hash
 
 IN_CI = os.environ.get("CI") == "true"
 
@@ -235,6 +237,43 @@ def native_haproxy(cfg_text: str, workdir: Path, env: dict[str, str], wait_ports
         if proc.poll() is None:
             proc.kill()
             proc.wait()
+
+
+@dataclass(frozen=True)
+class NativeSite:
+    """One site's haproxy.cfg served by the native haproxy on `public`, before the in-process stand-in."""
+
+    spec: StackSpec
+    public: str
+    https: int
+    cafile: Path
+    sock: Path
+
+
+@contextlib.contextmanager
+def native_site(workdir: Path, domain: str, data: dict[str, Any], public: str = "127.0.0.2") -> Iterator[NativeSite]:
+    """stack.yaml's `data` (the single-site form for `domain`, on free ports) rendered and run natively."""
+    from tests.standin import http_standin
+
+    https_port, http_port, stats_port, backend_port = (free_port() for _ in range(4))
+    ports = {"http": http_port, "https": https_port, "stats": stats_port}
+    spec = spec_from_data({"domain": domain, "ports": ports, **data})
+    certs = workdir / "certs"
+    certs.mkdir()
+    bundle = self_signed_bundle([domain])
+    (certs / "site.pem").write_bytes(bundle)
+    write_default_bundle(certs)
+    cafile = workdir / "ca.pem"
+    cafile.write_bytes(bundle.split(b"-----END CERTIFICATE-----")[0] + b"-----END CERTIFICATE-----\n")
+    sock = workdir / "admin.sock"
+    layout = HaproxyLayout(
+        public_bind=public, http_port=http_port, https_port=https_port, stats_bind="127.0.0.1",
+        stats_port=stats_port, certs_dir=f"{certs}/", socket_path=str(sock),
+        backend_address=f"127.0.0.1:{backend_port}", stats_password_hash=stats_password_hash("native-site"),
+    )  # fmt: skip
+    with http_standin(backend_port), native_haproxy(haproxy_folder_config(spec, layout, workdir), workdir, {}, []):
+        wait_for_port(https_port, public)
+        yield NativeSite(spec, public, https_port, cafile, sock)
 
 
 SINGLE_SITE_TEMPLATE = Path(__file__).parent / "data" / "single-site-stack.yaml.in"

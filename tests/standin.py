@@ -1,11 +1,12 @@
-"""An in-process HTTP stand-in for PhotoPrism: /api/v1/status, the /api/v1/ws upgrade and a header echo.
-Counts requests."""
+"""An in-process HTTP stand-in for PhotoPrism: /api/v1/status, the /api/v1/ws upgrade, a header echo and
+the login routes (POST /api/v1/session, 401 for a wrong password). Counts requests."""
 
 from __future__ import annotations
 
 import base64
 import hashlib
 import json
+import re
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -13,6 +14,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 WEBSOCKET_GUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
+STANDIN_PASSWORD = "the-right-password"
+UPLOAD_ROUTE = re.compile(r"/api/v1/users/[^/]+/upload/[^/]+")  # PhotoPrism's internal/api/users_upload.go
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -35,6 +38,37 @@ class _Handler(BaseHTTPRequestHandler):
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()
         self.wfile.write(body)
+
+    def do_POST(self) -> None:
+        """PhotoPrism's login routes: 200 for the password STANDIN_PASSWORD, 401 for any other. Its upload
+        route: 200 with the number of bytes received. Anything else: 404."""
+        self.server.app_requests.append(dict(self.headers.items()))
+        if UPLOAD_ROUTE.fullmatch(self.path):
+            self._count_upload()
+            return
+        body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
+        login = self.path in ("/api/v1/session", "/api/v1/sessions")
+        ok = login and json.loads(body or b"{}").get("password") == STANDIN_PASSWORD
+        reply = json.dumps({"id": "session"} if ok else {"error": "Invalid credentials"}).encode()
+        self.send_response(200 if ok else 401 if login else 404)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(reply)))
+        self.end_headers()
+        self.wfile.write(reply)
+
+    def _count_upload(self) -> None:
+        remaining, received = int(self.headers.get("Content-Length", "0")), 0
+        while remaining:
+            chunk = self.rfile.read(min(remaining, 1 << 20))
+            if not chunk:
+                break
+            received, remaining = received + len(chunk), remaining - len(chunk)
+        reply = json.dumps({"bytes": received}).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(reply)))
+        self.end_headers()
+        self.wfile.write(reply)
 
     def _accept_websocket(self) -> None:
         """PhotoPrism's /api/v1/ws upgrade (RFC 6455's handshake); the connection then closes."""

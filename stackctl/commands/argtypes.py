@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import functools
+import ipaddress
 import math
 import sys
 from collections.abc import Callable
@@ -29,6 +30,16 @@ def seconds(low: float, high: float) -> Callable[[str], float]:
         return value
 
     return convert
+
+
+def ip_address(text: str) -> str:
+    """An IPv4 or IPv6 address, the whole text (no port, no prefix, no spaces)."""
+    try:
+        return str(ipaddress.ip_address(text))
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"is not an IP address such as 203.0.113.7 or 2001:db8::7, got {text[:60]!r}"
+        ) from None
 
 
 class StackctlParser(argparse.ArgumentParser):

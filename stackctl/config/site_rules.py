@@ -6,12 +6,14 @@ from __future__ import annotations
 import copy
 import ipaddress
 import re
+from dataclasses import replace
 from posixpath import normpath
 from typing import Any
 from urllib.parse import urlsplit
 
 from stackctl.config import rules as rule
 from stackctl.config.dns_spec import dns_settings
+from stackctl.config.guard_spec import login_guard
 from stackctl.config.settings import (
     ACME_CHALLENGES,
     KEY_TYPES,
@@ -165,6 +167,7 @@ def _site(section: rule.Section, stack_tls: Any) -> Site:
         site = Site(domain, aliases, tls, photoprism=photoprism)
     else:
         site = Site(domain, aliases, tls, upstream=_upstream(section.section("upstream")))
+    site = replace(site, login_guard=login_guard(section.section("guard"), site.photoprism is not None))
     section.finish()
     return site
 

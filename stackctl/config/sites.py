@@ -7,6 +7,7 @@ from __future__ import annotations
 import zlib
 from dataclasses import dataclass
 
+from stackctl.config.guard_spec import LoginGuard
 from stackctl.config.settings import PhotoprismSettings, TlsSettings
 
 # A site of the single-site form keeps the names it always had: service and backend `photoprism`,
@@ -56,6 +57,7 @@ class Site:
     photoprism: PhotoprismSettings | None = None
     upstream: UpstreamSettings | None = None
     legacy: bool = False  # the single-site form of stack.yaml
+    login_guard: LoginGuard | None = None  # login throttling at the edge (PhotoPrism sites); None: off
 
     @property
     def names(self) -> tuple[str, ...]:
@@ -75,6 +77,11 @@ class Site:
         if self.legacy:
             return LEGACY_SERVICE
         return f"{self.kind}-{self.slug}"
+
+    @property
+    def guard_table(self) -> str:
+        """The HAProxy stick table counting this site's failed logins (a backend of its own)."""
+        return f"login-guard-{self.backend}"
 
     @property
     def server(self) -> str:

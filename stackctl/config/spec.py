@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from stackctl.config import rules as rule
+from stackctl.config.guard_spec import RequestLimits, login_guard, request_limits
 from stackctl.config.notify_spec import NotifySettings, notify_settings
 from stackctl.config.settings import (
     DATABASE_KINDS,
@@ -47,6 +48,7 @@ class StackSpec:
     engine: EngineKind = "docker"
     backup: BackupSettings | None = None  # a nightly backup for `schedule install`; None: none
     notify: NotifySettings | None = None  # where scheduled jobs report what needs a person
+    limits: RequestLimits = field(default_factory=RequestLimits)  # request time and body size, by path
 
     @property
     def legacy(self) -> bool:
@@ -109,7 +111,8 @@ def spec_from_data(data: Any) -> StackSpec:
     ports = _ports(top.section("ports"))
     wide = _stack_wide(top, name)
     photoprism = photoprism_settings(top.section("photoprism"), PhotoprismSettings())
-    first = Site(domain, aliases, tls, photoprism=photoprism, legacy=True)
+    guard = login_guard(top.section("guard"), photoprism=True)
+    first = Site(domain, aliases, tls, photoprism=photoprism, legacy=True, login_guard=guard)
     more: tuple[Site, ...] = ()
     if "sites" in top.raw:  # sites added to a single-site stack: the first one keeps its names
         more = parse_sites(top.section_list("sites"), top.raw.get("tls"), first)[1:]
@@ -126,6 +129,7 @@ def spec_from_data(data: Any) -> StackSpec:
             engine=wide.engine,
             backup=wide.backup,
             notify=wide.notify,
+            limits=wide.limits,
         )
     )
 
@@ -139,6 +143,7 @@ class _StackWide:
     engine: EngineKind
     backup: BackupSettings | None
     notify: NotifySettings | None
+    limits: RequestLimits
 
 
 def _backup(section: rule.Section) -> BackupSettings | None:
@@ -180,11 +185,12 @@ def _stack_wide(top: rule.Section, name: str) -> _StackWide:
     net.finish()
     engine: EngineKind = top.take("engine", "docker", rule.choice(*ENGINES))
     backup, notify = _backup(top.section("backup")), notify_settings(top.section("notify"))
-    return _StackWide(images, pull, database, network, engine, backup, notify)
+    limits = request_limits(top.section("limits"))
+    return _StackWide(images, pull, database, network, engine, backup, notify, limits)
 
 
 def _sites_form(top: rule.Section) -> StackSpec:
-    for key in ("domain", "aliases", "photoprism"):
+    for key in ("domain", "aliases", "photoprism", "guard"):
         if key in top.raw:
             raise SpecError(
                 key, "belongs in a site when stack.yaml lists sites:", f"move it into one of the sites (sites[0].{key})"
@@ -208,6 +214,7 @@ def _sites_form(top: rule.Section) -> StackSpec:
             engine=wide.engine,
             backup=wide.backup,
             notify=wide.notify,
+            limits=wide.limits,
         )
     )
 

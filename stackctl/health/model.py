@@ -6,6 +6,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from stackctl.engines.status import RESTART_POLICY, ContainerStatus, LastExit
+from stackctl.haproxy.guard_table import Ban
 from stackctl.haproxy.runtime_api import ProxyStat as BackendStatus
 from stackctl.health.probe import ProbeResult
 
@@ -67,6 +68,8 @@ class SiteStatus:
     certificate_days_left: int | None  # None: no certificate (or unknown, see certificate_known)
     probe: ProbeResult | None
     certificate_known: bool = True
+    guarded: bool = False  # login throttling is on for this site
+    banned: list[Ban] | None = None  # the addresses its login guard refuses now; None: unknown or off
 
     def problem(self) -> str | None:
         """What is wrong with this site, in a few words, or None."""
@@ -91,6 +94,9 @@ class SiteStatus:
             "certificate_days_left": self.certificate_days_left,
             "probe": None if self.probe is None else self.probe.as_json(),
             "healthy": self.problem() is None,
+            "login_guard": None
+            if not self.guarded
+            else {"banned": None if self.banned is None else [ban.as_json() for ban in self.banned]},
         }
 
 

@@ -3,10 +3,13 @@ hangs shows as unknown with its reason and never holds up the others."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
+from pathlib import Path
 from typing import Any, TypeVar
 
 from stackctl.certs.history import last_renewal
@@ -17,6 +20,7 @@ from stackctl.config.spec import StackSpec
 from stackctl.core.clock import timestamp, utcnow
 from stackctl.core.errors import OperationFailed, StackctlError
 from stackctl.engines.base import ContainerInfo, Engine
+from stackctl.haproxy.guard_table import Ban, banned
 from stackctl.haproxy.runtime_api import SOCKET_NAME, show_stat
 from stackctl.health.model import BackendStatus, CertificateStatus, ContainerStatus, SiteStatus, StatusSnapshot
 from stackctl.health.probe import ProbeResult, probe
@@ -83,11 +87,13 @@ def gather(
         answered["engine"] = True
         return rows
 
-    def haproxy() -> list[BackendStatus]:
+    def haproxy() -> tuple[list[BackendStatus], dict[str, list[Ban]]]:
         folder = engine.runtime_socket_dir(spec, paths)
         if folder is None:
             raise OperationFailed("no HAProxy task on this node", "run stackctl status on an edge node")
-        return show_stat(folder / SOCKET_NAME, timeout=timeouts.haproxy)
+        stats = show_stat(folder / SOCKET_NAME, timeout=timeouts.haproxy)
+        tables = {site.guard_table for site in spec.sites}
+        return [s for s in stats if s.proxy not in tables], _bans(spec, folder / SOCKET_NAME, timeouts.haproxy)
 
     store = CertStore(paths.certs)
 
@@ -124,14 +130,26 @@ def gather(
     else:
         results["drift"] = drift.value
     snapshot.containers = results.get("containers")
-    snapshot.backends = results.get("backends", results.get("haproxy"))
+    snapshot.backends, bans = results.get("haproxy") or (None, {})
     snapshot.certificates = results.get("certificates")
     site_probes: dict[str, ProbeResult] = results.get("probe") or {}
     snapshot.probe = site_probes.get(spec.first_site.domain)
     snapshot.drift = results.get("drift")
     snapshot.edges = results.get("edges")
-    snapshot.sites = _sites(spec, snapshot.backends, snapshot.certificates, site_probes)
+    snapshot.sites = _sites(spec, snapshot.backends, snapshot.certificates, site_probes, bans)
     return snapshot
+
+
+def _bans(spec: StackSpec, sock: Path, timeout: float) -> dict[str, list[Ban]]:
+    """Each guarded site's banned addresses; a site whose table HAProxy lacks (a config from before
+    the guard, until `up`) is left out, so it shows as unknown."""
+    bans = {}
+    now = int(time.time())
+    for site in spec.sites:
+        if site.login_guard is not None:
+            with contextlib.suppress(OperationFailed):
+                bans[site.domain] = banned(sock, site.guard_table, now, timeout)
+    return bans
 
 
 def _edge_probes(engine: Engine, spec: StackSpec, store: CertStore, seconds: float) -> dict[str, ProbeResult]:
@@ -141,7 +159,7 @@ def _edge_probes(engine: Engine, spec: StackSpec, store: CertStore, seconds: flo
 
 def _sites(
     spec: StackSpec, backends: list[BackendStatus] | None, certificates: list[CertificateStatus] | None,
-    probes: dict[str, ProbeResult],
+    probes: dict[str, ProbeResult], bans: dict[str, list[Ban]],
 ) -> list[SiteStatus]:  # fmt: skip
     servers = {b.proxy: b.status for b in backends or [] if b.kind == "server"}
     days = {c.domain: c.days_left for c in certificates or []}
@@ -155,6 +173,8 @@ def _sites(
             certificate_days_left=days.get(site.domain),
             probe=probes.get(site.domain),
             certificate_known=certificates is not None,
+            guarded=site.login_guard is not None,
+            banned=bans.get(site.domain),
         )
         for site in spec.sites
     ]

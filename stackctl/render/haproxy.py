@@ -173,7 +173,7 @@ def _global_and_defaults(spec: StackSpec, layout: HaproxyLayout) -> list[str]:
         "    option redispatch",
         "    retries 3",
         "    timeout connect 5s",
-        "    timeout http-request 30s       # whole request head; stops slowloris",
+        f"    timeout http-request {spec.limits.request_s}s       # whole request head; stops slowloris",
         "    timeout http-keep-alive 30s",
         "    timeout client 5m              # idle client during long uploads",
         "    timeout server 10m             # video transcoding and large imports can think for a while",

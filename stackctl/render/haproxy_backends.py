@@ -8,7 +8,9 @@ import ipaddress
 from stackctl.config.sites import PHOTOPRISM_TIMEOUTS, Site
 from stackctl.config.spec import StackSpec
 from stackctl.render.haproxy_layout import HaproxyLayout
+from stackctl.render.login_guard import guard_table_section, login_guard_rules
 from stackctl.render.maintenance import page_names
+from stackctl.render.path_limits import path_limit_rules
 
 HOST_GATEWAY = "host.docker.internal"
 
@@ -87,12 +89,15 @@ def backend_section(spec: StackSpec, site: Site, layout: HaproxyLayout) -> list[
         # does not answer at all, and each request would wait out the whole connect timeout.
         "    timeout connect 2s",
         *timeouts,
+        *path_limit_rules(site, spec.limits),
+        *login_guard_rules(site),
         *_maintenance_rules(site, layout),
         f'    http-error status 503 content-type "text/html; charset=utf-8" '
         f"file {layout.config_dir.rstrip('/')}/{html_page}",
         *_health_check(site),
         _server(spec, site, layout),
         "",
+        *guard_table_section(site),
     ]
 
 

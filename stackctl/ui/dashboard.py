@@ -158,6 +158,28 @@ def _sites(s: StatusSnapshot) -> RenderableType:
     return table
 
 
+def _login_guard(s: StatusSnapshot) -> list[RenderableType]:
+    """The addresses each guarded site's login throttle refuses now (on this node's HAProxy)."""
+    guarded = [site for site in s.sites or [] if site.guarded]
+    if not guarded:
+        return []
+    lines: list[RenderableType] = [Text(""), _section("Login guard (banned addresses)")]
+    for site in guarded:
+        prefix = f"  {site.domain}: " if len(s.sites or []) > 1 else "  "
+        if site.banned is None:
+            lines.append(Text(f"{prefix}unknown ({s.unknown.get('haproxy', 'no table; run stackctl up')})", style=WARN))
+        elif not site.banned:
+            lines.append(Text(f"{prefix}none"))
+        for ban in site.banned or []:
+            lines.append(
+                Text(prefix)
+                + Text(ban.address, style=WARN)
+                + Text(f" for {_duration(ban.seconds_left)} more (a {_duration(ban.length_s)} ban, "
+                       f"{ban.failures} failed logins; lift it: stackctl guard unban {ban.address})")
+            )  # fmt: skip
+    return lines
+
+
 def build_dashboard(s: StatusSnapshot) -> RenderableType:
     verdict = Text(s.verdict, style=f"bold {(WARN if s.notices() else GOOD) if s.healthy else BAD}")
     several = s.sites is not None and len(s.sites) > 1
@@ -173,6 +195,7 @@ def build_dashboard(s: StatusSnapshot) -> RenderableType:
         Text(""),
         _section("HAProxy"),
         _backends(s),
+        *_login_guard(s),
         Text(""),
         _section("Certificates"),
         _certificates(s),

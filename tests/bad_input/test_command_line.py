@@ -43,6 +43,12 @@ BAD_ARGV: list[tuple[list[str], str]] = [
     (["init", "--domain", "photos.example.com:443"], "--domain"),
     (["down", "--volumes", "yes"], "unrecognized arguments"),
     (["verify", "--json", "--json", "x"], "unrecognized arguments"),
+    (["guard"], "required"),
+    (["guard", "unban"], "the following arguments are required: address"),
+    (["guard", "unban", "10.0.0.300"], "is not an IP address"),
+    (["guard", "unban", "10.0.0.3\n"], "is not an IP address"),
+    (["guard", "unban", "10.0.0.0/24"], "is not an IP address"),
+    (["guard", "unban", " 10.0.0.3"], "is not an IP address"),
 ]
 
 

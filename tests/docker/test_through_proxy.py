@@ -71,11 +71,14 @@ def test_websocket_round_trip_survives_20_seconds_idle(running_stack: Stack) -> 
         ws.close()
 
 
-def test_200_mb_upload_arrives_intact(running_stack: Stack) -> None:
-    size, block = 200 * 1024 * 1024, os.urandom(1024 * 1024)
+UPLOAD = "/api/v1/users/uqxc08w3d0ej2283/upload/1x7vj3"  # PhotoPrism's upload route
+
+
+def test_a_1_gib_upload_at_full_speed_arrives_intact(running_stack: Stack) -> None:
+    size, block = 1024 * 1024 * 1024, os.urandom(1024 * 1024)
     digest = hashlib.sha256()
     conn = _https(running_stack)
-    conn.putrequest("POST", "/api/v1/upload", skip_host=True)
+    conn.putrequest("POST", UPLOAD, skip_host=True)
     conn.putheader("Host", DOMAIN)
     conn.putheader("Content-Length", str(size))
     conn.endheaders()
@@ -86,6 +89,15 @@ def test_200_mb_upload_arrives_intact(running_stack: Stack) -> None:
     response = conn.getresponse()
     assert response.status == 200
     assert json.loads(response.read()) == {"bytes": size, "sha256": digest.hexdigest()}
+
+
+def test_a_large_body_on_any_other_path_is_refused_before_it_is_sent(running_stack: Stack) -> None:
+    conn = _https(running_stack)
+    conn.putrequest("POST", "/api/v1/photos", skip_host=True)
+    conn.putheader("Host", DOMAIN)
+    conn.putheader("Content-Length", str(200 * 1024 * 1024))
+    conn.endheaders()
+    assert conn.getresponse().status == 413
 
 
 def test_unknown_host_is_not_photoprism(running_stack: Stack) -> None:

@@ -16,13 +16,15 @@ version; POST /api/v1/photos?title=T adds one.
 Accounts, as PhotoPrism keeps them: PHOTOPRISM_ADMIN_PASSWORD is the admin's initial password only;
 `photoprism passwd [USER]` reads a new one twice from stdin ("New Password: ", "Retype Password: ") and
 stores its hash in the database, after which the environment's value no longer logs in. POST
-/api/v1/session with {"username", "password"} answers 200 with a session id, or 401.
+/api/v1/session (and /api/v1/sessions) with {"username", "password"} answers 200 with a session id, or
+401; POST /api/v1/oauth/token answers 401 (no OAuth client is registered).
 """
 
 import base64
 import hashlib
 import json
 import os
+import re
 import select
 import signal
 import socket
@@ -36,6 +38,7 @@ import urllib.request
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 PORT = int(os.environ.get("PHOTOPRISM_HTTP_PORT", "2342"))
+UPLOAD_ROUTE = re.compile(r"/api/v1/users/[^/]+/upload/[^/]+")  # internal/api/users_upload.go
 WS_GUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
 PING_EVERY = 15.0
 _db_ok_until = 0.0
@@ -186,7 +189,13 @@ class Handler(BaseHTTPRequestHandler):
 
     def do_POST(self):
         path, _, query = self.path.partition("?")
-        if path == "/api/v1/session":
+        if (
+            path == "/api/v1/oauth/token"
+        ):  # no client is registered here: every secret is wrong (AbortInvalidCredentials)
+            self.rfile.read(int(self.headers.get("Content-Length", "0")))
+            self._json(401, {"error": "Invalid credentials"})
+            return
+        if path in ("/api/v1/session", "/api/v1/sessions"):  # internal/api/session_create.go
             body = json.loads(self.rfile.read(int(self.headers.get("Content-Length", "0"))) or b"{}")
             if logs_in(str(body.get("username", "")), str(body.get("password", ""))):
                 self._json(200, {"id": base64.b32encode(os.urandom(10)).decode().lower()})
@@ -197,7 +206,7 @@ class Handler(BaseHTTPRequestHandler):
             add_photo(urllib.parse.parse_qs(query).get("title", ["untitled"])[0])
             self._json(201, photos_document())
             return
-        if path != "/api/v1/upload":
+        if not UPLOAD_ROUTE.fullmatch(path):
             self._json(404, {"error": "not found"})
             return
         digest, count = hashlib.sha256(), 0

@@ -25,8 +25,9 @@ from stackctl.health.h3 import h3_get
 from tests.crash import crash
 from tests.default_cert import answer_without_a_known_name, names_of, served_certificate
 from tests.docker.conftest import UPSTREAM_IMAGE
+from tests.guard_client import login_from
 from tests.helpers import https_json, https_to, run_cli, wait_until
-from tests.netns import network_namespace
+from tests.netns import Namespace, network_namespace
 from tests.swarm.conftest import NAMESPACE, SwarmStack, make_swarm_stack
 from tests.test_compose import _schema
 
@@ -126,15 +127,15 @@ def test_no_secret_in_service_specs_or_compose(running: SwarmStack) -> None:
 
 
 @pytest.fixture
-def client_namespace() -> Iterator[tuple[str, str]]:
-    """A network namespace with a veth pair to the host on a /30 the test owns: (name, host side)."""
+def client_namespace() -> Iterator[Namespace]:
+    """A network namespace with a veth pair to the host on a /30 the test owns."""
     with network_namespace(f"stk{time.monotonic_ns() % 100000}", "10.251.77.1", "10.251.77.2") as namespace:
-        yield namespace.name, namespace.host_ip
+        yield namespace
 
 
-def test_photoprism_sees_the_clients_address(running: SwarmStack, client_namespace: tuple[str, str]) -> None:
+def test_photoprism_sees_the_clients_address(running: SwarmStack, client_namespace: Namespace) -> None:
     """Host-mode publishing keeps the client's address (ingress would replace it: moby#25526)."""
-    namespace, host = client_namespace
+    namespace, host = client_namespace.name, client_namespace.host_ip
     script = (
         "import http.client,ssl,json;"
         f"c=http.client.HTTPSConnection('{host}',{running.https},timeout=10,"
@@ -147,6 +148,23 @@ def test_photoprism_sees_the_clients_address(running: SwarmStack, client_namespa
     )
     assert out.returncode == 0, out.stderr
     assert json.loads(out.stdout)["headers"]["x-forwarded-for"] == "10.251.77.2"
+
+
+def test_the_login_throttle_bans_the_real_client_address_on_the_edge_node(
+    running: SwarmStack, client_namespace: Namespace
+) -> None:
+    code, password, _ = running.cli("secrets", "show", "admin")
+    assert code == 0
+    outside, admin = client_namespace, password.strip()
+    statuses = [login_from(outside, running.https, DOMAIN, running.ca, "wrong")[0] for _ in range(20)]
+    assert statuses == [401] * 10 + [429] * 10
+    assert login_from(outside, running.https, DOMAIN, running.ca, admin)[0] == 429
+    assert login_from(None, running.https, DOMAIN, running.ca, admin)[0] == 200, "127.0.0.1 is another client"
+    code, out, _ = running.cli("status", "--json")
+    assert [b["address"] for b in json.loads(out)["sites"][0]["login_guard"]["banned"]] == [outside.inner_ip]
+    code, out, err = running.cli("guard", "unban", outside.inner_ip)
+    assert code == 0, err
+    assert login_from(outside, running.https, DOMAIN, running.ca, admin)[0] == 200
 
 
 class _Load:
