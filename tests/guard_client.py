@@ -9,27 +9,50 @@ import json
 import socket
 import ssl
 import subprocess
+from dataclasses import dataclass
 
 from tests.helpers import require_tool
 from tests.netns import Namespace
+
+
+@dataclass(frozen=True)
+class Answer:
+    status: int
+    body: str
+    retry_after: str  # "" when the answer has none
+
+
+def request_from(
+    namespace: Namespace | None, port: int, domain: str, ca: str, method: str, path: str,
+    headers: tuple[str, ...] = (), data: str | None = None,
+) -> Answer:  # fmt: skip
+    """One HTTPS request with curl, from the namespace (or from 127.0.0.1 without one)."""
+    address = namespace.host_ip if namespace is not None else "127.0.0.1"
+    argv = [
+        *(namespace.enter if namespace is not None else ()),
+        require_tool("curl"), "-sS", "--cacert", ca, "--resolve", f"{domain}:{port}:{address}", "-X", method,
+        "-w", "\n%{http_code} %header{retry-after}", "--max-time", "20",
+        *(part for header in headers for part in ("-H", header)),
+    ]  # fmt: skip
+    if data is not None:
+        argv += ["--data", data]
+    result = subprocess.run([*argv, f"https://{domain}:{port}{path}"], capture_output=True, timeout=30)
+    assert result.returncode == 0, result.stderr.decode(errors="replace")
+    body, _, last = result.stdout.decode(errors="replace").rpartition("\n")
+    status, _, retry_after = last.partition(" ")
+    return Answer(int(status), body, retry_after.strip())
 
 
 def https_from(
     namespace: Namespace | None, port: int, domain: str, ca: str, path: str, body: dict[str, str] | None = None
 ) -> tuple[int, str]:
     """(status, Retry-After or "") of one request: a POST of `body` as JSON, or a GET without one."""
-    address = namespace.host_ip if namespace is not None else "127.0.0.1"
-    argv = [
-        *(namespace.enter if namespace is not None else ()),
-        require_tool("curl"), "-sS", "--cacert", ca, "--resolve", f"{domain}:{port}:{address}", "-o", "/dev/null",
-        "-w", "%{http_code} %header{retry-after}", "--max-time", "20",
-    ]  # fmt: skip
-    if body is not None:
-        argv += ["-H", "Content-Type: application/json", "--data", json.dumps(body)]
-    result = subprocess.run([*argv, f"https://{domain}:{port}{path}"], capture_output=True, text=True, timeout=30)
-    assert result.returncode == 0, result.stderr
-    status, _, retry_after = result.stdout.partition(" ")
-    return int(status), retry_after.strip()
+    if body is None:
+        answer = request_from(namespace, port, domain, ca, "GET", path)
+    else:
+        json_body = ("Content-Type: application/json",)
+        answer = request_from(namespace, port, domain, ca, "POST", path, json_body, json.dumps(body))
+    return answer.status, answer.retry_after
 
 
 def login_from(namespace: Namespace | None, port: int, domain: str, ca: str, password: str) -> tuple[int, str]:

@@ -251,16 +251,19 @@ class NativeSite:
 
 
 @contextlib.contextmanager
-def native_site(workdir: Path, domain: str, data: dict[str, Any], public: str = "127.0.0.2") -> Iterator[NativeSite]:
-    """stack.yaml's `data` (the single-site form for `domain`, on free ports) rendered and run natively."""
+def native_site(
+    workdir: Path, names: list[str], data: dict[str, Any], public: str = "127.0.0.2"
+) -> Iterator[NativeSite]:
+    """stack.yaml's `data` rendered and run natively on free ports, with one certificate for `names`: the
+    single-site form for names[0], or `data`'s sites (every site's app is the one stand-in)."""
     from tests.standin import http_standin
 
     https_port, http_port, stats_port, backend_port = (free_port() for _ in range(4))
     ports = {"http": http_port, "https": https_port, "stats": stats_port}
-    spec = spec_from_data({"domain": domain, "ports": ports, **data})
+    spec = spec_from_data({"ports": ports, **({} if "sites" in data else {"domain": names[0]}), **data})
     certs = workdir / "certs"
     certs.mkdir()
-    bundle = self_signed_bundle([domain])
+    bundle = self_signed_bundle(names)
     (certs / "site.pem").write_bytes(bundle)
     write_default_bundle(certs)
     cafile = workdir / "ca.pem"

@@ -42,6 +42,32 @@ EXAMPLES: dict[str, dict[str, object]] = {
             },
         ],
     },
+    # The edge guard: one PhotoPrism site publishing only its share links, one private app, one with
+    # its login throttle tuned, and the stack's limits by path.
+    "guarded": {
+        "name": "family",
+        "network": {"subnet": "10.77.3.0/24"},
+        "limits": {"request": "5s", "body_max": "2MiB", "upload": "2h"},
+        "sites": [
+            {
+                "domain": "photos.example.com",
+                "photoprism": {},
+                "exposure": "shares",
+                "allow": ["192.168.1.0/24", "2001:db8:1::/48"],
+            },
+            {
+                "domain": "nas.example.com",
+                "upstream": {"url": "http://192.168.1.10:5000"},
+                "exposure": "private",
+                "allow": ["192.168.1.0/24"],
+            },
+            {
+                "domain": "bob.example.com",
+                "photoprism": {},
+                "guard": {"login": {"failures": 5, "window": "1h", "ban": "30m", "max_ban": "7d"}},
+            },
+        ],
+    },
     # A single-site stack that gained a site: the first keeps its names, the second is on the host.
     "single-plus-host-app": {
         "domain": "photos.example.com",

@@ -50,7 +50,7 @@ class Guarded:
 @pytest.fixture()
 def guarded(tmp_path: Path) -> Iterator[Guarded]:
     guard = {"guard": {"login": {"failures": FAILURES, "window": "10m", "ban": BAN_S, "max_ban": MAX_BAN_S}}}
-    with native_site(tmp_path, DOMAIN, guard) as site:
+    with native_site(tmp_path, [DOMAIN], guard) as site:
         yield Guarded(site)
 
 

@@ -33,7 +33,7 @@ class Limited:
 @pytest.fixture(scope="module")
 def limited(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Limited]:
     limits = {"limits": {"request": REQUEST_S, "body_max": "64KiB"}}
-    with native_site(tmp_path_factory.mktemp("limits"), DOMAIN, limits) as site:
+    with native_site(tmp_path_factory.mktemp("limits"), [DOMAIN], limits) as site:
         yield Limited(site)
 
 

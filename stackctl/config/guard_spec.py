@@ -1,12 +1,14 @@
-"""What the edge guards for PhotoPrism: a site's `guard:` key (login throttling, `guard.login`) and the
-stack's `limits:` (how long a request may take to arrive, how large its body may be, by path). Pure."""
+"""What the edge guards for PhotoPrism: a site's `guard:` key (login throttling, `guard.login`), its
+`exposure:` and `allow:` (who reaches it), and the stack's `limits:` (how long a request may take to
+arrive, how large its body may be, by path). Pure."""
 
 from __future__ import annotations
 
+import ipaddress
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 from stackctl.config import rules as rule
 from stackctl.core.errors import SpecError
@@ -14,6 +16,9 @@ from stackctl.core.errors import SpecError
 DURATION = re.compile(r"([0-9]{1,7})([smhd]?)")
 UNIT_SECONDS: dict[str | None, int] = {None: 1, "s": 1, "m": 60, "h": 3600, "d": 86400}
 MAX_BAN_S = 7 * 86400
+Exposure = Literal["public", "private", "shares"]
+EXPOSURES: tuple[Exposure, ...] = ("public", "private", "shares")
+MAX_ALLOW = 1000
 SIZE = re.compile(r"([0-9]{1,13})(KiB|MiB|GiB)?")
 UNIT_BYTES: dict[str | None, int] = {None: 1, "KiB": 1 << 10, "MiB": 1 << 20, "GiB": 1 << 30}
 
@@ -107,3 +112,45 @@ def request_limits(section: rule.Section) -> RequestLimits:
     )
     section.finish()
     return limits
+
+
+def _network(path: str, value: Any) -> str:
+    """One `allow:` entry: an address or a network in CIDR form, IPv4 or IPv6, without host bits."""
+    if not isinstance(value, str) or any(c.isspace() for c in value):
+        raise SpecError(path, f"must be an address or a network such as 192.168.1.0/24, got {rule.kind(value)}")
+    try:
+        return str(ipaddress.ip_network(value, strict=True))
+    except ValueError as e:
+        raise SpecError(
+            path, f"must be an address or a network such as 192.168.1.0/24, got {rule.show(value)} ({e})"
+        ) from None
+
+
+def allow_list(path: str, value: Any) -> tuple[str, ...]:
+    if not isinstance(value, list) or not value or len(value) > MAX_ALLOW:
+        raise SpecError(path, f"must be a list of 1 to {MAX_ALLOW} addresses or networks, got {rule.kind(value)}")
+    return tuple(_network(f"{path}[{i}]", item) for i, item in enumerate(value))
+
+
+def site_exposure(section: rule.Section, photoprism: bool) -> tuple[Exposure, tuple[str, ...]]:
+    """A site's `exposure:` and `allow:`: public (anyone), private (only `allow:`), or shares (share
+    links for anyone, the rest only for `allow:`; PhotoPrism only)."""
+    exposure: Exposure = section.take("exposure", "public", rule.choice(*EXPOSURES))
+    no_allow: tuple[str, ...] = ()
+    allow = section.take("allow", no_allow, allow_list)
+    if exposure == "shares" and not photoprism:
+        raise SpecError(
+            section.key_path("exposure"), "shares publishes PhotoPrism's share links, and this site is not PhotoPrism",
+            "use private or public",
+        )  # fmt: skip
+    if exposure != "public" and not allow:
+        raise SpecError(
+            section.key_path("allow"), f"is required with exposure: {exposure} (the addresses that reach everything)",
+            "e.g. allow: [192.168.1.0/24, 2001:db8::/64]",
+        )  # fmt: skip
+    if exposure == "public" and allow:
+        raise SpecError(
+            section.key_path("allow"), "applies only with exposure: private or shares; a public site lets everyone in",
+            "set exposure: private (or shares), or remove allow:",
+        )  # fmt: skip
+    return exposure, allow

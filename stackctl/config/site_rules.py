@@ -13,7 +13,7 @@ from urllib.parse import urlsplit
 
 from stackctl.config import rules as rule
 from stackctl.config.dns_spec import dns_settings
-from stackctl.config.guard_spec import login_guard
+from stackctl.config.guard_spec import login_guard, site_exposure
 from stackctl.config.settings import (
     ACME_CHALLENGES,
     KEY_TYPES,
@@ -167,7 +167,9 @@ def _site(section: rule.Section, stack_tls: Any) -> Site:
         site = Site(domain, aliases, tls, photoprism=photoprism)
     else:
         site = Site(domain, aliases, tls, upstream=_upstream(section.section("upstream")))
-    site = replace(site, login_guard=login_guard(section.section("guard"), site.photoprism is not None))
+    exposure, allow = site_exposure(section, site.photoprism is not None)
+    guard = login_guard(section.section("guard"), site.photoprism is not None)
+    site = replace(site, login_guard=guard, exposure=exposure, allow=allow)
     section.finish()
     return site
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 import zlib
 from dataclasses import dataclass
 
-from stackctl.config.guard_spec import LoginGuard
+from stackctl.config.guard_spec import Exposure, LoginGuard
 from stackctl.config.settings import PhotoprismSettings, TlsSettings
 
 # A site of the single-site form keeps the names it always had: service and backend `photoprism`,
@@ -58,6 +58,8 @@ class Site:
     upstream: UpstreamSettings | None = None
     legacy: bool = False  # the single-site form of stack.yaml
     login_guard: LoginGuard | None = None  # login throttling at the edge (PhotoPrism sites); None: off
+    exposure: Exposure = "public"  # who reaches the site: anyone, only `allow`, or share links for anyone
+    allow: tuple[str, ...] = ()  # the networks that reach all of a private or shares site
 
     @property
     def names(self) -> tuple[str, ...]:
@@ -82,6 +84,17 @@ class Site:
     def guard_table(self) -> str:
         """The HAProxy stick table counting this site's failed logins (a backend of its own)."""
         return f"login-guard-{self.backend}"
+
+    @property
+    def visitors_table(self) -> str:
+        """The HAProxy stick table of the sessions redeemed from this site's share links (`shares`)."""
+        return f"share-visitors-{self.backend}"
+
+    @property
+    def tables(self) -> tuple[str, ...]:
+        """The table-only backends HAProxy has for this site."""
+        guard = (self.guard_table,) if self.login_guard is not None else ()
+        return guard + ((self.visitors_table,) if self.exposure == "shares" else ())
 
     @property
     def server(self) -> str:

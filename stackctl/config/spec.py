@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from stackctl.config import rules as rule
-from stackctl.config.guard_spec import RequestLimits, login_guard, request_limits
+from stackctl.config.guard_spec import RequestLimits, login_guard, request_limits, site_exposure
 from stackctl.config.notify_spec import NotifySettings, notify_settings
 from stackctl.config.settings import (
     DATABASE_KINDS,
@@ -112,7 +112,10 @@ def spec_from_data(data: Any) -> StackSpec:
     wide = _stack_wide(top, name)
     photoprism = photoprism_settings(top.section("photoprism"), PhotoprismSettings())
     guard = login_guard(top.section("guard"), photoprism=True)
-    first = Site(domain, aliases, tls, photoprism=photoprism, legacy=True, login_guard=guard)
+    exposure, allow = site_exposure(top, photoprism=True)
+    first = Site(
+        domain, aliases, tls, photoprism=photoprism, legacy=True, login_guard=guard, exposure=exposure, allow=allow
+    )
     more: tuple[Site, ...] = ()
     if "sites" in top.raw:  # sites added to a single-site stack: the first one keeps its names
         more = parse_sites(top.section_list("sites"), top.raw.get("tls"), first)[1:]
@@ -190,7 +193,7 @@ def _stack_wide(top: rule.Section, name: str) -> _StackWide:
 
 
 def _sites_form(top: rule.Section) -> StackSpec:
-    for key in ("domain", "aliases", "photoprism", "guard"):
+    for key in ("domain", "aliases", "photoprism", "guard", "exposure", "allow"):
         if key in top.raw:
             raise SpecError(
                 key, "belongs in a site when stack.yaml lists sites:", f"move it into one of the sites (sites[0].{key})"

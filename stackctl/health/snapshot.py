@@ -92,7 +92,7 @@ def gather(
         if folder is None:
             raise OperationFailed("no HAProxy task on this node", "run stackctl status on an edge node")
         stats = show_stat(folder / SOCKET_NAME, timeout=timeouts.haproxy)
-        tables = {site.guard_table for site in spec.sites}
+        tables = {table for site in spec.sites for table in site.tables}
         return [s for s in stats if s.proxy not in tables], _bans(spec, folder / SOCKET_NAME, timeouts.haproxy)
 
     store = CertStore(paths.certs)

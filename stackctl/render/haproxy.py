@@ -6,6 +6,7 @@ import hashlib
 
 from stackctl.config.settings import DEFAULT_CERT_FILE
 from stackctl.config.spec import StackSpec
+from stackctl.render.exposure import forbidden_pages
 from stackctl.render.haproxy_backends import backend_section
 from stackctl.render.haproxy_layout import CONTAINER_LAYOUT, NO_HTTP3, HaproxyLayout, Http3
 from stackctl.render.header import GENERATED_HEADER
@@ -111,6 +112,7 @@ def render_haproxy_folder(
     """Every file of HAProxy's configuration folder. haproxy.cfg carries an id of the whole folder, so a
     reload can be confirmed by reading it back from the new worker."""
     pages = {name: text for site in spec.sites for name, text in maintenance_pages(site).items()}
+    pages.update({name: text for site in spec.sites for name, text in forbidden_pages(site).items()})
     pages.update(host_maps(spec))
     lines = _config_lines(spec, layout, acme_thumbprint, http3)
     folder_digest = hashlib.sha256("\n".join([*lines, *(f"{n}\n{t}" for n, t in sorted(pages.items()))]).encode())

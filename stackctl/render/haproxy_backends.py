@@ -7,6 +7,7 @@ import ipaddress
 
 from stackctl.config.sites import PHOTOPRISM_TIMEOUTS, Site
 from stackctl.config.spec import StackSpec
+from stackctl.render.exposure import exposure_rules, visitors_table_section
 from stackctl.render.haproxy_layout import HaproxyLayout
 from stackctl.render.login_guard import guard_table_section, login_guard_rules
 from stackctl.render.maintenance import page_names
@@ -89,6 +90,7 @@ def backend_section(spec: StackSpec, site: Site, layout: HaproxyLayout) -> list[
         # does not answer at all, and each request would wait out the whole connect timeout.
         "    timeout connect 2s",
         *timeouts,
+        *exposure_rules(site, layout),
         *path_limit_rules(site, spec.limits),
         *login_guard_rules(site),
         *_maintenance_rules(site, layout),
@@ -98,6 +100,7 @@ def backend_section(spec: StackSpec, site: Site, layout: HaproxyLayout) -> list[
         _server(spec, site, layout),
         "",
         *guard_table_section(site),
+        *visitors_table_section(site),
     ]
 
 

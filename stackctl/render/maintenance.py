@@ -7,35 +7,11 @@ import html
 import json
 
 from stackctl.config.sites import Site
-from stackctl.render.header import GENERATED_HEADER
+from stackctl.render.pages import html_page
 
 RETRY_AFTER_S = 5
 MAINTENANCE_HTML = "maintenance.html"
 MAINTENANCE_JSON = "maintenance.json"
-
-_PAGE = """<!DOCTYPE html>
-<!-- {header} -->
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<meta http-equiv="refresh" content="{retry}">
-<title>{title}</title>
-<style>
-body {{ font-family: system-ui, sans-serif; background: #1d1d1d; color: #e0e0e0; display: grid;
-       place-items: center; min-height: 100vh; margin: 0; text-align: center; }}
-h1 {{ font-weight: 400; font-size: 1.6rem; }}
-p {{ color: #a0a0a0; }}
-</style>
-</head>
-<body>
-<main>
-<h1>{title}</h1>
-<p>{domain} will be back in a moment. This page tries again every {retry} seconds.</p>
-</main>
-</body>
-</html>
-"""
 
 
 def page_names(site: Site) -> tuple[str, str]:
@@ -50,5 +26,6 @@ def maintenance_pages(site: Site) -> dict[str, str]:
     title = "PhotoPrism is starting" if site.photoprism is not None else f"{site.domain} is starting"
     document = {"error": title, "domain": site.domain, "status": 503, "retry_after_s": RETRY_AFTER_S}
     html_name, json_name = page_names(site)
-    page = _PAGE.format(header=GENERATED_HEADER, retry=RETRY_AFTER_S, domain=html.escape(site.domain), title=title)
+    text = f"{html.escape(site.domain)} will be back in a moment. This page tries again every {RETRY_AFTER_S} seconds."
+    page = html_page(title, text, f'<meta http-equiv="refresh" content="{RETRY_AFTER_S}">\n')
     return {html_name: page, json_name: json.dumps(document, sort_keys=True) + "\n"}

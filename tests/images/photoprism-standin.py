@@ -39,6 +39,13 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 PORT = int(os.environ.get("PHOTOPRISM_HTTP_PORT", "2342"))
 UPLOAD_ROUTE = re.compile(r"/api/v1/users/[^/]+/upload/[^/]+")  # internal/api/users_upload.go
+# One shared album, as PhotoPrism keeps a link: /s/<token>/<slug> opens album <uid> (internal/api/share.go).
+SHARE_TOKEN, SHARE_SLUG, SHARED_ALBUM = "3bt8qvxkh4", "holidays", "as6sg6bxpogaaba8"
+PREVIEW_TOKEN, DOWNLOAD_TOKEN = "public", "dl4qnxvz"  # the tokens in thumbnail and download URLs
+PHOTO_HASH = "2cad9168fa6acc5c5c2965ddf6ec465ca42fd818"
+PHOTO_BYTES = bytes(range(256)) * 64  # what a thumbnail or a download of the one photo returns
+THUMBNAIL = re.compile(r"/api/v1/t/([0-9a-f]+)/([a-z0-9]+)/([a-z0-9_]+)")
+_sessions = {}  # access token -> "user" or "visitor" (in memory, as PhotoPrism caches sessions)
 WS_GUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
 PING_EVERY = 15.0
 _db_ok_until = 0.0
@@ -184,8 +191,83 @@ class Handler(BaseHTTPRequestHandler):
             )
         elif path == "/api/v1/ws" and self.headers.get("Upgrade", "").lower() == "websocket":
             self._websocket()
+        elif path.startswith("/s/"):
+            self._share_page(path)
+        elif path.startswith(("/static/", "/library/")) or path in ("/favicon.ico", "/manifest.json", "/sw.js"):
+            self._asset(path)
+        elif path == f"/api/v1/albums/{SHARED_ALBUM}":
+            self._album()
+        elif THUMBNAIL.fullmatch(path):
+            ok = THUMBNAIL.fullmatch(path).group(2) == PREVIEW_TOKEN
+            self._bytes(200 if ok else 403, PHOTO_BYTES if ok else b"invalid preview token", "image/jpeg")
+        elif path == f"/api/v1/dl/{PHOTO_HASH}":
+            self._download(self.path.partition("?")[2])
         else:
             self._json(200 if path == "/" else 404, {"standin": "photoprism", "path": path})
+
+    def _bytes(self, status, body, content_type, headers=()):
+        self.send_response(status)
+        self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(len(body)))
+        for name, value in headers:
+            self.send_header(name, value)
+        self.end_headers()
+        self.wfile.write(body)
+
+    def _share_page(self, path):
+        """/s/<token>[/<slug>]: the share page (assets/templates/share.gohtml), or a 307 to / for a wrong
+        token; /s/<token>/<slug>/preview: its preview image."""
+        parts = path.strip("/").split("/")
+        if parts[1:2] != [SHARE_TOKEN] or (len(parts) > 2 and parts[2] != SHARE_SLUG):
+            self.send_response(307)
+            self.send_header("Location", "/")
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+            return
+        if parts[3:] == ["preview"]:
+            self._bytes(200, PHOTO_BYTES, "image/jpeg")
+            return
+        shared = json.dumps({"token": SHARE_TOKEN, "uri": f"/library/albums/{SHARED_ALBUM}/{SHARE_SLUG}"})
+        page = (
+            '<!DOCTYPE html><html><head><link rel="stylesheet" href="/static/build/share.css">'
+            '<link rel="manifest" href="/manifest.json"><link rel="icon" href="/favicon.ico">'
+            f'<meta property="og:image" content="/s/{SHARE_TOKEN}/{SHARE_SLUG}/preview">'
+            f"<script>window.__SHARED__ = {shared};</script></head>"
+            '<body><script src="/static/build/share.js"></script></body></html>'
+        )
+        self._bytes(200, page.encode(), "text/html; charset=utf-8")
+
+    def _asset(self, path):
+        kind = {".css": "text/css", ".js": "text/javascript", ".json": "application/json"}
+        self._bytes(200, f"/* {path} */".encode(), kind.get(os.path.splitext(path)[1], "text/html; charset=utf-8"))
+
+    def _session_role(self):
+        return _sessions.get(self.headers.get("X-Auth-Token", ""))
+
+    def _album(self):
+        """The shared album, for its visitors and for users: its photo's thumbnail and download URLs."""
+        if self._session_role() is None:
+            self._json(401, {"error": "Unauthorized"})
+            return
+        self._json(200, {
+            "UID": SHARED_ALBUM, "Slug": SHARE_SLUG,
+            "Thumbs": [f"/api/v1/t/{PHOTO_HASH}/{PREVIEW_TOKEN}/tile_500"],
+            "Downloads": [f"/api/v1/dl/{PHOTO_HASH}?t={DOWNLOAD_TOKEN}"],
+        })  # fmt: skip
+
+    def _download(self, query):
+        """The photo's file; a Range request gets 206 with that range (internal/api/download_file.go)."""
+        if urllib.parse.parse_qs(query).get("t") != [DOWNLOAD_TOKEN]:
+            self._bytes(403, b"invalid download token", "text/plain")
+            return
+        wanted = re.fullmatch(r"bytes=(\d+)-(\d*)", self.headers.get("Range", ""))
+        if wanted is None:
+            self._bytes(200, PHOTO_BYTES, "image/jpeg", [("Accept-Ranges", "bytes")])
+            return
+        first = int(wanted.group(1))
+        last = min(int(wanted.group(2) or len(PHOTO_BYTES) - 1), len(PHOTO_BYTES) - 1)
+        content_range = ("Content-Range", f"bytes {first}-{last}/{len(PHOTO_BYTES)}")
+        self._bytes(206, PHOTO_BYTES[first : last + 1], "image/jpeg", [content_range, ("Accept-Ranges", "bytes")])
 
     def do_POST(self):
         path, _, query = self.path.partition("?")
@@ -197,8 +279,10 @@ class Handler(BaseHTTPRequestHandler):
             return
         if path in ("/api/v1/session", "/api/v1/sessions"):  # internal/api/session_create.go
             body = json.loads(self.rfile.read(int(self.headers.get("Content-Length", "0"))) or b"{}")
-            if logs_in(str(body.get("username", "")), str(body.get("password", ""))):
-                self._json(200, {"id": base64.b32encode(os.urandom(10)).decode().lower()})
+            if body.get("token") == SHARE_TOKEN:
+                self._session_created("visitor")
+            elif "token" not in body and logs_in(str(body.get("username", "")), str(body.get("password", ""))):
+                self._session_created("user")
             else:
                 self._json(401, {"error": "Invalid credentials"})
             return
@@ -233,6 +317,43 @@ class Handler(BaseHTTPRequestHandler):
                 count += len(chunk)
                 remaining -= len(chunk)
         self._json(200, {"bytes": count, "sha256": digest.hexdigest()})
+
+    def _session_created(self, role):
+        """As internal/api/session_response.go: gin writes the keys sorted, so access_token comes first."""
+        token = os.urandom(24).hex()  # pkg/rnd/auth.go: 48 hex digits
+        _sessions[token] = role
+        body = {"access_token": token, "config": {"filler": "x" * 20000}, "id": token, "status": "ok",
+                "token_type": "Bearer", "user": {"Role": role}}  # fmt: skip
+        self._bytes(200, json.dumps(body, sort_keys=True, separators=(",", ":")).encode(), "application/json")
+
+    def do_PROPFIND(self):
+        """WebDAV on /originals (internal/server/routes_webdav.go): basic auth as the admin."""
+        if self._webdav_user():
+            self.rfile.read(int(self.headers.get("Content-Length", "0")))
+            href = self.path.split("?", 1)[0]
+            body = (
+                '<?xml version="1.0"?><D:multistatus xmlns:D="DAV:">'
+                f"<D:response><D:href>{href}</D:href></D:response></D:multistatus>"
+            )
+            self._bytes(207, body.encode(), "application/xml; charset=utf-8")
+
+    def do_MOVE(self):
+        if self._webdav_user():
+            self._bytes(201, b"", "text/plain")
+
+    def _webdav_user(self):
+        if not self.path.startswith(("/originals", "/import")):
+            self._json(404, {"error": "not found"})
+            return False
+        scheme, _, encoded = self.headers.get("Authorization", "").partition(" ")
+        user, _, password = base64.b64decode(encoded or b"").decode(errors="replace").partition(":")
+        if scheme != "Basic" or not logs_in(user, password):
+            self.send_response(401)
+            self.send_header("WWW-Authenticate", 'Basic realm="WebDAV Authorization Required"')
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+            return False
+        return True
 
     def _websocket(self):
         key = self.headers.get("Sec-WebSocket-Key", "")
