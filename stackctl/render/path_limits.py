@@ -25,6 +25,7 @@ def path_limit_rules(site: Site, limits: RequestLimits) -> list[str]:
         f"    acl long_path path_beg {' '.join(LONG_PATH_PREFIXES)}",
         f"    acl long_path path {' '.join(WEBDAV_ROOTS)}",
         f"    http-request set-timeout server {limits.upload_s}s if long_path",
-        f"    http-request deny deny_status 413 if !long_path {{ req.body_size gt {limits.body_max} }}",
-        f"    http-request wait-for-body time {limits.request_s}s if !long_path",
+        # GET and HEAD carry no body: the method is checked first, so that they skip the rest.
+        f"    http-request deny deny_status 413 if !METH_GET !long_path {{ req.body_size gt {limits.body_max} }}",
+        f"    http-request wait-for-body time {limits.request_s}s if !METH_GET !long_path",
     ]

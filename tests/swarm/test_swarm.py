@@ -25,7 +25,7 @@ from stackctl.health.h3 import h3_get
 from tests.crash import crash
 from tests.default_cert import answer_without_a_known_name, names_of, served_certificate
 from tests.docker.conftest import UPSTREAM_IMAGE
-from tests.guard_client import login_from
+from tests.guard_client import login_from, request_from
 from tests.helpers import https_json, https_to, run_cli, wait_until
 from tests.netns import Namespace, network_namespace
 from tests.swarm.conftest import NAMESPACE, SwarmStack, make_swarm_stack
@@ -165,6 +165,24 @@ def test_the_login_throttle_bans_the_real_client_address_on_the_edge_node(
     code, out, err = running.cli("guard", "unban", outside.inner_ip)
     assert code == 0, err
     assert login_from(outside, running.https, DOMAIN, running.ca, admin)[0] == 200
+
+
+def test_a_private_site_on_swarm_lets_in_only_its_allow_network(
+    running: SwarmStack, client_namespace: Namespace
+) -> None:
+    spec = running.root / "stack.yaml"
+    original = spec.read_text()
+    spec.write_text(f"{original}exposure: private\nallow: [{client_namespace.inner_ip}/32]\n")
+    try:
+        code, _, err = running.cli("up", "--timeout", "180")  # rolls HAProxy onto the new config
+        assert code == 0, err
+        outside = request_from(None, running.https, DOMAIN, running.ca, "GET", "/library/browse")
+        assert outside.status == 403 and f"{DOMAIN} is private" in outside.body
+        assert request_from(client_namespace, running.https, DOMAIN, running.ca, "GET", "/library/browse").status == 200
+    finally:
+        spec.write_text(original)
+        code, _, err = running.cli("up", "--timeout", "180")
+        assert code == 0, err
 
 
 class _Load:
