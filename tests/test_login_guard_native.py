@@ -125,3 +125,29 @@ def test_a_banned_http2_login_gets_its_429_too(guarded: Guarded) -> None:
         capture_output=True, text=True, timeout=30, check=False,
     )  # fmt: skip
     assert result.stdout == "2 429", result.stderr
+
+
+def test_each_site_counts_on_its_own(tmp_path: Path) -> None:
+    """Two PhotoPrism sites on one proxy: a ban on one leaves the same address free on the other, and
+    each keeps its own thresholds."""
+    strict, other = "strict.example.com", "other.example.com"
+    sites = {
+        "sites": [
+            {"domain": strict, "photoprism": {}, "guard": {"login": {"failures": 2, "ban": "1m"}}},
+            {"domain": other, "photoprism": {}},
+        ]
+    }
+    with native_site(tmp_path, [strict, other], sites) as site:
+
+        def login(domain: str, password: str) -> int:
+            body = {"username": "admin", "password": password}
+            cafile = str(site.cafile)
+            return https_at(site.public, site.https, ATTACKER, domain, cafile, "POST", "/api/v1/session", body)[0]
+
+        assert [login(strict, "wrong") for _ in range(3)] == [401, 401, 429]
+        assert [login(other, "wrong") for _ in range(3)] == [401, 401, 401], "10 failures before a ban here"
+        assert login(other, STANDIN_PASSWORD) == 200
+        strict_site, other_site = site.spec.sites
+        now = int(time.time())
+        assert [b.address for b in banned(site.sock, strict_site.guard_table, now)] == [ATTACKER]
+        assert banned(site.sock, other_site.guard_table, now) == []
