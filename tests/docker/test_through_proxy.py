@@ -100,6 +100,27 @@ def test_a_large_body_on_any_other_path_is_refused_before_it_is_sent(running_sta
     assert conn.getresponse().status == 413
 
 
+def test_a_client_sending_one_header_byte_per_second_is_cut_off_at_the_request_timeout(
+    running_stack: Stack,
+) -> None:
+    ctx = ssl.create_default_context(cafile=running_stack.ca)
+    raw = socket.create_connection(("127.0.0.1", running_stack.https), timeout=30)
+    head = f"GET /api/v1/status HTTP/1.1\r\nHost: {DOMAIN}\r\nUser-Agent: {'slow' * 20}\r\n\r\n".encode()
+    with ctx.wrap_socket(raw, server_hostname=DOMAIN) as conn:
+        start, answer = time.monotonic(), b""
+        for byte in head:
+            conn.sendall(bytes([byte]))
+            conn.settimeout(1.0)  # one byte a second, unless the proxy answers or hangs up first
+            try:
+                answer = conn.recv(64)
+                break
+            except TimeoutError:
+                continue
+        seconds = time.monotonic() - start
+    assert 9 <= seconds <= 12, f"cut off after {seconds:.1f}s (limits.request is 10s)"
+    assert answer.startswith(b"HTTP/1.1 408") or answer == b""
+
+
 def test_unknown_host_is_not_photoprism(running_stack: Stack) -> None:
     ctx = ssl.create_default_context(cafile=running_stack.ca)
     conn = http.client.HTTPSConnection(DOMAIN, running_stack.https, context=ctx, timeout=10)
