@@ -239,6 +239,19 @@ def native_haproxy(cfg_text: str, workdir: Path, env: dict[str, str], wait_ports
             proc.wait()
 
 
+def native_certificates(workdir: Path, names: list[str]) -> tuple[Path, Path]:
+    """(certs folder, CA file) for a native HAProxy: one self-signed bundle for `names`, which is also
+    the CA a client trusts, and the stack's own default certificate."""
+    certs = workdir / "certs"
+    certs.mkdir()
+    bundle = self_signed_bundle(names)
+    (certs / "site.pem").write_bytes(bundle)
+    write_default_bundle(certs)
+    cafile = workdir / "ca.pem"
+    cafile.write_bytes(bundle.split(b"-----END CERTIFICATE-----")[0] + b"-----END CERTIFICATE-----\n")
+    return certs, cafile
+
+
 @dataclass(frozen=True)
 class NativeSite:
     """One site's haproxy.cfg served by the native haproxy on `public`, before the in-process stand-in."""
@@ -261,13 +274,7 @@ def native_site(
     https_port, http_port, stats_port, backend_port = (free_port() for _ in range(4))
     ports = {"http": http_port, "https": https_port, "stats": stats_port}
     spec = spec_from_data({"ports": ports, **({} if "sites" in data else {"domain": names[0]}), **data})
-    certs = workdir / "certs"
-    certs.mkdir()
-    bundle = self_signed_bundle(names)
-    (certs / "site.pem").write_bytes(bundle)
-    write_default_bundle(certs)
-    cafile = workdir / "ca.pem"
-    cafile.write_bytes(bundle.split(b"-----END CERTIFICATE-----")[0] + b"-----END CERTIFICATE-----\n")
+    certs, cafile = native_certificates(workdir, names)
     sock = workdir / "admin.sock"
     layout = HaproxyLayout(
         public_bind=public, http_port=http_port, https_port=https_port, stats_bind="127.0.0.1",

@@ -26,10 +26,10 @@ from stackctl.render.stats_password import stats_password_hash
 from tests.helpers import (
     free_port,
     haproxy_folder_config,
+    native_certificates,
     native_haproxy,
     require_tool,
     self_signed_bundle,
-    write_default_bundle,
 )
 from tests.standin import _Server, http_standin
 
@@ -71,13 +71,7 @@ def proxy(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Proxy]:
             "ports": {"http": http_port, "https": https_port, "stats": stats_port},
         }
     )
-    certs = workdir / "certs"
-    certs.mkdir()
-    bundle = self_signed_bundle(NAMES)
-    (certs / "site.pem").write_bytes(bundle)
-    write_default_bundle(certs)
-    cafile = workdir / "ca.pem"
-    cafile.write_bytes(bundle.split(b"-----END CERTIFICATE-----")[0] + b"-----END CERTIFICATE-----\n")
+    certs, cafile = native_certificates(workdir, NAMES)
     layout = HaproxyLayout(
         public_bind=PUBLIC,
         http_port=http_port,
