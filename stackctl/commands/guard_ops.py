@@ -18,5 +18,5 @@ def run_unban(ctx: Context, args: argparse.Namespace) -> ExitStatus:
     lifted = unban(ctx.paths, spec, ctx.edge, args.address, args.site)
     several_nodes = len({entry.node for entry in lifted}) > 1
     for entry in lifted:
-        ctx.say(entry.describe(args.address, several_nodes))
+        ctx.say(entry.describe(several_nodes))
     return ExitStatus.OK

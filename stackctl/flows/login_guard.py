@@ -18,9 +18,11 @@ from stackctl.haproxy.runtime_api import SOCKET_NAME
 class Lifted:
     site: str
     node: str
+    address: str  # as the table shows it
     held: Ban | None  # what the table held for the address, or None
 
-    def describe(self, address: str, several_nodes: bool) -> str:
+    def describe(self, several_nodes: bool) -> str:
+        address = self.address
         where = f"{self.site} on {self.node}" if several_nodes else self.site
         if self.held is not None and self.held.seconds_left > 0:
             return f"{where}: the ban on {address} is lifted, and its failed logins are forgotten"
@@ -61,7 +63,8 @@ def unban(paths: StackPaths, spec: StackSpec, edges: Edges, address: str, domain
             continue
         sock = folder / SOCKET_NAME
         for site in sites:
-            lifted.append(Lifted(site.domain, node, forget(sock, site.guard_table, address, int(time.time()))))
+            held = forget(sock, site.guard_table, address, int(time.time()))
+            lifted.append(Lifted(site.domain, node, address, held))
     if unreachable:
         done = f"; lifted on this node: {', '.join(sorted({entry.node for entry in lifted}))}" if lifted else ""
         raise OperationFailed(
