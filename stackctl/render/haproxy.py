@@ -217,6 +217,11 @@ def _https_frontend(spec: StackSpec, layout: HaproxyLayout) -> list[str]:
         "frontend https",
         f"    bind {layout.public_bind}:{layout.https_port} ssl {_certificates(layout)} "
         f"alpn h2,http/1.1 curves {MOZILLA_CURVES}",
+        # `stackctl doctor` speaks HTTPS here as a test address of its choosing (the PROXY header), so
+        # that it can prove the throttle and the client address without banning a real one. The
+        # socket is the stack owner's alone, like the runtime API's.
+        f"    bind unix@{layout.doctor_socket_path} mode 660 accept-proxy ssl {_certificates(layout)} "
+        f"alpn h2,http/1.1 curves {MOZILLA_CURVES}",
         "    option httplog",
         "    option forwardfor",
         # Only this proxy's view of the client counts; a client-supplied value would be spoofable.

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+DOCTOR_SOCKET_NAME = "doctor.sock"
+
 
 @dataclass(frozen=True)
 class HaproxyLayout:
@@ -21,6 +23,11 @@ class HaproxyLayout:
     backend_address: str | None = None  # every site's server at this address (a native test run)
     stats_users_file: str | None = None  # the stats userlist is in this file of its own (a Swarm secret)
     stats_password_hash: str | None = None  # the stats password's bcrypt hash (one host, once init ran)
+
+    @property
+    def doctor_socket_path(self) -> str:
+        """`stackctl doctor`'s listener, beside the runtime socket and as private."""
+        return f"{self.socket_path.rsplit('/', 1)[0]}/{DOCTOR_SOCKET_NAME}"
 
 
 CONTAINER_LAYOUT = HaproxyLayout()
