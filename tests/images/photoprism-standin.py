@@ -17,11 +17,20 @@ Accounts, as PhotoPrism keeps them: PHOTOPRISM_ADMIN_PASSWORD is the admin's ini
 `photoprism passwd [USER]` reads a new one twice from stdin ("New Password: ", "Retype Password: ") and
 stores its hash in the database, after which the environment's value no longer logs in. POST
 /api/v1/session (and /api/v1/sessions) with {"username", "password"} answers 200 with a session id, or
-401; POST /api/v1/oauth/token answers 401 (no OAuth client is registered).
+401; POST /api/v1/oauth/token creates an app password for a logged-in user who confirms their password
+(grant_type=password) and answers 401 to anything else. GET /api/v1/users/<uid>/sessions lists the user's
+app passwords with the ClientIP of each, which PhotoPrism takes from X-Forwarded-For only when the peer
+is a trusted proxy (gin's ClientIP with PHOTOPRISM_TRUSTED_PROXY; STANDIN_TRUSTED_PROXY overrides it
+for tests, as a TrustedProxy in PhotoPrism's options.yml would). DELETE /api/v1/session logs out.
+
+Uploads to /api/v1/users/<uid>/upload/<token> as multipart/form-data are saved where PhotoPrism saves
+them, storage/users/<uid>/upload/<session ref><token>/<file name>; WebDAV on /originals and /import
+serves PROPFIND, PUT, MOVE and DELETE on the real folders. /favicon.ico and /static/ answer Range.
 """
 
 import base64
 import hashlib
+import ipaddress
 import json
 import os
 import re
@@ -45,7 +54,9 @@ PREVIEW_TOKEN, DOWNLOAD_TOKEN = "public", "dl4qnxvz"  # the tokens in thumbnail 
 PHOTO_HASH = "2cad9168fa6acc5c5c2965ddf6ec465ca42fd818"
 PHOTO_BYTES = bytes(range(256)) * 64  # what a thumbnail or a download of the one photo returns
 THUMBNAIL = re.compile(r"/api/v1/t/([0-9a-f]+)/([a-z0-9]+)/([a-z0-9_]+)")
-_sessions = {}  # access token -> "user" or "visitor" (in memory, as PhotoPrism caches sessions)
+_sessions = {}  # access token -> its session (in memory, as PhotoPrism caches sessions)
+ADMIN_UID = "uqxc08w3d0ej2283"
+WEBDAV_ROOTS = {"/originals": "/photoprism/originals", "/import": "/photoprism/import"}
 WS_GUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
 PING_EVERY = 15.0
 _db_ok_until = 0.0
@@ -70,6 +81,31 @@ def setting(name, default=""):
         with open(path, encoding="utf-8") as f:
             value = f.read().strip()
     return value or default
+
+
+def _trusted_proxies():
+    text = os.environ.get("STANDIN_TRUSTED_PROXY") or os.environ.get("PHOTOPRISM_TRUSTED_PROXY", "")
+    return [ipaddress.ip_network(part.strip(), strict=False) for part in text.split(",") if part.strip()]
+
+
+def client_ip(peer, forwarded_for):
+    """gin's Context.ClientIP: the X-Forwarded-For chain, walked from the right, only from a trusted peer."""
+    trusted = _trusted_proxies()
+
+    def is_trusted(text):
+        try:
+            address = ipaddress.ip_address(text)
+        except ValueError:
+            return False
+        return any(address in network for network in trusted)
+
+    if not is_trusted(peer):
+        return peer
+    hops = [hop.strip() for hop in (forwarded_for or "").split(",") if hop.strip()]
+    for hop in reversed(hops):
+        if not is_trusted(hop):
+            return hop
+    return hops[0] if hops else peer
 
 
 def _mysql():
@@ -195,6 +231,8 @@ class Handler(BaseHTTPRequestHandler):
             self._share_page(path)
         elif path.startswith(("/static/", "/library/")) or path in ("/favicon.ico", "/manifest.json", "/sw.js"):
             self._asset(path)
+        elif re.fullmatch(r"/api/v1/users/[a-z0-9]+/sessions", path):
+            self._app_sessions(path.split("/")[4])
         elif path == f"/api/v1/albums/{SHARED_ALBUM}":
             self._album()
         elif THUMBNAIL.fullmatch(path):
@@ -238,11 +276,35 @@ class Handler(BaseHTTPRequestHandler):
         self._bytes(200, page.encode(), "text/html; charset=utf-8")
 
     def _asset(self, path):
-        kind = {".css": "text/css", ".js": "text/javascript", ".json": "application/json"}
-        self._bytes(200, f"/* {path} */".encode(), kind.get(os.path.splitext(path)[1], "text/html; charset=utf-8"))
+        kind = {".css": "text/css", ".js": "text/javascript", ".json": "application/json", ".ico": "image/x-icon"}
+        content_type = kind.get(os.path.splitext(path)[1], "text/html; charset=utf-8")
+        self._ranged(f"/* {path} */".encode().ljust(1024, b" "), content_type)
+
+    def _session(self):
+        return _sessions.get(self.headers.get("X-Auth-Token", ""))
 
     def _session_role(self):
-        return _sessions.get(self.headers.get("X-Auth-Token", ""))
+        session = self._session()
+        return session["role"] if session else None
+
+    def _client_ip(self):
+        return client_ip(self.client_address[0], self.headers.get("X-Forwarded-For"))
+
+    def _app_sessions(self, uid):
+        """internal/api/users_sessions.go: the user's app passwords (provider "application")."""
+        session = self._session()
+        if session is None or session["role"] != "user":
+            self._json(401, {"error": "Unauthorized"})
+            return
+        if session["uid"] != uid:
+            self._json(403, [])
+            return
+        apps = [
+            {"ID": s["ref"], "UserUID": s["uid"], "ClientName": s["client_name"], "ClientIP": s["client_ip"],
+             "LoginIP": s["client_ip"], "AuthProvider": "application"}
+            for s in list(_sessions.values()) if s["uid"] == uid and s["role"] == "app"
+        ]  # fmt: skip
+        self._json(200, apps)
 
     def _album(self):
         """The shared album, for its visitors and for users: its photo's thumbnail and download URLs."""
@@ -260,29 +322,31 @@ class Handler(BaseHTTPRequestHandler):
         if urllib.parse.parse_qs(query).get("t") != [DOWNLOAD_TOKEN]:
             self._bytes(403, b"invalid download token", "text/plain")
             return
+        self._ranged(PHOTO_BYTES, "image/jpeg")
+
+    def _ranged(self, content, content_type):
+        """As Go's http.ServeContent: 200 with the whole, or 206 with the range a Range header asks for."""
         wanted = re.fullmatch(r"bytes=(\d+)-(\d*)", self.headers.get("Range", ""))
         if wanted is None:
-            self._bytes(200, PHOTO_BYTES, "image/jpeg", [("Accept-Ranges", "bytes")])
+            self._bytes(200, content, content_type, [("Accept-Ranges", "bytes")])
             return
         first = int(wanted.group(1))
-        last = min(int(wanted.group(2) or len(PHOTO_BYTES) - 1), len(PHOTO_BYTES) - 1)
-        content_range = ("Content-Range", f"bytes {first}-{last}/{len(PHOTO_BYTES)}")
-        self._bytes(206, PHOTO_BYTES[first : last + 1], "image/jpeg", [content_range, ("Accept-Ranges", "bytes")])
+        last = min(int(wanted.group(2) or len(content) - 1), len(content) - 1)
+        content_range = ("Content-Range", f"bytes {first}-{last}/{len(content)}")
+        self._bytes(206, content[first : last + 1], content_type, [content_range, ("Accept-Ranges", "bytes")])
 
     def do_POST(self):
         path, _, query = self.path.partition("?")
-        if (
-            path == "/api/v1/oauth/token"
-        ):  # no client is registered here: every secret is wrong (AbortInvalidCredentials)
-            self.rfile.read(int(self.headers.get("Content-Length", "0")))
-            self._json(401, {"error": "Invalid credentials"})
+        if path == "/api/v1/oauth/token":
+            self._oauth_token()
             return
         if path in ("/api/v1/session", "/api/v1/sessions"):  # internal/api/session_create.go
             body = json.loads(self.rfile.read(int(self.headers.get("Content-Length", "0"))) or b"{}")
+            username = str(body.get("username", ""))
             if body.get("token") == SHARE_TOKEN:
                 self._session_created("visitor")
-            elif "token" not in body and logs_in(str(body.get("username", "")), str(body.get("password", ""))):
-                self._session_created("user")
+            elif "token" not in body and logs_in(username, str(body.get("password", ""))):
+                self._session_created("user", username)
             else:
                 self._json(401, {"error": "Invalid credentials"})
             return
@@ -292,6 +356,9 @@ class Handler(BaseHTTPRequestHandler):
             return
         if not UPLOAD_ROUTE.fullmatch(path):
             self._json(404, {"error": "not found"})
+            return
+        if self.headers.get("Content-Type", "").startswith("multipart/form-data"):
+            self._save_upload(path.split("/")[4], path.split("/")[6])
             return
         digest, count = hashlib.sha256(), 0
         if self.headers.get("Transfer-Encoding", "").lower() == "chunked":
@@ -318,28 +385,148 @@ class Handler(BaseHTTPRequestHandler):
                 remaining -= len(chunk)
         self._json(200, {"bytes": count, "sha256": digest.hexdigest()})
 
-    def _session_created(self, role):
-        """As internal/api/session_response.go: gin writes the keys sorted, so access_token comes first."""
+    def _new_session(self, role, client_name=""):
         token = os.urandom(24).hex()  # pkg/rnd/auth.go: 48 hex digits
-        _sessions[token] = role
-        body = {"access_token": token, "config": {"filler": "x" * 20000}, "id": token, "status": "ok",
-                "token_type": "Bearer", "user": {"Role": role}}  # fmt: skip
+        uid = ADMIN_UID if role in ("user", "app") else ""
+        _sessions[token] = {"role": role, "uid": uid, "ref": "sess" + os.urandom(6).hex(),
+                            "client_ip": self._client_ip(), "client_name": client_name}  # fmt: skip
+        return token
+
+    def _session_created(self, role, username=""):
+        """As internal/api/session_response.go: gin writes the keys sorted, so access_token comes first."""
+        token = self._new_session(role)
+        site_url = setting("SITE_URL", f"http://localhost:{PORT}/")
+        body = {"access_token": token, "config": {"filler": "x" * 20000, "siteUrl": site_url}, "id": token,
+                "status": "ok", "token_type": "Bearer",
+                "user": {"Role": role, "UID": _sessions[token]["uid"], "Name": username}}  # fmt: skip
         self._bytes(200, json.dumps(body, sort_keys=True, separators=(",", ":")).encode(), "application/json")
 
+    def _oauth_token(self):
+        """internal/api/oauth_token.go: grant_type=password makes an app password for the logged-in user who
+        confirms their password; no OAuth client is registered here, so every other grant is refused."""
+        raw = self.rfile.read(int(self.headers.get("Content-Length", "0"))).decode(errors="replace")
+        form = {k: v[0] for k, v in urllib.parse.parse_qs(raw).items()}
+        session = self._session()
+        confirmed = session is not None and session["role"] == "user" and form.get("grant_type") == "password"
+        if not confirmed or not logs_in(form.get("username", ""), form.get("password", "")):
+            self._json(401, {"error": "Invalid credentials"})
+            return
+        token = self._new_session("app", form.get("client_name", ""))
+        self._json(200, {"access_token": token, "expires_in": 0, "scope": "*", "token_type": "Bearer"})
+
+    def _save_upload(self, uid, token):
+        """internal/api/users_upload.go: the one file part of the form, saved to the user's upload folder."""
+        session = self._session()
+        if session is None or session["role"] != "user":
+            self._json(401, {"error": "Unauthorized"})
+            return
+        if session["uid"] != uid:
+            self._json(403, {"error": "Permission denied"})
+            return
+        boundary = self.headers.get("Content-Type", "").partition("boundary=")[2].strip('"').encode()
+        remaining = int(self.headers.get("Content-Length", "0"))
+        head = b""
+        while b"\r\n\r\n" not in head and remaining:
+            byte = self.rfile.read(1)
+            head, remaining = head + byte, remaining - 1
+        name = re.search(rb'filename="([^"/]+)"', head)
+        if not head.startswith(b"--" + boundary) or name is None:
+            self._json(400, {"error": "Upload failed"})
+            return
+        folder = f"/photoprism/storage/users/{uid}/upload/{session['ref']}{token}"
+        os.makedirs(folder, exist_ok=True)
+        ending = b"\r\n--" + boundary + b"--\r\n"
+        with open(os.path.join(folder, name.group(1).decode()), "wb") as out:
+            held = b""
+            while remaining:
+                chunk = self.rfile.read(min(remaining, 1 << 20))
+                if not chunk:
+                    break
+                remaining -= len(chunk)
+                held += chunk
+                out.write(held[: -len(ending)])
+                held = held[-len(ending) :]
+        if held != ending:
+            self._json(400, {"error": "Upload failed"})
+            return
+        self._json(200, {"code": 200, "message": "1 file uploaded"})
+
+    def do_DELETE(self):
+        if self.path.split("?", 1)[0] == "/api/v1/session":  # internal/api/session_delete.go
+            if _sessions.pop(self.headers.get("X-Auth-Token", ""), None) is None:
+                self._json(401, {"error": "Unauthorized"})
+            else:
+                self._json(200, {"status": "deleted"})
+            return
+        local = self._webdav_path(self.path)
+        if local is None:
+            return
+        if not os.path.exists(local):
+            self._bytes(404, b"", "text/plain")
+            return
+        os.remove(local)
+        self._bytes(204, b"", "text/plain")
+
+    def do_PUT(self):
+        local = self._webdav_path(self.path)
+        if local is None:
+            return
+        existed = os.path.exists(local)
+        with open(local, "wb") as out:
+            out.write(self.rfile.read(int(self.headers.get("Content-Length", "0"))))
+        self._bytes(204 if existed else 201, b"", "text/plain")
+
+    def _webdav_path(self, url_path):
+        """The file a WebDAV path names under its root, after basic auth; None once an answer is sent."""
+        if not self._webdav_user():
+            return None
+        path = urllib.parse.unquote(urllib.parse.urlsplit(url_path).path)
+        root = next((r for r in WEBDAV_ROOTS if path == r or path.startswith(r + "/")), None)
+        if root is None:
+            self._bytes(404, b"", "text/plain")
+            return None
+        local = os.path.normpath(WEBDAV_ROOTS[root] + path[len(root) :])
+        if not (local + "/").startswith(WEBDAV_ROOTS[root] + "/"):
+            self._bytes(403, b"", "text/plain")
+            return None
+        return local
+
     def do_PROPFIND(self):
-        """WebDAV on /originals (internal/server/routes_webdav.go): basic auth as the admin."""
-        if self._webdav_user():
-            self.rfile.read(int(self.headers.get("Content-Length", "0")))
-            href = self.path.split("?", 1)[0]
-            body = (
-                '<?xml version="1.0"?><D:multistatus xmlns:D="DAV:">'
-                f"<D:response><D:href>{href}</D:href></D:response></D:multistatus>"
-            )
-            self._bytes(207, body.encode(), "application/xml; charset=utf-8")
+        """WebDAV on /originals and /import (internal/server/routes_webdav.go): basic auth as the admin."""
+        local = self._webdav_path(self.path)
+        if local is None:
+            return
+        self.rfile.read(int(self.headers.get("Content-Length", "0")))
+        if not os.path.exists(local):
+            self._bytes(404, b"", "text/plain")
+            return
+        href = self.path.split("?", 1)[0]
+        body = (
+            '<?xml version="1.0"?><D:multistatus xmlns:D="DAV:">'
+            f"<D:response><D:href>{href}</D:href></D:response></D:multistatus>"
+        )
+        self._bytes(207, body.encode(), "application/xml; charset=utf-8")
 
     def do_MOVE(self):
-        if self._webdav_user():
-            self._bytes(201, b"", "text/plain")
+        local = self._webdav_path(self.path)
+        if local is None:
+            return
+        destination = urllib.parse.urlsplit(self.headers.get("Destination", "")).path
+        target = self._webdav_target(destination)
+        if not os.path.exists(local) or target is None:
+            self._bytes(404 if target is not None else 502, b"", "text/plain")
+            return
+        existed = os.path.exists(target)
+        os.replace(local, target)
+        self._bytes(204 if existed else 201, b"", "text/plain")
+
+    def _webdav_target(self, path):
+        path = urllib.parse.unquote(path)
+        for root, folder in WEBDAV_ROOTS.items():
+            if path.startswith(root + "/"):
+                local = os.path.normpath(folder + path[len(root) :])
+                return local if local.startswith(folder + "/") else None
+        return None
 
     def _webdav_user(self):
         if not self.path.startswith(("/originals", "/import")):
