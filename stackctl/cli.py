@@ -14,6 +14,7 @@ from stackctl.commands import (
     Handler,
     backup_cmd,
     certs_cmd,
+    doctor_cmd,
     guard_cmd,
     init_cmd,
     notify_cmd,
@@ -45,6 +46,7 @@ def _add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     certs_cmd.register(sub)
     stack_cmd.register(sub)
     status_cmd.register(sub)
+    doctor_cmd.register(sub)
     upgrade_cmd.register(sub)
     backup_cmd.register(sub)
     sites_cmd.register(sub)

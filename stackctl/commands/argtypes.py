@@ -10,7 +10,8 @@ import sys
 from collections.abc import Callable
 from typing import IO, Any, NoReturn
 
-from stackctl.core.errors import InvalidInput
+from stackctl.config.guard_spec import size
+from stackctl.core.errors import InvalidInput, SpecError
 
 
 class UsageError(InvalidInput):
@@ -40,6 +41,19 @@ def ip_address(text: str) -> str:
         raise argparse.ArgumentTypeError(
             f"is not an IP address such as 203.0.113.7 or 2001:db8::7, got {text[:60]!r}"
         ) from None
+
+
+def byte_size(low: int, high: int) -> Callable[[str], int]:
+    """Bytes, as a whole number or with KiB, MiB or GiB (1GiB), within [low, high]."""
+    convert = size(low, high)
+
+    def parse(text: str) -> int:
+        try:
+            return convert("", text)
+        except SpecError as e:
+            raise argparse.ArgumentTypeError(f"{e.rule[:200]}") from None
+
+    return parse
 
 
 class StackctlParser(argparse.ArgumentParser):

@@ -205,6 +205,13 @@ def _websocket(target: Target, result: ProbeResult) -> None:
     result.checks.append(Check("websocket", ok, f"upgrade on /api/v1/ws -> {response.status}"))
 
 
+def websocket_check(target: Target) -> Check:
+    """The WebSocket upgrade on /api/v1/ws alone."""
+    result = ProbeResult(url=target.url)
+    _websocket(target, result)
+    return result.checks[0]
+
+
 def probe(target: Target) -> ProbeResult:
     result = ProbeResult(url=target.url)
     if not _handshake(target, result):

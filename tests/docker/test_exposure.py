@@ -92,6 +92,7 @@ def test_shares_publish_a_share_page_and_keep_the_library_private(stack_each_hap
     assert _get(stack, inside, "/api/v1/photos").status == 200
     assert _propfind(stack, inside, password) == 207
     _open_share_page(stack, inside)
+    _doctor_passes_as_an_allowed_address(stack, inside.inner_ip)
 
 
 def test_private_lets_only_the_allowed_addresses_in(stack: Stack, inside: Namespace) -> None:
@@ -101,3 +102,18 @@ def test_private_lets_only_the_allowed_addresses_in(stack: Stack, inside: Namesp
         assert answer.status == 403 and f"{DOMAIN} is private" in answer.body
     assert login_from(inside, stack.https, DOMAIN, stack.ca, password)[0] == 200
     assert _get(stack, inside, SHARE).status == 200
+
+
+def _doctor_passes_as_an_allowed_address(stack: Stack, allowed: str) -> None:
+    """The host is not in allow:, so the doctor comes in as an allowed address, over its own listener."""
+    code, out, err = stack.cli("doctor", "--json", "--upload-size", "8MiB")
+    (site,) = json.loads(out)["sites"]
+    assert code == 0 and site["caller"] == f"test address {allowed}", (err, site)
+    assert {c["outcome"] for c in site["checks"]} == {"pass"}, site
+    code, status, _ = stack.cli("status", "--json")
+    assert json.loads(status)["sites"][0]["login_guard"]["banned"] == []
+
+
+def test_the_doctor_checks_a_private_site_as_an_allowed_address(stack: Stack, inside: Namespace) -> None:
+    _expose(stack, "private", inside)
+    _doctor_passes_as_an_allowed_address(stack, inside.inner_ip)

@@ -118,6 +118,21 @@ def test_each_photoprism_reaches_only_its_own_database(sites: Stack) -> None:
     assert env and env.isdisjoint(bob.attrs["Config"]["Env"])  # a password of its own
 
 
+def test_the_doctor_checks_each_photoprism_site_and_refuses_the_upstream_one(sites: Stack) -> None:
+    code, out, err = sites.cli("doctor", "--json", "--upload-size", "16MiB")
+    result = json.loads(out)
+    assert code == 0 and result["ok"], (err, result)
+    assert [site["site"] for site in result["sites"]] == [ALICE, BOB]
+    for site in result["sites"]:  # each site's own login, site URL, table and upload
+        details = {check["check"]: check["detail"] for check in site["checks"]}
+        assert details["site_url"] == f"PhotoPrism's site URL is https://{site['site']}:{sites.https}/", details
+        assert details["upload"].startswith("16 MiB in "), details
+    code, out, err = sites.cli("doctor", "--site", BOB, "--upload-size", "1MiB")
+    assert code == 0 and BOB in out and ALICE not in out, err
+    code, _, err = sites.cli("doctor", "--site", APP)
+    assert code == 2 and err.startswith(f"error: --site {APP}: {APP} is an upstream site") and err.count("\n") == 1
+
+
 def test_a_fourth_site_joins_under_load_without_a_failed_request(sites: Stack) -> None:
     haproxy_id = sites.containers()["haproxy"]
     ids = sites.containers()

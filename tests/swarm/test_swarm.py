@@ -167,6 +167,17 @@ def test_the_login_throttle_bans_the_real_client_address_on_the_edge_node(
     assert login_from(outside, running.https, DOMAIN, running.ca, admin)[0] == 200
 
 
+def test_the_doctor_passes_on_swarm_and_leaves_no_ban_and_no_upload(running: SwarmStack) -> None:
+    code, out, err = running.cli("doctor", "--json", "--upload-size", "256MiB")
+    (site,) = json.loads(out)["sites"]
+    assert code == 0, (err, site)
+    assert {c["check"]: c["outcome"] for c in site["checks"]} == dict.fromkeys(
+        ["login", "websocket", "range", "site_url", "webdav", "upload", "client_address", "throttle"], "pass"
+    ), site
+    code, out, _ = running.cli("status", "--json")
+    assert json.loads(out)["sites"][0]["login_guard"]["banned"] == []
+
+
 def test_a_private_site_on_swarm_lets_in_only_its_allow_network(
     running: SwarmStack, client_namespace: Namespace
 ) -> None:
@@ -179,6 +190,8 @@ def test_a_private_site_on_swarm_lets_in_only_its_allow_network(
         outside = request_from(None, running.https, DOMAIN, running.ca, "GET", "/library/browse")
         assert outside.status == 403 and f"{DOMAIN} is private" in outside.body
         assert request_from(client_namespace, running.https, DOMAIN, running.ca, "GET", "/library/browse").status == 200
+        code, out, err = running.cli("doctor", "--json", "--upload-size", "8MiB")  # as an address in allow:
+        assert code == 0 and json.loads(out)["sites"][0]["caller"] == f"test address {client_namespace.inner_ip}", err
     finally:
         spec.write_text(original)
         code, _, err = running.cli("up", "--timeout", "180")
