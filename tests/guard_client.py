@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import http.client
 import json
+import re
 import socket
 import ssl
 import subprocess
@@ -68,7 +69,7 @@ def https_at(
     raw = socket.create_connection((address, port), timeout=5, source_address=(source, 0))
     conn = http.client.HTTPSConnection(address, port, context=ctx, timeout=5)
     conn.sock = ctx.wrap_socket(raw, server_hostname=domain)
-    payload = json.dumps(body).encode() if body is not None else None
+    payload = json.dumps(body, separators=(",", ":")).encode() if body is not None else None  # as a browser
     conn.request(method, path, body=payload, headers={"Host": domain, "Content-Type": "application/json"})
     response = conn.getresponse()
     result = response.status, {k.lower(): v for k, v in response.getheaders()}, response.read()
@@ -79,3 +80,38 @@ def https_at(
 def login_at(address: str, port: int, source: str, domain: str, cafile: str, password: str) -> int:
     body = {"username": "admin", "password": password}
     return https_at(address, port, source, domain, cafile, "POST", "/api/v1/session", body)[0]
+
+
+# The stand-in's one share link (tests/images/photoprism-standin.py)
+SHARE, SHARED_ALBUM = "/s/3bt8qvxkh4/holidays", "as6sg6bxpogaaba8"
+SHARE_DOMAIN = "photos.example.com"
+
+
+def open_share_page(port: int, ca: str, who: Namespace | None) -> list[str]:
+    """What a browser does with the stand-in's share link, from the namespace (or 127.0.0.1): the page,
+    its assets, the token redeemed, the album, its thumbnails and downloads, a Range request. Returns
+    every URL it loaded (each must answer 2xx)."""
+
+    def get(path: str, *headers: str) -> Answer:
+        return request_from(who, port, SHARE_DOMAIN, ca, "GET", path, headers)
+
+    page = get(SHARE)
+    assert page.status == 200, page
+    assets = re.findall(r'(?:href|src|content)="(/[^"]+)"', page.body)
+    token = json.loads(re.search(r"window.__SHARED__ = (\{.*?\});", page.body).group(1))["token"]  # type: ignore[union-attr]
+    redeemed = request_from(
+        who, port, SHARE_DOMAIN, ca, "POST", "/api/v1/session", ("Content-Type: application/json",),
+        json.dumps({"token": token}, separators=(",", ":")),
+    )  # fmt: skip
+    assert redeemed.status == 200, redeemed
+    visitor = f"X-Auth-Token: {json.loads(redeemed.body)['access_token']}"
+    loaded = [SHARE, *assets, "/api/v1/session"]
+    album_uri = f"/library/albums/{SHARED_ALBUM}/holidays"
+    assert get(album_uri).status == 200
+    album = get(f"/api/v1/albums/{SHARED_ALBUM}", visitor)
+    assert album.status == 200, album
+    for url in [*assets, *json.loads(album.body)["Thumbs"], *json.loads(album.body)["Downloads"]]:
+        answer = get(url)
+        assert answer.status == 200, (url, answer)
+    assert get(json.loads(album.body)["Downloads"][0], "Range: bytes=0-99").status == 206
+    return [*loaded, album_uri, *json.loads(album.body)["Thumbs"]]

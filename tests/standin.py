@@ -15,6 +15,7 @@ from typing import Any
 
 WEBSOCKET_GUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
 STANDIN_PASSWORD = "the-right-password"
+SHARE_TOKEN = "3bt8qvxkh4"  # a share link's token, redeemed at the login route as PhotoPrism's share page does
 UPLOAD_ROUTE = re.compile(r"/api/v1/users/[^/]+/upload/[^/]+")  # PhotoPrism's internal/api/users_upload.go
 
 
@@ -40,7 +41,8 @@ class _Handler(BaseHTTPRequestHandler):
         self.wfile.write(body)
 
     def do_POST(self) -> None:
-        """PhotoPrism's login routes: 200 for the password STANDIN_PASSWORD, 401 for any other. Its upload
+        """PhotoPrism's login routes: 200 for the password STANDIN_PASSWORD or the token SHARE_TOKEN, 401 for any
+        other. Its upload
         route: 200 with the number of bytes received. Anything else: 404."""
         self.server.app_requests.append(dict(self.headers.items()))
         if UPLOAD_ROUTE.fullmatch(self.path):
@@ -48,7 +50,8 @@ class _Handler(BaseHTTPRequestHandler):
             return
         body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
         login = self.path in ("/api/v1/session", "/api/v1/sessions")
-        ok = login and json.loads(body or b"{}").get("password") == STANDIN_PASSWORD
+        sent = json.loads(body or b"{}")
+        ok = login and (sent.get("password") == STANDIN_PASSWORD or sent.get("token") == SHARE_TOKEN)
         reply = json.dumps({"id": "session"} if ok else {"error": "Invalid credentials"}).encode()
         self.send_response(200 if ok else 401 if login else 404)
         self.send_header("Content-Type", "application/json")

@@ -16,7 +16,7 @@ import pytest
 from stackctl.haproxy.guard_table import banned, forget
 from tests.guard_client import https_at
 from tests.helpers import NativeSite, native_site, require_tool
-from tests.standin import STANDIN_PASSWORD
+from tests.standin import SHARE_TOKEN, STANDIN_PASSWORD
 
 PUBLIC = "127.0.0.2"
 ATTACKER, NEIGHBOUR = "127.0.0.3", "127.0.0.4"
@@ -68,6 +68,9 @@ def test_failed_logins_past_the_threshold_get_429_with_retry_after(guarded: Guar
     assert guarded.login(ATTACKER, "wrong", "/api/v1/sessions")[0] == 429
     assert guarded.request(ATTACKER, "GET", "/library/browse")[0] == 200
     assert guarded.request(ATTACKER, "GET", "/api/v1/session")[0] == 200
+    # A share link still opens: its page redeems the link's token at the login route.
+    assert guarded.request(ATTACKER, "POST", "/api/v1/session", {"token": SHARE_TOKEN})[0] == 200
+    assert guarded.request(ATTACKER, "POST", "/api/v1/session", {"token": SHARE_TOKEN, "password": "x"})[0] == 429
 
 
 def test_another_address_logs_in_while_one_is_banned(guarded: Guarded) -> None:

@@ -6,20 +6,16 @@ from __future__ import annotations
 
 import base64
 import json
-import re
 import time
 from collections.abc import Iterator
 
 import pytest
 
 from tests.docker.conftest import Stack
-from tests.guard_client import Answer, login_from, request_from
+from tests.guard_client import SHARE, SHARED_ALBUM, Answer, login_from, open_share_page, request_from
 from tests.netns import Namespace, network_namespace
 
 DOMAIN = "photos.example.com"
-# The stand-in's one share link (tests/images/photoprism-standin.py)
-SHARE = "/s/3bt8qvxkh4/holidays"
-SHARE_TOKEN, SHARED_ALBUM = "3bt8qvxkh4", "as6sg6bxpogaaba8"
 
 
 @pytest.fixture
@@ -43,31 +39,6 @@ def _get(stack: Stack, who: Namespace | None, path: str, *headers: str) -> Answe
     return request_from(who, stack.https, DOMAIN, stack.ca, "GET", path, headers)
 
 
-def _open_share_page(stack: Stack, who: Namespace | None) -> list[str]:
-    """What a browser does with a share link; returns every URL it loaded (each must answer 2xx)."""
-    page = _get(stack, who, SHARE)
-    assert page.status == 200, page
-    assets = re.findall(r'(?:href|src|content)="(/[^"]+)"', page.body)
-    token = json.loads(re.search(r"window.__SHARED__ = (\{.*?\});", page.body).group(1))["token"]  # type: ignore[union-attr]
-    redeemed = request_from(
-        who, stack.https, DOMAIN, stack.ca, "POST", "/api/v1/session", ("Content-Type: application/json",),
-        json.dumps({"token": token}, separators=(",", ":")),
-    )  # fmt: skip
-    assert redeemed.status == 200, redeemed
-    visitor = f"X-Auth-Token: {json.loads(redeemed.body)['access_token']}"
-    loaded = [SHARE, *assets, "/api/v1/session"]
-    album_uri = f"/library/albums/{SHARED_ALBUM}/holidays"
-    assert _get(stack, who, album_uri).status == 200
-    album = _get(stack, who, f"/api/v1/albums/{SHARED_ALBUM}", visitor)
-    assert album.status == 200, album
-    for url in [*assets, *json.loads(album.body)["Thumbs"], *json.loads(album.body)["Downloads"]]:
-        answer = _get(stack, who, url)
-        assert answer.status == 200, (url, answer)
-    ranged = _get(stack, who, json.loads(album.body)["Downloads"][0], "Range: bytes=0-99")
-    assert ranged.status == 206
-    return [*loaded, album_uri, *json.loads(album.body)["Thumbs"]]
-
-
 def _propfind(stack: Stack, who: Namespace | None, password: str) -> int:
     basic = base64.b64encode(f"admin:{password}".encode()).decode()
     headers = (f"Authorization: Basic {basic}", "Depth: 1")
@@ -78,7 +49,7 @@ def test_shares_publish_a_share_page_and_keep_the_library_private(stack_each_hap
     stack = stack_each_haproxy
     password = _expose(stack, "shares", inside)
 
-    loaded = _open_share_page(stack, None)
+    loaded = open_share_page(stack.https, stack.ca, None)
     assert len(loaded) >= 8, loaded
     refused = _get(stack, None, "/api/v1/photos")
     assert refused.status == 403 and "is private" in refused.body and "Your address, " in refused.body
@@ -91,7 +62,7 @@ def test_shares_publish_a_share_page_and_keep_the_library_private(stack_each_hap
     assert login_from(inside, stack.https, DOMAIN, stack.ca, password)[0] == 200
     assert _get(stack, inside, "/api/v1/photos").status == 200
     assert _propfind(stack, inside, password) == 207
-    _open_share_page(stack, inside)
+    open_share_page(stack.https, stack.ca, inside)
     _doctor_passes_as_an_allowed_address(stack, inside.inner_ip)
 
 
