@@ -8,6 +8,9 @@ ratio, and whether the two ranges overlap (then the difference is within the noi
 from __future__ import annotations
 
 import argparse
+import http.client
+import os
+import ssl
 import statistics
 import subprocess
 import sys
@@ -28,7 +31,7 @@ from tests.bench.proxies import (
     stackctl_config,
 )
 from tests.bench.run import MODES
-from tests.helpers import free_port
+from tests.helpers import free_port, wait_until
 
 ROOT = Path(__file__).resolve().parents[2]
 RENDER = (
@@ -50,6 +53,19 @@ def _old_config(tree: Path, work: Path, port: int, backend: int, certs: Path) ->
                           text=True).stdout  # fmt: skip
 
 
+def _answers(port: int) -> bool:
+    ctx = ssl.create_default_context()
+    ctx.check_hostname, ctx.verify_mode = False, ssl.CERT_NONE
+    conn = http.client.HTTPSConnection("127.0.0.1", port, context=ctx, timeout=2)
+    try:
+        conn.request("GET", "/small", headers={"Host": NAME})
+        return conn.getresponse().status == 200
+    except OSError:
+        return False
+    finally:
+        conn.close()
+
+
 def _spread(values: list[float]) -> str:
     return f"{statistics.median(values):.0f} [{min(values):.0f}-{max(values):.0f}]"
 
@@ -69,8 +85,16 @@ def main() -> int:
         procs = Processes()
         try:
             _nginx(procs, work, "backend", BACKEND.format(port=backend, small=SMALL_BODY, work=work), [backend])
-            _haproxy(procs, work, "old", _old_config(tree, work, old, backend, cert.bundle_dir), [old])
-            _haproxy(procs, work, "new", stackctl_config(work, "new", new, backend, cert.bundle_dir), [new])
+            (work / "www").mkdir()
+            (work / "www" / "1mb").write_bytes(os.urandom(1 << 20))
+            for path in (work, work / "www", work / "www" / "1mb"):
+                os.chmod(path, 0o755)  # nginx's workers run as an unprivileged user
+            (work / "old").mkdir()
+            (work / "new").mkdir()  # each config's map and pages in a folder of its own
+            _haproxy(procs, work, "old", _old_config(tree, work / "old", old, backend, cert.bundle_dir), [old])
+            _haproxy(procs, work, "new", stackctl_config(work / "new", "new", new, backend, cert.bundle_dir), [new])
+            for port in (old, new):  # HAProxy's first health checks mark the backend up
+                wait_until(lambda p=port: _answers(p), 15, f"HAProxy on {port} to reach the backend")
             samples: dict[tuple[str, str], list[float]] = {}
             for _ in range(args.repetitions):
                 for mode in modes:
