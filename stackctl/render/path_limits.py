@@ -21,11 +21,12 @@ def path_limit_rules(site: Site, limits: RequestLimits) -> list[str]:
         f"    # Uploads and WebDAV: no body limit, and PhotoPrism may take {limits.upload_s}s to answer. Any other",
         f"    # request's body must arrive within {limits.request_s}s (or 408) and be at most {limits.body_max} "
         "bytes (or 413).",
-        f"    acl long_path path_reg {UPLOAD_ROUTE}",
-        f"    acl long_path path_beg {' '.join(LONG_PATH_PREFIXES)}",
         f"    acl long_path path {' '.join(WEBDAV_ROOTS)}",
-        f"    http-request set-timeout server {limits.upload_s}s if long_path",
-        # GET and HEAD carry no body: the method is checked first, so that they skip the rest.
+        f"    acl long_path path_beg {' '.join(LONG_PATH_PREFIXES)}",
+        f"    acl long_path path_reg {UPLOAD_ROUTE}",
+        # GET and HEAD carry no body, and a download's server sends all along: the method is checked
+        # first, so that they skip the rest (the regular expression included).
+        f"    http-request set-timeout server {limits.upload_s}s if !METH_GET long_path",
         f"    http-request deny deny_status 413 if !METH_GET !long_path {{ req.body_size gt {limits.body_max} }}",
         f"    http-request wait-for-body time {limits.request_s}s if !METH_GET !long_path",
     ]
