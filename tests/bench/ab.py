@@ -1,7 +1,8 @@
 """An A/B of stackctl's generated HAProxy config: the one a git revision renders against the working
 tree's, side by side on the same HAProxy, certificate and nginx backend, pinned as `make bench` pins,
-with the repetitions interleaved. Reports each mode's median requests/s with its spread and the
-ratio, and whether the two ranges overlap (then the difference is within the noise).
+with the repetitions interleaved. Reports each mode's median requests/s and HAProxy's own CPU time per
+request (user + system of its processes, which the machine's other load disturbs far less), each with
+its spread, the ratio, and whether the two ranges overlap (then the difference is within the noise).
 
     python -m tests.bench.ab REV [--repetitions N] [--modes h1,h2]"""
 
@@ -40,7 +41,7 @@ RENDER = (
 )
 
 
-def _tree_at(revision: str, folder: Path) -> Path:
+def tree_at(revision: str, folder: Path) -> Path:
     archive = subprocess.run(["git", "archive", revision], cwd=ROOT, check=True, capture_output=True).stdout
     with tarfile.open(fileobj=BytesIO(archive)) as tar:
         tar.extractall(folder, filter="data")
@@ -53,7 +54,32 @@ def _old_config(tree: Path, work: Path, port: int, backend: int, certs: Path) ->
                           text=True).stdout  # fmt: skip
 
 
-def _answers(port: int) -> bool:
+def start_backend(procs: Processes, work: Path) -> int:
+    """The nginx both configs proxy to, serving /small and a 1 MB file; returns its port."""
+    backend = free_port()
+    _nginx(procs, work, "backend", BACKEND.format(port=backend, small=SMALL_BODY, work=work), [backend])
+    (work / "www").mkdir()
+    (work / "www" / "1mb").write_bytes(os.urandom(1 << 20))
+    for path in (work, work / "www", work / "www" / "1mb"):
+        os.chmod(path, 0o755)  # nginx's workers run as an unprivileged user
+    return backend
+
+
+def configs(revision: str, work: Path, backend: int) -> dict[str, tuple[int, str]]:
+    """ "old" (what `revision` renders) and "new" (the working tree's), each with its port; each config's
+    map and pages in a folder of its own, both on the same certificate."""
+    cert = make_certificate(work, "ecdsa-p256")
+    tree = tree_at(revision, work / "tree")
+    old, new = free_port(), free_port()
+    (work / "old").mkdir()
+    (work / "new").mkdir()
+    return {
+        "old": (old, _old_config(tree, work / "old", old, backend, cert.bundle_dir)),
+        "new": (new, stackctl_config(work / "new", "new", new, backend, cert.bundle_dir)),
+    }
+
+
+def answers(port: int) -> bool:
     ctx = ssl.create_default_context()
     ctx.check_hostname, ctx.verify_mode = False, ssl.CERT_NONE
     conn = http.client.HTTPSConnection("127.0.0.1", port, context=ctx, timeout=2)
@@ -79,41 +105,54 @@ def main() -> int:
     modes = args.modes.split(",")
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
-        tree = _tree_at(args.revision, work / "tree")
-        cert = make_certificate(work, "ecdsa-p256")
-        backend, old, new = free_port(), free_port(), free_port()
         procs = Processes()
         try:
-            _nginx(procs, work, "backend", BACKEND.format(port=backend, small=SMALL_BODY, work=work), [backend])
-            (work / "www").mkdir()
-            (work / "www" / "1mb").write_bytes(os.urandom(1 << 20))
-            for path in (work, work / "www", work / "www" / "1mb"):
-                os.chmod(path, 0o755)  # nginx's workers run as an unprivileged user
-            (work / "old").mkdir()
-            (work / "new").mkdir()  # each config's map and pages in a folder of its own
-            _haproxy(procs, work, "old", _old_config(tree, work / "old", old, backend, cert.bundle_dir), [old])
-            _haproxy(procs, work, "new", stackctl_config(work / "new", "new", new, backend, cert.bundle_dir), [new])
+            backend = start_backend(procs, work)
+            (old, old_text), (new, new_text) = configs(args.revision, work, backend).values()
+            _haproxy(procs, work, "old", old_text, [old])
+            _haproxy(procs, work, "new", new_text, [new])
             for port in (old, new):  # HAProxy's first health checks mark the backend up
-                wait_until(lambda p=port: _answers(p), 15, f"HAProxy on {port} to reach the backend")
-            samples: dict[tuple[str, str], list[float]] = {}
+                wait_until(lambda p=port: answers(p), 15, f"HAProxy on {port} to reach the backend")
+            masters = {"old": procs.running[1].pid, "new": procs.running[2].pid}
+            rps: dict[tuple[str, str], list[float]] = {}
+            cpu: dict[tuple[str, str], list[float]] = {}
             for _ in range(args.repetitions):
                 for mode in modes:
                     for label, port in (("old", old), ("new", new)):
                         options = dict(MODES[mode])
                         path = options.pop("path")
+                        before = _cpu_seconds(masters[label])
                         measured = run(f"https://127.0.0.1:{port}{path}", authority=NAME, **options)
-                        samples.setdefault((label, mode), []).append(measured.rps or 0.0)
+                        spent = _cpu_seconds(masters[label]) - before
+                        rps.setdefault((label, mode), []).append(measured.rps or 0.0)
+                        cpu.setdefault((label, mode), []).append(spent / options["requests"] * 1e6)
         finally:
             procs.stop()
     print(f"{args.revision} (old) against the working tree (new), {args.repetitions} interleaved repetitions, "
-          f"{'pinned' if PINNED else 'not pinned'}; requests/s median [min-max]")  # fmt: skip
+          f"{'pinned' if PINNED else 'not pinned'}: median [min-max]")  # fmt: skip
     for mode in modes:
-        before, after = samples[("old", mode)], samples[("new", mode)]
-        ratio = statistics.median(after) / statistics.median(before)
-        overlap = min(after) <= max(before) and min(before) <= max(after)
-        print(f"{mode}: old {_spread(before)}, new {_spread(after)}, new/old {ratio:.3f}, "
-              f"ranges {'overlap' if overlap else 'apart'}")  # fmt: skip
+        print(f"{mode}: requests/s {_compare(rps, mode)}; HAProxy CPU µs per request {_compare(cpu, mode)}")
     return 0
+
+
+def _compare(samples: dict[tuple[str, str], list[float]], mode: str) -> str:
+    before, after = samples[("old", mode)], samples[("new", mode)]
+    ratio = statistics.median(after) / statistics.median(before)
+    overlap = min(after) <= max(before) and min(before) <= max(after)
+    return (
+        f"old {_spread(before)}, new {_spread(after)}, new/old {ratio:.3f} (ranges {'overlap' if overlap else 'apart'})"
+    )
+
+
+def _cpu_seconds(pid: int) -> float:
+    """User and system CPU time of a process and its children (HAProxy's master and its worker)."""
+    total = 0.0
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        fields = (task / "stat").read_text().rsplit(")", 1)[1].split()
+        total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        for child in (task / "children").read_text().split():
+            total += _cpu_seconds(int(child))
+    return total
 
 
 if __name__ == "__main__":
