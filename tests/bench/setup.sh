@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# What `make bench` needs beyond the test set-up: nginx and caddy (for side-by-side rows), h2load.
+# What `make bench` needs beyond the test set-up: nginx and caddy (for side-by-side rows), h2load,
+# valgrind (tests.bench.cost).
 # Installed without starting their system services.
 set -euo pipefail
 have() { command -v "$1" >/dev/null 2>&1 || [ -x "/usr/sbin/$1" ]; }
@@ -7,6 +8,7 @@ need=()
 have nginx || need+=(nginx)
 have caddy || need+=(caddy)
 have h2load || need+=(nghttp2-client)
+have valgrind || need+=(valgrind)  # tests.bench.cost: instructions per request, which load does not move
 if [ ${#need[@]} -gt 0 ]; then
   if [ "$(id -u)" != 0 ]; then
     echo "bench: missing Debian packages; run: sudo apt-get install -y ${need[*]}" >&2
