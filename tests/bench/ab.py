@@ -9,6 +9,7 @@ its spread, the ratio, and whether the two ranges overlap (then the difference i
 from __future__ import annotations
 
 import argparse
+import contextlib
 import http.client
 import os
 import ssl
@@ -17,6 +18,7 @@ import subprocess
 import sys
 import tarfile
 import tempfile
+from collections.abc import Iterator
 from io import BytesIO
 from pathlib import Path
 
@@ -96,43 +98,59 @@ def _spread(values: list[float]) -> str:
     return f"{statistics.median(values):.0f} [{min(values):.0f}-{max(values):.0f}]"
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+def arguments(doc: str, count: str, default: int) -> argparse.Namespace:
+    """REV, `--<count>` (how much to measure) and --modes, for this tool and tests.bench.cost."""
+    parser = argparse.ArgumentParser(description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("revision")
-    parser.add_argument("--repetitions", type=int, default=7)
-    parser.add_argument("--modes", default="h1,h2")
-    args = parser.parse_args()
-    modes = args.modes.split(",")
+    parser.add_argument(f"--{count}", type=int, default=default)
+    parser.add_argument("--modes", default="h1,h2", type=lambda text: text.split(","))
+    return parser.parse_args()
+
+
+@contextlib.contextmanager
+def compared(revision: str) -> Iterator[tuple[Processes, Path, dict[str, tuple[int, str]]]]:
+    """The backend running, and both configs rendered: (processes, work folder, configs)."""
     with tempfile.TemporaryDirectory() as tmp:
-        work = Path(tmp)
-        procs = Processes()
+        work, procs = Path(tmp), Processes()
         try:
-            backend = start_backend(procs, work)
-            (old, old_text), (new, new_text) = configs(args.revision, work, backend).values()
-            _haproxy(procs, work, "old", old_text, [old])
-            _haproxy(procs, work, "new", new_text, [new])
-            for port in (old, new):  # HAProxy's first health checks mark the backend up
-                wait_until(lambda p=port: answers(p), 15, f"HAProxy on {port} to reach the backend")
-            masters = {"old": procs.running[1].pid, "new": procs.running[2].pid}
-            rps: dict[tuple[str, str], list[float]] = {}
-            cpu: dict[tuple[str, str], list[float]] = {}
-            for _ in range(args.repetitions):
-                for mode in modes:
-                    for label, port in (("old", old), ("new", new)):
-                        options = dict(MODES[mode])
-                        path = options.pop("path")
-                        before = _cpu_seconds(masters[label])
-                        measured = run(f"https://127.0.0.1:{port}{path}", authority=NAME, **options)
-                        spent = _cpu_seconds(masters[label]) - before
-                        rps.setdefault((label, mode), []).append(measured.rps or 0.0)
-                        cpu.setdefault((label, mode), []).append(spent / options["requests"] * 1e6)
+            yield procs, work, configs(revision, work, start_backend(procs, work))
         finally:
             procs.stop()
+
+
+def main() -> int:
+    args = arguments(__doc__ or "", "repetitions", 7)
+    modes = args.modes
+    with compared(args.revision) as (procs, work, both):
+        rps, cpu = _interleaved(procs, work, both, modes, args.repetitions)
     print(f"{args.revision} (old) against the working tree (new), {args.repetitions} interleaved repetitions, "
           f"{'pinned' if PINNED else 'not pinned'}: median [min-max]")  # fmt: skip
     for mode in modes:
         print(f"{mode}: requests/s {_compare(rps, mode)}; HAProxy CPU µs per request {_compare(cpu, mode)}")
     return 0
+
+
+def _interleaved(
+    procs: Processes, work: Path, both: dict[str, tuple[int, str]], modes: list[str], repetitions: int
+) -> tuple[dict[tuple[str, str], list[float]], dict[tuple[str, str], list[float]]]:
+    """Both HAProxies started, then each mode against each in turn: (requests/s, CPU µs per request)."""
+    for label, (port, text) in both.items():
+        _haproxy(procs, work, label, text, [port])
+        wait_until(lambda p=port: answers(p), 15, f"HAProxy on {port} to reach the backend")  # its health checks
+    masters = {label: proc.pid for label, proc in zip(both, procs.running[1:], strict=True)}
+    rps: dict[tuple[str, str], list[float]] = {}
+    cpu: dict[tuple[str, str], list[float]] = {}
+    for _ in range(repetitions):
+        for mode in modes:
+            for label, (port, _) in both.items():
+                options = dict(MODES[mode])
+                path = options.pop("path")
+                before = _cpu_seconds(masters[label])
+                measured = run(f"https://127.0.0.1:{port}{path}", authority=NAME, **options)
+                spent = _cpu_seconds(masters[label]) - before
+                rps.setdefault((label, mode), []).append(measured.rps or 0.0)
+                cpu.setdefault((label, mode), []).append(spent / options["requests"] * 1e6)
+    return rps, cpu
 
 
 def _compare(samples: dict[tuple[str, str], list[float]], mode: str) -> str:

@@ -8,15 +8,13 @@ dumped after the load, so start-up and health checks before it do not count.
 
 from __future__ import annotations
 
-import argparse
 import shutil
 import subprocess
 import sys
-import tempfile
 from pathlib import Path
 
-from tests.bench.ab import answers, configs, start_backend
-from tests.bench.proxies import NAME, Processes
+from tests.bench.ab import answers, arguments, compared
+from tests.bench.proxies import NAME
 from tests.bench.run import MODES
 from tests.helpers import wait_for_port, wait_until
 
@@ -64,29 +62,19 @@ def measure(label: str, port: int, cfg: Path, work: Path, modes: list[str], requ
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("revision")
-    parser.add_argument("--requests", type=int, default=4000)
-    parser.add_argument("--modes", default="h1,h2")
-    args = parser.parse_args()
-    modes = args.modes.split(",")
-    with tempfile.TemporaryDirectory() as tmp:
-        work = Path(tmp)
-        procs = Processes()
-        try:
-            backend = start_backend(procs, work)
-            found = {}
-            for label, (port, text) in configs(args.revision, work, backend).items():
-                cfg = work / f"haproxy-{label}.cfg"
-                cfg.write_text(text)
-                found[label] = measure(label, port, cfg, work, modes, args.requests)
-        finally:
-            procs.stop()
-        print(f"{args.revision} (old) against the working tree (new): HAProxy instructions per request, "
-              f"{args.requests} requests per mode, counted by callgrind")  # fmt: skip
-        for mode in modes:
-            old, new = (_totals(found[label][mode]) / args.requests for label in ("old", "new"))
-            print(f"{mode}: old {old:,.0f}, new {new:,.0f}, new/old {new / old:.3f}")
+    args = arguments(__doc__ or "", "requests", 4000)
+    found = {}
+    with compared(args.revision) as (_, work, both):
+        for label, (port, text) in both.items():
+            cfg = work / f"haproxy-{label}.cfg"
+            cfg.write_text(text)
+            found[label] = {mode: _totals(dump) for mode, dump in measure(label, port, cfg, work, args.modes,
+                                                                          args.requests).items()}  # fmt: skip
+    print(f"{args.revision} (old) against the working tree (new): HAProxy instructions per request, "
+          f"{args.requests} requests per mode, counted by callgrind")  # fmt: skip
+    for mode in args.modes:
+        old, new = (found[label][mode] / args.requests for label in ("old", "new"))
+        print(f"{mode}: old {old:,.0f}, new {new:,.0f}, new/old {new / old:.3f}")
     return 0
 
 
