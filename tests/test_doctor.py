@@ -15,13 +15,15 @@ import pytest
 from stackctl.core.errors import InvalidInput
 from stackctl.flows.doctor import doctor_address, doctor_sites
 from stackctl.health.doctor import Login, site_url_check
-from stackctl.health.doctor_edge import _client_ip
-from stackctl.health.doctor_route import proxy_header
+from stackctl.health.doctor_edge import _client_ip, throttle_check
+from stackctl.health.doctor_route import Route, proxy_header
+from stackctl.health.probe import Target
 from tests.fakes import FakeEngine, fake_edges
 from tests.helpers import run_cli, single_site_yaml
 from tests.specs import example
 
 CHOOSE = secrets.SystemRandom()
+DOMAIN = "photos.example.com"
 
 
 def test_a_public_site_is_tested_from_a_documentation_address_and_a_private_one_from_inside_allow() -> None:
@@ -54,6 +56,12 @@ def test_the_client_address_is_read_from_the_doctors_own_app_password() -> None:
     assert _client_ip(json.dumps(listed).encode(), "stackctl doctor 1a2b") == "192.0.2.9"
     assert _client_ip(json.dumps(listed).encode(), "stackctl doctor ffff") is None
     assert _client_ip(b"<html>", "stackctl doctor 1a2b") is None
+
+
+def test_the_throttle_check_is_skipped_with_the_reason_when_the_guard_is_off(tmp_path: Path) -> None:
+    route = Route(Target("127.0.0.1", DOMAIN, 443, 80, None), tmp_path / "doctor.sock", "192.0.2.5")
+    finding = throttle_check(route, None, "login-guard-photoprism", tmp_path / "admin.sock", "1a2b")
+    assert (finding.outcome, finding.detail) == ("skip", "guard.login is off for this site")
 
 
 def test_a_site_url_that_differs_says_where_to_look() -> None:

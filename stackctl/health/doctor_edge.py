@@ -92,8 +92,9 @@ def _until_banned(route: Route, guard: LoginGuard, table: str, runtime: Path, no
             answer = request(route, "POST", "/api/v1/session", body, {"Content-Type": "application/json"})
             if answer.status not in (401, 403, 429):
                 return Finding("throttle", "fail", f"a wrong password got {answer.status}", "look at PhotoPrism's log")
-            bans = [b for b in banned(runtime, table, int(time.time())) if b.address == source]
-            if answer.status == 429 and answer.header("Retry-After") and bans:
+            if answer.status != 429 or not answer.header("Retry-After"):
+                continue  # PhotoPrism's 401, or its own limiter's 429 (no Retry-After)
+            if any(ban.address == source for ban in banned(runtime, table, int(time.time()))):
                 return Finding("throttle", "pass", f"429 with Retry-After {answer.header('Retry-After')}s after "
                                f"{attempt - 1} failed logins from {source}; the ban is lifted again")  # fmt: skip
     except (*Failure, OperationFailed) as e:
