@@ -16,6 +16,9 @@ DEFAULT_CERT_FILE = "_default.pem"
 
 EngineKind = Literal["docker", "swarm"]  # docker: one host | swarm: the Swarm the local engine manages
 TlsSource = Literal["local-ca", "import", "acme"]
+# Mozilla's server side TLS guideline: "intermediate" (TLS 1.2 and 1.3, for every client of the last
+# years) or "modern" (TLS 1.3 only).
+TlsProfile = Literal["intermediate", "modern"]
 AcmeChallenge = Literal["http-01", "dns-01"]
 KeyType = Literal["ecdsa-p256", "ecdsa-p384", "rsa-2048", "rsa-4096"]
 PullPolicy = Literal["always", "missing", "never"]
@@ -24,6 +27,7 @@ Http3Setting = Tristate  # ports.http3: auto | true | false
 
 ENGINES: Final[tuple[EngineKind, ...]] = ("docker", "swarm")
 TLS_SOURCES: Final[tuple[TlsSource, ...]] = ("local-ca", "import", "acme")
+TLS_PROFILES: Final[tuple[TlsProfile, ...]] = ("intermediate", "modern")
 ACME_CHALLENGES: Final[tuple[AcmeChallenge, ...]] = ("http-01", "dns-01")
 KEY_TYPES: Final[tuple[KeyType, ...]] = ("ecdsa-p256", "ecdsa-p384", "rsa-2048", "rsa-4096")
 PULL_POLICIES: Final[tuple[PullPolicy, ...]] = ("always", "missing", "never")
@@ -63,6 +67,7 @@ class TlsSettings:
     source: TlsSource = "local-ca"
     key_type: KeyType = "ecdsa-p256"
     acme: AcmeSettings = field(default_factory=AcmeSettings)
+    profile: TlsProfile = "intermediate"  # the whole proxy's: every site shares one TLS listener
 
 
 @dataclass(frozen=True)

@@ -17,10 +17,12 @@ from stackctl.config.guard_spec import login_guard, site_exposure
 from stackctl.config.settings import (
     ACME_CHALLENGES,
     KEY_TYPES,
+    TLS_PROFILES,
     TLS_SOURCES,
     AcmeSettings,
     KeyType,
     PhotoprismSettings,
+    TlsProfile,
     TlsSettings,
     TlsSource,
 )
@@ -150,6 +152,12 @@ def _upstream(section: rule.Section) -> UpstreamSettings:
 
 
 def _site(section: rule.Section, stack_tls: Any) -> Site:
+    own_tls = section.raw.get("tls")
+    if isinstance(own_tls, dict) and "profile" in own_tls:
+        raise SpecError(
+            section.key_path("tls.profile"), "applies to the whole proxy: every site shares one TLS listener",
+            "set it in the top-level tls: instead",
+        )  # fmt: skip
     tls = tls_settings(rule.Section(_site_tls_raw(stack_tls, section.raw.get("tls")), section.key_path("tls")))
     section.take("tls", None, lambda p, v: v)
     if "domain" not in section.raw:
@@ -208,6 +216,7 @@ def _parsed(sections: list[rule.Section], stack_tls: Any, first: Site | None) ->
 def tls_settings(section: rule.Section) -> TlsSettings:
     source: TlsSource = section.take("source", "local-ca", rule.choice(*TLS_SOURCES))
     key_type: KeyType = section.take("key_type", "ecdsa-p256", rule.choice(*KEY_TYPES))
+    profile: TlsProfile = section.take("profile", "intermediate", rule.choice(*TLS_PROFILES))
     acme_section = section.section("acme")
     acme = AcmeSettings(
         email=acme_section.take("email", None, rule.email),
@@ -233,7 +242,7 @@ def tls_settings(section: rule.Section) -> TlsSettings:
             section.key_path("acme.agree_tos"),
             "must be true to use production Let's Encrypt (read https://letsencrypt.org/repository/ first)",
         )
-    return TlsSettings(source=source, key_type=key_type, acme=acme)
+    return TlsSettings(source=source, key_type=key_type, acme=acme, profile=profile)
 
 
 def site_names(section: rule.Section, tls: TlsSettings) -> tuple[str, tuple[str, ...]]:

@@ -24,6 +24,7 @@ from stackctl.config.settings import (
     PhotoprismSettings,
     Ports,
     PullPolicy,
+    TlsProfile,
 )
 from stackctl.config.site_rules import parse_sites, photoprism_settings, site_names, tls_settings
 from stackctl.config.sites import Site
@@ -49,6 +50,7 @@ class StackSpec:
     backup: BackupSettings | None = None  # a nightly backup for `schedule install`; None: none
     notify: NotifySettings | None = None  # where scheduled jobs report what needs a person
     limits: RequestLimits = field(default_factory=RequestLimits)  # request time and body size, by path
+    tls_profile: TlsProfile = "intermediate"  # the top-level tls.profile: one TLS listener serves every site
 
     @property
     def legacy(self) -> bool:
@@ -107,6 +109,7 @@ def spec_from_data(data: Any) -> StackSpec:
         raise SpecError("domain", "is required, e.g. domain: photos.example.com (or list sites: instead)")
     name = top.take("name", "photoprism", rule.project_name)
     tls = tls_settings(top.section("tls"))
+    tls_profile = tls.profile
     domain, aliases = site_names(top, tls)
     ports = _ports(top.section("ports"))
     wide = _stack_wide(top, name)
@@ -133,6 +136,7 @@ def spec_from_data(data: Any) -> StackSpec:
             backup=wide.backup,
             notify=wide.notify,
             limits=wide.limits,
+            tls_profile=tls_profile,
         )
     )
 
@@ -200,7 +204,7 @@ def _sites_form(top: rule.Section) -> StackSpec:
             )
     name = top.take("name", "photoprism", rule.project_name)
     tls_raw = top.raw.get("tls")
-    tls_settings(top.section("tls"))  # the stack-wide defaults must be valid on their own
+    tls_profile = tls_settings(top.section("tls")).profile  # the stack-wide defaults, valid on their own
     ports = _ports(top.section("ports"))
     wide = _stack_wide(top, name)
     sites = parse_sites(top.section_list("sites"), tls_raw)
@@ -218,6 +222,7 @@ def _sites_form(top: rule.Section) -> StackSpec:
             backup=wide.backup,
             notify=wide.notify,
             limits=wide.limits,
+            tls_profile=tls_profile,
         )
     )
 

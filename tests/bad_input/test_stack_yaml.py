@@ -38,6 +38,7 @@ BAD_VALUES: dict[str, list[Any]] = {
     "tls.acme.ca_bundle": ["/etc/ssl/a:b", "a\nb", 5, ""],
     "tls.acme.agree_tos": ["yes", 1, "true"],
     "tls.acme.challenge": ["dns", "tls-alpn-01", 1, "dns-01\n"],
+    "tls.profile": ["old", "Modern", "modern\n", " modern", 1, True, ["modern"], ""],
     "tls.acme.dns.provider": ["bind", 1, "rfc2136\n"],
     "tls.acme.dns.server": ["ns1.example.com", "192.0.2.1:0", "192.0.2.1:99999", "192.0.2.1\n", 5, "192.0.2.1:53x"],
     "tls.acme.dns.key_name": ["a b", "k\n", 5],
@@ -147,6 +148,8 @@ COMBINATIONS = [
     ({"sites": [{"domain": DOMAIN, "upstream": {"url": "http://app:80"}, "exposure": "shares",
                  "allow": ["10.0.0.0/8"]}]}, "this site is not PhotoPrism"),
     ({"sites": [{"domain": DOMAIN, "photoprism": {}}], "exposure": "private"}, "belongs in a site"),
+    ({"sites": [{"domain": DOMAIN, "photoprism": {}, "tls": {"profile": "modern"}}]},
+     "sites[0].tls.profile: applies to the whole proxy"),
     ({"domain": DOMAIN, "x" * 500: 1}, "unknown key"),
     ({"domain": DOMAIN, "a\nb": 1}, "unknown key"),
 ]  # fmt: skip
