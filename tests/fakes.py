@@ -37,6 +37,7 @@ from stackctl.engines.base import (
     UpdateRolledBack,
 )
 from stackctl.engines.docker.engine import OneHostForm
+from stackctl.engines.haproxy_build import HaproxyBuild
 from stackctl.engines.host import prepare_host_folders
 from stackctl.engines.model import Service, services
 from stackctl.engines.status import ContainerStatus
@@ -183,6 +184,7 @@ class FakeEngine(OneHostForm):
     ran: list[str] = field(default_factory=list)  # what run_in was asked to run, by service
     elsewhere: set[str] = field(default_factory=set)  # services whose container runs on another node
     quic: tuple[bool, bool] = (False, False)  # what `haproxy -vv` says: QUIC, QUIC_OPENSSL_COMPAT
+    openssl: tuple[int, int, int] | None = (3, 0, 19)  # and the OpenSSL it runs on
     failing: dict[str, str] = field(default_factory=dict)  # service -> the last error line of what runs in it
     pulls: list[str] = field(default_factory=list)  # what the next ensure_images reports as pulled
     networks: list[NetworkSubnet] = field(default_factory=list)  # the engine's other networks
@@ -277,9 +279,9 @@ class FakeEngine(OneHostForm):
         removed, self.running = list(self.running), {}
         return removed
 
-    def haproxy_quic_support(self, image: str) -> tuple[bool, bool]:
+    def haproxy_build(self, image: str) -> HaproxyBuild:
         self.calls.append(f"haproxy -vv {image}")
-        return self.quic
+        return HaproxyBuild(*self.quic, self.openssl)
 
     def image_details(self, image: str) -> ImageDetails | None:
         return self.images.get(image)

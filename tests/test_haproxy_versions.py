@@ -1,5 +1,7 @@
-"""Every golden haproxy.cfg passes `haproxy -c` in the HAProxy 3.0 test image too (the native 2.6
-binary checks them in test_render.py): the generated config is tested on the versions users run."""
+"""Every golden haproxy.cfg passes `haproxy -c` in the HAProxy 3.0 test image too (the native
+2.6 binary checks them in test_render.py), and so does the config for an image whose OpenSSL has the
+hybrid post-quantum group, with `tls.profile: modern`: the generated config is tested on the versions
+users run."""
 
 from __future__ import annotations
 
@@ -7,14 +9,16 @@ from pathlib import Path
 
 import pytest
 
-from stackctl.render import CONTAINER_LAYOUT
+from stackctl.config.spec import spec_from_data
+from stackctl.render import CONTAINER_LAYOUT, render_stack
+from stackctl.render.haproxy import EdgeFeatures
 from stackctl.render.services import HAPROXY_CONFIG_DIR, HAPROXY_CONFIG_PATH, HAPROXY_SOCKET_DIR
 from tests.helpers import IN_CI, self_signed_bundle, write_default_bundle
 from tests.specs import EXAMPLES, example
 
 pytestmark = pytest.mark.docker  # `haproxy -c` runs in the test image: `make test-unit` leaves it out
 
-NEWEST_HAPROXY = "stackctl-test/haproxy:3.0"
+IMAGES = ["stackctl-test/haproxy:3.0"]  # HAProxy 3.2 joins with its test image from Debian sid
 GOLDEN = Path(__file__).parent / "golden"
 
 
@@ -26,20 +30,21 @@ def engine() -> object:
     try:
         client = docker.from_env(timeout=60)
         client.ping()
-        client.images.get(NEWEST_HAPROXY)
+        for image in IMAGES:
+            client.images.get(image)
     except docker.errors.DockerException as e:
         if IN_CI:
-            pytest.fail(f"{NEWEST_HAPROXY} is required under CI=true: {e}")
-        pytest.skip(f"no engine or no {NEWEST_HAPROXY} (make images): {e}")
+            pytest.fail(f"{IMAGES} are required under CI=true: {e}")
+        pytest.skip(f"no engine or no {IMAGES} (make images): {e}")
     return client
 
 
-def _check(client: object, folder: Path, certs: Path, sock: Path) -> tuple[int, str]:
+def _check(client: object, image: str, folder: Path, certs: Path, sock: Path) -> tuple[int, str]:
     import docker.errors
 
     try:
         output = client.containers.run(  # type: ignore[attr-defined]
-            NEWEST_HAPROXY,
+            image,
             ["haproxy", "-c", "-f", HAPROXY_CONFIG_PATH],
             volumes=[f"{folder}:{HAPROXY_CONFIG_DIR}:ro", f"{certs}:{CONTAINER_LAYOUT.certs_dir.rstrip('/')}:ro",
                      f"{sock}:{HAPROXY_SOCKET_DIR}"],
@@ -50,9 +55,22 @@ def _check(client: object, folder: Path, certs: Path, sock: Path) -> tuple[int, 
         return int(e.exit_status), (e.stderr or b"").decode(errors="replace")
 
 
-@pytest.mark.parametrize("name", [*sorted(EXAMPLES), "http3"])
-def test_golden_config_passes_haproxy_3_0_check(engine: object, name: str, tmp_path: Path) -> None:
-    spec = example("minimal" if name == "http3" else name)  # http3: the minimal stack with its QUIC listener
+def _files(name: str) -> dict[str, str]:
+    """A golden folder's files; "hybrid-modern": the minimal stack rendered for an OpenSSL with the
+    hybrid group, TLS 1.3 only."""
+    if name != "hybrid-modern":
+        return {golden.name: golden.read_text() for golden in (GOLDEN / name).iterdir()}
+    spec = spec_from_data({"domain": "photos.example.com", "network": {"subnet": "10.77.9.0/24"},
+                           "tls": {"profile": "modern"}})  # fmt: skip
+    rendered = render_stack(spec, None, EdgeFeatures(hybrid_groups=True))
+    return {path.rsplit("/", 1)[1]: text for path, text in rendered.items() if path.startswith("compose/haproxy/")}
+
+
+@pytest.mark.parametrize("image", IMAGES, ids=lambda image: image.rsplit(":", 1)[1])
+@pytest.mark.parametrize("name", [*sorted(EXAMPLES), "http3", "hybrid-modern"])
+def test_golden_config_passes_haproxy_check(engine: object, image: str, name: str, tmp_path: Path) -> None:
+    # http3: the minimal stack with its QUIC listener
+    spec = example("minimal" if name in ("http3", "hybrid-modern") else name)
     certs, sock = tmp_path / "certs", tmp_path / "run"
     certs.mkdir()
     sock.mkdir(mode=0o777)
@@ -63,21 +81,22 @@ def test_golden_config_passes_haproxy_3_0_check(engine: object, name: str, tmp_p
     write_default_bundle(certs, 0o644)
     folder = tmp_path / "haproxy"
     folder.mkdir()
-    for golden in (GOLDEN / name).iterdir():  # haproxy.cfg and the maintenance pages it reads
-        (folder / golden.name).write_text(golden.read_text())
-        (folder / golden.name).chmod(0o644)
+    for file_name, text in _files(name).items():  # haproxy.cfg and the pages it reads
+        (folder / file_name).write_text(text)
+        (folder / file_name).chmod(0o644)
     folder.chmod(0o755)
-    code, stderr = _check(engine, folder, certs, sock)
+    code, stderr = _check(engine, image, folder, certs, sock)
     assert code == 0, stderr
     warnings = [line for line in stderr.splitlines() if "WARNING" in line]
     assert all("could not resolve address 'photoprism'" in w for w in warnings), warnings
 
 
-def test_the_3_0_check_really_rejects_a_broken_config(engine: object, tmp_path: Path) -> None:
+@pytest.mark.parametrize("image", IMAGES, ids=lambda image: image.rsplit(":", 1)[1])
+def test_the_check_really_rejects_a_broken_config(engine: object, image: str, tmp_path: Path) -> None:
     folder = tmp_path / "haproxy"
     folder.mkdir(mode=0o755)
     (folder / "haproxy.cfg").write_text("global\n    no-such-directive\n")
     (folder / "haproxy.cfg").chmod(0o644)
     (tmp_path / "certs").mkdir()
-    code, stderr = _check(engine, folder, tmp_path / "certs", tmp_path)
+    code, stderr = _check(engine, image, folder, tmp_path / "certs", tmp_path)
     assert code != 0 and "no-such-directive" in stderr

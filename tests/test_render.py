@@ -138,9 +138,9 @@ def test_a_wildcard_alias_routes_by_suffix_and_passes_haproxy_check(tmp_path: Pa
 
 
 def test_http3_golden_adds_only_the_quic_listener_alt_svc_and_the_udp_port(update_golden: bool) -> None:
-    from stackctl.render.haproxy import Http3
+    from stackctl.render.haproxy import EdgeFeatures
 
-    plain, quic = render_stack(example("minimal")), render_stack(example("minimal"), None, Http3(True, True))
+    plain, quic = render_stack(example("minimal")), render_stack(example("minimal"), None, EdgeFeatures(True, True))
     for rel, text in quic.items():
         golden = GOLDEN / "http3" / Path(rel).name
         if update_golden:

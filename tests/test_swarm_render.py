@@ -11,7 +11,7 @@ import yaml
 from stackctl.config.spec import StackSpec, spec_from_data
 from stackctl.core.errors import SpecError
 from stackctl.render import render_swarm_stack
-from stackctl.render.haproxy import Http3
+from stackctl.render.haproxy import EdgeFeatures
 from stackctl.render.swarm import object_name, secret_sources, swarm_services
 from tests.fakes import FakeSwarmEngine, fake_edges
 from tests.helpers import run_cli
@@ -34,7 +34,7 @@ def test_swarm_refuses_a_bind_address() -> None:
 def test_swarm_publishes_http3_over_udp_on_each_edge_node_in_host_mode() -> None:
     spec = spec_from_data({**BASE, "ports": {"http3": True}})
     digests = {source.key: "0123456789ab" for source in secret_sources(spec)}
-    files = render_swarm_stack(spec, None, digests, Http3(True))
+    files = render_swarm_stack(spec, None, digests, EdgeFeatures(True))
     compose = yaml.safe_load(files["compose/compose.yaml"])
     ports = compose["services"]["haproxy"]["ports"]
     assert {"target": 8443, "published": 443, "protocol": "udp", "mode": "host"} in ports

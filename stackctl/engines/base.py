@@ -14,6 +14,7 @@ from stackctl.config.spec import StackSpec
 from stackctl.config.subnets import NetworkSubnet
 from stackctl.core.clock import Deadline
 from stackctl.core.errors import OperationFailed
+from stackctl.engines.haproxy_build import HaproxyBuild
 from stackctl.engines.model import Service
 from stackctl.engines.status import ContainerStatus
 
@@ -183,8 +184,8 @@ class Engine(Protocol):
     def validate_haproxy_config(self, haproxy: Service, candidate: Path) -> None:
         """`haproxy -c` of the configuration folder `candidate` in the image that will run it."""
 
-    def haproxy_quic_support(self, image: str) -> tuple[bool, bool]:
-        """From `haproxy -vv` in a one-off container: (built with QUIC, with QUIC_OPENSSL_COMPAT)."""
+    def haproxy_build(self, image: str) -> HaproxyBuild:
+        """From `haproxy -vv` in a one-off container: QUIC, QUIC_OPENSSL_COMPAT, the OpenSSL version."""
 
     def image_details(self, image: str) -> ImageDetails | None:
         """A local image by reference or ID, or None when there is none."""

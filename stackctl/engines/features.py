@@ -12,7 +12,8 @@ from stackctl.config.layout import StackPaths
 from stackctl.config.spec import StackSpec
 from stackctl.core.errors import InvalidInput
 from stackctl.core.fsio import atomic_write, read_text_if_exists
-from stackctl.render.haproxy import NO_HTTP3, Http3
+from stackctl.engines.haproxy_build import HaproxyBuild, parse_openssl_text
+from stackctl.render.haproxy import EdgeFeatures
 
 if TYPE_CHECKING:  # the engines use what the image can do when they build services
     from stackctl.engines.base import Engine
@@ -34,33 +35,35 @@ def _cached(paths: StackPaths, image: str) -> dict[str, object] | None:
 
 
 def refresh_features(engine: Engine, paths: StackPaths, spec: StackSpec) -> None:
-    """Ask the image (once per image ID) whether its HAProxy has QUIC; `ports.http3: false` asks nothing.
-    `true` on an image without QUIC is refused here, before anything is written."""
-    if spec.ports.http3 == "false":
-        return
+    """Ask the image (once per image ID) what its HAProxy can do: QUIC, and the OpenSSL it runs on (for
+    the TLS groups). `ports.http3: true` on an image without QUIC is refused here, before anything is
+    written."""
     details = engine.image_details(spec.images.haproxy)
     cached = _cached(paths, spec.images.haproxy)
-    if details is not None and (cached is None or cached.get("id") != details.id):
-        quic, compat = engine.haproxy_quic_support(spec.images.haproxy)
-        if spec.ports.http3 == "true" and not quic:
+    # an earlier stackctl's file has no "openssl": ask again
+    stale = details is not None and (cached is None or cached.get("id") != details.id or "openssl" not in cached)
+    if details is not None and stale:
+        build = engine.haproxy_build(spec.images.haproxy)
+        if spec.ports.http3 == "true" and not build.quic:
             raise _no_quic(spec)
-        document = {"image": spec.images.haproxy, "id": details.id, "quic": quic, "quic_openssl_compat": compat}
+        document = {"image": spec.images.haproxy, "id": details.id, "quic": build.quic,
+                    "quic_openssl_compat": build.quic_openssl_compat, "openssl": build.openssl_text}  # fmt: skip
         atomic_write(_path(paths), json.dumps(document, indent=1) + "\n")
-    http3_for(paths, spec)
+    edge_features(paths, spec)
 
 
-def http3_for(paths: StackPaths, spec: StackSpec) -> Http3:
-    """`ports.http3` against what the image is known to do. `true` on an image without QUIC is refused."""
-    if spec.ports.http3 == "false":
-        return NO_HTTP3
-    cached = _cached(paths, spec.images.haproxy)
-    if cached is None:  # not asked yet (before the first up): only `true` turns it on
-        return Http3(True) if spec.ports.http3 == "true" else NO_HTTP3
-    if not cached.get("quic"):
-        if spec.ports.http3 == "true":
-            raise _no_quic(spec)
-        return NO_HTTP3
-    return Http3(True, bool(cached.get("quic_openssl_compat")))
+def edge_features(paths: StackPaths, spec: StackSpec) -> EdgeFeatures:
+    """What the config makes of the image: HTTP/3 per `ports.http3` (`true` on an image without QUIC is
+    refused), and the hybrid post-quantum group when its OpenSSL has it. Before the image was first
+    asked (the first up), only `ports.http3: true` turns anything on."""
+    cached = _cached(paths, spec.images.haproxy) or {}
+    build = HaproxyBuild(bool(cached.get("quic")), bool(cached.get("quic_openssl_compat")),
+                         parse_openssl_text(cached.get("openssl")))  # fmt: skip
+    if spec.ports.http3 == "true" and cached and not build.quic:
+        raise _no_quic(spec)
+    http3 = spec.ports.http3 == "true" or (spec.ports.http3 == "auto" and build.quic)
+    compat = http3 and build.quic_openssl_compat
+    return EdgeFeatures(http3, compat, build.hybrid_groups)
 
 
 def _no_quic(spec: StackSpec) -> InvalidInput:

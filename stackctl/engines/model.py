@@ -12,7 +12,7 @@ from typing import Any
 from stackctl.config.layout import StackPaths
 from stackctl.config.secrets import read_env_file
 from stackctl.config.spec import StackSpec
-from stackctl.engines.features import http3_for
+from stackctl.engines.features import edge_features
 from stackctl.engines.labels import (
     CONFIG_FILES_LABEL,
     HASH_LABEL,
@@ -164,7 +164,7 @@ def services(spec: StackSpec, paths: StackPaths, only: str | None = None) -> lis
     written from. HAProxy's configuration folder is mounted, not hashed: a new configuration is a reload,
     not a new container."""
     result = []
-    for model in stack_services(spec, http3_for(paths, spec).enabled):
+    for model in stack_services(spec, edge_features(paths, spec).http3):
         if only is not None and model.name != only:
             continue
         options: dict[str, Any] = {

@@ -7,10 +7,10 @@ import dataclasses
 from stackctl.config.spec import StackSpec
 from stackctl.render.compose import render_compose, render_swarm_compose
 from stackctl.render.haproxy import (
+    BASELINE,
     CONTAINER_LAYOUT,
-    NO_HTTP3,
+    EdgeFeatures,
     HaproxyLayout,
-    Http3,
     render_haproxy,
     render_haproxy_folder,
 )
@@ -35,24 +35,27 @@ __all__ = [
 
 
 def render_stack(
-    spec: StackSpec, acme_thumbprint: str | None = None, http3: Http3 = NO_HTTP3, stats_password: str | None = None
+    spec: StackSpec,
+    acme_thumbprint: str | None = None,
+    features: EdgeFeatures = BASELINE,
+    stats_password: str | None = None,
 ) -> dict[str, str]:
     """Every generated file's text for containers on one host, keyed by its path relative to the stack
     folder. Without `stats_password` (no secrets yet) the stats userlist reads the environment."""
     hashed = stats_password_hash(stats_password) if stats_password else None
     layout = dataclasses.replace(CONTAINER_LAYOUT, stats_password_hash=hashed)
-    haproxy_folder = render_haproxy_folder(spec, layout, acme_thumbprint, http3)
-    return _files(render_compose(spec, http3), haproxy_folder)
+    haproxy_folder = render_haproxy_folder(spec, layout, acme_thumbprint, features)
+    return _files(render_compose(spec, features), haproxy_folder)
 
 
 def render_swarm_stack(
-    spec: StackSpec, acme_thumbprint: str | None, secret_digests: dict[str, str], http3: Http3 = NO_HTTP3
+    spec: StackSpec, acme_thumbprint: str | None, secret_digests: dict[str, str], features: EdgeFeatures = BASELINE
 ) -> dict[str, str]:
     """Every generated file's text for Swarm services; compose.yaml names each secret and config by a
     digest of its value (`secret_digests`: key -> digest)."""
-    haproxy_folder = render_haproxy_folder(spec, SWARM_LAYOUT, acme_thumbprint, http3)
+    haproxy_folder = render_haproxy_folder(spec, SWARM_LAYOUT, acme_thumbprint, features)
     names = object_names(spec, haproxy_folder, secret_digests)
-    return _files(render_swarm_compose(spec, sorted(haproxy_folder), names, http3.enabled), haproxy_folder)
+    return _files(render_swarm_compose(spec, sorted(haproxy_folder), names, features.http3), haproxy_folder)
 
 
 def _files(compose: str, haproxy_folder: dict[str, str]) -> dict[str, str]:

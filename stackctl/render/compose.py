@@ -9,7 +9,7 @@ from typing import Any
 import yaml
 
 from stackctl.config.spec import StackSpec
-from stackctl.render.haproxy import NO_HTTP3, Http3
+from stackctl.render.haproxy import BASELINE, EdgeFeatures
 from stackctl.render.header import GENERATED_HEADER
 from stackctl.render.services import NETWORK, Healthcheck, PortMapping, ServiceModel, network_model, stack_services
 from stackctl.render.swarm import (
@@ -131,10 +131,10 @@ def swarm_compose_model(
     }
 
 
-def compose_model(spec: StackSpec, http3: Http3 = NO_HTTP3) -> dict[str, Any]:
+def compose_model(spec: StackSpec, features: EdgeFeatures = BASELINE) -> dict[str, Any]:
     """The compose document as data."""
     network = network_model(spec)
-    services = stack_services(spec, http3.enabled)
+    services = stack_services(spec, features.http3)
     networks: dict[str, Any] = {
         NETWORK: {
             "name": network.name,
@@ -158,9 +158,9 @@ def _without_interpolation(value: Any) -> Any:
     return value
 
 
-def render_compose(spec: StackSpec, http3: Http3 = NO_HTTP3) -> str:
+def render_compose(spec: StackSpec, features: EdgeFeatures = BASELINE) -> str:
     """compose.yaml for containers on one host."""
-    return _document(compose_model(spec, http3))
+    return _document(compose_model(spec, features))
 
 
 def render_swarm_compose(

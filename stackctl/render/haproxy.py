@@ -8,13 +8,21 @@ from stackctl.config.settings import DEFAULT_CERT_FILE
 from stackctl.config.spec import StackSpec
 from stackctl.render.exposure import forbidden_pages
 from stackctl.render.haproxy_backends import backend_section
-from stackctl.render.haproxy_layout import CONTAINER_LAYOUT, NO_HTTP3, HaproxyLayout, Http3
+from stackctl.render.haproxy_layout import BASELINE, CONTAINER_LAYOUT, EdgeFeatures, HaproxyLayout
 from stackctl.render.header import GENERATED_HEADER
 from stackctl.render.maintenance import RETRY_AFTER_S, maintenance_pages
 
 __all__ = [  # what other modules import from here; the layout types live in haproxy_layout
-    "CONFIG_ID_VARIABLE", "CONTAINER_LAYOUT", "HAPROXY_CFG", "NO_HTTP3", "HaproxyLayout", "Http3", "config_id",
-    "container_cert_path", "render_haproxy", "render_haproxy_folder",
+    "BASELINE",
+    "CONFIG_ID_VARIABLE",
+    "CONTAINER_LAYOUT",
+    "HAPROXY_CFG",
+    "EdgeFeatures",
+    "HaproxyLayout",
+    "config_id",
+    "container_cert_path",
+    "render_haproxy",
+    "render_haproxy_folder",
 ]  # fmt: skip
 
 # Mozilla "intermediate" (server side TLS guidelines 5.7): TLS 1.2 with ECDHE AEAD ciphers, and TLS 1.3.
@@ -30,6 +38,8 @@ MOZILLA_INTERMEDIATE_CIPHERS = ":".join(
 )
 MOZILLA_TLS13_CIPHERSUITES = "TLS_AES_128_GCM_SHA256:TLS_AES_256_GCM_SHA384:TLS_CHACHA20_POLY1305_SHA256"
 MOZILLA_CURVES = "X25519:prime256v1:secp384r1"
+# Mozilla's guideline 5.8: the hybrid post-quantum group first, where OpenSSL (3.5 or later) has it.
+HYBRID_CURVES = f"X25519MLKEM768:{MOZILLA_CURVES}"
 HSTS = "max-age=63072000"
 PHOTOPRISM_BACKEND = "photoprism"  # the single-site form's backend and its one server
 DOCKER_DNS = "127.0.0.11:53"
@@ -107,14 +117,14 @@ def config_id(text: str) -> str | None:
 
 def render_haproxy_folder(
     spec: StackSpec, layout: HaproxyLayout = CONTAINER_LAYOUT, acme_thumbprint: str | None = None,
-    http3: Http3 = NO_HTTP3,
+    features: EdgeFeatures = BASELINE,
 ) -> dict[str, str]:  # fmt: skip
     """Every file of HAProxy's configuration folder. haproxy.cfg carries an id of the whole folder, so a
     reload can be confirmed by reading it back from the new worker."""
     pages = {name: text for site in spec.sites for name, text in maintenance_pages(site).items()}
     pages.update({name: text for site in spec.sites for name, text in forbidden_pages(site).items()})
     pages.update(host_maps(spec))
-    lines = _config_lines(spec, layout, acme_thumbprint, http3)
+    lines = _config_lines(spec, layout, acme_thumbprint, features)
     folder_digest = hashlib.sha256("\n".join([*lines, *(f"{n}\n{t}" for n, t in sorted(pages.items()))]).encode())
     at = lines.index("global") + 1
     lines.insert(at, f"    setenv {CONFIG_ID_VARIABLE} {folder_digest.hexdigest()[:16]}")
@@ -123,34 +133,50 @@ def render_haproxy_folder(
 
 def render_haproxy(
     spec: StackSpec, layout: HaproxyLayout = CONTAINER_LAYOUT, acme_thumbprint: str | None = None,
-    http3: Http3 = NO_HTTP3,
+    features: EdgeFeatures = BASELINE,
 ) -> str:  # fmt: skip
-    return render_haproxy_folder(spec, layout, acme_thumbprint, http3)[HAPROXY_CFG]
+    return render_haproxy_folder(spec, layout, acme_thumbprint, features)[HAPROXY_CFG]
 
 
-def _config_lines(spec: StackSpec, layout: HaproxyLayout, acme_thumbprint: str | None, http3: Http3) -> list[str]:
+def _config_lines(
+    spec: StackSpec, layout: HaproxyLayout, acme_thumbprint: str | None, features: EdgeFeatures
+) -> list[str]:
     lines = [
         *_global_and_defaults(spec, layout),
         *_http_frontend(spec, layout, acme_thumbprint),
-        *_https_frontend(spec, layout),
+        *_https_frontend(spec, layout, HYBRID_CURVES if features.hybrid_groups else MOZILLA_CURVES),
         *(line for site in spec.sites for line in backend_section(spec, site, layout)),
         *_stats(layout),
     ]
-    if http3.enabled:
-        _add_http3(lines, spec, layout, http3)
+    if features.http3:
+        _add_http3(lines, spec, layout, features)
     return lines
 
 
-def _add_http3(lines: list[str], spec: StackSpec, layout: HaproxyLayout, http3: Http3) -> None:
+def _add_http3(lines: list[str], spec: StackSpec, layout: HaproxyLayout, features: EdgeFeatures) -> None:
     """The QUIC listener beside the TCP one: same certificates (so a hot swap covers both), same
     routing; every HTTPS answer announces it with Alt-Svc."""
-    if http3.limited_quic:
+    if features.limited_quic:
         lines.insert(lines.index("global") + 1, "    limited-quic  # QUIC on an OpenSSL without its QUIC API")
     tcp_bind = f"    bind {layout.public_bind}:{layout.https_port} ssl"
     https = next(i for i, line in enumerate(lines) if line.startswith(tcp_bind))
     lines[https + 1 : https + 1] = [
         f"    bind quic4@{layout.public_bind}:{layout.https_port} ssl {_certificates(layout)} alpn h3",
         f"    http-after-response set-header Alt-Svc 'h3=\":{spec.ports.https}\"; ma={ALT_SVC_MAX_AGE}'",
+    ]
+
+
+def _tls_defaults(spec: StackSpec) -> list[str]:
+    """Mozilla's "intermediate" (TLS 1.2 with ECDHE AEAD ciphers, and 1.3) or "modern" (TLS 1.3 only)."""
+    if spec.tls_profile == "modern":
+        return [
+            f"    ssl-default-bind-ciphersuites {MOZILLA_TLS13_CIPHERSUITES}",
+            "    ssl-default-bind-options prefer-client-ciphers ssl-min-ver TLSv1.3 no-tls-tickets",
+        ]
+    return [
+        f"    ssl-default-bind-ciphers {MOZILLA_INTERMEDIATE_CIPHERS}",
+        f"    ssl-default-bind-ciphersuites {MOZILLA_TLS13_CIPHERSUITES}",
+        "    ssl-default-bind-options prefer-client-ciphers ssl-min-ver TLSv1.2 no-tls-tickets",
     ]
 
 
@@ -164,9 +190,7 @@ def _global_and_defaults(spec: StackSpec, layout: HaproxyLayout) -> list[str]:
         # Runtime API for hot certificate updates and status; the socket's folder is private to the owner.
         f"    stats socket {layout.socket_path} mode 660 level admin expose-fd listeners",
         "    stats timeout 30s",
-        f"    ssl-default-bind-ciphers {MOZILLA_INTERMEDIATE_CIPHERS}",
-        f"    ssl-default-bind-ciphersuites {MOZILLA_TLS13_CIPHERSUITES}",
-        "    ssl-default-bind-options prefer-client-ciphers ssl-min-ver TLSv1.2 no-tls-tickets",
+        *_tls_defaults(spec),
         "",
         "defaults",
         "    mode http",
@@ -212,16 +236,16 @@ def _http_frontend(spec: StackSpec, layout: HaproxyLayout, acme_thumbprint: str 
     ]
 
 
-def _https_frontend(spec: StackSpec, layout: HaproxyLayout) -> list[str]:
+def _https_frontend(spec: StackSpec, layout: HaproxyLayout, curves: str) -> list[str]:
     return [
         "frontend https",
         f"    bind {layout.public_bind}:{layout.https_port} ssl {_certificates(layout)} "
-        f"alpn h2,http/1.1 curves {MOZILLA_CURVES}",
+        f"alpn h2,http/1.1 curves {curves}",
         # `stackctl doctor` speaks HTTPS here as a test address of its choosing (the PROXY header), so
         # that it can prove the throttle and the client address without banning a real one. The
         # socket is the stack owner's alone, like the runtime API's.
         f"    bind unix@{layout.doctor_socket_path} mode 660 accept-proxy ssl {_certificates(layout)} "
-        f"alpn h2,http/1.1 curves {MOZILLA_CURVES}",
+        f"alpn h2,http/1.1 curves {curves}",
         "    option httplog",
         "    option forwardfor",
         # Only this proxy's view of the client counts; a client-supplied value would be spoofable.

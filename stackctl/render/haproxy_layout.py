@@ -34,11 +34,12 @@ CONTAINER_LAYOUT = HaproxyLayout()
 
 
 @dataclass(frozen=True)
-class Http3:
-    """Whether HAProxy also listens for HTTP/3 over QUIC on the HTTPS port (UDP)."""
+class EdgeFeatures:
+    """What the config makes of the HAProxy image it is rendered for."""
 
-    enabled: bool = False
+    http3: bool = False  # also listen for HTTP/3 over QUIC on the HTTPS port (UDP)
     limited_quic: bool = False  # a build with QUIC_OPENSSL_COMPAT needs `limited-quic` to enable it
+    hybrid_groups: bool = False  # OpenSSL 3.5 or later: offer the post-quantum hybrid X25519MLKEM768 first
 
 
-NO_HTTP3 = Http3()
+BASELINE = EdgeFeatures()

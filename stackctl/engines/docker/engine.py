@@ -29,7 +29,8 @@ from stackctl.engines.docker.client import connect
 from stackctl.engines.docker.control import reload_haproxy
 from stackctl.engines.docker.describe import container_rows
 from stackctl.engines.docker.ownership import project_containers
-from stackctl.engines.features import http3_for
+from stackctl.engines.features import edge_features
+from stackctl.engines.haproxy_build import HaproxyBuild
 from stackctl.engines.host import prepare_host_folders
 from stackctl.engines.labels import HASH_LABEL
 from stackctl.engines.model import Service, absolute_under, services
@@ -48,7 +49,7 @@ class OneHostForm:
     def render_files(self, paths: StackPaths, spec: StackSpec, acme_thumbprint: str | None) -> dict[str, str]:
         stats = paths.secrets / "haproxy.env"
         password = read_env_file(stats).get("STATS_PASSWORD") if stats.exists() else None
-        return render_stack(spec, acme_thumbprint, http3_for(paths, spec), password)
+        return render_stack(spec, acme_thumbprint, edge_features(paths, spec), password)
 
 
 class DockerEngine(OneHostForm):
@@ -159,8 +160,8 @@ class DockerEngine(OneHostForm):
             self.client, spec.name, network.name, services, paths.compose_dir, deadline, report, recreate, on_ready
         )
 
-    def haproxy_quic_support(self, image: str) -> tuple[bool, bool]:
-        return preflight.haproxy_quic_support(self.client, image)
+    def haproxy_build(self, image: str) -> HaproxyBuild:
+        return preflight.haproxy_build(self.client, image)
 
     def image_details(self, image: str) -> ImageDetails | None:
         return images.image_details(self.client, image)

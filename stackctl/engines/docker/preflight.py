@@ -14,6 +14,7 @@ import docker.errors
 from stackctl.config.subnets import NetworkSubnet
 from stackctl.core.errors import InvalidInput, OperationFailed
 from stackctl.engines.docker.client import DOCKER_ERRORS, docker_call, translate
+from stackctl.engines.haproxy_build import HaproxyBuild, parse_haproxy_vv
 from stackctl.engines.labels import PROJECT_LABEL
 from stackctl.engines.model import Service
 from stackctl.render.services import HAPROXY_CONFIG_DIR, HAPROXY_CONFIG_PATH, HAPROXY_SOCKET_DIR
@@ -116,9 +117,9 @@ def validate_haproxy_config(client: docker.DockerClient, haproxy: Service, candi
         raise translate(f"check the HAProxy configuration with {haproxy.image}", e) from e
 
 
-def haproxy_quic_support(client: docker.DockerClient, image: str) -> tuple[bool, bool]:
-    """`haproxy -vv` in a one-off container: whether the build has QUIC, and OpenSSL's compatibility
-    layer for it (which needs `limited-quic`)."""
+def haproxy_build(client: docker.DockerClient, image: str) -> HaproxyBuild:
+    """`haproxy -vv` in a one-off container: whether the build has QUIC, OpenSSL's compatibility layer
+    for it (which needs `limited-quic`), and the OpenSSL version it runs on."""
     try:
         output = client.containers.run(
             image, command=["haproxy", "-vv"], network_mode="none", remove=True, stdout=True, stderr=True,
@@ -126,9 +127,7 @@ def haproxy_quic_support(client: docker.DockerClient, image: str) -> tuple[bool,
         )  # fmt: skip
     except DOCKER_ERRORS as e:
         raise translate(f"run haproxy -vv in {image}", e) from e
-    features = next((line for line in output.decode(errors="replace").splitlines() if "Feature list" in line), "")
-    words = features.split()
-    return "+QUIC" in words, "+QUIC_OPENSSL_COMPAT" in words
+    return parse_haproxy_vv(output.decode(errors="replace"))
 
 
 def check_networks(client: docker.DockerClient, services: list[Service]) -> None:

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from stackctl.config.layout import StackPaths
 from stackctl.config.secrets import read_secrets
 from stackctl.config.spec import StackSpec
-from stackctl.engines.features import http3_for
+from stackctl.engines.features import edge_features
 from stackctl.engines.swarm.objects import SwarmObject
 from stackctl.engines.swarm.secrets import secret_digests, secret_values
 from stackctl.render import HAPROXY_FOLDER, render_swarm_stack
@@ -26,7 +26,7 @@ class SwarmPlan:
 def rendered_for_swarm(paths: StackPaths, spec: StackSpec, acme_thumbprint: str | None) -> dict[str, str]:
     """The generated files; compose.yaml names each secret by a digest of its value."""
     digests = secret_digests(spec, secret_values(paths.root, spec))
-    return render_swarm_stack(spec, acme_thumbprint, digests, http3_for(paths, spec))
+    return render_swarm_stack(spec, acme_thumbprint, digests, edge_features(paths, spec))
 
 
 def swarm_plan(paths: StackPaths, spec: StackSpec, files: dict[str, str]) -> SwarmPlan:
@@ -38,4 +38,4 @@ def swarm_plan(paths: StackPaths, spec: StackSpec, files: dict[str, str]) -> Swa
     names = object_names(spec, folder, secret_digests(spec, values))
     objects = [SwarmObject("secret", names[key], value) for key, value in values.items()]
     objects += [SwarmObject("config", names[haproxy_config_key(f)], text.encode()) for f, text in folder.items()]
-    return SwarmPlan(swarm_services(spec, sorted(folder), http3_for(paths, spec).enabled), objects, names)
+    return SwarmPlan(swarm_services(spec, sorted(folder), edge_features(paths, spec).http3), objects, names)
