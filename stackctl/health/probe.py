@@ -18,6 +18,7 @@ from cryptography import x509
 from stackctl.certs.inspect import serial_hex
 from stackctl.core.clock import Deadline
 from stackctl.core.errors import OperationFailed
+from stackctl.health.tls_group import negotiated_group
 
 WS_GUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
 
@@ -34,6 +35,7 @@ class ProbeResult:
     url: str
     checks: list[Check] = field(default_factory=list)
     tls_version: str | None = None
+    tls_group: str | None = None  # the key exchange group, e.g. X25519MLKEM768
     alpn: str | None = None
     served_serial: str | None = None
 
@@ -53,6 +55,7 @@ class ProbeResult:
             "ok": self.ok,
             "url": self.url,
             "tls_version": self.tls_version,
+            "tls_group": self.tls_group,
             "alpn": self.alpn,
             "served_serial": self.served_serial,
             "checks": [asdict(c) for c in self.checks],
@@ -137,7 +140,9 @@ def _handshake(target: Target, result: ProbeResult) -> bool:
     if der is not None:
         result.served_serial = serial_hex(x509.load_der_x509_certificate(der))
     result.checks.append(Check("certificate", True, f"trusted, valid for {target.domain}"))
-    result.checks.append(Check("tls_version", result.tls_version in ("TLSv1.2", "TLSv1.3"), str(result.tls_version)))
+    result.tls_group = negotiated_group(target.address, target.https_port, target.domain, target.timeout)
+    version = str(result.tls_version) + (f", group {result.tls_group}" if result.tls_group else "")
+    result.checks.append(Check("tls_version", result.tls_version in ("TLSv1.2", "TLSv1.3"), version))
     result.checks.append(Check("alpn", result.alpn == "h2", f"negotiated {result.alpn or 'nothing'}"))
     return True
 

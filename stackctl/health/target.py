@@ -13,7 +13,7 @@ from stackctl.config.layout import StackPaths
 from stackctl.config.sites import Site
 from stackctl.config.spec import StackSpec
 from stackctl.core.errors import InvalidInput
-from stackctl.engines.features import http3_for
+from stackctl.engines.features import edge_features
 from stackctl.health.probe import ProbeResult, Target
 
 
@@ -48,7 +48,7 @@ def probe_target(
 
 def _serves_http3(spec: StackSpec, store: CertStore) -> bool:
     try:
-        return http3_for(StackPaths(store.root.parent), spec).enabled  # certs/ is in the stack folder
+        return edge_features(StackPaths(store.root.parent), spec).http3  # certs/ is in the stack folder
     except InvalidInput:
         return False  # `up` refuses that setting; a probe only reports
 

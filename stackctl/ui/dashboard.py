@@ -132,7 +132,8 @@ def _probe(s: StatusSnapshot) -> RenderableType:
     if s.probe is None:
         return Text(f"  unknown: {s.unknown.get('probe', 'not gathered')}", style=WARN)
     probe = s.probe
-    lines = [Text(f"  {probe.url}  {probe.tls_version or ''} {probe.alpn or ''}".rstrip())]
+    negotiated = " ".join(part for part in (probe.tls_version, probe.tls_group, probe.alpn) if part)
+    lines = [Text(f"  {probe.url}  {negotiated}".rstrip())]
     for check in probe.checks:
         mark = Text("ok  " if check.ok else "FAIL", style=GOOD if check.ok else BAD)
         lines.append(Text("  ") + mark + Text(f" {check.name}: {check.detail}"))
