@@ -10,6 +10,7 @@ import http.client
 import io
 import json
 import os
+import secrets
 import shutil
 import signal
 import socket
@@ -210,14 +211,33 @@ def haproxy_folder_config(
     return files[HAPROXY_CFG]
 
 
+def haproxy_command(image: str | None, workdir: Path, env: dict[str, str]) -> tuple[list[str], Callable[[], None]]:
+    """How to run haproxy on this machine's loopback: the Debian binary itself (image None), or a test
+    image's binary in a container on the host's network that sees `workdir` at the same path. With the
+    function that removes that container (the docker client stops, not the container)."""
+    if image is None:
+        return [require_tool("haproxy")], lambda: None
+    name = f"stackctl-native-{secrets.token_hex(4)}"
+    flags = [f"--env={key}={value}" for key, value in env.items()]
+    argv = ["docker", "run", "--rm", f"--name={name}", "--network=host", "--user=0", f"--volume={workdir}:{workdir}"]
+    return [*argv, *flags, image, "haproxy"], lambda: _remove_container(name)
+
+
+def _remove_container(name: str) -> None:
+    subprocess.run(["docker", "rm", "-f", name], capture_output=True, check=False)
+
+
 @contextlib.contextmanager
-def native_haproxy(cfg_text: str, workdir: Path, env: dict[str, str], wait_ports: list[int]) -> Iterator[None]:
-    """Run the real Debian haproxy binary on a config in the foreground; stop it afterwards."""
-    binary = require_tool("haproxy")
+def native_haproxy(
+    cfg_text: str, workdir: Path, env: dict[str, str], wait_ports: list[int], image: str | None = None
+) -> Iterator[None]:
+    """Run the real haproxy on a config in the foreground, on this machine's loopback; stop it afterwards.
+    `image`: the binary of that test image (HAProxy 3.0 or 3.2) instead of Debian's own."""
+    command, remove = haproxy_command(image, workdir, env)
     cfg = workdir / "haproxy.cfg"
     cfg.write_text(cfg_text)
     proc = subprocess.Popen(
-        [binary, "-W", "-db", "-f", str(cfg)],
+        [*command, "-W", "-db", "-f", str(cfg)],
         env={**os.environ, **env},
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
@@ -231,6 +251,7 @@ def native_haproxy(cfg_text: str, workdir: Path, env: dict[str, str], wait_ports
                 raise AssertionError(f"haproxy did not start: {proc.communicate(timeout=5)[1].decode()}") from None
         yield
     finally:
+        remove()
         proc.terminate()
         with contextlib.suppress(subprocess.TimeoutExpired):
             proc.wait(timeout=5)
@@ -265,10 +286,11 @@ class NativeSite:
 
 @contextlib.contextmanager
 def native_site(
-    workdir: Path, names: list[str], data: dict[str, Any], public: str = "127.0.0.2"
+    workdir: Path, names: list[str], data: dict[str, Any], public: str = "127.0.0.2", image: str | None = None
 ) -> Iterator[NativeSite]:
     """stack.yaml's `data` rendered and run natively on free ports, with one certificate for `names`: the
-    single-site form for names[0], or `data`'s sites (every site's app is the one stand-in)."""
+    single-site form for names[0], or `data`'s sites (every site's app is the one stand-in). `image`: see
+    native_haproxy."""
     from tests.standin import http_standin
 
     https_port, http_port, stats_port, backend_port = (free_port() for _ in range(4))
@@ -281,7 +303,10 @@ def native_site(
         stats_port=stats_port, certs_dir=f"{certs}/", socket_path=str(sock),
         backend_address=f"127.0.0.1:{backend_port}", stats_password_hash=stats_password_hash("native-site"),
     )  # fmt: skip
-    with http_standin(backend_port), native_haproxy(haproxy_folder_config(spec, layout, workdir), workdir, {}, []):
+    with (
+        http_standin(backend_port),
+        native_haproxy(haproxy_folder_config(spec, layout, workdir), workdir, {}, [], image),
+    ):
         wait_for_port(https_port, public)
         yield NativeSite(spec, public, https_port, cafile, sock)
 

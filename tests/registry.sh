@@ -28,8 +28,8 @@ YAML
 fi
 # The stand-in's releases, and the proxy and database images, so a stack can pull every image.
 for image in stackctl-test/photoprism:v1 stackctl-test/photoprism:v2 stackctl-test/photoprism:v3 \
-             stackctl-test/haproxy:3.0 stackctl-test/mariadb:11.8; do
+             stackctl-test/haproxy:3.2 stackctl-test/mariadb:11.8; do
   docker tag "$image" "$address/$image"
   docker push -q "$address/$image" >/dev/null
 done
-echo "registry: $address serves stackctl-test/photoprism:v1 v2 v3, haproxy:3.0, mariadb:11.8"
+echo "registry: $address serves stackctl-test/photoprism:v1 v2 v3, haproxy:3.2, mariadb:11.8"

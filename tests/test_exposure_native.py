@@ -6,21 +6,27 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from tests.guard_client import https_at
 from tests.helpers import native_site
+from tests.native_versions import HAPROXY_VERSIONS
 
 PRIVATE, PUBLIC_SITE = "private.example.com", "photos.example.com"
 ALLOWED, OUTSIDE = "127.0.0.3", "127.0.0.4"
 
 
-def test_a_private_site_refuses_what_is_outside_allow_and_its_public_neighbour_does_not(tmp_path: Path) -> None:
+@pytest.mark.parametrize("image", HAPROXY_VERSIONS)
+def test_a_private_site_refuses_what_is_outside_allow_and_its_public_neighbour_does_not(
+    tmp_path: Path, image: str | None
+) -> None:
     sites = {
         "sites": [
             {"domain": PRIVATE, "photoprism": {}, "exposure": "private", "allow": [f"{ALLOWED}/32", "2001:db8::/64"]},
             {"domain": PUBLIC_SITE, "photoprism": {}},
         ]
     }
-    with native_site(tmp_path, [PRIVATE, PUBLIC_SITE], sites) as site:
+    with native_site(tmp_path, [PRIVATE, PUBLIC_SITE], sites, image=image) as site:
 
         def get(source: str, domain: str, path: str, method: str = "GET") -> tuple[int, bytes]:
             status, _, body = https_at(site.public, site.https, source, domain, str(site.cafile), method, path)

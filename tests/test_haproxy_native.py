@@ -31,6 +31,7 @@ from tests.helpers import (
     require_tool,
     self_signed_bundle,
 )
+from tests.native_versions import HAPROXY_VERSIONS
 from tests.standin import _Server, http_standin
 
 PUBLIC = "127.0.0.2"  # public frontends; stats listens on 127.0.0.1 only, as Docker publishes it
@@ -60,8 +61,9 @@ class Proxy:
         return conn.getresponse()
 
 
-@pytest.fixture(scope="module")
-def proxy(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Proxy]:
+@pytest.fixture(scope="module", params=HAPROXY_VERSIONS)
+def proxy(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Proxy]:
+    image: str | None = request.param
     workdir = tmp_path_factory.mktemp("haproxy")
     http_port, https_port, stats_port, backend_port = (free_port() for _ in range(4))
     spec = spec_from_data(
@@ -85,7 +87,7 @@ def proxy(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Proxy]:
     )
     with (
         http_standin(backend_port) as backend,
-        native_haproxy(haproxy_folder_config(spec, layout, workdir), workdir, {}, []),
+        native_haproxy(haproxy_folder_config(spec, layout, workdir), workdir, {}, [], image),
     ):
         from tests.helpers import wait_for_port
 

@@ -18,7 +18,7 @@ from tests.specs import EXAMPLES, example
 
 pytestmark = pytest.mark.docker  # `haproxy -c` runs in the test image: `make test-unit` leaves it out
 
-IMAGES = ["stackctl-test/haproxy:3.0"]  # HAProxy 3.2 joins with its test image from Debian sid
+IMAGES = ["stackctl-test/haproxy:3.2", "stackctl-test/haproxy:3.0"]
 GOLDEN = Path(__file__).parent / "golden"
 
 

@@ -16,6 +16,7 @@ import pytest
 from stackctl.haproxy.guard_table import banned, forget
 from tests.guard_client import https_at
 from tests.helpers import NativeSite, native_site, require_tool
+from tests.native_versions import HAPROXY_VERSIONS
 from tests.standin import SHARE_TOKEN, STANDIN_PASSWORD
 
 PUBLIC = "127.0.0.2"
@@ -47,10 +48,10 @@ class Guarded:
         return self.request(source, "POST", route, {"username": "admin", "password": password})
 
 
-@pytest.fixture()
-def guarded(tmp_path: Path) -> Iterator[Guarded]:
+@pytest.fixture(params=HAPROXY_VERSIONS)
+def guarded(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Guarded]:
     guard = {"guard": {"login": {"failures": FAILURES, "window": "10m", "ban": BAN_S, "max_ban": MAX_BAN_S}}}
-    with native_site(tmp_path, [DOMAIN], guard) as site:
+    with native_site(tmp_path, [DOMAIN], guard, image=request.param) as site:
         yield Guarded(site)
 
 
@@ -130,7 +131,8 @@ def test_a_banned_http2_login_gets_its_429_too(guarded: Guarded) -> None:
     assert result.stdout == "2 429", result.stderr
 
 
-def test_each_site_counts_on_its_own(tmp_path: Path) -> None:
+@pytest.mark.parametrize("image", HAPROXY_VERSIONS)
+def test_each_site_counts_on_its_own(tmp_path: Path, image: str | None) -> None:
     """Two PhotoPrism sites on one proxy: a ban on one leaves the same address free on the other, and
     each keeps its own thresholds."""
     strict, other = "strict.example.com", "other.example.com"
@@ -140,7 +142,7 @@ def test_each_site_counts_on_its_own(tmp_path: Path) -> None:
             {"domain": other, "photoprism": {}},
         ]
     }
-    with native_site(tmp_path, [strict, other], sites) as site:
+    with native_site(tmp_path, [strict, other], sites, image=image) as site:
 
         def login(domain: str, password: str) -> int:
             body = {"username": "admin", "password": password}

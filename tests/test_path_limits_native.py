@@ -14,6 +14,7 @@ from dataclasses import dataclass
 import pytest
 
 from tests.helpers import NativeSite, native_site
+from tests.native_versions import HAPROXY_VERSIONS
 
 DOMAIN = "photos.example.com"
 REQUEST_S, BODY_MAX = 2, 64 * 1024
@@ -30,10 +31,10 @@ class Limited:
         return ctx.wrap_socket(raw, server_hostname=DOMAIN)
 
 
-@pytest.fixture(scope="module")
-def limited(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Limited]:
+@pytest.fixture(scope="module", params=HAPROXY_VERSIONS)
+def limited(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Limited]:
     limits = {"limits": {"request": REQUEST_S, "body_max": "64KiB"}}
-    with native_site(tmp_path_factory.mktemp("limits"), [DOMAIN], limits) as site:
+    with native_site(tmp_path_factory.mktemp("limits"), [DOMAIN], limits, image=request.param) as site:
         yield Limited(site)
 
 

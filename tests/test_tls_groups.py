@@ -24,10 +24,16 @@ Feature list : -51DEGREES +ACCEPT4 +BACKTRACE -QUIC +OPENSSL +SLZ
 Built with OpenSSL version : OpenSSL 3.0.22 25 Aug 2026
 Running on OpenSSL version : OpenSSL 3.0.19 27 Jan 2026
 """
-DEBIAN_SID = """HAProxy version 3.2.26-1 2026/10/01 - https://haproxy.org/
-Feature list : +ACCEPT4 +QUIC +QUIC_OPENSSL_COMPAT +OPENSSL
-Built with OpenSSL version : OpenSSL 3.6.0 1 Oct 2025
-Running on OpenSSL version : OpenSSL 3.6.0 1 Oct 2025
+DEBIAN_13 = """HAProxy version 3.0.11-1+deb13u1 2026/06/12 - https://haproxy.org/
+Feature list : +ACCEPT4 -QUIC +QUIC_OPENSSL_COMPAT +OPENSSL
+Built with OpenSSL version : OpenSSL 3.5.7 9 Jun 2026
+Running on OpenSSL version : OpenSSL 3.5.9 29 Sep 2026
+"""
+# From 3.2 on, haproxy -vv says "SSL library" (the library may be AWS-LC or wolfSSL).
+DEBIAN_SID = """HAProxy version 3.2.26-1 2026/10/14 - https://haproxy.org/
+Feature list : +ACCEPT4 +OPENSSL -OPENSSL_AWSLC -OPENSSL_WOLFSSL +QUIC -QUIC_OPENSSL_COMPAT +ACME
+Built with SSL library version : OpenSSL 3.6.5 29 Sep 2026
+Running on SSL library version : OpenSSL 3.6.5 29 Sep 2026
 """
 IMAGE = ImageDetails("sha256:" + "d" * 64, None, "2026-11-01T00:00:00Z", "3.2")
 HYBRID = "curves X25519MLKEM768:X25519:prime256v1:secp384r1"
@@ -35,9 +41,11 @@ CLASSIC = "curves X25519:prime256v1:secp384r1"
 
 
 def test_the_openssl_version_is_read_from_haproxy_vv() -> None:
-    old, new = parse_haproxy_vv(DEBIAN_12), parse_haproxy_vv(DEBIAN_SID)
+    old, mid, new = parse_haproxy_vv(DEBIAN_12), parse_haproxy_vv(DEBIAN_13), parse_haproxy_vv(DEBIAN_SID)
     assert (old.openssl, old.quic, old.hybrid_groups) == ((3, 0, 19), False, False)
-    assert (new.openssl, new.quic, new.quic_openssl_compat, new.hybrid_groups) == ((3, 6, 0), True, True, True)
+    assert (mid.openssl, mid.quic, mid.quic_openssl_compat, mid.hybrid_groups) == ((3, 5, 9), False, True, True)
+    assert (new.openssl, new.quic, new.quic_openssl_compat, new.hybrid_groups) == ((3, 6, 5), True, False, True)
+    assert parse_haproxy_vv(DEBIAN_SID.replace("OpenSSL 3.6.5", "AWS-LC 1.60.0")).openssl is None
     assert parse_haproxy_vv("HAProxy version 3.2\n").openssl is None  # it does not say: no hybrid group
 
 

@@ -11,6 +11,7 @@ import pytest
 
 from stackctl.health.probe import Target, probe
 from tests.helpers import NativeSite, native_site
+from tests.native_versions import HAPROXY_VERSIONS
 
 DOMAIN = "photos.example.com"
 
@@ -28,16 +29,18 @@ def _handshake(site: NativeSite, version: ssl.TLSVersion, ciphers: str | None = 
         return str(tls.version())
 
 
-def test_intermediate_takes_tls_1_2_and_1_3_and_no_dhe(tmp_path: Path) -> None:
-    with native_site(tmp_path, [DOMAIN], {}) as site:
+@pytest.mark.parametrize("image", HAPROXY_VERSIONS)
+def test_intermediate_takes_tls_1_2_and_1_3_and_no_dhe(tmp_path: Path, image: str | None) -> None:
+    with native_site(tmp_path, [DOMAIN], {}, image=image) as site:
         assert _handshake(site, ssl.TLSVersion.TLSv1_2) == "TLSv1.2"
         assert _handshake(site, ssl.TLSVersion.TLSv1_3) == "TLSv1.3"
         with pytest.raises(ssl.SSLError):
             _handshake(site, ssl.TLSVersion.TLSv1_2, "DHE-RSA-AES128-GCM-SHA256:DHE-RSA-AES256-GCM-SHA384")
 
 
-def test_modern_refuses_tls_1_2_and_the_probe_reports_tls_1_3(tmp_path: Path) -> None:
-    with native_site(tmp_path, [DOMAIN], {"tls": {"profile": "modern"}}) as site:
+@pytest.mark.parametrize("image", HAPROXY_VERSIONS)
+def test_modern_refuses_tls_1_2_and_the_probe_reports_tls_1_3(tmp_path: Path, image: str | None) -> None:
+    with native_site(tmp_path, [DOMAIN], {"tls": {"profile": "modern"}}, image=image) as site:
         with pytest.raises(ssl.SSLError):
             _handshake(site, ssl.TLSVersion.TLSv1_2)
         assert _handshake(site, ssl.TLSVersion.TLSv1_3) == "TLSv1.3"

@@ -6,7 +6,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-_RUNNING_ON = re.compile(r"Running on OpenSSL version : OpenSSL (\d+)\.(\d+)\.(\d+)")
+# "OpenSSL version" up to HAProxy 3.1, "SSL library version" from 3.2 on (which may be AWS-LC or wolfSSL).
+_RUNNING_ON = re.compile(r"Running on (?:OpenSSL|SSL library) version : OpenSSL (\d+)\.(\d+)\.(\d+)")
 HYBRID_GROUPS_FROM = (3, 5, 0)  # OpenSSL offers X25519MLKEM768 from 3.5 on
 
 

@@ -24,7 +24,7 @@ def twenty_site_stack(work: Path) -> Path:
     for old, new in (
         ("name: photoprism ", "name: benchsites "), ("http: 80 ", "http: 38080 "), ("https: 443", "https: 38443"),
         ("bind: 0.0.0.0", "bind: 127.0.0.1"), ("stats: 8404", "stats: 38404"),
-        ('"haproxy:3.2"', '"stackctl-test/haproxy:3.0"'),
+        ('"haproxy:3.2"', '"stackctl-test/haproxy:3.2"'),
         ('"photoprism/photoprism:latest"', '"stackctl-test/photoprism:standin"'),
         ('"mariadb:11"', '"stackctl-test/mariadb:11.8"'), ("pull: missing", "pull: never"),
     ):  # fmt: skip

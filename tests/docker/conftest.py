@@ -18,16 +18,18 @@ import pytest
 from stackctl.flows.edges import Edges
 from tests.helpers import IN_CI, free_port, run_cli, single_site_yaml
 
-# The default test stack runs the newest versions the test images have (Debian 13); the proxy-facing
-# tests also run on the oldest supported HAProxy (Debian 12), see HAPROXY_IMAGES.
+# The default test stack runs the newest versions the test images have (HAProxy 3.2 from Debian sid,
+# MariaDB from Debian 13); the proxy-facing tests also run on Debian 13's HAProxy 3.0 and on the oldest
+# supported one (Debian 12), see HAPROXY_IMAGES.
 TEST_IMAGES = {
-    "haproxy": "stackctl-test/haproxy:3.0",
+    "haproxy": "stackctl-test/haproxy:3.2",
     "photoprism": "stackctl-test/photoprism:standin",
     "mariadb": "stackctl-test/mariadb:11.8",
 }
 UPSTREAM_IMAGE = "stackctl-test/upstream:1"  # a small HTTP app: a site that is not PhotoPrism
 OLDEST_IMAGES = {"haproxy": "stackctl-test/haproxy:2.6", "mariadb": "stackctl-test/mariadb:10.11"}
-HAPROXY_IMAGES = [TEST_IMAGES["haproxy"], OLDEST_IMAGES["haproxy"]]
+DEBIAN_13_HAPROXY = "stackctl-test/haproxy:3.0"
+HAPROXY_IMAGES = [TEST_IMAGES["haproxy"], DEBIAN_13_HAPROXY, OLDEST_IMAGES["haproxy"]]
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -49,7 +51,7 @@ def docker_client() -> docker.DockerClient:
         client.ping()
     except docker.errors.DockerException as e:
         _unavailable(f"no Docker engine: {e}")
-    for image in [*TEST_IMAGES.values(), *OLDEST_IMAGES.values(), UPSTREAM_IMAGE]:
+    for image in [*TEST_IMAGES.values(), *OLDEST_IMAGES.values(), DEBIAN_13_HAPROXY, UPSTREAM_IMAGE]:
         try:
             client.images.get(image)
         except docker.errors.ImageNotFound:

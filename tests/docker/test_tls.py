@@ -1,19 +1,29 @@
-"""TLS per Mozilla's current guideline on the real images. Debian 13's HAProxy runs on OpenSSL 3.5, so
-its config puts the hybrid post-quantum group first, and a client that offers it (the probe behind
-`verify` and `status`, on the OpenSSL that cryptography ships) negotiates X25519MLKEM768. Debian 12's
-runs on OpenSSL 3.0 and stays on X25519. A client without the hybrid group (this host's openssl 3.0)
-connects with X25519 on both. `tls.profile: modern` refuses TLS 1.2."""
+"""TLS per Mozilla's current guideline on the real images. HAProxy 3.2 (Debian sid) runs on OpenSSL 3.6
+and Debian 13's 3.0 on OpenSSL 3.5, so their config puts the hybrid post-quantum group first, and a
+client that offers it negotiates X25519MLKEM768: the probe behind `verify` and `status` (on the OpenSSL
+that cryptography ships) and sid's own `openssl s_client`. Debian 12's runs on OpenSSL 3.0 and stays on
+X25519. A client without the hybrid group (this host's openssl 3.0) connects with X25519 on every one.
+`tls.profile: modern` refuses TLS 1.2."""
 
 from __future__ import annotations
 
 import json
 import subprocess
 
-from tests.docker.conftest import Stack
+from tests.docker.conftest import TEST_IMAGES, Stack
 from tests.helpers import require_tool
 
 DOMAIN = "photos.example.com"
 HYBRID = "X25519MLKEM768"
+OPENSSL = {"2.6": "3.0.", "3.0": "3.5.", "3.2": "3.6."}  # of each image's Debian
+
+
+def _sid_s_client(stack: Stack, *options: str) -> str:
+    """Debian sid's `openssl s_client -brief` (OpenSSL 3.6, from the 3.2 image), on this host's network."""
+    argv = ["docker", "run", "--rm", "--network=host", TEST_IMAGES["haproxy"], "openssl", "s_client", "-brief",
+            "-connect", f"127.0.0.1:{stack.https}", "-servername", DOMAIN, *options]  # fmt: skip
+    done = subprocess.run(argv, input="", capture_output=True, text=True, timeout=60, check=False)
+    return done.stdout + done.stderr
 
 
 def _s_client(stack: Stack, *options: str) -> str:
@@ -27,10 +37,10 @@ def _s_client(stack: Stack, *options: str) -> str:
 def test_the_hybrid_group_is_negotiated_where_the_images_openssl_has_it(stack_each_haproxy: Stack) -> None:
     stack = stack_each_haproxy
     stack.up()
-    image = stack.container("haproxy").image.tags[0]
-    group = "x25519" if image.endswith(":2.6") else HYBRID  # as OpenSSL names them
+    version = stack.container("haproxy").image.tags[0].rsplit(":", 1)[1]
+    group = "x25519" if version == "2.6" else HYBRID  # as OpenSSL names them
     features = json.loads((stack.root / "compose/.haproxy-features.json").read_text())
-    assert features["openssl"].startswith("3.0." if group == "x25519" else "3.5."), features
+    assert features["openssl"].startswith(OPENSSL[version]), features
     code, out, err = stack.cli("verify", "--json")
     assert code == 0, err
     result = json.loads(out)["sites"][DOMAIN]
@@ -40,6 +50,11 @@ def test_the_hybrid_group_is_negotiated_where_the_images_openssl_has_it(stack_ea
 
     without = _s_client(stack, "-groups", "X25519")
     assert "Protocol version: TLSv1.3" in without and "Server Temp Key: X25519" in without, without
+    hybrid_only = _sid_s_client(stack, "-groups", HYBRID)
+    if group == HYBRID:
+        assert "Protocol version: TLSv1.3" in hybrid_only and f"group: {HYBRID}" in hybrid_only, hybrid_only
+    else:
+        assert "CONNECTION ESTABLISHED" not in hybrid_only, hybrid_only
 
 
 def test_modern_refuses_tls_1_2(stack: Stack) -> None:

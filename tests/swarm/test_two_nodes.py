@@ -26,7 +26,7 @@ NETNS = "stkswarm2"
 HOST_IP, WORKER_IP = "10.251.90.1", "10.251.90.2"
 REGISTRY = "127.0.0.1:5555"
 IMAGES = {
-    "haproxy": f"{REGISTRY}/stackctl-test/haproxy:3.0",
+    "haproxy": f"{REGISTRY}/stackctl-test/haproxy:3.2",
     "photoprism": f"{REGISTRY}/stackctl-test/photoprism:v1",
     "mariadb": f"{REGISTRY}/stackctl-test/mariadb:11.8",
 }
