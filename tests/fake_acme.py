@@ -24,6 +24,8 @@ class FakeAcmeCa:
     fail_names: set[str] = field(default_factory=set)  # names whose challenge "cannot be reached"
     error: Exception | None = None  # raised by new_order, e.g. a rate limit
     suggested_renewal: dt.datetime | None = None
+    profiles: dict[str, str] = field(default_factory=dict)  # as its directory lists them
+    ordered_profiles: list[str | None] = field(default_factory=list)
     accounts: int = 0
     answered: list[str] = field(default_factory=list)
     net: Any = None
@@ -38,6 +40,12 @@ class FakeAcmeCa:
             .sign(self.key, hashes.SHA256())
         )  # fmt: skip
 
+    @property
+    def directory(self) -> messages.Directory:
+        """No caaIdentities: a CA that does not say, so the client checks no CAA (no DNS in unit tests)."""
+        meta = messages.Directory.Meta(profiles=self.profiles or None)
+        return messages.Directory({"newOrder": "https://ca.test/new-order", "meta": meta})
+
     def connect(self, url: str, net: Any) -> FakeAcmeCa:
         self.net = net
         return self
@@ -47,9 +55,10 @@ class FakeAcmeCa:
         self.accounts += 1
         return messages.RegistrationResource(uri=f"https://ca.test/acct/{self.accounts}", body=messages.Registration())
 
-    def new_order(self, csr_pem: bytes) -> messages.OrderResource:
+    def new_order(self, csr_pem: bytes, profile: str | None = None) -> messages.OrderResource:
         if self.error is not None:
             raise self.error
+        self.ordered_profiles.append(profile)
         assert self.net.account is not None, "ordering without a registered account"
         csr = x509.load_pem_x509_csr(csr_pem)
         names = csr.extensions.get_extension_for_class(x509.SubjectAlternativeName).value.get_values_for_type(

@@ -100,3 +100,20 @@ def test_renewal_information_is_read_as_utc(tmp_path: Path) -> None:
 def test_trial_issuance_uses_staging_unless_a_private_ca_is_configured() -> None:
     assert staging_url(_spec().first_site) == "https://ca.test/dir"
     assert "staging" in staging_url(_spec(directory="letsencrypt-staging").first_site)
+
+
+def test_a_profile_is_ordered_only_where_the_ca_offers_it(tmp_path: Path) -> None:
+    offered = {"classic": "90 days", "shortlived": "6 days"}
+    ca, store, spec = FakeAcmeCa(profiles=offered), CertStore(tmp_path / "certs"), _spec(profile="shortlived")
+    AcmeIssuer(connect=ca.connect).issue(spec, spec.first_site, store, NOW)
+    assert ca.ordered_profiles == ["shortlived"]
+    AcmeIssuer(connect=ca.connect).issue(SPEC, SPEC.first_site, store, NOW)
+    assert ca.ordered_profiles == ["shortlived", None]  # none set: the CA's default
+
+    wanting = _spec(profile="tlsserver")
+    for ca, said in ((FakeAcmeCa(profiles=offered), "offers classic (90 days), shortlived (6 days)"),
+                     (FakeAcmeCa(), "offers no certificate profiles")):  # fmt: skip
+        with pytest.raises(OperationFailed) as caught:
+            AcmeIssuer(connect=ca.connect).issue(wanting, wanting.first_site, CertStore(tmp_path / "other"), NOW)
+        assert said in caught.value.message and "tls.acme.profile" in caught.value.hint
+        assert ca.ordered_profiles == [] and ca.accounts == 0  # nothing was sent: not even a registration

@@ -72,6 +72,12 @@ BAD_SPECS = [
         "must be one of local-ca, import, acme",
     ),
     ("domain: photos.example.com\ntls: {key_type: rsa-1024}\n", "tls.key_type", "must be one of"),
+    (
+        "domain: photos.example.com\ntls: {acme: {profile: shortlived-ish}}\n",
+        "tls.acme.profile",
+        "must be one of classic, tlsserver, shortlived",
+    ),
+    ("domain: photos.example.com\ntls: {acme: {profile: 6}}\n", "tls.acme.profile", "must be one of classic"),
     ("domain: photos.example.com\npull: sometimes\n", "pull", "must be one of always, missing, never"),
     (
         "domain: photos.example.com\ndatabase: {kind: postgres}\n",

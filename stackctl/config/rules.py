@@ -153,6 +153,15 @@ def optional_string(path: str, value: Any) -> str | None:
     return None if value is None else string(path, value)
 
 
+def optional(convert: Callable[[str, Any], T]) -> Callable[[str, Any], T | None]:
+    """`convert`, or None for a null value."""
+
+    def convert_or_none(path: str, value: Any) -> T | None:
+        return None if value is None else convert(path, value)
+
+    return convert_or_none
+
+
 def boolean(path: str, value: Any) -> bool:
     if not isinstance(value, bool):
         raise SpecError(path, f"must be true or false, got {kind(value)}")

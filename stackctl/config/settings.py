@@ -20,6 +20,9 @@ TlsSource = Literal["local-ca", "import", "acme"]
 # years) or "modern" (TLS 1.3 only).
 TlsProfile = Literal["intermediate", "modern"]
 AcmeChallenge = Literal["http-01", "dns-01"]
+# Let's Encrypt's certificate profiles: classic (90 days), tlsserver (90 days, for TLS servers only) and
+# shortlived (about 6 days). None: the CA's default.
+AcmeProfile = Literal["classic", "tlsserver", "shortlived"]
 KeyType = Literal["ecdsa-p256", "ecdsa-p384", "rsa-2048", "rsa-4096"]
 PullPolicy = Literal["always", "missing", "never"]
 DatabaseKind = Literal["mariadb", "sqlite"]
@@ -29,6 +32,7 @@ ENGINES: Final[tuple[EngineKind, ...]] = ("docker", "swarm")
 TLS_SOURCES: Final[tuple[TlsSource, ...]] = ("local-ca", "import", "acme")
 TLS_PROFILES: Final[tuple[TlsProfile, ...]] = ("intermediate", "modern")
 ACME_CHALLENGES: Final[tuple[AcmeChallenge, ...]] = ("http-01", "dns-01")
+ACME_PROFILES: Final[tuple[AcmeProfile, ...]] = ("classic", "tlsserver", "shortlived")
 KEY_TYPES: Final[tuple[KeyType, ...]] = ("ecdsa-p256", "ecdsa-p384", "rsa-2048", "rsa-4096")
 PULL_POLICIES: Final[tuple[PullPolicy, ...]] = ("always", "missing", "never")
 DATABASE_KINDS: Final[tuple[DatabaseKind, ...]] = ("mariadb", "sqlite")
@@ -56,6 +60,7 @@ class AcmeSettings:
     agree_tos: bool = False
     challenge: AcmeChallenge = "http-01"
     dns: DnsSettings | None = None
+    profile: AcmeProfile | None = None
 
     @property
     def directory_url(self) -> str:

@@ -16,6 +16,7 @@ from stackctl.config.dns_spec import dns_settings
 from stackctl.config.guard_spec import login_guard, site_exposure
 from stackctl.config.settings import (
     ACME_CHALLENGES,
+    ACME_PROFILES,
     KEY_TYPES,
     TLS_PROFILES,
     TLS_SOURCES,
@@ -225,6 +226,7 @@ def tls_settings(section: rule.Section) -> TlsSettings:
         agree_tos=acme_section.take("agree_tos", False, rule.boolean),
         challenge=acme_section.take("challenge", "http-01", rule.choice(*ACME_CHALLENGES)),
         dns=dns_settings(acme_section.section("dns")) if "dns" in acme_section.raw else None,
+        profile=acme_section.take("profile", None, rule.optional(rule.choice(*ACME_PROFILES))),
     )
     acme_section.finish()
     section.finish()

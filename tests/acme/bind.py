@@ -5,7 +5,10 @@ Zones (ns1 = 127.0.0.2, which takes TSIG-signed updates):
 - cname.test       no updates: _acme-challenge.photos.cname.test is a CNAME into delegated.test;
 - delegated.test   updates allowed: the throw-away zone the CNAME points into;
 - lag.test         NS ns1 and ns2; ns2 (127.0.0.3, a view of its own) serves a copy that never
-                   receives updates: the secondary that lags forever.
+                   receives updates: the secondary that lags forever;
+- caa.test         updates allowed; every name is 127.0.0.1. other.caa.test lets only another CA
+                   issue, dnsonly.caa.test lets pebble issue by DNS-01 only, open.caa.test (and
+                   caa.test, test) has no CAA record.
 named binds only to addresses an interface has, so the fixture adds 127.0.0.2 and 127.0.0.3 to `lo`
 (and removes them afterwards); that needs root, as the docker tier does.
 """
@@ -21,6 +24,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from tests.acme.conftest import CAA_IDENTITY
 from tests.helpers import require_tool, wait_until
 
 PRIMARY, LAGGING = "127.0.0.2", "127.0.0.3"
@@ -33,6 +37,15 @@ ZONES = {
     ),
     "delegated.test": ([("ns1", "A", PRIMARY)], True),
     "lag.test": ([("ns1", "A", PRIMARY), ("ns2", "A", LAGGING), ("@", "NS", "ns2.lag.test.")], True),
+    "caa.test": (
+        [
+            ("ns1", "A", PRIMARY),
+            *((name, "A", "127.0.0.1") for name in ("other", "dnsonly", "open")),
+            ("other", "CAA", '0 issue "other-ca.example"'),
+            ("dnsonly", "CAA", f'0 issue "{CAA_IDENTITY}; validationmethods=dns-01"'),
+        ],
+        True,
+    ),
 }
 
 

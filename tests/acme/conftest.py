@@ -1,4 +1,5 @@
-"""ACME tier: Debian's pebble and pebble-challtestsrv on loopback, a real ACME server.
+"""ACME tier: pebble 2.10 from Debian sid (the stackctl-test/pebble image, for ACME profiles), a real ACME
+server on this machine's loopback, and bookworm's pebble-challtestsrv.
 
 challtestsrv is pebble's DNS server and answers 127.0.0.1 for every name; pebble's httpPort is the
 stack's published HTTP port, so its validation requests reach HAProxy, which answers them itself.
@@ -10,7 +11,6 @@ import contextlib
 import datetime as dt
 import ipaddress
 import json
-import os
 import ssl
 import subprocess
 import urllib.request
@@ -26,6 +26,14 @@ from tests.docker.conftest import (
     docker_client,  # noqa: F401 - the acme tier runs stacks too
 )
 from tests.helpers import free_port, require_tool, wait_for_port, wait_until
+
+PEBBLE_IMAGE = "stackctl-test/pebble:2.10"
+# Let's Encrypt's profiles as pebble serves them; tlsserver is left out, to be a profile the CA lacks.
+PROFILES = {
+    "classic": {"description": "The profile you know and love", "validityPeriod": 90 * 86400},
+    "shortlived": {"description": "A short-lived certificate (6 days)", "validityPeriod": 6 * 86400},
+}
+CAA_IDENTITY = "pebble.letsencrypt.org"  # pebble's default caaIdentities
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -45,6 +53,9 @@ class Pebble:
 
     def new_account_requests(self) -> int:
         return self.log.read_text().count("POST /sign-me-up")
+
+    def orders(self) -> int:
+        return self.log.read_text().count("POST /order-plz")
 
     def serve(self, stack: Stack) -> None:
         """Point a stack from make_stack (single-site form) at this pebble for its certificates."""
@@ -105,7 +116,6 @@ def challtestsrv(tmp_path_factory: pytest.TempPathFactory) -> Iterator[int]:
 @contextlib.contextmanager
 def run_pebble(folder: Path, http_port: int, dns: int | str, tls: tuple[Path, Path, Path]) -> Iterator[Pebble]:
     """`dns`: challtestsrv's port on 127.0.0.1, or a DNS server's address:port."""
-    binary = require_tool("pebble")
     listen, management = free_port(), free_port()
     config = {
         "pebble": {
@@ -117,6 +127,7 @@ def run_pebble(folder: Path, http_port: int, dns: int | str, tls: tuple[Path, Pa
             "tlsPort": free_port(),
             "ocspResponderURL": "",
             "externalAccountBindingRequired": False,
+            "profiles": PROFILES,
         }
     }
     folder.mkdir(parents=True, exist_ok=True)
@@ -124,12 +135,16 @@ def run_pebble(folder: Path, http_port: int, dns: int | str, tls: tuple[Path, Pa
     log = folder / "pebble.log"
     # No sleep before validation and no nonce rejection, so runs are repeatable; no reuse of valid
     # authorizations (pebble reuses half by default), so every order is challenged.
-    env = {**os.environ, "PEBBLE_VA_NOSLEEP": "1", "PEBBLE_WFE_NONCEREJECT": "0", "PEBBLE_AUTHZREUSE": "0"}
+    env = {"PEBBLE_VA_NOSLEEP": "1", "PEBBLE_WFE_NONCEREJECT": "0", "PEBBLE_AUTHZREUSE": "0"}
     server = dns if isinstance(dns, str) else f"127.0.0.1:{dns}"
+    name = f"stackctl-pebble-{listen}"
+    folders = sorted({folder, *(path.parent for path in tls)})
+    docker = ["docker", "run", "--rm", f"--name={name}", "--network=host", *(f"--volume={f}:{f}:ro" for f in folders),
+              *(f"--env={key}={value}" for key, value in env.items())]  # fmt: skip
     with open(log, "w") as out:
         proc = subprocess.Popen(
-            [binary, "-config", str(folder / "pebble.json"), "-dnsserver", server],
-            stdout=out, stderr=subprocess.STDOUT, env=env,
+            [*docker, PEBBLE_IMAGE, "-config", str(folder / "pebble.json"), "-dnsserver", server],
+            stdout=out, stderr=subprocess.STDOUT,
         )  # fmt: skip
     try:
         wait_for_port(listen)
@@ -148,5 +163,6 @@ def run_pebble(folder: Path, http_port: int, dns: int | str, tls: tuple[Path, Pa
         wait_until(fetch_root, 10, "pebble's root certificate at /roots/0", every=0.2)
         yield Pebble(f"https://127.0.0.1:{listen}/dir", management, tls[0], root, log)
     finally:
+        subprocess.run(["docker", "rm", "-f", name], capture_output=True, check=False)
         proc.terminate()
         proc.wait(timeout=10)

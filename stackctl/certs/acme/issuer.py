@@ -16,7 +16,10 @@ from josepy.jwa import ES256
 
 from stackctl import __version__
 from stackctl.certs.acme.account import AccountFiles, load_or_create_key, save_account_uri, saved_account_uri
+from stackctl.certs.acme.caa import Applicant, check_caa
 from stackctl.certs.acme.dns.challenge import DnsChallenges
+from stackctl.certs.acme.dns.lookup import make_resolver
+from stackctl.certs.acme.profiles import check_offered
 from stackctl.certs.issued import Issued
 from stackctl.certs.keys import generate_key, key_pem
 from stackctl.certs.store import CertStore
@@ -49,9 +52,11 @@ def _hint(error: messages.Error, name: str, spec: StackSpec) -> str:
 class AcmeClient(Protocol):
     """What stackctl asks of an ACME client: certbot's `ClientV2`, or a test's fake CA."""
 
+    directory: messages.Directory
+
     def new_account(self, new_account: messages.NewRegistration) -> messages.RegistrationResource: ...
 
-    def new_order(self, csr_pem: bytes) -> messages.OrderResource: ...
+    def new_order(self, csr_pem: bytes, profile: str | None = None) -> messages.OrderResource: ...
 
     def answer_challenge(
         self, challb: messages.ChallengeBody, response: challenges.ChallengeResponse
@@ -107,9 +112,9 @@ class AcmeSession:
                 "check that tls.acme.directory is the directory URL of an ACME CA",
             ) from e
         self.registered_now = False
-        self._register()
 
     def _register(self) -> None:
+        """The account, registered on the first order (asking for renewal information needs none)."""
         uri = saved_account_uri(self.files, self.url)
         if uri is None:
             registration = messages.NewRegistration.from_data(
@@ -141,12 +146,25 @@ class AcmeSession:
     def host(self) -> str:
         return urlparse(self.url).netloc
 
+    def _preflight(self) -> None:
+        """What the CA would refuse, refused here first: a profile it does not offer, a name whose CAA
+        records exclude it, this account or this challenge."""
+        acme = self.site.tls.acme
+        check_offered(self.acme.directory, acme.profile, self.host)
+        meta = self.acme.directory.meta
+        identities = tuple(i.lower() for i in (meta.caa_identities or ())) if meta is not None else ()
+        if identities:
+            who = Applicant(identities, saved_account_uri(self.files, self.url), acme.challenge)
+            check_caa(make_resolver(acme.dns.resolver if acme.dns else None), self.site.names, who)
+
     def order(self) -> Issued:
+        self._preflight()
+        self._register()
         key = generate_key(self.site.tls.key_type)
         csr = crypto_util.make_csr(key_pem(key), list(self.site.names))
         try:
             with self._translated(f"obtain a certificate from {self.host}"):
-                order = self.acme.new_order(csr)
+                order = self.acme.new_order(csr, self.site.tls.acme.profile)
                 pending = [a for a in order.authorizations if a.body.status != messages.STATUS_VALID]
                 if self.site.tls.acme.challenge == "dns-01":
                     finished = self._over_dns01(order, pending)
