@@ -188,9 +188,13 @@ class FakeEngine(OneHostForm):
     failing: dict[str, str] = field(default_factory=dict)  # service -> the last error line of what runs in it
     pulls: list[str] = field(default_factory=list)  # what the next ensure_images reports as pulled
     networks: list[NetworkSubnet] = field(default_factory=list)  # the engine's other networks
+    on_networks: dict[tuple[str, str], str] = field(default_factory=dict)  # (network, name) -> its address
 
     def network_subnets(self) -> list[NetworkSubnet]:
         return list(self.networks)
+
+    def address_on_network(self, network: str, name: str) -> str | None:
+        return self.on_networks.get((network, name))
 
     def prepare(
         self, paths: StackPaths, spec: StackSpec, deadline: Deadline, report: Report, progress: PullProgress

@@ -286,14 +286,16 @@ class NativeSite:
 
 @contextlib.contextmanager
 def native_site(
-    workdir: Path, names: list[str], data: dict[str, Any], public: str = "127.0.0.2", image: str | None = None
-) -> Iterator[NativeSite]:
+    workdir: Path, names: list[str], data: dict[str, Any], public: str = "127.0.0.2", image: str | None = None,
+    backend: int | None = None,
+) -> Iterator[NativeSite]:  # fmt: skip
     """stack.yaml's `data` rendered and run natively on free ports, with one certificate for `names`: the
-    single-site form for names[0], or `data`'s sites (every site's app is the one stand-in). `image`: see
-    native_haproxy."""
+    single-site form for names[0], or `data`'s sites (every site's app is the one stand-in, or the app
+    the caller runs on 127.0.0.1:`backend`). `image`: see native_haproxy."""
     from tests.standin import http_standin
 
-    https_port, http_port, stats_port, backend_port = (free_port() for _ in range(4))
+    https_port, http_port, stats_port = (free_port() for _ in range(3))
+    backend_port = backend or free_port()
     ports = {"http": http_port, "https": https_port, "stats": stats_port}
     spec = spec_from_data({"ports": ports, **({} if "sites" in data else {"domain": names[0]}), **data})
     certs, cafile = native_certificates(workdir, names)
@@ -304,7 +306,7 @@ def native_site(
         backend_address=f"127.0.0.1:{backend_port}", stats_password_hash=stats_password_hash("native-site"),
     )  # fmt: skip
     with (
-        http_standin(backend_port),
+        contextlib.nullcontext() if backend else http_standin(backend_port),
         native_haproxy(haproxy_folder_config(spec, layout, workdir), workdir, {}, [], image),
     ):
         wait_for_port(https_port, public)

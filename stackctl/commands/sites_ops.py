@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import argparse
 import json
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from rich.table import Table
@@ -30,7 +31,7 @@ def _describe(site: Site) -> dict[str, Any]:
     elif up.runs_container:
         target = f"{up.image} (port {up.port})"
     else:
-        target = f"http://{up.url_host}:{up.url_port}"
+        target = str(up.url)
     return {
         "domain": site.domain,
         "aliases": list(site.aliases),
@@ -68,10 +69,19 @@ def _new_site(args: argparse.Namespace) -> dict[str, Any]:
     upstream: dict[str, Any] = {}
     if args.network and not args.upstream:
         raise InvalidInput("--network goes with --upstream", "e.g. --upstream http://jellyfin:8096 --network media")
+    if (args.ca_file or args.no_verify) and not (args.upstream or "").startswith("https://"):
+        flag = "--ca-file" if args.ca_file else "--no-verify"
+        raise InvalidInput(
+            f"{flag} goes with an https:// --upstream", "e.g. --upstream https://nas:5001 --ca-file ca.pem"
+        )
     if args.upstream:
         upstream["url"] = args.upstream
         if args.network:
             upstream["network"] = args.network
+        if args.ca_file:  # stack.yaml's relative paths are the stack folder's, so it is written absolute
+            upstream["ca_file"] = str(Path(args.ca_file).absolute())
+        if args.no_verify:
+            upstream["verify"] = False
     elif args.image:
         upstream.update(image=args.image, port=args.port)
     if args.health and not upstream:

@@ -62,6 +62,8 @@ def host_paths(spec: StackSpec) -> list[HostPath]:
                 found.append(HostPath(f"{key}upstream.volumes[{index}]", source, "folder"))
             if up.env_file is not None:
                 found.append(HostPath(f"{key}upstream.env_file", up.env_file, "file"))
+            if up.ca_file is not None:
+                found.append(HostPath(f"{key}upstream.ca_file", up.ca_file, "file"))
         bundle = site.tls.acme.ca_bundle if site.tls.source == "acme" else None
         if bundle is not None and bundle not in bundles:
             bundles.add(bundle)

@@ -29,7 +29,7 @@ from stackctl.config.settings import (
 )
 from stackctl.config.sites import Site, UpstreamSettings, slug_of
 from stackctl.core.errors import SpecError
-from stackctl.core.names import hostname_problem
+from stackctl.core.names import hostname_problem, is_ip
 
 NETWORK_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,127}")
 HEALTH_PATH = re.compile(r"/[A-Za-z0-9._~/?&=%+-]{0,255}")
@@ -82,23 +82,21 @@ def _seconds(path: str, value: Any) -> int:
     return value
 
 
-def _url(path: str, value: Any) -> tuple[str, int]:
+def _url(path: str, value: Any) -> tuple[str, int, bool]:
+    """(host, port, TLS) of an http:// or https:// URL."""
     shown = rule.show(value)
-    example = "such as http://host.docker.internal:8096 or http://jellyfin:8096"
+    example = "such as http://host.docker.internal:8096 or https://nas:5001"
     if not isinstance(value, str) or len(value) > 2048 or any(c.isspace() or not c.isprintable() for c in value):
-        raise SpecError(path, f"must be an http:// URL {example}, got {rule.kind(value)}")
+        raise SpecError(path, f"must be an http:// or https:// URL {example}, got {rule.kind(value)}")
     try:
         url = urlsplit(value)
         port = url.port
     except ValueError:
-        raise SpecError(path, f"must be an http:// URL {example}, got {shown}") from None
-    if url.scheme != "http":
-        raise SpecError(
-            path,
-            f"must start with http:// (HAProxy reaches the service in plain HTTP on the host or network), got {shown}",
-        )
+        raise SpecError(path, f"must be an http:// or https:// URL {example}, got {shown}") from None
+    if url.scheme not in ("http", "https"):
+        raise SpecError(path, f"must start with http:// or https:// (how HAProxy reaches the service), got {shown}")
     if not url.hostname or url.path not in ("", "/") or url.query or url.fragment or url.username:
-        raise SpecError(path, f"must be http://HOST:PORT without a path, user or query, {example}; got {shown}")
+        raise SpecError(path, f"must be {url.scheme}://HOST:PORT without a path, user or query, {example}; got {shown}")
     host = url.hostname.lower()
     try:
         ipaddress.IPv4Address(host)
@@ -106,7 +104,8 @@ def _url(path: str, value: Any) -> tuple[str, int]:
         problem = hostname_problem(host)
         if problem and not host.replace("-", "").replace("_", "").isalnum():
             raise SpecError(path, f"the host {problem}, got {shown}") from None
-    return host, port or 80
+    tls = url.scheme == "https"
+    return host, port or (443 if tls else 80), tls
 
 
 def _network(path: str, value: Any) -> str:
@@ -125,6 +124,9 @@ def _upstream(section: rule.Section) -> UpstreamSettings:
         port=port,
         url_host=url[0] if url else None,
         url_port=url[1] if url else None,
+        url_tls=url[2] if url else False,
+        ca_file=section.take("ca_file", None, rule.optional_host_path),
+        verify=section.take("verify", True, rule.boolean),
         network=section.take("network", None, _network),
         volumes=section.take("volumes", (), _volumes),
         environment=section.take("environment", (), rule.environment),
@@ -145,11 +147,32 @@ def _upstream(section: rule.Section) -> UpstreamSettings:
             section.key_path("port"), "is required with image: (the port the app listens on in its container)"
         )
     if url is not None and (port is not None or settings.volumes or settings.environment or settings.env_file):
-        what = "with url: only network, health and timeouts apply; image, port, volumes and env are for a container"
+        what = (
+            "with url: only network, health, timeouts, ca_file and verify apply; "
+            "image, port, volumes and env are for a container"
+        )
         raise SpecError(section.path, what)
     if settings.network is not None and url is None:
         raise SpecError(section.key_path("network"), "goes with url: (a container this stack runs is on its network)")
+    _check_tls_keys(section, settings)
     return settings
+
+
+def _check_tls_keys(section: rule.Section, up: UpstreamSettings) -> None:
+    """ca_file and verify go with an https:// URL, one or the other; a certificate is checked by name."""
+    for key, given in (("ca_file", up.ca_file is not None), ("verify", "verify" in section.raw)):
+        if given and not up.url_tls:
+            raise SpecError(section.key_path(key), "goes with url: https://... (HAProxy speaks TLS to the service)")
+    if up.ca_file is not None and not up.verify:
+        raise SpecError(
+            section.key_path("verify"), "is false, so ca_file would not be used",
+            "keep ca_file to verify the service's certificate against it, or remove it to take any certificate",
+        )  # fmt: skip
+    if up.url_tls and up.verify and up.url_host is not None and is_ip(up.url_host):
+        raise SpecError(
+            section.key_path("url"), f"names an address ({up.url_host}), so its certificate cannot be checked by name",
+            "use the name its certificate is for (a Docker network alias works), or set verify: false",
+        )  # fmt: skip
 
 
 def _site(section: rule.Section, stack_tls: Any) -> Site:

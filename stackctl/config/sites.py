@@ -25,8 +25,11 @@ class UpstreamSettings:
 
     image: str | None = None
     port: int | None = None
-    url_host: str | None = None  # from `url: http://host:port`
+    url_host: str | None = None  # from `url: http://host:port` or `https://host:port`
     url_port: int | None = None
+    url_tls: bool = False  # https://: HAProxy speaks TLS to it, health checks included
+    ca_file: str | None = None  # https: the CA its certificate is verified against (None: the system's)
+    verify: bool = True  # https: false takes any certificate (no protection against an impostor)
     network: str | None = None  # a Docker network of the user's that HAProxy joins to reach `url`
     volumes: tuple[tuple[str, str, bool], ...] = ()  # (host path, container path, read only)
     environment: tuple[tuple[str, str], ...] = ()
@@ -38,6 +41,12 @@ class UpstreamSettings:
     @property
     def runs_container(self) -> bool:
         return self.image is not None
+
+    @property
+    def url(self) -> str | None:
+        if self.url_host is None:
+            return None
+        return f"{'https' if self.url_tls else 'http'}://{self.url_host}:{self.url_port}"
 
 
 def slug_of(domain: str) -> str:
@@ -89,6 +98,11 @@ class Site:
     def visitors_table(self) -> str:
         """The HAProxy stick table of the sessions redeemed from this site's share links (`shares`)."""
         return f"share-visitors-{self.backend}"
+
+    @property
+    def upstream_ca_name(self) -> str:
+        """The file in HAProxy's folder an HTTPS upstream's certificate is verified against."""
+        return f"upstream-ca-{self.slug}.pem"
 
     @property
     def tables(self) -> tuple[str, ...]:

@@ -45,3 +45,12 @@ def wildcard_covers(pattern: str, name: str) -> bool:
 def uncovered(names: tuple[str, ...] | list[str], patterns: list[str]) -> list[str]:
     """Names that none of `patterns` covers."""
     return [n for n in names if not any(wildcard_covers(p, n) for p in patterns)]
+
+
+def is_ip(host: str) -> bool:
+    """An IPv4 or IPv6 address (not a name)."""
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    return True

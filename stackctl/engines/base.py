@@ -184,6 +184,9 @@ class Engine(Protocol):
     def validate_haproxy_config(self, haproxy: Service, candidate: Path) -> None:
         """`haproxy -c` of the configuration folder `candidate` in the image that will run it."""
 
+    def address_on_network(self, network: str, name: str) -> str | None:
+        """Where this host reaches the container `name` of a user's network, when it can (a bridge)."""
+
     def haproxy_build(self, image: str) -> HaproxyBuild:
         """From `haproxy -vv` in a one-off container: QUIC, QUIC_OPENSSL_COMPAT, the OpenSSL version."""
 

@@ -39,6 +39,7 @@ from stackctl.flows.served_hold import hold_when_served
 from stackctl.flows.site_databases import ensure_site_databases, sites_needing_databases
 from stackctl.flows.subnets import check_subnet_free
 from stackctl.flows.upgrade_log import record_pulls
+from stackctl.flows.upstream_tls import check_https_upstreams
 from stackctl.haproxy.runtime_api import RuntimeApi, socket_path
 from stackctl.health.probe import ProbeResult, probe_until, wait_http_answers
 from stackctl.health.target import probe_sites_at
@@ -122,6 +123,7 @@ def bring_up(
     check_certificate_inputs(paths, spec, store)
     engine = edges.engine(spec)
     check_subnet_free(engine, spec)
+    check_https_upstreams(paths.root, spec, engine, report)
     prepared = engine.prepare(paths, spec, deadline, report, progress)
     record_pulls(engine, paths, prepared.pulled)  # nothing is written in the stack folder before these checks
     refresh_features(engine, paths, spec)  # ports.http3: auto asks the image whether it has QUIC

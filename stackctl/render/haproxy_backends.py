@@ -7,6 +7,7 @@ import ipaddress
 
 from stackctl.config.sites import PHOTOPRISM_TIMEOUTS, Site
 from stackctl.config.spec import StackSpec
+from stackctl.core.names import is_ip
 from stackctl.render.exposure import exposure_rules, visitors_table_section
 from stackctl.render.haproxy_layout import HaproxyLayout
 from stackctl.render.login_guard import guard_table_section, login_guard_rules
@@ -54,17 +55,32 @@ def _server(spec: StackSpec, site: Site, layout: HaproxyLayout) -> str:
     if site.upstream is not None and site.upstream.url_host == HOST_GATEWAY and layout.backend_address is None:
         gateway = next(ipaddress.ip_network(spec.network.subnet).hosts())
         address = f"{gateway}:{site.upstream.url_port}"
-    check = "check inter 2s fall 2 rise 2"
+    check = "check inter 2s fall 2 rise 2" + _upstream_tls(site, layout)
     if site.upstream is not None and not site.upstream.runs_container:
         # An address outside the stack: resolved once by the system (host.docker.internal is in
         # /etc/hosts, not in Docker's DNS), or through Docker's DNS for a name on another network.
-        by_docker_dns = not _is_ip(address.rsplit(":", 1)[0])
+        by_docker_dns = not is_ip(address.rsplit(":", 1)[0])
         resolvers = " resolvers docker" if by_docker_dns and layout.backend_address is None else ""
         return f"    server {site.server} {address} {check}{resolvers} init-addr last,libc,none"
     # The first refused connection takes the server out, instead of two failed checks later.
     return (
         f"    server {site.server} {address} {check} "
         "observe layer4 error-limit 1 on-error mark-down resolvers docker init-addr last,libc,none"
+    )
+
+
+def _upstream_tls(site: Site, layout: HaproxyLayout) -> str:
+    """TLS to an https:// upstream, health checks included (they follow the server's `ssl`): SNI is its
+    host name, and its certificate is checked against that name and the CA file, unless verify: false."""
+    up = site.upstream
+    if up is None or not up.url_tls or up.url_host is None:
+        return ""
+    host = up.url_host
+    names = "" if is_ip(host) else f" sni str({host}) check-sni {host}"
+    if not up.verify:
+        return f" ssl verify none{names}"
+    return (
+        f" ssl verify required ca-file {layout.config_dir.rstrip('/')}/{site.upstream_ca_name}{names} verifyhost {host}"
     )
 
 
@@ -102,14 +118,6 @@ def backend_section(spec: StackSpec, site: Site, layout: HaproxyLayout) -> list[
         *guard_table_section(site),
         *visitors_table_section(site),
     ]
-
-
-def _is_ip(host: str) -> bool:
-    try:
-        ipaddress.ip_address(host)
-    except ValueError:
-        return False
-    return True
 
 
 def _duration(seconds: int) -> str:

@@ -172,6 +172,7 @@ def make_certificate(work: Path, key_type: str) -> Certificate:
 class Processes:
     def __init__(self) -> None:
         self.running: list[subprocess.Popen[bytes]] = []
+        self.containers: list[str] = []  # stopped by name: stopping the docker client leaves them running
 
     def start(self, argv: list[str], ports: list[int], env: dict[str, str] | None = None) -> None:
         proc = subprocess.Popen(
@@ -186,6 +187,8 @@ class Processes:
                 raise RuntimeError(f"{argv[0]} did not start listening on {port}") from None
 
     def stop(self) -> None:
+        for name in self.containers:
+            subprocess.run(["docker", "rm", "-f", name], capture_output=True, check=False)
         for proc in self.running:
             proc.terminate()
         for proc in self.running:
@@ -201,11 +204,26 @@ def _nginx(procs: Processes, work: Path, role: str, body: str, ports: list[int])
     procs.start([shutil.which("nginx") or "/usr/sbin/nginx", "-c", str(conf), "-g", "daemon off;"], ports)
 
 
-def _haproxy(procs: Processes, work: Path, role: str, text: str, ports: list[int]) -> None:
+# HAProxy 3.2 (the default image's version): the test image's binary, on this machine's network and
+# pinned to the proxy's CPU as the native processes are.
+HAPROXY_32_IMAGE = "stackctl-test/haproxy:3.2"
+
+
+def _haproxy(procs: Processes, work: Path, role: str, text: str, ports: list[int], image: str | None = None) -> None:
     cfg = work / f"haproxy-{role}.cfg"
     cfg.write_text(text)
-    binary = shutil.which("haproxy") or "/usr/sbin/haproxy"
-    procs.start([binary, "-W", "-db", "-f", str(cfg)], ports, {"STATS_PASSWORD": "bench"})
+    if image is None:
+        binary = shutil.which("haproxy") or "/usr/sbin/haproxy"
+        procs.start([binary, "-W", "-db", "-f", str(cfg)], ports, {"STATS_PASSWORD": "bench"})
+        return
+    name = f"stackctl-bench-{role}"
+    subprocess.run(["docker", "rm", "-f", name], capture_output=True, check=False)
+    procs.start(
+        ["docker", "run", "--rm", f"--name={name}", "--network=host", "--user=0", f"--cpuset-cpus={PROXY_CPUS}",
+         f"--volume={work}:{work}", "--env=STATS_PASSWORD=bench", image, "haproxy", "-W", "-db", "-f", str(cfg)],
+        ports,
+    )  # fmt: skip
+    procs.containers.append(name)
 
 
 def many_sites_certs(work: Path, certs: Path, count: int) -> Path:
@@ -248,7 +266,7 @@ def proxies(work: Path) -> Iterator[tuple[list[Endpoint], dict[str, Endpoint]]]:
     # nginx workers run as an unprivileged user: they must be able to read the 1 MB file.
     for path in (work, work / "www", work / "www" / "1mb"):
         os.chmod(path, 0o755)
-    backend, direct, seed, ours, nginx, caddy, ours_rsa, ours_50 = (free_port() for _ in range(8))
+    backend, direct, seed, ours, nginx, caddy, ours_rsa, ours_50, ours_32 = (free_port() for _ in range(9))
     tls = TLS_NGINX.format(cert=ecdsa.cert, key=ecdsa.key)
     try:
         _nginx(procs, work, "backend", BACKEND.format(port=backend, small=SMALL_BODY, work=work), [backend])
@@ -260,6 +278,8 @@ def proxies(work: Path) -> Iterator[tuple[list[Endpoint], dict[str, Endpoint]]]:
         _haproxy(
             procs, work, "stackctl-rsa", stackctl_config(work, "rsa", ours_rsa, backend, rsa.bundle_dir), [ours_rsa]
         )
+        config_32 = stackctl_config(work, "stackctl-3.2", ours_32, backend, ecdsa.bundle_dir)
+        _haproxy(procs, work, "stackctl-3.2", config_32, [ours_32], HAPROXY_32_IMAGE)
         fifty = many_sites_certs(work, ecdsa.bundle_dir, 50)
         _haproxy(procs, work, "stackctl-50", stackctl_config(work, "fifty", ours_50, backend, fifty, 50), [ours_50])
         _nginx(
@@ -278,7 +298,8 @@ def proxies(work: Path) -> Iterator[tuple[list[Endpoint], dict[str, Endpoint]]]:
         )
         time.sleep(3)  # HAProxy's first health checks mark the backend UP
         rows = [Endpoint("direct", direct), Endpoint("seed", seed), Endpoint("stackctl", ours),
-                Endpoint("stackctl-50", ours_50), Endpoint("nginx", nginx), Endpoint("caddy", caddy)]  # fmt: skip
+                Endpoint("stackctl-50", ours_50), Endpoint("stackctl-3.2", ours_32), Endpoint("nginx", nginx),
+                Endpoint("caddy", caddy)]  # fmt: skip
         yield rows, {"ecdsa-p256": Endpoint("stackctl", ours), "rsa-2048": Endpoint("stackctl", ours_rsa)}
     finally:
         procs.stop()

@@ -29,6 +29,8 @@ from tests.bench.sites import targets as sites_targets
 
 ROOT = Path(__file__).resolve().parents[2]
 REPETITIONS = int(os.environ.get("BENCH_REPETITIONS", "3"))
+# The proxy rows, in the order the tables show them; stackctl-3.2 is stackctl's config on HAProxy 3.2.
+PROXY_CONFIGS = ["direct", "seed", "stackctl", "stackctl-50", "stackctl-3.2", "nginx", "caddy"]
 MODES: dict[str, dict[str, Any]] = {
     "h2": {"path": "/small", "requests": 20000, "clients": 16, "streams": 10},
     "h1": {"path": "/small", "requests": 20000, "clients": 16, "h1": True},
@@ -214,7 +216,7 @@ def _version(argv: list[str]) -> str:
 
 
 def markdown_tables(result: dict[str, Any]) -> str:
-    configs = ["direct", "seed", "stackctl", "stackctl-50", "nginx", "caddy"]
+    configs = PROXY_CONFIGS
     lines = ["| mode | " + " | ".join(configs) + " | stackctl/seed | stackctl/nginx | stackctl/caddy |",
              "|---|" + "---:|" * (len(configs) + 3)]  # fmt: skip
     for mode in MODES:
@@ -242,7 +244,7 @@ def markdown_tables(result: dict[str, Any]) -> str:
 def print_tables(console: Console, result: dict[str, Any]) -> None:
     table = Table(title="Proxy rows (median requests/s [min-max]; p50/p99 ms)")
     table.add_column("mode")
-    configs = ["direct", "seed", "stackctl", "stackctl-50", "nginx", "caddy"]
+    configs = PROXY_CONFIGS
     for config in configs:
         table.add_column(config, justify="right")
     for mode in MODES:

@@ -1,11 +1,13 @@
 #!/usr/bin/env python3
 """A small HTTP app for the docker tier: the "upstream" of a site (standing in for Jellyfin, a NAS UI, ...).
 GET /health answers ok; every other request answers JSON naming the app (UPSTREAM_NAME), the path and
-the forwarded headers, so a test can tell which app answered and what HAProxy sent it."""
+the forwarded headers, so a test can tell which app answered and what HAProxy sent it. With
+UPSTREAM_TLS_CERT and UPSTREAM_TLS_KEY (PEM files) it serves HTTPS only, and names the SNI it got."""
 
 import json
 import os
 import signal
+import ssl
 import sys
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -32,7 +34,8 @@ class Handler(BaseHTTPRequestHandler):
             self._answer(200, b"ok\n", "text/plain")
             return
         forwarded = {k: v for k, v in self.headers.items() if k.lower().startswith("x-forwarded") or k == "Host"}
-        self._answer(200, {"upstream": NAME, "path": self.path, "headers": forwarded})
+        sni = getattr(self.connection, "sni", None)
+        self._answer(200, {"upstream": NAME, "path": self.path, "headers": forwarded, "sni": sni})
 
     def do_POST(self):
         length = int(self.headers.get("Content-Length", "0"))
@@ -47,4 +50,10 @@ class Handler(BaseHTTPRequestHandler):
 
 if __name__ == "__main__":
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))  # as PID 1 nothing else would stop it
-    ThreadingHTTPServer(("0.0.0.0", PORT), Handler).serve_forever()
+    server = ThreadingHTTPServer(("0.0.0.0", PORT), Handler)
+    if os.environ.get("UPSTREAM_TLS_CERT"):
+        ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        ctx.load_cert_chain(os.environ["UPSTREAM_TLS_CERT"], os.environ["UPSTREAM_TLS_KEY"])
+        ctx.sni_callback = lambda sock, name, _ctx: setattr(sock, "sni", name)
+        server.socket = ctx.wrap_socket(server.socket, server_side=True, do_handshake_on_connect=False)
+    server.serve_forever()

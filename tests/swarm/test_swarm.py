@@ -22,6 +22,7 @@ import yaml
 
 from stackctl.certs.localca import DEFAULT_CERT_NAME
 from stackctl.health.h3 import h3_get
+from tests.certfactory import make_cert
 from tests.crash import crash
 from tests.default_cert import answer_without_a_known_name, names_of, served_certificate
 from tests.docker.conftest import UPSTREAM_IMAGE
@@ -406,6 +407,41 @@ def test_an_upstream_on_an_overlay_network_of_the_users_is_reached_by_name(runni
         for network in (overlay, bridge):
             with contextlib.suppress(docker.errors.APIError):
                 network.remove()
+
+
+def test_an_https_upstream_on_an_overlay_network_is_verified_against_its_ca_file(
+    running: SwarmStack, tmp_path: Path
+) -> None:
+    """Its CA file reaches HAProxy as a Swarm config; this host does not reach the overlay, so `up` says
+    the certificate is left to HAProxy's check, which passes (the site answers, with the name as SNI)."""
+    client, app = running.client, f"{running.name}-secure"
+    ca = make_cert("swarm upstream CA", ca=True)
+    leaf = make_cert(app, ca, [app])
+    for name, data in (("ca.pem", ca.cert_pem), ("app.pem", leaf.cert_pem), ("app.key", leaf.key_pem())):
+        (tmp_path / name).write_bytes(data)
+        (tmp_path / name).chmod(0o644)
+    overlay = client.networks.create(f"{running.name}-tls", driver="overlay", attachable=True)
+    container = client.containers.run(
+        UPSTREAM_IMAGE, name=app, network=overlay.name, detach=True,
+        volumes={str(tmp_path): {"bind": "/tls", "mode": "ro"}},
+        environment={"UPSTREAM_PORT": "8443", "UPSTREAM_TLS_CERT": "/tls/app.pem", "UPSTREAM_TLS_KEY": "/tls/app.key"},
+    )  # fmt: skip
+    try:
+        code, _, err = running.cli("sites", "add", "secure.example.com", "--upstream", f"https://{app}:8443",
+                                   "--network", overlay.name, "--health", "/health",
+                                   "--ca-file", str(tmp_path / "ca.pem"))  # fmt: skip
+        assert code == 0, err
+        code, out, err = running.cli("up", "--timeout", "180")
+        assert code == 0, err + out
+        assert f"https://{app}:8443 cannot be reached from this host" in out, out
+        status, body = https_json(running.https, "secure.example.com", running.ca, "GET", "/anything")
+        assert status == 200 and body.get("sni") == app, body
+    finally:
+        running.cli("sites", "rm", "secure.example.com")
+        running.cli("up", "--timeout", "180")
+        container.remove(force=True)
+        with contextlib.suppress(docker.errors.APIError):
+            overlay.remove()
 
 
 ARCHIVE: dict[str, Any] = {}  # what the backup test leaves for the restore test

@@ -13,6 +13,7 @@ from stackctl.config.secrets import read_env_file
 from stackctl.config.settings import ENGINE_CAPABILITIES, Capabilities, PullPolicy
 from stackctl.config.spec import StackSpec
 from stackctl.config.subnets import NetworkSubnet
+from stackctl.config.upstream_ca import upstream_ca_files
 from stackctl.core.clock import Deadline
 from stackctl.engines.base import (
     ApplyResult,
@@ -49,7 +50,8 @@ class OneHostForm:
     def render_files(self, paths: StackPaths, spec: StackSpec, acme_thumbprint: str | None) -> dict[str, str]:
         stats = paths.secrets / "haproxy.env"
         password = read_env_file(stats).get("STATS_PASSWORD") if stats.exists() else None
-        return render_stack(spec, acme_thumbprint, edge_features(paths, spec), password)
+        cas = upstream_ca_files(paths.root, spec)
+        return render_stack(spec, acme_thumbprint, edge_features(paths, spec), password, cas)
 
 
 class DockerEngine(OneHostForm):
@@ -147,6 +149,9 @@ class DockerEngine(OneHostForm):
 
     def validate_haproxy_config(self, haproxy: Service, candidate: Path) -> None:
         preflight.validate_haproxy_config(self.client, haproxy, candidate)
+
+    def address_on_network(self, network: str, name: str) -> str | None:
+        return preflight.address_on_network(self.client, network, name)
 
     def apply(
         self, paths: StackPaths, spec: StackSpec, services: list[Service], files: dict[str, str],

@@ -156,3 +156,27 @@ def network_subnets(client: docker.DockerClient) -> list[NetworkSubnet]:
             if pool.get("Subnet"):
                 found.append(NetworkSubnet(str(network.name), stack, str(pool["Subnet"])))
     return found
+
+
+def address_on_network(client: docker.DockerClient, network: str, name: str) -> str | None:
+    """The IPv4 address this host reaches the container called `name` (or with that alias) at on the
+    bridge network `network`; None when there is none (an overlay network is not routed to this host)."""
+    with docker_call(f"inspect the Docker network {network}"):
+        try:
+            found = client.networks.get(network)
+        except docker.errors.NotFound:
+            return None
+    if found.attrs.get("Driver") != "bridge":
+        return None
+    for container_id, entry in (found.attrs.get("Containers") or {}).items():
+        with docker_call("inspect a container on the upstream's network"):
+            try:
+                container = client.containers.get(container_id)
+            except docker.errors.NotFound:
+                continue
+        settings = (container.attrs.get("NetworkSettings") or {}).get("Networks", {}).get(network) or {}
+        names = {container.name, *(settings.get("Aliases") or ()), *(settings.get("DNSNames") or ())}
+        address = str(entry.get("IPv4Address") or "").split("/")[0]
+        if name in names and address:
+            return address
+    return None

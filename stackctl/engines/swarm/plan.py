@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from stackctl.config.layout import StackPaths
 from stackctl.config.secrets import read_secrets
 from stackctl.config.spec import StackSpec
+from stackctl.config.upstream_ca import upstream_ca_files
 from stackctl.engines.features import edge_features
 from stackctl.engines.swarm.objects import SwarmObject
 from stackctl.engines.swarm.secrets import secret_digests, secret_values
@@ -26,7 +27,8 @@ class SwarmPlan:
 def rendered_for_swarm(paths: StackPaths, spec: StackSpec, acme_thumbprint: str | None) -> dict[str, str]:
     """The generated files; compose.yaml names each secret by a digest of its value."""
     digests = secret_digests(spec, secret_values(paths.root, spec))
-    return render_swarm_stack(spec, acme_thumbprint, digests, edge_features(paths, spec))
+    features, cas = edge_features(paths, spec), upstream_ca_files(paths.root, spec)
+    return render_swarm_stack(spec, acme_thumbprint, digests, features, cas)
 
 
 def swarm_plan(paths: StackPaths, spec: StackSpec, files: dict[str, str]) -> SwarmPlan:
