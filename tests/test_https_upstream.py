@@ -4,6 +4,8 @@ and on a Swarm, and the check before `up` changes anything (against the upstream
 
 from __future__ import annotations
 
+import os
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -115,3 +117,26 @@ def test_keys_that_do_not_go_together_are_refused_naming_the_key(
     result = run_cli("--dir", str(root), "render")
     assert result.code == 2 and f"sites[1].{key}" in result.err and said in result.err, result.err
     assert len(result.err.strip().splitlines()) == 1
+
+
+@pytest.mark.parametrize(
+    ("make", "said"),
+    [
+        (lambda path: None, "does not exist — fix the path, or create the file"),
+        (lambda path: os.mkfifo(path), "is not a file — fix the path"),
+        (
+            lambda path: path.write_text("not a certificate\n"),
+            "holds no PEM certificate — give the CA certificate (PEM) that signed the service's certificate",
+        ),
+    ],
+)
+def test_a_ca_file_that_is_missing_a_fifo_or_no_certificate_is_refused_and_nothing_is_written(
+    tmp_path: Path, make: Callable[[Path], object], said: str
+) -> None:
+    ca_file = tmp_path / "ca.pem"
+    make(ca_file)
+    root = _stack(tmp_path / "stack", 8443, f", ca_file: {ca_file}")
+    before = hash_tree(root)
+    result = run_cli("--dir", str(root), "render")
+    assert result.code == 2 and hash_tree(root) == before
+    assert result.err == f"error: stack.yaml: sites[1].upstream.ca_file: {ca_file} {said}\n", result.err
