@@ -24,8 +24,8 @@ Feature list : -51DEGREES +ACCEPT4 +BACKTRACE -QUIC +OPENSSL +SLZ
 Built with OpenSSL version : OpenSSL 3.0.22 25 Aug 2026
 Running on OpenSSL version : OpenSSL 3.0.19 27 Jan 2026
 """
-DEBIAN_13 = """HAProxy version 3.0.11-1+deb13u1 2026/06/12 - https://haproxy.org/
-Feature list : +ACCEPT4 -QUIC +QUIC_OPENSSL_COMPAT +OPENSSL
+DEBIAN_13 = """HAProxy version 3.0.11-1+deb13u4 2026/10/15 - https://haproxy.org/
+Feature list : +ACCEPT4 +OPENSSL +QUIC +QUIC_OPENSSL_COMPAT
 Built with OpenSSL version : OpenSSL 3.5.7 9 Jun 2026
 Running on OpenSSL version : OpenSSL 3.5.9 29 Sep 2026
 """
@@ -43,7 +43,7 @@ CLASSIC = "curves X25519:prime256v1:secp384r1"
 def test_the_openssl_version_is_read_from_haproxy_vv() -> None:
     old, mid, new = parse_haproxy_vv(DEBIAN_12), parse_haproxy_vv(DEBIAN_13), parse_haproxy_vv(DEBIAN_SID)
     assert (old.openssl, old.quic, old.hybrid_groups) == ((3, 0, 19), False, False)
-    assert (mid.openssl, mid.quic, mid.quic_openssl_compat, mid.hybrid_groups) == ((3, 5, 9), False, True, True)
+    assert (mid.openssl, mid.quic, mid.quic_openssl_compat, mid.hybrid_groups) == ((3, 5, 9), True, True, True)
     assert (new.openssl, new.quic, new.quic_openssl_compat, new.hybrid_groups) == ((3, 6, 5), True, False, True)
     assert parse_haproxy_vv(DEBIAN_SID.replace("OpenSSL 3.6.5", "AWS-LC 1.60.0")).openssl is None
     assert parse_haproxy_vv("HAProxy version 3.2\n").openssl is None  # it does not say: no hybrid group

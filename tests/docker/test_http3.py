@@ -1,4 +1,4 @@
-"""HTTP/3 with `ports.http3: auto`: on the Debian 13 HAProxy image (3.0, built with QUIC) the stack
+"""HTTP/3 with `ports.http3: auto`: on the default test image (Debian sid's 3.2, built with QUIC) the stack
 answers h3 with aioquic as the client, announces it with Alt-Svc on h1 and h2, and a hot certificate
 swap reaches the QUIC listener; on the Debian 12 image (2.6, no QUIC) nothing about it is rendered."""
 
