@@ -5,10 +5,12 @@ line and exit 2."""
 
 from __future__ import annotations
 
+import gzip
 import os
 import random
 import shutil
 import stat
+import zlib
 from pathlib import Path
 
 import pytest
@@ -95,6 +97,13 @@ def test_no_restored_file_is_setuid_setgid_or_world_writable(plain: tuple[Path, 
     assert stat.S_IMODE((tmp_path / "new/storage/sidecar/2024/beach.yml").stat().st_mode) == 0o775
 
 
+def _same_tar(gzipped: bytes, original: bytes) -> bool:
+    try:
+        return gzip.decompress(gzipped) == gzip.decompress(original)
+    except (OSError, EOFError, zlib.error):
+        return False
+
+
 @pytest.mark.parametrize("sealed", [False, True], ids=["plain", "encrypted"])
 def test_every_damaged_archive_is_one_line_and_exit_2(tmp_path: Path, sealed: bool) -> None:
     root = _stack(tmp_path / "stack")
@@ -112,6 +121,11 @@ def test_every_damaged_archive_is_one_line_and_exit_2(tmp_path: Path, sealed: bo
     for case in cases:
         damaged.write_bytes(case)
         code, out, err = _restore(damaged, target, *(["--passphrase-file", str(secret)] if sealed else []))
+        if not sealed and code == 0 and _same_tar(case, data):
+            # Some bits of a plain archive's gzip stream no checksum covers and nothing reads back (the
+            # header's time and OS bytes, the last byte's padding): flipped, the same files come back.
+            shutil.rmtree(target)
+            continue
         assert code == 2 and len(err.strip().splitlines()) == 1, (len(case), err)
         assert err.startswith("error: ") and "unexpected failure" not in err and "Traceback" not in err + out
         assert not target.exists(), "nothing may be written"
