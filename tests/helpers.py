@@ -229,17 +229,20 @@ def _remove_container(name: str) -> None:
 
 @contextlib.contextmanager
 def native_haproxy(
-    cfg_text: str, workdir: Path, env: dict[str, str], wait_ports: list[int], image: str | None = None
-) -> Iterator[None]:
+    cfg_text: str, workdir: Path, env: dict[str, str], wait_ports: list[int], image: str | None = None,
+    log: Path | None = None,
+) -> Iterator[None]:  # fmt: skip
     """Run the real haproxy on a config in the foreground, on this machine's loopback; stop it afterwards.
-    `image`: the binary of that test image (HAProxy 3.0 or 3.2) instead of Debian's own."""
+    `image`: the binary of that test image (HAProxy 3.0 or 3.2) instead of Debian's own. `log`: where
+    its stdout (the access log) goes."""
     command, remove = haproxy_command(image, workdir, env)
     cfg = workdir / "haproxy.cfg"
     cfg.write_text(cfg_text)
+    sink = log.open("wb") if log is not None else None
     proc = subprocess.Popen(
         [*command, "-W", "-db", "-f", str(cfg)],
         env={**os.environ, **env},
-        stdout=subprocess.DEVNULL,
+        stdout=sink if sink is not None else subprocess.DEVNULL,
         stderr=subprocess.PIPE,
     )
     try:
@@ -258,6 +261,8 @@ def native_haproxy(
         if proc.poll() is None:
             proc.kill()
             proc.wait()
+        if sink is not None:
+            sink.close()
 
 
 def native_certificates(workdir: Path, names: list[str]) -> tuple[Path, Path]:
@@ -282,16 +287,17 @@ class NativeSite:
     https: int
     cafile: Path
     sock: Path
+    http: int
 
 
 @contextlib.contextmanager
 def native_site(
     workdir: Path, names: list[str], data: dict[str, Any], public: str = "127.0.0.2", image: str | None = None,
-    backend: int | None = None,
+    backend: int | None = None, log: Path | None = None,
 ) -> Iterator[NativeSite]:  # fmt: skip
     """stack.yaml's `data` rendered and run natively on free ports, with one certificate for `names`: the
     single-site form for names[0], or `data`'s sites (every site's app is the one stand-in, or the app
-    the caller runs on 127.0.0.1:`backend`). `image`: see native_haproxy."""
+    the caller runs on 127.0.0.1:`backend`). `image`, `log`: see native_haproxy."""
     from tests.standin import http_standin
 
     https_port, http_port, stats_port = (free_port() for _ in range(3))
@@ -307,10 +313,10 @@ def native_site(
     )  # fmt: skip
     with (
         contextlib.nullcontext() if backend else http_standin(backend_port),
-        native_haproxy(haproxy_folder_config(spec, layout, workdir), workdir, {}, [], image),
+        native_haproxy(haproxy_folder_config(spec, layout, workdir), workdir, {}, [], image, log),
     ):
         wait_for_port(https_port, public)
-        yield NativeSite(spec, public, https_port, cafile, sock)
+        yield NativeSite(spec, public, https_port, cafile, sock, http_port)
 
 
 SINGLE_SITE_TEMPLATE = Path(__file__).parent / "data" / "single-site-stack.yaml.in"

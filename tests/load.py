@@ -85,7 +85,9 @@ _HTTPLOG = re.compile(r"\s(\d{3}|-1)\s\d+\s\S+\s\S+\s(\S{4})\s.*\"GET (\S+)")
 
 
 def haproxy_log_problems(container: Any, since: int) -> list[str]:
-    """Lines of HAProxy's own log since `since` (epoch s) for a 5xx or an aborted request."""
+    """Lines of HAProxy's own log since `since` (epoch s) for a 5xx or an aborted request. Under the
+    default `log: errors` an answer under 400 is not logged, so an abort in the middle of one shows
+    only to the client: the callers' load counts those."""
     text = container.logs(since=since, stdout=True, stderr=True).decode(errors="replace")
     problems = []
     for line in text.splitlines():

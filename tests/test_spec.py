@@ -23,7 +23,7 @@ def test_domain_alone_is_a_complete_spec() -> None:
     )
     assert site.tls.source == "local-ca" and site.tls.key_type == "ecdsa-p256"
     assert spec.images.haproxy == "haproxy:3.2"
-    assert spec.pull == "missing" and spec.database.kind == "mariadb"
+    assert spec.pull == "missing" and spec.database.kind == "mariadb" and spec.log == "errors"
     assert spec.site_url(site) == "https://photos.example.com/"
 
 
@@ -79,6 +79,8 @@ BAD_SPECS = [
     ),
     ("domain: photos.example.com\ntls: {acme: {profile: 6}}\n", "tls.acme.profile", "must be one of classic"),
     ("domain: photos.example.com\npull: sometimes\n", "pull", "must be one of always, missing, never"),
+    ("domain: photos.example.com\nlog: Full\n", "log", "must be one of errors, full"),
+    ("domain: photos.example.com\nlog: true\n", "log", "must be one of errors, full"),
     (
         "domain: photos.example.com\ndatabase: {kind: postgres}\n",
         "database.kind",

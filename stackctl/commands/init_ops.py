@@ -52,6 +52,7 @@ images:
   mariadb: "mariadb:11"
 
 pull: missing                    # always | missing | never
+log: errors                      # errors: HAProxy logs what did not end well | full: every request
 
 database:
   kind: mariadb                  # mariadb | sqlite; each PhotoPrism site gets a database of its own

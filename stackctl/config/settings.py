@@ -25,6 +25,8 @@ AcmeChallenge = Literal["http-01", "dns-01"]
 AcmeProfile = Literal["classic", "tlsserver", "shortlived"]
 KeyType = Literal["ecdsa-p256", "ecdsa-p384", "rsa-2048", "rsa-4096"]
 PullPolicy = Literal["always", "missing", "never"]
+# HAProxy's access log: "errors" (what did not end well) or "full" (every request).
+LogMode = Literal["errors", "full"]
 DatabaseKind = Literal["mariadb", "sqlite"]
 Http3Setting = Tristate  # ports.http3: auto | true | false
 
@@ -35,6 +37,7 @@ ACME_CHALLENGES: Final[tuple[AcmeChallenge, ...]] = ("http-01", "dns-01")
 ACME_PROFILES: Final[tuple[AcmeProfile, ...]] = ("classic", "tlsserver", "shortlived")
 KEY_TYPES: Final[tuple[KeyType, ...]] = ("ecdsa-p256", "ecdsa-p384", "rsa-2048", "rsa-4096")
 PULL_POLICIES: Final[tuple[PullPolicy, ...]] = ("always", "missing", "never")
+LOG_MODES: Final[tuple[LogMode, ...]] = ("errors", "full")
 DATABASE_KINDS: Final[tuple[DatabaseKind, ...]] = ("mariadb", "sqlite")
 
 

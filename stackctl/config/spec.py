@@ -14,12 +14,14 @@ from stackctl.config.settings import (
     ENGINE_CAPABILITIES,
     ENGINES,
     HAPROXY_LTS_IMAGE,
+    LOG_MODES,
     PULL_POLICIES,
     BackupSettings,
     Capabilities,
     DatabaseSettings,
     EngineKind,
     Images,
+    LogMode,
     NetworkSettings,
     PhotoprismSettings,
     Ports,
@@ -51,6 +53,7 @@ class StackSpec:
     notify: NotifySettings | None = None  # where scheduled jobs report what needs a person
     limits: RequestLimits = field(default_factory=RequestLimits)  # request time and body size, by path
     tls_profile: TlsProfile = "intermediate"  # the top-level tls.profile: one TLS listener serves every site
+    log: LogMode = "errors"  # HAProxy's access log: what did not end well, or every request
 
     @property
     def legacy(self) -> bool:
@@ -137,6 +140,7 @@ def spec_from_data(data: Any) -> StackSpec:
             notify=wide.notify,
             limits=wide.limits,
             tls_profile=tls_profile,
+            log=wide.log,
         )
     )
 
@@ -151,6 +155,7 @@ class _StackWide:
     backup: BackupSettings | None
     notify: NotifySettings | None
     limits: RequestLimits
+    log: LogMode
 
 
 def _backup(section: rule.Section) -> BackupSettings | None:
@@ -193,7 +198,8 @@ def _stack_wide(top: rule.Section, name: str) -> _StackWide:
     engine: EngineKind = top.take("engine", "docker", rule.choice(*ENGINES))
     backup, notify = _backup(top.section("backup")), notify_settings(top.section("notify"))
     limits = request_limits(top.section("limits"))
-    return _StackWide(images, pull, database, network, engine, backup, notify, limits)
+    log: LogMode = top.take("log", "errors", rule.choice(*LOG_MODES))
+    return _StackWide(images, pull, database, network, engine, backup, notify, limits, log)
 
 
 def _sites_form(top: rule.Section) -> StackSpec:
@@ -223,6 +229,7 @@ def _sites_form(top: rule.Section) -> StackSpec:
             notify=wide.notify,
             limits=wide.limits,
             tls_profile=tls_profile,
+            log=wide.log,
         )
     )
 

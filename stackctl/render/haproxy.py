@@ -229,6 +229,7 @@ def _http_frontend(spec: StackSpec, layout: HaproxyLayout, acme_thumbprint: str 
         "    option httplog",
         *_site_lookup(spec, layout),
         "    acl is_acme_challenge path_beg /.well-known/acme-challenge/",
+        *_quiet_redirects(spec),
         *_acme_rules(acme_thumbprint),
         f'    http-request redirect location "{_redirect_target(spec)}" code 301 if known_host',
         '    http-request return status 404 content-type text/plain string "unknown host" if !known_host',
@@ -247,6 +248,7 @@ def _https_frontend(spec: StackSpec, layout: HaproxyLayout, curves: str) -> list
         f"    bind unix@{layout.doctor_socket_path} mode 660 accept-proxy ssl {_certificates(layout)} "
         f"alpn h2,http/1.1 curves {curves}",
         "    option httplog",
+        *_quiet_answers(spec),
         "    option forwardfor",
         # Only this proxy's view of the client counts; a client-supplied value would be spoofable.
         "    http-request del-header X-Forwarded-For",
@@ -260,6 +262,25 @@ def _https_frontend(spec: StackSpec, layout: HaproxyLayout, curves: str) -> list
         "    use_backend %[var(txn.site)]",
         "",
     ]
+
+
+def _quiet_answers(spec: StackSpec) -> list[str]:
+    """log: errors. The access log line costs HAProxy more CPU per keep-alive request than any rule
+    here (docs/performance.md). http-response rules see only the app's answers, so HAProxy's own (403,
+    404, 408, 413, 429, 503) are always logged, and so is a request that never got an answer."""
+    if spec.log == "full":
+        return []
+    return [
+        "    # log: errors. An answer of 400 or more, a timeout and an abort before the answer are logged;",
+        "    # the app's answers under 400 are not (log: full logs every request).",
+        "    http-response set-log-level silent if { status lt 400 }",
+    ]
+
+
+def _quiet_redirects(spec: StackSpec) -> list[str]:
+    if spec.log == "full":
+        return []
+    return ["    http-request set-log-level silent if known_host !is_acme_challenge  # the redirect to https"]
 
 
 def _certificates(layout: HaproxyLayout) -> str:
