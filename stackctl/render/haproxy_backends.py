@@ -100,8 +100,10 @@ def backend_section(spec: StackSpec, site: Site, layout: HaproxyLayout) -> list[
     return [
         f"backend {site.backend}",
         *names,
-        # A request caught by a stopping container is retried, and what is left is the maintenance page.
-        "    retry-on conn-failure empty-response",
+        # A refused connection is retried, and what is left is the maintenance answer. A request the app
+        # took and then dropped (a crash) is not: the app may have acted on it. It gets the maintenance
+        # answer too (HAProxy's 502, below). Retrying it would also copy every request (docs/performance.md).
+        "    retry-on conn-failure",
         # On the stack network a live app accepts in well under a millisecond; a stopped one
         # does not answer at all, and each request would wait out the whole connect timeout.
         "    timeout connect 2s",
@@ -110,8 +112,11 @@ def backend_section(spec: StackSpec, site: Site, layout: HaproxyLayout) -> list[
         *path_limit_rules(site, spec.limits),
         *login_guard_rules(site),
         *_maintenance_rules(site, layout),
-        f'    http-error status 503 content-type "text/html; charset=utf-8" '
-        f"file {layout.config_dir.rstrip('/')}/{html_page}",
+        *(
+            f'    http-error status {status} content-type "text/html; charset=utf-8" '
+            f"file {layout.config_dir.rstrip('/')}/{html_page}"
+            for status in (502, 503)
+        ),
         *_health_check(site),
         _server(spec, site, layout),
         "",
