@@ -18,6 +18,7 @@ class CommandRow:
     command: str
     median_s: float
     peak_rss_mb: float
+    runs_s: tuple[float, ...]  # each run's wall time, in order
 
 
 def timed(argv: list[str], cwd: Path | None = None) -> tuple[float, float, float, int, str]:
@@ -53,7 +54,8 @@ def measure(demo: Path, runs: int = 5) -> list[CommandRow]:
                 raise RuntimeError(f"{name} failed with exit code {code}")
             walls.append(wall)
             peaks.append(rss)
-        rows.append(CommandRow(name, round(statistics.median(walls), 3), round(max(peaks), 1)))
+        rows.append(CommandRow(name, round(statistics.median(walls), 3), round(max(peaks), 1),
+                               tuple(round(w, 3) for w in walls)))  # fmt: skip
     return rows
 
 

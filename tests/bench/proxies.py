@@ -16,6 +16,7 @@ from pathlib import Path
 from stackctl.config.spec import spec_from_data
 from stackctl.render.haproxy import DEFAULT_CERT_FILE, HaproxyLayout
 from tests.bench.h2load import PROXY_CPUS, pinned
+from tests.docker.conftest import DEBIAN_13_HAPROXY, TEST_IMAGES
 from tests.helpers import free_port, haproxy_folder_config, self_signed_bundle, wait_for_port, write_default_bundle
 
 NAME = "bench.example.com"
@@ -204,9 +205,9 @@ def _nginx(procs: Processes, work: Path, role: str, body: str, ports: list[int])
     procs.start([shutil.which("nginx") or "/usr/sbin/nginx", "-c", str(conf), "-g", "daemon off;"], ports)
 
 
-# HAProxy 3.2 (the default image's version): the test image's binary, on this machine's network and
-# pinned to the proxy's CPU as the native processes are.
-HAPROXY_32_IMAGE = "stackctl-test/haproxy:3.2"
+# The test images' HAProxy 3.2 (the default image's version) and 3.0 (Debian 13's), on this machine's
+# network and pinned to the proxy's CPU as the native processes are: row name suffix -> image.
+HAPROXY_IMAGE_ROWS = {"3.2": TEST_IMAGES["haproxy"], "3.0": DEBIAN_13_HAPROXY}
 
 
 def _haproxy(procs: Processes, work: Path, role: str, text: str, ports: list[int], image: str | None = None) -> None:
@@ -272,7 +273,8 @@ def proxies(work: Path) -> Iterator[tuple[list[Endpoint], dict[str, Endpoint]]]:
     # nginx workers run as an unprivileged user: they must be able to read the 1 MB file.
     for path in (work, work / "www", work / "www" / "1mb"):
         os.chmod(path, 0o755)
-    backend, direct, seed, ours, nginx, caddy, ours_rsa, ours_50, ours_32 = (free_port() for _ in range(9))
+    backend, direct, seed, ours, nginx, caddy, ours_rsa, ours_50 = (free_port() for _ in range(8))
+    on_images = {f"{cfg}-{version}": free_port() for version in HAPROXY_IMAGE_ROWS for cfg in ("seed", "stackctl")}
     tls = TLS_NGINX.format(cert=ecdsa.cert, key=ecdsa.key)
     try:
         _nginx(procs, work, "backend", BACKEND.format(port=backend, small=SMALL_BODY, work=work), [backend])
@@ -284,8 +286,14 @@ def proxies(work: Path) -> Iterator[tuple[list[Endpoint], dict[str, Endpoint]]]:
         _haproxy(
             procs, work, "stackctl-rsa", stackctl_config(work, "rsa", ours_rsa, backend, rsa.bundle_dir), [ours_rsa]
         )
-        config_32 = stackctl_config(work, "stackctl-3.2", ours_32, backend, ecdsa.bundle_dir)
-        _haproxy(procs, work, "stackctl-3.2", config_32, [ours_32], HAPROXY_32_IMAGE)
+        for row, port in on_images.items():
+            config, version = row.split("-")
+            text = (
+                SEED_CONFIG.format(port=port, bundle=ecdsa.bundle, name=NAME, backend=backend)
+                if config == "seed"
+                else stackctl_config(work, row, port, backend, ecdsa.bundle_dir)
+            )
+            _haproxy(procs, work, row, text, [port], HAPROXY_IMAGE_ROWS[version])
         fifty = many_sites_certs(work, ecdsa.bundle_dir, 50)
         _haproxy(procs, work, "stackctl-50", stackctl_config(work, "fifty", ours_50, backend, fifty, 50), [ours_50])
         _nginx(
@@ -304,8 +312,8 @@ def proxies(work: Path) -> Iterator[tuple[list[Endpoint], dict[str, Endpoint]]]:
         )
         time.sleep(3)  # HAProxy's first health checks mark the backend UP
         rows = [Endpoint("direct", direct), Endpoint("seed", seed), Endpoint("stackctl", ours),
-                Endpoint("stackctl-50", ours_50), Endpoint("stackctl-3.2", ours_32), Endpoint("nginx", nginx),
-                Endpoint("caddy", caddy)]  # fmt: skip
+                Endpoint("stackctl-50", ours_50), *(Endpoint(row, port) for row, port in on_images.items()),
+                Endpoint("nginx", nginx), Endpoint("caddy", caddy)]  # fmt: skip
         yield rows, {"ecdsa-p256": Endpoint("stackctl", ours), "rsa-2048": Endpoint("stackctl", ours_rsa)}
     finally:
         procs.stop()
