@@ -82,11 +82,21 @@ def config_changes(folder: Path, https: int, rounds: int = 3) -> list[dict[str, 
     return [_one_config_change(folder, https, cafile, f"a{i}.photos.localhost") for i in range(rounds)]
 
 
-def photoprism_recreation(folder: Path, https: int, stack: str) -> dict[str, Any]:
+def photoprism_recreations(folder: Path, https: int, stack: str, rounds: int = 3) -> list[dict[str, Any]]:
+    """PhotoPrism's container recreated by an environment change, `rounds` times (set, unset, set)."""
+    envs = ("env: {}", "env: {PHOTOPRISM_READONLY: true}")
+    results = []
+    for round_ in range(rounds):
+        old, new = envs if round_ % 2 == 0 else envs[::-1]
+        results.append(photoprism_recreation(folder, https, stack, old, new))
+    return results
+
+
+def photoprism_recreation(folder: Path, https: int, stack: str, old_env: str, new_env: str) -> dict[str, Any]:
     import docker
 
     cafile = str(folder / "certs/ca/ca.crt")
-    _edit(folder, r"env: \{\}", "env: {PHOTOPRISM_READONLY: true}")
+    _edit(folder, re.escape(old_env), new_env)
     with FreshConnections(https, DOMAIN, cafile, threads=4, acceptable=lambda r: r[9:12] in (b"200", b"503")) as load:
         wait_until(lambda: load.ok > 20, 30, "load before the change")
         seconds = _up(folder, "up")
@@ -137,7 +147,7 @@ def measure_changes(work: Path) -> dict[str, Any]:
         assert image is not None
         return {
             "config_change": config_changes(folder, 38443),
-            "photoprism_recreation": photoprism_recreation(folder, 38443, "benchchg"),
+            "photoprism_recreation": photoprism_recreations(folder, 38443, "benchchg"),
             "haproxy_upgrade": haproxy_upgrade(folder, 38443, image.group(1)),
         }
     finally:
