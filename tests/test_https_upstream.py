@@ -31,9 +31,8 @@ def _stack(root: Path, port: int, upstream: str) -> Path:
     return root
 
 
-def _engine(root: Path, port: int) -> FakeEngine:
+def _engine(root: Path) -> FakeEngine:
     """An engine that finds secure-app at 127.0.0.1 on the user's network `apps`."""
-    del port
     return FakeEngine(root, on_networks={("apps", APP_HOST): "127.0.0.1"})
 
 
@@ -41,7 +40,7 @@ def test_a_self_signed_upstream_is_refused_before_anything_changes(tmp_path: Pat
     with https_app(tmp_path) as port:
         root = _stack(tmp_path / "stack", port, "")
         before = hash_tree(root)
-        result = run_cli("--dir", str(root), "up", edges=fake_edges(_engine(root, port)))
+        result = run_cli("--dir", str(root), "up", edges=fake_edges(_engine(root)))
     assert result.code != 0 and hash_tree(root) == before
     (line,) = result.err.strip().splitlines()
     assert line.startswith(f"error: {APP}: the certificate of https://{APP_HOST}:{port} does not verify against ")
@@ -53,7 +52,7 @@ def test_with_its_ca_file_the_upstream_passes_and_haproxy_gets_the_ca(tmp_path: 
     with https_app(tmp_path) as port:
         root = _stack(tmp_path / "stack", port, f", ca_file: {tmp_path / 'ca.pem'}")
         reported: list[str] = []
-        check_https_upstreams(root, load_spec(root / "stack.yaml"), _engine(root, port), reported.append)
+        check_https_upstreams(root, load_spec(root / "stack.yaml"), _engine(root), reported.append)
         assert reported == []
         assert run_cli("--dir", str(root), "render").code == 0
     assert (root / "compose/haproxy" / CA_NAME).read_bytes() == (tmp_path / "ca.pem").read_bytes()

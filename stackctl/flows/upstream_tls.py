@@ -17,10 +17,9 @@ from stackctl.health.upstream_tls import upstream_handshake
 from stackctl.render.haproxy_backends import HOST_GATEWAY
 
 
-def _address(engine: Engine, up: UpstreamSettings) -> str | None:
+def _address(engine: Engine, up: UpstreamSettings, host: str, port: int) -> str | None:
     """Where this host reaches the upstream: the host itself for host.docker.internal, the container's
     address on the user's bridge network, or what this host's resolver answers."""
-    host = str(up.url_host)
     if host == HOST_GATEWAY or is_ip(host):
         return "127.0.0.1" if host == HOST_GATEWAY else host
     if up.network is not None:
@@ -28,7 +27,7 @@ def _address(engine: Engine, up: UpstreamSettings) -> str | None:
         if found is not None:
             return found
     try:
-        return str(socket.getaddrinfo(host, up.url_port, type=socket.SOCK_STREAM)[0][4][0])
+        return str(socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0][4][0])
     except OSError:
         return None
 
@@ -36,19 +35,20 @@ def _address(engine: Engine, up: UpstreamSettings) -> str | None:
 def check_https_upstreams(root: Path, spec: StackSpec, engine: Engine, report: Report) -> None:
     for site in spec.sites:
         up = site.upstream
-        if up is not None and up.url_tls and up.verify:
-            _check(root, site, up, engine, report)
+        if up is not None and up.url_tls and up.verify and up.url_host is not None and up.url_port is not None:
+            _check(root, site, up, (up.url_host, up.url_port), engine, report)
 
 
-def _check(root: Path, site: Site, up: UpstreamSettings, engine: Engine, report: Report) -> None:
+def _check(root: Path, site: Site, up: UpstreamSettings, url: tuple[str, int], engine: Engine, report: Report) -> None:
+    host, port = url
     cafile = stack_path(root, up.ca_file) if up.ca_file is not None else system_ca_bundle()
-    address = _address(engine, up)
+    address = _address(engine, up, host, port)
     not_now = f"{site.domain}: {up.url} cannot be reached from this host, so its certificate is not checked before"
     if cafile is None or address is None:
         report(f"{not_now}; HAProxy checks it (stackctl status shows the result)")
         return
     try:
-        handshake = upstream_handshake(address, int(str(up.url_port)), str(up.url_host), cafile)
+        handshake = upstream_handshake(address, port, host, cafile)
     except OSError as e:
         report(f"{not_now} ({e.strerror or e}); HAProxy checks it (stackctl status shows the result)")
         return
