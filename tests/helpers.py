@@ -227,14 +227,23 @@ def _remove_container(name: str) -> None:
     subprocess.run(["docker", "rm", "-f", name], capture_output=True, check=False)
 
 
+class HaproxyDidNotStart(AssertionError):
+    """HAProxy did not listen on a port it was waiting for; the message holds what it printed."""
+
+    @property
+    def port_taken(self) -> bool:
+        """Another process bound the port between free_port() choosing it and HAProxy binding it."""
+        return "Address already in use" in str(self)
+
+
 @contextlib.contextmanager
 def native_haproxy(
     cfg_text: str, workdir: Path, env: dict[str, str], wait_ports: list[int], image: str | None = None,
-    log: Path | None = None,
+    log: Path | None = None, wait_host: str = "127.0.0.1",
 ) -> Iterator[None]:  # fmt: skip
     """Run the real haproxy on a config in the foreground, on this machine's loopback; stop it afterwards.
     `image`: the binary of that test image (HAProxy 3.0 or 3.2) instead of Debian's own. `log`: where
-    its stdout (the access log) goes."""
+    its stdout (the access log) goes. `wait_ports`: on `wait_host`."""
     command, remove = haproxy_command(image, workdir, env)
     cfg = workdir / "haproxy.cfg"
     cfg.write_text(cfg_text)
@@ -248,10 +257,11 @@ def native_haproxy(
     try:
         for port in wait_ports:
             try:
-                wait_for_port(port)
+                wait_for_port(port, wait_host)
             except TimeoutError:
                 proc.terminate()
-                raise AssertionError(f"haproxy did not start: {proc.communicate(timeout=5)[1].decode()}") from None
+                printed = proc.communicate(timeout=5)[1].decode(errors="replace")
+                raise HaproxyDidNotStart(f"haproxy did not listen on {wait_host}:{port}: {printed}") from None
         yield
     finally:
         remove()
@@ -300,23 +310,31 @@ def native_site(
     the caller runs on 127.0.0.1:`backend`). `image`, `log`: see native_haproxy."""
     from tests.standin import http_standin
 
-    https_port, http_port, stats_port = (free_port() for _ in range(3))
-    backend_port = backend or free_port()
-    ports = {"http": http_port, "https": https_port, "stats": stats_port}
-    spec = spec_from_data({"ports": ports, **({} if "sites" in data else {"domain": names[0]}), **data})
     certs, cafile = native_certificates(workdir, names)
     sock = workdir / "admin.sock"
-    layout = HaproxyLayout(
-        public_bind=public, http_port=http_port, https_port=https_port, stats_bind="127.0.0.1",
-        stats_port=stats_port, certs_dir=f"{certs}/", socket_path=str(sock),
-        backend_address=f"127.0.0.1:{backend_port}", stats_password_hash=stats_password_hash("native-site"),
-    )  # fmt: skip
-    with (
-        contextlib.nullcontext() if backend else http_standin(backend_port),
-        native_haproxy(haproxy_folder_config(spec, layout, workdir), workdir, {}, [], image, log),
-    ):
-        wait_for_port(https_port, public)
-        yield NativeSite(spec, public, https_port, cafile, sock, http_port)
+    backend_port = backend or free_port()
+    for attempt in (1, 2):  # a second time with other ports only when one was taken meanwhile
+        https_port, http_port, stats_port = (free_port() for _ in range(3))
+        ports = {"http": http_port, "https": https_port, "stats": stats_port}
+        spec = spec_from_data({"ports": ports, **({} if "sites" in data else {"domain": names[0]}), **data})
+        layout = HaproxyLayout(
+            public_bind=public, http_port=http_port, https_port=https_port, stats_bind="127.0.0.1",
+            stats_port=stats_port, certs_dir=f"{certs}/", socket_path=str(sock),
+            backend_address=f"127.0.0.1:{backend_port}", stats_password_hash=stats_password_hash("native-site"),
+        )  # fmt: skip
+        running = contextlib.ExitStack()
+        try:
+            running.enter_context(contextlib.nullcontext() if backend else http_standin(backend_port))
+            cfg = haproxy_folder_config(spec, layout, workdir)
+            running.enter_context(native_haproxy(cfg, workdir, {}, [https_port], image, log, public))
+        except HaproxyDidNotStart as e:
+            running.close()
+            if attempt == 2 or not e.port_taken:
+                raise
+            continue
+        with running:
+            yield NativeSite(spec, public, https_port, cafile, sock, http_port)
+        return
 
 
 SINGLE_SITE_TEMPLATE = Path(__file__).parent / "data" / "single-site-stack.yaml.in"
