@@ -74,17 +74,21 @@ def measure(work: Path, sites: int, runs: int = 5) -> dict[str, Any]:
         subprocess.run(stackctl(folder, "down"), check=False, stdout=subprocess.DEVNULL)
 
 
+# (label, runs key, limit at 20 sites)
+_COMMANDS = (
+    ("no-op up", "noop_up_runs_s", 1.0),
+    ("status --json", "status_json_runs_s", 1.0),
+    ("certs renew --force --site X (until X serves it)", "renew_site_runs_s", 2.0),
+)
+
+
 def targets(by_count: dict[str, dict[str, Any]]) -> list[Judged]:
     """The 20-site targets; the 50-site figures beside them, with no target of their own."""
     out = []
     for count, sites in by_count.items():
-        limit = count == str(SITE_COUNTS[0])
-        out += [
-            judged(f"{count} sites: no-op up" + (" <= 1.0s" if limit else ""), sites["noop_up_runs_s"],
-                   (lambda s: s <= 1.0) if limit else None, "s", 3),
-            judged(f"{count} sites: status --json" + (" <= 1.0s" if limit else ""), sites["status_json_runs_s"],
-                   (lambda s: s <= 1.0) if limit else None, "s", 3),
-            judged(f"{count} sites: certs renew --force --site X (until X serves it)" + (" <= 2s" if limit else ""),
-                   sites["renew_site_runs_s"], (lambda s: s <= 2.0) if limit else None, "s", 3),
-        ]  # fmt: skip
+        judged_here = count == str(SITE_COUNTS[0])
+        for label, key, limit in _COMMANDS:
+            name = f"{count} sites: {label}" + (f" <= {limit}s" if judged_here else "")
+            ok = (lambda s, lim=limit: s <= lim) if judged_here else None
+            out.append(judged(name, sites[key], ok, "s", 3))
     return out
