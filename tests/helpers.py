@@ -8,6 +8,7 @@ import datetime as dt
 import hashlib
 import http.client
 import io
+import itertools
 import json
 import os
 import secrets
@@ -60,10 +61,27 @@ def require_tool(name: str) -> str:
     return path
 
 
+def _ports_below_the_ephemeral_range() -> Iterator[int]:
+    """Every port from 20000 up to where the kernel's ephemeral range starts, from a random one on, in
+    a cycle. A port from bind(0) is an ephemeral one, which an outgoing connection anywhere on the
+    machine (the docker tier makes many) can take before the server under test binds it; a port below
+    that range is never handed out that way."""
+    first = 20000
+    end = int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    start = first + secrets.randbelow(end - first)
+    return itertools.cycle([*range(start, end), *range(first, start)])
+
+
+_CANDIDATE_PORTS = _ports_below_the_ephemeral_range()
+
+
 def free_port(host: str = "127.0.0.1") -> int:
-    with socket.socket() as s:
-        s.bind((host, 0))
-        return int(s.getsockname()[1])
+    """A port nothing is bound to on `host`, never the same one twice in a run (until the range wraps)."""
+    while True:
+        port = next(_CANDIDATE_PORTS)
+        with socket.socket() as s, contextlib.suppress(OSError):
+            s.bind((host, port))
+            return port
 
 
 # Folders the running containers write to on their own (MariaDB's redo log, PhotoPrism's cache,
@@ -190,11 +208,17 @@ def wait_until(predicate: Callable[[], object], timeout: float, what: str, every
         time.sleep(every)
 
 
-def wait_for_port(port: int, host: str = "127.0.0.1", timeout: float = 10.0) -> None:
+def wait_for_port(
+    port: int, host: str = "127.0.0.1", timeout: float = 10.0, process: subprocess.Popen[bytes] | None = None
+) -> None:
+    """Until something accepts a connection on host:port; TimeoutError after `timeout` seconds, or as
+    soon as `process` (the server that should listen there) has exited."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         with contextlib.suppress(OSError), socket.create_connection((host, port), timeout=0.5):
             return
+        if process is not None and process.poll() is not None:
+            raise TimeoutError(f"nothing listens on {host}:{port}: the server exited with {process.returncode}")
         time.sleep(0.05)
     raise TimeoutError(f"nothing listens on {host}:{port} after {timeout}s")
 
@@ -230,11 +254,6 @@ def _remove_container(name: str) -> None:
 class HaproxyDidNotStart(AssertionError):
     """HAProxy did not listen on a port it was waiting for; the message holds what it printed."""
 
-    @property
-    def port_taken(self) -> bool:
-        """Another process bound the port between free_port() choosing it and HAProxy binding it."""
-        return "Address already in use" in str(self)
-
 
 @contextlib.contextmanager
 def native_haproxy(
@@ -257,7 +276,7 @@ def native_haproxy(
     try:
         for port in wait_ports:
             try:
-                wait_for_port(port, wait_host)
+                wait_for_port(port, wait_host, process=proc)
             except TimeoutError:
                 proc.terminate()
                 printed = proc.communicate(timeout=5)[1].decode(errors="replace")
@@ -313,28 +332,18 @@ def native_site(
     certs, cafile = native_certificates(workdir, names)
     sock = workdir / "admin.sock"
     backend_port = backend or free_port()
-    for attempt in (1, 2):  # a second time with other ports only when one was taken meanwhile
-        https_port, http_port, stats_port = (free_port() for _ in range(3))
-        ports = {"http": http_port, "https": https_port, "stats": stats_port}
-        spec = spec_from_data({"ports": ports, **({} if "sites" in data else {"domain": names[0]}), **data})
-        layout = HaproxyLayout(
-            public_bind=public, http_port=http_port, https_port=https_port, stats_bind="127.0.0.1",
-            stats_port=stats_port, certs_dir=f"{certs}/", socket_path=str(sock),
-            backend_address=f"127.0.0.1:{backend_port}", stats_password_hash=stats_password_hash("native-site"),
-        )  # fmt: skip
-        running = contextlib.ExitStack()
-        try:
-            running.enter_context(contextlib.nullcontext() if backend else http_standin(backend_port))
-            cfg = haproxy_folder_config(spec, layout, workdir)
-            running.enter_context(native_haproxy(cfg, workdir, {}, [https_port], image, log, public))
-        except HaproxyDidNotStart as e:
-            running.close()
-            if attempt == 2 or not e.port_taken:
-                raise
-            continue
-        with running:
+    https_port, http_port, stats_port = (free_port() for _ in range(3))
+    ports = {"http": http_port, "https": https_port, "stats": stats_port}
+    spec = spec_from_data({"ports": ports, **({} if "sites" in data else {"domain": names[0]}), **data})
+    layout = HaproxyLayout(
+        public_bind=public, http_port=http_port, https_port=https_port, stats_bind="127.0.0.1",
+        stats_port=stats_port, certs_dir=f"{certs}/", socket_path=str(sock),
+        backend_address=f"127.0.0.1:{backend_port}", stats_password_hash=stats_password_hash("native-site"),
+    )  # fmt: skip
+    with contextlib.nullcontext() if backend else http_standin(backend_port):
+        cfg = haproxy_folder_config(spec, layout, workdir)
+        with native_haproxy(cfg, workdir, {}, [https_port], image, log, public):
             yield NativeSite(spec, public, https_port, cafile, sock, http_port)
-        return
 
 
 SINGLE_SITE_TEMPLATE = Path(__file__).parent / "data" / "single-site-stack.yaml.in"

@@ -35,9 +35,13 @@ def https_app(folder: Path) -> Iterator[int]:
     port = free_port()
     env = {**os.environ, "UPSTREAM_NAME": "secure", "UPSTREAM_PORT": str(port),
            "UPSTREAM_TLS_CERT": str(folder / "app.pem"), "UPSTREAM_TLS_KEY": str(folder / "app.key")}  # fmt: skip
-    proc = subprocess.Popen([sys.executable, str(APP)], env=env, stderr=subprocess.DEVNULL)
+    with (folder / "app.log").open("wb") as log:
+        proc = subprocess.Popen([sys.executable, str(APP)], env=env, stderr=log)
     try:
-        wait_for_port(port)
+        try:
+            wait_for_port(port, process=proc)
+        except TimeoutError as e:
+            raise AssertionError(f"{e}; it printed: {(folder / 'app.log').read_text()}") from None
         yield port
     finally:
         proc.terminate()
