@@ -71,6 +71,7 @@ def test_a_request_the_app_drops_gets_the_maintenance_answer_once(image: str | N
 
         status, headers, body = get("/drop")
         assert (status, headers.get("retry-after")) == (503, "5"), (status, headers, body[:200])
+        assert headers.get("cache-control") == "no-store"  # as the other maintenance answers
         assert b"will be back in a moment" in body
         assert app.dropped == 1  # not retried: the app may have acted on it
 

@@ -255,10 +255,6 @@ def _https_frontend(spec: StackSpec, layout: HaproxyLayout, curves: str) -> list
         "    http-request set-header X-Forwarded-Proto https",
         # http-after-response also covers HAProxy's own responses (503, 404), unlike http-response.
         f'    http-after-response set-header Strict-Transport-Security "{HSTS}"',
-        # HAProxy's own 502 (the app reset or closed the connection before answering: it crashed or is
-        # stopping) is the maintenance answer, as when no server is up. An app's own 502 passes.
-        "    http-response set-var(txn.app_502) bool(true) if { status 502 }",
-        "    http-after-response set-status 503 if { status 502 } !{ var(txn.app_502) -m found }",
         f"    http-after-response set-header Retry-After {RETRY_AFTER_S} if {{ status 503 }} "
         "!{ res.hdr(retry-after) -m found }",
         *_site_lookup(spec, layout),

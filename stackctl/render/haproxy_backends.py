@@ -11,7 +11,7 @@ from stackctl.core.names import is_ip
 from stackctl.render.exposure import exposure_rules, visitors_table_section
 from stackctl.render.haproxy_layout import HaproxyLayout
 from stackctl.render.login_guard import guard_table_section, login_guard_rules
-from stackctl.render.maintenance import page_names
+from stackctl.render.maintenance import error_response_name, page_names
 from stackctl.render.path_limits import path_limit_rules
 
 HOST_GATEWAY = "host.docker.internal"
@@ -112,11 +112,11 @@ def backend_section(spec: StackSpec, site: Site, layout: HaproxyLayout) -> list[
         *path_limit_rules(site, spec.limits),
         *login_guard_rules(site),
         *_maintenance_rules(site, layout),
-        *(
-            f'    http-error status {status} content-type "text/html; charset=utf-8" '
-            f"file {layout.config_dir.rstrip('/')}/{html_page}"
-            for status in (502, 503)
-        ),
+        # HAProxy's own 502 is sent as the 503 in this file; the log keeps the 502 and why (SH: the
+        # server hung up). An app's own 502 passes unchanged.
+        f"    errorfile 502 {layout.config_dir.rstrip('/')}/{error_response_name(site)}",
+        f'    http-error status 503 content-type "text/html; charset=utf-8" '
+        f"file {layout.config_dir.rstrip('/')}/{html_page}",
         *_health_check(site),
         _server(spec, site, layout),
         "",
