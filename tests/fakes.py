@@ -245,7 +245,7 @@ class FakeEngine(OneHostForm):
                              image_id=image.id if image is not None else "")  # fmt: skip
 
     def addresses(self, spec: StackSpec) -> list[str]:
-        return [spec.ports.local_address]
+        return list(spec.ports.local_addresses)
 
     def running_haproxy(self, spec: StackSpec, paths: StackPaths) -> str | None:
         haproxy = self.running.get("haproxy")

@@ -19,6 +19,8 @@ EXAMPLES: dict[str, dict[str, object]] = {
         "network": {"subnet": "10.77.0.0/24"},
         "photoprism": {"import": "/srv/import", "env": {"PHOTOPRISM_READONLY": True}},
     },
+    # Published on every IPv4 and every IPv6 address of the host.
+    "dual-stack": {"domain": "photos.example.com", "ports": {"bind": ["0.0.0.0", "::"]}},
     # The sites form: two PhotoPrism instances (one with its own tls and folders) and one upstream.
     "three-sites": {
         "name": "family",

@@ -103,6 +103,23 @@ def test_every_service_restarts_after_a_crash_whatever_stopped_it_before() -> No
         assert {s["restart"] for s in services.values()} == {"always"}, name
 
 
+def test_dual_stack_publishes_http_and_https_on_each_address_and_stats_on_ipv4_loopback_only() -> None:
+    ports = yaml.safe_load(render_compose(example("dual-stack")))["services"]["haproxy"]["ports"]
+    assert ports == ["0.0.0.0:80:8080", "[::]:80:8080", "0.0.0.0:443:8443", "[::]:443:8443", "127.0.0.1:8404:8404"]
+    assert example("dual-stack").ports.local_addresses == ("127.0.0.1", "::1")
+
+
+def test_the_engine_publishes_each_address_and_a_single_one_as_before(tmp_path: Path) -> None:
+    from stackctl.config.layout import StackPaths
+    from stackctl.engines.model import haproxy_service
+
+    dual = haproxy_service(example("dual-stack"), StackPaths(tmp_path))
+    assert dual.sdk_ports["8443/tcp"] == [("0.0.0.0", 443), ("::", 443)]
+    assert dual.sdk_ports["8404/tcp"] == ("127.0.0.1", 8404)
+    single = haproxy_service(example("minimal"), StackPaths(tmp_path))
+    assert single.sdk_ports["8443/tcp"] == ("0.0.0.0", 443)  # the form (and config hash) of earlier versions
+
+
 def test_a_container_of_an_earlier_version_is_kept_and_a_changed_one_is_not(stack_dir: Path) -> None:
     from stackctl.config.layout import StackPaths
     from stackctl.config.spec import load_spec
@@ -113,7 +130,8 @@ def test_a_container_of_an_earlier_version_is_kept_and_a_changed_one_is_not(stac
         # The hash label earlier versions wrote: the same document with their restart policy in it.
         earlier = {
             "image": service.image, "command": service.command, "environment": service.environment,
-            "ports": service.ports, "binds": [b.as_sdk() for b in service.binds], "healthcheck": service.healthcheck,
+            "ports": {key: bound[0] for key, bound in service.ports.items()},  # one address each, as then
+            "binds": [b.as_sdk() for b in service.binds], "healthcheck": service.healthcheck,
             "options": {**service.options, "restart_policy": {"Name": "unless-stopped"}},
         }  # fmt: skip
         label = hashlib.sha256(json.dumps(earlier, sort_keys=True).encode()).hexdigest()

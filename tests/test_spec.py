@@ -18,13 +18,25 @@ def test_domain_alone_is_a_complete_spec() -> None:
     assert (spec.ports.http, spec.ports.https, spec.ports.bind, spec.ports.stats) == (
         80,
         443,
-        "0.0.0.0",
+        ("0.0.0.0",),
         8404,
     )
     assert site.tls.source == "local-ca" and site.tls.key_type == "ecdsa-p256"
     assert spec.images.haproxy == "haproxy:3.2"
     assert spec.pull == "missing" and spec.database.kind == "mariadb" and spec.log == "errors"
     assert spec.site_url(site) == "https://photos.example.com/"
+
+
+def test_ports_bind_takes_an_ipv6_address_or_a_list_and_the_stack_is_checked_on_each_family() -> None:
+    def bound(value: object) -> tuple[tuple[str, ...], tuple[str, ...]]:
+        ports = spec_from_data({"domain": "photos.example.com", "ports": {"bind": value}}).ports
+        return ports.bind, ports.local_addresses
+
+    assert bound("::1") == (("::1",), ("::1",))
+    assert bound("::") == (("::",), ("::1",))
+    assert bound(["0.0.0.0", "::"]) == (("0.0.0.0", "::"), ("127.0.0.1", "::1"))
+    assert bound(["192.0.2.7", "2001:db8::7"]) == (("192.0.2.7", "2001:db8::7"), ("192.0.2.7", "2001:db8::7"))
+    assert bound(["127.0.0.1"]) == (("127.0.0.1",), ("127.0.0.1",))
 
 
 def test_spec_is_frozen() -> None:

@@ -171,7 +171,8 @@ def _swarm_tasks(haproxy_state: str = "running", error: str | None = None) -> li
 
 
 def test_swarm_dashboard_shows_tasks_per_node_and_each_edge_node() -> None:
-    snapshot = _snapshot(containers=_swarm_tasks(), edges={"127.0.0.1": _probe(), "10.0.0.2": _probe()})
+    snapshot = _snapshot(containers=_swarm_tasks(), edges={"127.0.0.1": _probe(), "10.0.0.2": _probe()},
+                         on_edge_nodes=True)  # fmt: skip
     text = _render(snapshot)
     assert "Services (Swarm tasks)" in text and "Edge nodes (HTTPS)" in text
     assert "node-b" in text and "10.0.0.2" in text
@@ -182,10 +183,18 @@ def test_swarm_verdict_names_the_failing_task_and_edge_node() -> None:
     snapshot = _snapshot(
         containers=_swarm_tasks("failed", "port 443 is already in use"),
         edges={"127.0.0.1": _probe(), "10.0.0.2": _probe(ok=False)},
+        on_edge_nodes=True,
     )
     assert "haproxy task on node-b failed (port 443 is already in use)" in snapshot.verdict
     assert "edge node 10.0.0.2: HTTPS failed" in snapshot.verdict
     assert "port 443 is already in use" in _render(snapshot)
+
+
+def test_a_dual_stack_dashboard_shows_https_on_each_address_and_names_the_one_that_fails() -> None:
+    snapshot = _snapshot(edges={"127.0.0.1": _probe(), "::1": _probe(ok=False)})
+    text = _render(snapshot)
+    assert "Containers" in text and "Addresses (HTTPS)" in text and "Swarm" not in text
+    assert "address ::1: HTTPS failed" in snapshot.verdict and not snapshot.healthy
 
 
 def _with(service: str, **changes: Any) -> list[ContainerStatus]:

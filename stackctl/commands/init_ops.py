@@ -34,7 +34,7 @@ name: photoprism                 # compose project name: containers are <name>-<
 ports:
   http: 80                       # redirects to https (ACME challenges excepted)
   https: 443
-  bind: 0.0.0.0                  # host address the http/https ports are published on
+  bind: 0.0.0.0                  # host address the http/https ports are published on; [0.0.0.0, "::"] adds IPv6
   stats: 8404                    # HAProxy stats and /metrics, published on 127.0.0.1 only
 
 tls:                             # every site's, unless the site has a tls: of its own

@@ -223,17 +223,44 @@ def hostname(path: str, value: Any) -> str:
 
 
 def ip_address(path: str, value: Any) -> str:
-    """An IPv4 address written as a string: an integer such as 127 would silently mean 0.0.0.127."""
-    rule = "must be an IP address written as text: IPv4, such as 0.0.0.0 or 127.0.0.1"
+    """An IPv4 or IPv6 address written as a string in its plain form: an integer such as 127 would
+    silently mean 0.0.0.127, and a zone (fe80::1%eth0) is not an address of the host as a whole."""
+    rule = "must be an IP address written as text, such as 0.0.0.0, 127.0.0.1, :: or ::1"
     if not isinstance(value, str):
         raise SpecError(path, f"{rule}, got {kind(value)}")
     try:
-        address = ipaddress.IPv4Address(value)
+        address = ipaddress.ip_address(value)
     except ValueError:
         raise SpecError(path, f"{rule}, got {show(value)}") from None
+    if isinstance(address, ipaddress.IPv6Address) and address.scope_id is not None:
+        raise SpecError(path, f"{rule}, without a zone, got {show(value)}")
     if str(address) != value:
         raise SpecError(path, f"{rule} (written in its plain form {address}), got {show(value)}")
     return value
+
+
+BIND_ADDRESSES_MAX = 8
+
+
+def bind_addresses(path: str, value: Any) -> tuple[str, ...]:
+    """ports.bind: one address, or a list of them (dual stack: [0.0.0.0, "::"]). Docker publishes a port
+    once per address, so two that overlap (every IPv4 address and one of them) could not both bind."""
+    if not isinstance(value, list):
+        return (ip_address(path, value),)
+    if not 1 <= len(value) <= BIND_ADDRESSES_MAX:
+        raise SpecError(path, f"must be an IP address or a list of 1 to {BIND_ADDRESSES_MAX} of them, "
+                              f"got a list of {len(value)}")  # fmt: skip
+    addresses = tuple(ip_address(f"{path}[{i}]", item) for i, item in enumerate(value))
+    for i, text in enumerate(addresses):
+        address = ipaddress.ip_address(text)
+        for earlier in map(ipaddress.ip_address, addresses[:i]):
+            if address == earlier:
+                raise SpecError(f"{path}[{i}]", f"duplicate address {text}")
+            if address.version == earlier.version and (address.is_unspecified or earlier.is_unspecified):
+                wildcard = address if address.is_unspecified else earlier
+                every = f"every IPv{address.version} address of this host"
+                raise SpecError(f"{path}[{i}]", f"{text} overlaps {earlier}: {wildcard} is already {every}; keep one")
+    return addresses
 
 
 def image(path: str, value: Any) -> str:

@@ -45,14 +45,20 @@ DATABASE_KINDS: Final[tuple[DatabaseKind, ...]] = ("mariadb", "sqlite")
 class Ports:
     http: int = 80
     https: int = 443
-    bind: str = "0.0.0.0"
+    bind: tuple[str, ...] = ("0.0.0.0",)  # each address the http and https ports are published on
     stats: int = 8404
     http3: Http3Setting = "auto"
 
     @property
+    def local_addresses(self) -> tuple[str, ...]:
+        """Where this host answers, one address per bound one: the loopback address of its family for
+        every address (0.0.0.0, ::)."""
+        return tuple(dict.fromkeys({"0.0.0.0": "127.0.0.1", "::": "::1"}.get(a, a) for a in self.bind))
+
+    @property
     def local_address(self) -> str:
-        """Where this host answers: loopback when the stack is published on every address."""
-        return "127.0.0.1" if self.bind in ("0.0.0.0", "::") else self.bind
+        """The first of local_addresses: where a check that needs one address looks."""
+        return self.local_addresses[0]
 
 
 @dataclass(frozen=True)
@@ -137,7 +143,7 @@ class Capabilities:
     # itself. False: stackctl replaces one container at a time and puts the old image back on failure.
     rolls_upgrades: bool = False
     edge_nodes: bool = False  # the stack answers on each of several edge nodes (status checks each one)
-    bind_address: Refusal | None = None  # ports.bind other than every address
+    bind_address: Refusal | None = None  # ports.bind other than every IPv4 address
     secret_rotation: Refusal | None = None
     site_restore: Refusal | None = None  # restore --site into the running stack
     # True: the database and PhotoPrism's folders are on one node (stackctl.data); a command that reads

@@ -91,7 +91,7 @@ def _ports(section: rule.Section) -> Ports:
     ports = Ports(
         http=section.take("http", 80, rule.port),
         https=section.take("https", 443, rule.port),
-        bind=section.take("bind", "0.0.0.0", rule.ip_address),
+        bind=section.take("bind", ("0.0.0.0",), rule.bind_addresses),
         stats=section.take("stats", 8404, rule.port),
         http3=section.take("http3", "auto", rule.tristate),
     )
@@ -237,7 +237,7 @@ def _sites_form(top: rule.Section) -> StackSpec:
 def _checked(spec: StackSpec) -> StackSpec:
     """What the stack's engine cannot do is refused here, with the engine's own reason."""
     can = spec.capabilities
-    if can.bind_address is not None and spec.ports.bind != "0.0.0.0":
+    if can.bind_address is not None and spec.ports.bind != ("0.0.0.0",):
         raise SpecError("ports.bind", can.bind_address.rule, can.bind_address.hint)
     return spec
 

@@ -22,7 +22,7 @@ from stackctl.engines.labels import (
     SERVICE_LABEL,
     WORKING_DIR_LABEL,
 )
-from stackctl.render.services import Healthcheck, container_name, stack_services
+from stackctl.render.services import Healthcheck, PortMapping, container_name, stack_services
 
 # The HAProxy container's user when stackctl runs as root: the official image's haproxy user.
 HAPROXY_IMAGE_UID = 99
@@ -47,7 +47,7 @@ class Service:
     image: str
     command: list[str] | None
     environment: dict[str, str]
-    ports: dict[str, tuple[str, int]]
+    ports: dict[str, list[tuple[str, int]]]  # "443/tcp" -> each (host address, host port) it is published on
     binds: list[Bind]
     healthcheck: dict[str, Any] | None
     depends_on: list[str]
@@ -61,6 +61,12 @@ class Service:
     # The environment an earlier stackctl gave the container (HAProxy had the stats password in it): a
     # container made so still matches, and is replaced only when it must change anyway.
     legacy_environment: dict[str, str] | None = None
+
+    @property
+    def sdk_ports(self) -> dict[str, tuple[str, int] | list[tuple[str, int]]]:
+        """`ports` as the Docker SDK takes them: a port published on one address is one (address, port),
+        as containers made before ports.bind took a list were hashed."""
+        return {key: bound[0] if len(bound) == 1 else bound for key, bound in self.ports.items()}
 
     @property
     def config_hash(self) -> str:
@@ -104,7 +110,7 @@ class Service:
             "image": self.image,
             "command": self.command,
             "environment": environment,
-            "ports": self.ports,
+            "ports": self.sdk_ports,
             "binds": [b.as_sdk() for b in self.binds],
             "healthcheck": self.healthcheck,
             "options": options,
@@ -131,6 +137,13 @@ class Service:
 def absolute_under(compose_dir: Path, relative: str) -> Path:
     """A compose-relative path made absolute without touching the disk (compose/ may not exist yet)."""
     return Path(os.path.normpath(compose_dir.absolute() / os.path.expanduser(relative)))
+
+
+def _port_bindings(mappings: tuple[PortMapping, ...]) -> dict[str, list[tuple[str, int]]]:
+    bindings: dict[str, list[tuple[str, int]]] = {}
+    for p in mappings:
+        bindings.setdefault(f"{p.container_port}/{p.protocol}", []).append((p.host_ip, p.host_port))
+    return bindings
 
 
 def sdk_healthcheck(check: Healthcheck | None) -> dict[str, Any] | None:
@@ -190,7 +203,7 @@ def services(spec: StackSpec, paths: StackPaths, only: str | None = None) -> lis
                 image=model.image,
                 command=None if model.command is None else list(model.command),
                 environment=environment,
-                ports={f"{p.container_port}/{p.protocol}": (p.host_ip, p.host_port) for p in model.ports},
+                ports=_port_bindings(model.ports),
                 binds=[Bind(absolute_under(paths.compose_dir, m.source), m.target, m.read_only) for m in model.mounts],
                 healthcheck=sdk_healthcheck(model.healthcheck),
                 depends_on=list(model.depends_on),

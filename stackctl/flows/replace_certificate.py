@@ -102,7 +102,7 @@ class _InPlace(_Swap):
         self.path = "runtime-api"
 
     def wait_served(self, serial: str) -> None:
-        _wait_served(self.paths, self.spec, self.site, serial, [self.spec.ports.local_address])
+        _wait_served(self.paths, self.spec, self.site, serial, list(self.spec.ports.local_addresses))
 
     def hand_over(self) -> None:
         """The new bundle to HAProxy's user (only HAProxy's folders are touched)."""
@@ -173,7 +173,9 @@ class _OnEdgeNodes(_Swap):
         return None
 
     def wait_served(self, serial: str) -> None:
-        addresses = self.engine.addresses(self.spec) if self.engine is not None else [self.spec.ports.local_address]
+        addresses = (
+            self.engine.addresses(self.spec) if self.engine is not None else list(self.spec.ports.local_addresses)
+        )
         _wait_served(self.paths, self.spec, self.site, serial, addresses)
 
 

@@ -113,7 +113,10 @@ class StatusSnapshot:
     unknown: dict[str, str] = field(default_factory=dict)  # source -> why it is unknown
     upgrade: UpgradeStatus | None = None
     sites: list[SiteStatus] | None = None  # every site; the keys above keep their meaning for the first
-    edges: dict[str, ProbeResult] | None = None  # Swarm: the first site's HTTPS check on each edge node
+    # The first site's HTTPS check at each address the stack answers on, when there are several: a
+    # Swarm's edge nodes, or each address of ports.bind.
+    edges: dict[str, ProbeResult] | None = None
+    on_edge_nodes: bool = False  # Swarm: `edges` are edge nodes, and the containers are tasks
 
     def problems(self) -> list[str]:
         return assess(self)
@@ -233,7 +236,8 @@ def _site_problems(s: StatusSnapshot) -> list[str]:
 
 
 def _drift_and_unknown(s: StatusSnapshot) -> list[str]:
-    problems = [f"edge node {address}: HTTPS failed" for address, r in (s.edges or {}).items() if not r.ok]
+    where = "edge node" if s.on_edge_nodes else "address"
+    problems = [f"{where} {address}: HTTPS failed" for address, r in (s.edges or {}).items() if not r.ok]
     if s.drift:
         problems.append(f"drift: {', '.join(s.drift)} differ from stack.yaml (run stackctl up)")
     for source, reason in s.unknown.items():

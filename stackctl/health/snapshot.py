@@ -108,7 +108,8 @@ def gather(
         "certificates": (_Source(lambda: _certificates(paths, spec)), timeouts.certificates),
         "probe": (_Source(probes), timeouts.probe),
     }
-    if engine.capabilities.edge_nodes:  # every edge node's HTTPS, for the first site
+    snapshot.on_edge_nodes = engine.capabilities.edge_nodes
+    if engine.capabilities.edge_nodes or len(spec.ports.local_addresses) > 1:  # the first site's HTTPS at each
         edges = _Source(lambda: _edge_probes(engine, spec, store, timeouts.probe - 0.5))
         sources["edges"] = (edges, timeouts.containers + timeouts.probe)
     for thread, _ in sources.values():

@@ -36,7 +36,8 @@ def _healthcheck(check: Healthcheck) -> dict[str, Any]:
 
 
 def _port(mapping: PortMapping) -> str:
-    text = f"{mapping.host_ip}:{mapping.host_port}:{mapping.container_port}"
+    host_ip = f"[{mapping.host_ip}]" if ":" in mapping.host_ip else mapping.host_ip  # IPv6
+    text = f"{host_ip}:{mapping.host_port}:{mapping.container_port}"
     return text if mapping.protocol == "tcp" else f"{text}/{mapping.protocol}"
 
 

@@ -138,14 +138,14 @@ def _photoprism_environment(spec: StackSpec, site: Site) -> dict[str, str]:
 
 def _haproxy(spec: StackSpec, http3: bool, apps: list[ServiceModel]) -> ServiceModel:
     ports, layout = spec.ports, CONTAINER_LAYOUT
-    quic = (PortMapping(ports.bind, ports.https, layout.https_port, "udp"),) if http3 else ()
+    quic = tuple(PortMapping(a, ports.https, layout.https_port, "udp") for a in ports.bind) if http3 else ()
     return ServiceModel(
         name="haproxy",
         image=spec.images.haproxy,
         stop_signal="SIGUSR1",  # graceful: finish open requests, as the official image does
         ports=(
-            PortMapping(ports.bind, ports.http, layout.http_port),
-            PortMapping(ports.bind, ports.https, layout.https_port),
+            *(PortMapping(a, ports.http, layout.http_port) for a in ports.bind),
+            *(PortMapping(a, ports.https, layout.https_port) for a in ports.bind),
             *quic,
             PortMapping("127.0.0.1", ports.stats, layout.stats_port),
         ),

@@ -190,9 +190,13 @@ def build_dashboard(s: StatusSnapshot) -> RenderableType:
         verdict,
         Text(""),
         *((_section("Sites"), _sites(s), Text("")) if several else ()),
-        _section("Services (Swarm tasks)" if s.edges is not None or "edges" in s.unknown else "Containers"),
+        _section("Services (Swarm tasks)" if s.on_edge_nodes else "Containers"),
         _containers(s),
-        *((Text(""), _section("Edge nodes (HTTPS)"), _edges(s)) if s.edges is not None or "edges" in s.unknown else ()),
+        *(
+            (Text(""), _section(f"{'Edge nodes' if s.on_edge_nodes else 'Addresses'} (HTTPS)"), _edges(s))
+            if s.edges is not None or "edges" in s.unknown
+            else ()
+        ),
         Text(""),
         _section("HAProxy"),
         _backends(s),

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
+from typing import Any, cast
 
 import docker
 import docker.errors
@@ -46,7 +47,8 @@ def create_container(
             name=service.container_name,
             hostname=service.name,
             environment=service.environment,
-            ports=service.ports,
+            # The SDK takes a list of (address, port) too; its type stubs name only lists of ports.
+            ports=cast(Mapping[str, Any], service.sdk_ports),
             volumes=[b.as_sdk() for b in service.binds],
             healthcheck=service.healthcheck,
             labels=service.labels(project, working_dir),

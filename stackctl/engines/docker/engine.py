@@ -82,7 +82,7 @@ class DockerEngine(OneHostForm):
         prepare_host_folders(services(spec, paths), paths.run)
 
     def addresses(self, spec: StackSpec) -> list[str]:
-        return [spec.ports.local_address]
+        return list(spec.ports.local_addresses)
 
     def running_haproxy(self, spec: StackSpec, paths: StackPaths) -> str | None:
         container = self.containers(spec.name, paths.compose_dir).get("haproxy")

@@ -64,24 +64,31 @@ def _process_listening(port: int) -> str | None:
 def check_ports_free(client: docker.DockerClient, services: list[Service], held_by_us: frozenset[int]) -> None:
     """Each host port a new container will publish must be free, unless one of ours holds it."""
     for service in services:
-        for key, (address, port) in service.ports.items():
-            if port in held_by_us or key.endswith("/udp"):  # UDP: HAProxy's QUIC beside its own TCP port
-                continue
-            with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-                probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-                try:
-                    probe.bind((address, port))
-                except OSError as e:
-                    if e.errno != errno.EADDRINUSE:
-                        raise OperationFailed(
-                            f"failed to check port {address}:{port}: {e.strerror}",
-                            "check ports.bind in stack.yaml: it must be an address of this host",
-                        ) from e
-                    owner = _port_owner(client, port)
-                    raise OperationFailed(
-                        f"port {port} on {address} is already in use" + (f" by {owner}" if owner else ""),
-                        "stop what uses it, or choose another port under ports: in stack.yaml",
-                    ) from None
+        for key, bindings in service.ports.items():
+            for address, port in bindings:
+                if port not in held_by_us and not key.endswith("/udp"):  # UDP: QUIC beside HAProxy's TCP port
+                    _check_port_free(client, address, port)
+
+
+def _check_port_free(client: docker.DockerClient, address: str, port: int) -> None:
+    family = socket.AF_INET6 if ":" in address else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        if family == socket.AF_INET6:  # as Docker binds it: IPv6 only, beside an IPv4 binding
+            probe.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
+        try:
+            probe.bind((address, port))
+        except OSError as e:
+            if e.errno != errno.EADDRINUSE:
+                raise OperationFailed(
+                    f"failed to check port {address}:{port}: {e.strerror}",
+                    "check ports.bind in stack.yaml: it must be an address of this host",
+                ) from e
+            owner = _port_owner(client, port)
+            raise OperationFailed(
+                f"port {port} on {address} is already in use" + (f" by {owner}" if owner else ""),
+                "stop what uses it, or choose another port under ports: in stack.yaml",
+            ) from None
 
 
 def validate_haproxy_config(client: docker.DockerClient, haproxy: Service, candidate: Path) -> None:

@@ -65,7 +65,9 @@ class SwarmEngine(DockerEngine):
         if "haproxy" in self.service_names(spec.name) or local is None or not local.edge:
             return
         haproxy = next(s for s in services(spec, paths) if s.name == "haproxy")
-        public = {key: bound for key, bound in haproxy.ports.items() if bound[1] in (spec.ports.http, spec.ports.https)}
+        public = {
+            key: bound for key, bound in haproxy.ports.items() if bound[0][1] in (spec.ports.http, spec.ports.https)
+        }
         self.check_ports_free([replace(haproxy, ports=public)], {})
 
     def _prepare_local_folders(self, planned: list[SwarmService], paths: StackPaths) -> None:
