@@ -189,6 +189,10 @@ class FakeEngine(OneHostForm):
     pulls: list[str] = field(default_factory=list)  # what the next ensure_images reports as pulled
     networks: list[NetworkSubnet] = field(default_factory=list)  # the engine's other networks
     on_networks: dict[tuple[str, str], str] = field(default_factory=dict)  # (network, name) -> its address
+    ip6tables: bool = False  # the engine keeps IPv6 clients' addresses (Docker 27 or later)
+
+    def keeps_ipv6_clients(self) -> bool:
+        return self.ip6tables
 
     def network_subnets(self) -> list[NetworkSubnet]:
         return list(self.networks)

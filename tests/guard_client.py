@@ -29,6 +29,7 @@ def request_from(
 ) -> Answer:  # fmt: skip
     """One HTTPS request with curl, from the namespace (or from 127.0.0.1 without one)."""
     address = namespace.host_ip if namespace is not None else "127.0.0.1"
+    address = f"[{address}]" if ":" in address else address
     argv = [
         *(namespace.enter if namespace is not None else ()),
         require_tool("curl"), "-sS", "--cacert", ca, "--resolve", f"{domain}:{port}:{address}", "-X", method,

@@ -51,13 +51,15 @@ def until(what: str, done: Callable[[], bool], seconds: float) -> None:
 
 @contextlib.contextmanager
 def network_namespace(name: str, host_ip: str, inner_ip: str) -> Iterator[Namespace]:
+    """The pair of addresses is IPv4 (a /30) or IPv6 (a /126, usable at once: no duplicate detection)."""
+    prefix, options = ("/126", ["nodad"]) if ":" in host_ip else ("/30", [])
     steps = [
         ["ip", "netns", "add", name],
         ["ip", "link", "add", f"{name}h", "type", "veth", "peer", "name", f"{name}c"],
         ["ip", "link", "set", f"{name}c", "netns", name],
-        ["ip", "addr", "add", f"{host_ip}/30", "dev", f"{name}h"],
+        ["ip", "addr", "add", f"{host_ip}{prefix}", "dev", f"{name}h", *options],
         ["ip", "link", "set", f"{name}h", "up"],
-        ["ip", "-n", name, "addr", "add", f"{inner_ip}/30", "dev", f"{name}c"],
+        ["ip", "-n", name, "addr", "add", f"{inner_ip}{prefix}", "dev", f"{name}c", *options],
         ["ip", "-n", name, "link", "set", f"{name}c", "up"],
         ["ip", "-n", name, "link", "set", "lo", "up"],
     ]

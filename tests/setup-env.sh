@@ -30,7 +30,9 @@ if ! docker info >/dev/null 2>&1; then
     exit 1
   fi
   echo "setup: starting dockerd (log: /tmp/stackctl-dockerd.log)"
-  nohup dockerd >/tmp/stackctl-dockerd.log 2>&1 &
+  # ip6tables: Docker routes IPv6 clients to containers with their own address (the default from
+  # Docker 27; experimental before), which the dual-stack tests check.
+  nohup dockerd --experimental --ip6tables >/tmp/stackctl-dockerd.log 2>&1 &
   echo $! >"$pidfile"
   for _ in $(seq 60); do docker info >/dev/null 2>&1 && break; sleep 1; done
   docker info >/dev/null 2>&1 || { tail -20 /tmp/stackctl-dockerd.log >&2; echo "setup: dockerd did not start" >&2; exit 1; }

@@ -37,10 +37,14 @@ def test_schema_validation_can_fail() -> None:
 
 @pytest.mark.parametrize("name", sorted(EXAMPLES))
 def test_photoprism_publishes_no_port_and_trusts_exactly_the_stack_subnet(name: str) -> None:
+    """Each of the network's ranges: the IPv4 one, and the IPv6 one of a stack published on IPv6."""
     spec = example(name)
     document = yaml.safe_load(render_compose(spec))
-    subnet = document["networks"]["photoprism"]["ipam"]["config"][0]["subnet"]
-    assert subnet == spec.network.subnet
+    network = document["networks"]["photoprism"]
+    ranges = [pool["subnet"] for pool in network["ipam"]["config"]]
+    assert ranges[0] == spec.network.subnet and len(ranges) == (2 if spec.ports.ipv6 else 1)
+    assert network.get("enable_ipv6", False) == spec.ports.ipv6
+    subnet = ",".join(ranges)
     for site in spec.sites:
         if site.service is None:
             continue

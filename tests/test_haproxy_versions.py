@@ -57,20 +57,23 @@ def _check(client: object, image: str, folder: Path, certs: Path, sock: Path) ->
 
 def _files(name: str) -> dict[str, str]:
     """A golden folder's files; "hybrid-modern": the minimal stack rendered for an OpenSSL with the
-    hybrid group, TLS 1.3 only."""
-    if name != "hybrid-modern":
+    hybrid group, TLS 1.3 only; "dual-stack-http3": the dual-stack example with its QUIC listeners."""
+    if name == "hybrid-modern":
+        spec = spec_from_data({"domain": "photos.example.com", "network": {"subnet": "10.77.9.0/24"},
+                               "tls": {"profile": "modern"}})  # fmt: skip
+        rendered = render_stack(spec, None, EdgeFeatures(hybrid_groups=True))
+    elif name == "dual-stack-http3":
+        rendered = render_stack(example("dual-stack"), None, EdgeFeatures(http3=True, limited_quic=True))
+    else:
         return {golden.name: golden.read_text() for golden in (GOLDEN / name).iterdir()}
-    spec = spec_from_data({"domain": "photos.example.com", "network": {"subnet": "10.77.9.0/24"},
-                           "tls": {"profile": "modern"}})  # fmt: skip
-    rendered = render_stack(spec, None, EdgeFeatures(hybrid_groups=True))
     return {path.rsplit("/", 1)[1]: text for path, text in rendered.items() if path.startswith("compose/haproxy/")}
 
 
 @pytest.mark.parametrize("image", IMAGES, ids=lambda image: image.rsplit(":", 1)[1])
-@pytest.mark.parametrize("name", [*sorted(EXAMPLES), "http3", "hybrid-modern"])
+@pytest.mark.parametrize("name", [*sorted(EXAMPLES), "http3", "hybrid-modern", "dual-stack-http3"])
 def test_golden_config_passes_haproxy_check(engine: object, image: str, name: str, tmp_path: Path) -> None:
     # http3: the minimal stack with its QUIC listener
-    spec = example("minimal" if name in ("http3", "hybrid-modern") else name)
+    spec = example({"http3": "minimal", "hybrid-modern": "minimal", "dual-stack-http3": "dual-stack"}.get(name, name))
     certs, sock = tmp_path / "certs", tmp_path / "run"
     certs.mkdir()
     sock.mkdir(mode=0o777)

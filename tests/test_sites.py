@@ -330,5 +330,6 @@ def test_a_name_that_starts_with_a_digit_is_still_resolved_through_dockers_dns()
         )
     )
     cfg = render_stack(spec)["compose/haproxy/haproxy.cfg"]
-    assert "server app 1vault:8200 check inter 2s fall 2 rise 2 resolvers docker init-addr" in cfg
+    resolved = "resolvers docker resolve-prefer ipv4 init-addr"
+    assert f"server app ipv4@1vault:8200 check inter 2s fall 2 rise 2 {resolved}" in cfg
     assert "server app 10.0.0.5:80 check inter 2s fall 2 rise 2 init-addr" in cfg  # an address: nothing to resolve

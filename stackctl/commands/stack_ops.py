@@ -50,11 +50,12 @@ def run_up(ctx: Context, args: argparse.Namespace) -> ExitStatus:
     return up_and_report(ctx, ctx.paths, args.timeout, not args.no_verify, ca_file)
 
 
-# Measured on Docker 20.10: a client at fd00:6e::2 reached HAProxy as the network's gateway, 10.x.y.1.
+# Measured on Docker 20.10: a client at fd00:7e57::2 reached HAProxy as itself with dockerd --ip6tables,
+# and as the network's gateway (10.x.y.1) without it.
 IPV6_CLIENTS = (
-    "Docker carries IPv6 connections to the stack through its userland proxy (the stack's network is IPv4 "
-    "only): HAProxy, PhotoPrism and the login throttle see every IPv6 client as one address, the network's "
-    "gateway (README: IPv6)"
+    "IPv6 clients keep their own address only if dockerd routes IPv6 itself: before Docker 27, start it "
+    "with --experimental --ip6tables. Otherwise its userland proxy carries them, and HAProxy, PhotoPrism "
+    "and the login throttle see every IPv6 client as one address, the network's gateway (README: IPv6)"
 )
 
 
@@ -77,7 +78,7 @@ def up_and_report(ctx: Context, paths: StackPaths, timeout: float, verify: bool,
     urls = [r.url for r in outcome.site_probes.values()]
     shown = ", ".join(urls) if len(urls) <= 3 else f"{len(urls)} sites, {urls[0]} and {len(urls) - 1} more"
     ctx.say(f"Ready: {shown} ({outcome.elapsed_s:.1f}s)")
-    if any(":" in address for address in spec.ports.bind):
+    if spec.ports.ipv6 and not ctx.edge.engine(spec).keeps_ipv6_clients():
         ctx.warn(IPV6_CLIENTS)
     for line in next_steps(ctx, paths, spec):
         ctx.say(line)

@@ -60,6 +60,17 @@ class Ports:
         """The first of local_addresses: where a check that needs one address looks."""
         return self.local_addresses[0]
 
+    @property
+    def ipv6(self) -> bool:
+        """Whether any address is IPv6: the stack's network then carries IPv6 too, so that Docker routes
+        IPv6 clients to HAProxy with their own address."""
+        return any(is_ipv6(address) for address in self.bind)
+
+
+def is_ipv6(address: str) -> bool:
+    """An address of ports.bind (validated: IPv4 or IPv6, plain form) is IPv6."""
+    return ":" in address
+
 
 @dataclass(frozen=True)
 class AcmeSettings:

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 # Stacks get a /24 of the first of these ranges, starting at the one the name hashes to; the others are
 # for a machine whose first range is taken (by another tool's network, say).
 STACK_RANGES = ("172.30", "172.31", "10.230", "10.231")
+IPV6_PREFIX = 0xFD73_746B_6374  # fd73:746b:6374::/48, a unique local prefix: fd, then "stkct" in ASCII
 
 
 @dataclass(frozen=True)
@@ -26,6 +27,13 @@ class NetworkSubnet:
 def name_subnet(project_name: str) -> str:
     """The /24 a stack's name hashes to: the first choice, and the answer when no engine is reachable."""
     return f"172.30.{zlib.crc32(project_name.encode()) % 256}.0/24"
+
+
+def ipv6_subnet(ipv4_subnet: str) -> str:
+    """The stack's IPv6 range beside its IPv4 one: a unique local /80 whose last 32 bits are the IPv4
+    network's address, so stacks whose IPv4 ranges differ (as they must) never share it either."""
+    ipv4 = int(ipaddress.ip_network(ipv4_subnet).network_address)
+    return str(ipaddress.IPv6Network(((IPV6_PREFIX << 80) | (ipv4 << 48), 80)))
 
 
 def overlaps(subnet: str, used: Iterable[NetworkSubnet], own_network: str) -> NetworkSubnet | None:

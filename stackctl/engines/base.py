@@ -122,6 +122,11 @@ class Engine(Protocol):
     def addresses(self, spec: StackSpec) -> list[str]:
         """Where the stack answers HTTPS: this host, or every edge node (this one over loopback)."""
 
+    def keeps_ipv6_clients(self) -> bool:
+        """Whether the engine is known to route IPv6 clients to a container with their own address
+        (ip6tables, the default from Docker 27); an older one does only if dockerd was started with
+        --ip6tables, which its API does not tell."""
+
     def running_haproxy(self, spec: StackSpec, paths: StackPaths) -> str | None:
         """The stack's running HAProxy: the container to reload, or the service that rolls; None when
         there is none."""

@@ -33,6 +33,7 @@ from stackctl.health.doctor_edge import client_address_check, throttle_check
 from stackctl.health.doctor_route import Route
 from stackctl.health.target import probe_target
 from stackctl.render.haproxy_layout import DOCTOR_SOCKET_NAME
+from stackctl.render.services import trusted_proxy
 
 DEFAULT_UPLOAD = 1 << 30
 TEST_NETWORK = ipaddress.ip_network("192.0.2.0/24")  # RFC 5737: documentation only, never a real client
@@ -105,7 +106,7 @@ def _diagnose(
         findings.append(site_url_check(login, spec.site_url(site)))
         findings.append(webdav_check(caller, user, password, nonce))
         findings += _upload(engine, spec, site, caller, login, upload_size, nonce)
-        address = client_address_check(test, login, user, password, nonce, spec.network.subnet)
+        address = client_address_check(test, login, user, password, nonce, trusted_proxy(spec))
         findings.append(address)
         if address.outcome == "fail":
             findings.append(Finding("throttle", "skip", "with the client address wrong, the failed logins it "

@@ -19,7 +19,9 @@ from stackctl.health.doctor_route import Route, request
 _FORM = {"Content-Type": "application/x-www-form-urlencoded"}
 
 
-def client_address_check(route: Route, login: Login, user: str, password: str, nonce: str, subnet: str) -> Finding:
+def client_address_check(
+    route: Route, login: Login, user: str, password: str, nonce: str, trusted_proxy: str
+) -> Finding:
     """An app password made from the test address (POST /api/v1/oauth/token), then the ClientIP that
     PhotoPrism lists for it (GET /api/v1/users/<uid>/sessions); the app password is deleted again."""
     name = f"stackctl doctor {nonce}"
@@ -50,8 +52,8 @@ def client_address_check(route: Route, login: Login, user: str, password: str, n
         "client_address", "fail",
         f"a request from {route.source} reached PhotoPrism as {seen}: it does not trust HAProxy as its "
         "proxy, so it takes HAProxy for the client, and one person's failed logins throttle everyone",
-        f"PhotoPrism's trusted proxy setting must include HAProxy's network {subnet}: stackctl sets "
-        f"PHOTOPRISM_TRUSTED_PROXY={subnet}; remove any other TrustedProxy (storage/config/options.yml), "
+        f"PhotoPrism's trusted proxy setting must include HAProxy's network {trusted_proxy}: stackctl sets "
+        f"PHOTOPRISM_TRUSTED_PROXY={trusted_proxy}; remove any other TrustedProxy (storage/config/options.yml), "
         "then run stackctl up",
     )  # fmt: skip
 

@@ -8,6 +8,7 @@ from typing import Any
 
 import yaml
 
+from stackctl.config.settings import is_ipv6
 from stackctl.config.spec import StackSpec
 from stackctl.render.haproxy import BASELINE, EdgeFeatures
 from stackctl.render.header import GENERATED_HEADER
@@ -36,7 +37,7 @@ def _healthcheck(check: Healthcheck) -> dict[str, Any]:
 
 
 def _port(mapping: PortMapping) -> str:
-    host_ip = f"[{mapping.host_ip}]" if ":" in mapping.host_ip else mapping.host_ip  # IPv6
+    host_ip = f"[{mapping.host_ip}]" if is_ipv6(mapping.host_ip) else mapping.host_ip
     text = f"{host_ip}:{mapping.host_port}:{mapping.container_port}"
     return text if mapping.protocol == "tcp" else f"{text}/{mapping.protocol}"
 
@@ -136,13 +137,12 @@ def compose_model(spec: StackSpec, features: EdgeFeatures = BASELINE) -> dict[st
     """The compose document as data."""
     network = network_model(spec)
     services = stack_services(spec, features.http3)
-    networks: dict[str, Any] = {
-        NETWORK: {
-            "name": network.name,
-            "driver": "bridge",
-            "ipam": {"config": [{"subnet": network.subnet, "gateway": network.gateway}]},
-        }
-    }
+    pools: list[dict[str, str]] = [{"subnet": network.subnet, "gateway": network.gateway}]
+    bridge: dict[str, Any] = {"name": network.name, "driver": "bridge", "ipam": {"config": pools}}
+    if network.subnet6 is not None:
+        pools.append({"subnet": network.subnet6})
+        bridge["enable_ipv6"] = True
+    networks: dict[str, Any] = {NETWORK: bridge}
     for name in sorted({n for s in services for n in s.external_networks}):
         networks[name] = {"external": True}  # the user's: compose neither creates nor removes it
     return {"name": spec.name, "services": {s.name: service_document(s) for s in services}, "networks": networks}

@@ -158,12 +158,26 @@ def _add_http3(lines: list[str], spec: StackSpec, layout: HaproxyLayout, feature
     routing; every HTTPS answer announces it with Alt-Svc."""
     if features.limited_quic:
         lines.insert(lines.index("global") + 1, "    limited-quic  # QUIC on an OpenSSL without its QUIC API")
-    tcp_bind = f"    bind {layout.public_bind}:{layout.https_port} ssl"
+    tcp_bind = f"    bind {_listen(spec, layout, layout.https_port)} ssl"
     https = next(i for i, line in enumerate(lines) if line.startswith(tcp_bind))
+    quic = [f"quic4@{layout.public_bind}:{layout.https_port}"]
+    if _dual_stack(spec, layout):
+        quic.append(f"quic6@:::{layout.https_port} v6only")
     lines[https + 1 : https + 1] = [
-        f"    bind quic4@{layout.public_bind}:{layout.https_port} ssl {_certificates(layout)} alpn h3",
+        *(f"    bind {address} ssl {_certificates(layout)} alpn h3" for address in quic),
         f"    http-after-response set-header Alt-Svc 'h3=\":{spec.ports.https}\"; ma={ALT_SVC_MAX_AGE}'",
     ]
+
+
+def _dual_stack(spec: StackSpec, layout: HaproxyLayout) -> bool:
+    """In the container, on a stack published on an IPv6 address: its network carries IPv6 too."""
+    return spec.ports.ipv6 and not layout.public_bind
+
+
+def _listen(spec: StackSpec, layout: HaproxyLayout, port: int) -> str:
+    """A public listener's address: every IPv4 address of the container, and every IPv6 one too (one
+    socket for both) when the stack is dual stack."""
+    return f":::{port} v4v6" if _dual_stack(spec, layout) else f"{layout.public_bind}:{port}"
 
 
 def _tls_defaults(spec: StackSpec) -> list[str]:
@@ -225,7 +239,7 @@ def _global_and_defaults(spec: StackSpec, layout: HaproxyLayout) -> list[str]:
 def _http_frontend(spec: StackSpec, layout: HaproxyLayout, acme_thumbprint: str | None) -> list[str]:
     return [
         "frontend http",
-        f"    bind {layout.public_bind}:{layout.http_port}",
+        f"    bind {_listen(spec, layout, layout.http_port)}",
         "    option httplog",
         *_site_lookup(spec, layout),
         "    acl is_acme_challenge path_beg /.well-known/acme-challenge/",
@@ -240,7 +254,7 @@ def _http_frontend(spec: StackSpec, layout: HaproxyLayout, acme_thumbprint: str 
 def _https_frontend(spec: StackSpec, layout: HaproxyLayout, curves: str) -> list[str]:
     return [
         "frontend https",
-        f"    bind {layout.public_bind}:{layout.https_port} ssl {_certificates(layout)} "
+        f"    bind {_listen(spec, layout, layout.https_port)} ssl {_certificates(layout)} "
         f"alpn h2,http/1.1 curves {curves}",
         # `stackctl doctor` speaks HTTPS here as a test address of its choosing (the PROXY header), so
         # that it can prove the throttle and the client address without banning a real one. The

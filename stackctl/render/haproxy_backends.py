@@ -50,22 +50,29 @@ def _health_check(site: Site) -> list[str]:
     ]
 
 
+# Names are looked up in Docker's DNS. A stack network that carries IPv6 (ports.bind has, or had, an
+# IPv6 address) answers AAAA too, but the apps listen on IPv4 (PhotoPrism on 0.0.0.0): ipv4@ keeps the
+# lookup at start and reload to IPv4, and resolve-prefer the lookups that follow.
+DOCKER_DNS = "resolvers docker resolve-prefer ipv4"
+
+
 def _server(spec: StackSpec, site: Site, layout: HaproxyLayout) -> str:
     address = layout.backend_address or site.app_address
     if site.upstream is not None and site.upstream.url_host == HOST_GATEWAY and layout.backend_address is None:
         gateway = next(ipaddress.ip_network(spec.network.subnet).hosts())
         address = f"{gateway}:{site.upstream.url_port}"
     check = "check inter 2s fall 2 rise 2" + _upstream_tls(site, layout)
+    by_name = not is_ip(address.rsplit(":", 1)[0])
     if site.upstream is not None and not site.upstream.runs_container:
         # An address outside the stack: resolved once by the system (host.docker.internal is in
         # /etc/hosts, not in Docker's DNS), or through Docker's DNS for a name on another network.
-        by_docker_dns = not is_ip(address.rsplit(":", 1)[0])
-        resolvers = " resolvers docker" if by_docker_dns and layout.backend_address is None else ""
-        return f"    server {site.server} {address} {check}{resolvers} init-addr last,libc,none"
+        if by_name and layout.backend_address is None:
+            return f"    server {site.server} ipv4@{address} {check} {DOCKER_DNS} init-addr last,libc,none"
+        return f"    server {site.server} {address} {check} init-addr last,libc,none"
     # The first refused connection takes the server out, instead of two failed checks later.
     return (
-        f"    server {site.server} {address} {check} "
-        "observe layer4 error-limit 1 on-error mark-down resolvers docker init-addr last,libc,none"
+        f"    server {site.server} {'ipv4@' if by_name else ''}{address} {check} "
+        f"observe layer4 error-limit 1 on-error mark-down {DOCKER_DNS} init-addr last,libc,none"
     )
 
 

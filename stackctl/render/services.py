@@ -10,6 +10,7 @@ from typing import Final
 
 from stackctl.config.sites import PHOTOPRISM_PORT, Site
 from stackctl.config.spec import StackSpec
+from stackctl.config.subnets import ipv6_subnet
 from stackctl.render.haproxy import CONTAINER_LAYOUT, HAPROXY_CFG
 
 HAPROXY_CONFIG_DIR = CONTAINER_LAYOUT.config_dir
@@ -91,6 +92,11 @@ class NetworkModel:
     name: str
     subnet: str
     gateway: str
+    subnet6: str | None = None  # an IPv6 range too, when HAProxy is published on an IPv6 address
+
+    @property
+    def subnets(self) -> tuple[str, ...]:
+        return (self.subnet,) if self.subnet6 is None else (self.subnet, self.subnet6)
 
 
 def container_name(spec: StackSpec, service: str) -> str:
@@ -100,7 +106,13 @@ def container_name(spec: StackSpec, service: str) -> str:
 
 def network_model(spec: StackSpec) -> NetworkModel:
     subnet = ipaddress.ip_network(spec.network.subnet)
-    return NetworkModel(f"{spec.name}_{NETWORK}", str(subnet), str(next(subnet.hosts())))
+    subnet6 = ipv6_subnet(spec.network.subnet) if spec.ports.ipv6 else None
+    return NetworkModel(f"{spec.name}_{NETWORK}", str(subnet), str(next(subnet.hosts())), subnet6)
+
+
+def trusted_proxy(spec: StackSpec) -> str:
+    """PHOTOPRISM_TRUSTED_PROXY: HAProxy's network, each of its ranges."""
+    return ",".join(network_model(spec).subnets)
 
 
 def host_path(path: str) -> str:
@@ -118,7 +130,7 @@ def _photoprism_environment(spec: StackSpec, site: Site) -> dict[str, str]:
         "PHOTOPRISM_SITE_URL": spec.site_url(site),
         "PHOTOPRISM_DISABLE_TLS": "true",
         "PHOTOPRISM_DEFAULT_TLS": "false",
-        "PHOTOPRISM_TRUSTED_PROXY": spec.network.subnet,
+        "PHOTOPRISM_TRUSTED_PROXY": trusted_proxy(spec),
         "PHOTOPRISM_HTTP_PORT": str(PHOTOPRISM_PORT),
     }
     if spec.database.kind == "mariadb":

@@ -3,12 +3,13 @@ refuses an overlap before anything changes, naming the network that holds the ra
 
 from __future__ import annotations
 
+import ipaddress
 from pathlib import Path
 
 import pytest
 import yaml
 
-from stackctl.config.subnets import NetworkSubnet, free_subnet, name_subnet, overlaps
+from stackctl.config.subnets import STACK_RANGES, NetworkSubnet, free_subnet, ipv6_subnet, name_subnet, overlaps
 from stackctl.core.errors import OperationFailed
 from tests.bad_input.conftest import assert_refused
 from tests.fakes import FakeEngine, FakeSwarmEngine, fake_edges
@@ -79,3 +80,40 @@ def test_up_names_the_free_subnet_to_use(tmp_path: Path) -> None:
     result = run_cli("--dir", str(root), "up", edges=fake_edges(engine))
     free = free_subnet("photoprism", engine.networks, "photoprism_photoprism")
     assert result.code == 2 and f"set network.subnet: {free} in stack.yaml" in result.err
+
+
+@pytest.mark.parametrize("form", ["sites", "single-site"])
+def test_up_refuses_an_ipv6_address_while_the_stacks_network_has_no_ipv6_naming_down_then_up(
+    tmp_path: Path, form: str
+) -> None:
+    """Docker cannot add IPv6 to a network in place: the first `up` with an IPv6 address in ports.bind
+    on a stack whose network exists says how to make it again, and changes nothing."""
+    root = tmp_path / "stack"
+    assert run_cli("--dir", str(root), "init", "--domain", DOMAIN, edges=fake_edges(FakeEngine(root))).code == 0
+    spec = root / "stack.yaml"
+    if form == "single-site":
+        spec.write_text(f"domain: {DOMAIN}\nnetwork: {{subnet: {DEFAULT}}}\nports: {{bind: 0.0.0.0}}\n")
+    spec.write_text(spec.read_text().replace("bind: 0.0.0.0", 'bind: [0.0.0.0, "::"]', 1))
+    subnet = yaml.safe_load((root / "stack.yaml").read_text())["network"]["subnet"]
+    engine = FakeEngine(root, networks=[_taken(subnet, "photoprism_photoprism", "photoprism")])
+    before = hash_tree(root)
+    result = run_cli("--dir", str(root), "up", edges=fake_edges(engine))
+    assert_refused(
+        result, 2, "the stack's Docker network photoprism_photoprism carries no IPv6, which ports.bind's IPv6 "
+        "address needs", [],
+    )  # fmt: skip
+    assert "run stackctl down, then stackctl up" in result.err
+    assert hash_tree(root) == before and engine.applied == []
+
+    # Its IPv6 range follows network.subnet; another network holding it is named.
+    engine = FakeEngine(root, networks=[_taken("fd73:746b:6374::/48", "lab", None)])
+    result = run_cli("--dir", str(root), "up", edges=fake_edges(engine))
+    assert_refused(result, 2, f"the stack's IPv6 range {ipv6_subnet(subnet)}", [])
+    assert "overlaps Docker network lab, fd73:746b:6374::/48" in result.err
+    assert hash_tree(root) == before and engine.applied == []
+
+
+def test_the_ipv6_range_differs_whenever_the_ipv4_range_does() -> None:
+    ranges = {ipv6_subnet(f"{prefix}.{third}.0/24") for prefix in STACK_RANGES for third in range(256)}
+    assert len(ranges) == len(STACK_RANGES) * 256
+    assert all(ipaddress.ip_network(r).subnet_of(ipaddress.ip_network("fc00::/7")) for r in ranges)

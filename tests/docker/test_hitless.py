@@ -9,6 +9,8 @@ import socket
 import ssl
 import time
 
+import pytest
+
 from tests.docker.conftest import Stack
 from tests.h2client import H2Load
 from tests.helpers import wait_until
@@ -34,8 +36,14 @@ def _get(stack: Stack, host: str, path: str = "/api/v1/status", accept: str = "*
     return int(head[9:12]), head.lower(), body
 
 
-def test_a_config_change_is_a_reload_of_the_same_container_and_drops_nothing(stack_each_haproxy: Stack) -> None:
+@pytest.mark.parametrize("bind", ["127.0.0.1", '[127.0.0.1, "::1"]'], ids=["ipv4", "dual-stack"])
+def test_a_config_change_is_a_reload_of_the_same_container_and_drops_nothing(
+    stack_each_haproxy: Stack, bind: str
+) -> None:
+    """Dual stack: the apps answer on IPv4 only, on a network that also has IPv6 (Docker's DNS then
+    answers AAAA), so the reloaded HAProxy must look them up as IPv4 from its first lookup on."""
     stack = stack_each_haproxy
+    stack.edit("bind: 127.0.0.1", f"bind: {bind}")
     stack.up()
     haproxy_id = stack.containers()["haproxy"]
     assert _get(stack, DOMAIN)[0] == 200

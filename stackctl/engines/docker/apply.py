@@ -18,23 +18,26 @@ from stackctl.engines.docker.ownership import leftover_replacements, project_con
 from stackctl.engines.docker.waits import wait_ready
 from stackctl.engines.labels import HASH_LABEL, PROJECT_LABEL
 from stackctl.engines.model import Service
-from stackctl.render.services import RESTART_POLICY
+from stackctl.render.services import RESTART_POLICY, NetworkModel
 
 
-def ensure_network(client: docker.DockerClient, name: str, project: str, subnet: str, gateway: str) -> None:
-    with docker_call(f"look up network {name}"):
-        existing = client.networks.list(names=[name])
-    if any(n.name == name for n in existing):
+def ensure_network(client: docker.DockerClient, network: NetworkModel, project: str) -> None:
+    with docker_call(f"look up network {network.name}"):
+        existing = client.networks.list(names=[network.name])
+    if any(n.name == network.name for n in existing):
         return
+    pools = [docker.types.IPAMPool(subnet=network.subnet, gateway=network.gateway)]
+    pools += [docker.types.IPAMPool(subnet=network.subnet6)] if network.subnet6 else []
     try:
         client.networks.create(
-            name,
+            network.name,
             driver="bridge",
-            ipam=docker.types.IPAMConfig(pool_configs=[docker.types.IPAMPool(subnet=subnet, gateway=gateway)]),
+            ipam=docker.types.IPAMConfig(pool_configs=pools),
+            enable_ipv6=network.subnet6 is not None,
             labels={PROJECT_LABEL: project, "com.docker.compose.network": "photoprism"},
         )
     except DOCKER_ERRORS as e:
-        raise translate(f"create network {name} with subnet {subnet}", e) from e
+        raise translate(f"create network {network.name} with subnet {', '.join(network.subnets)}", e) from e
 
 
 def create_container(

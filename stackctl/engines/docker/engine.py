@@ -26,7 +26,7 @@ from stackctl.engines.base import (
     SecretHold,
 )
 from stackctl.engines.docker import apply, beside, execs, images, preflight
-from stackctl.engines.docker.client import connect
+from stackctl.engines.docker.client import connect, docker_call
 from stackctl.engines.docker.control import reload_haproxy
 from stackctl.engines.docker.describe import container_rows
 from stackctl.engines.docker.ownership import project_containers
@@ -38,6 +38,8 @@ from stackctl.engines.model import Service, absolute_under, services
 from stackctl.engines.status import ContainerStatus
 from stackctl.render import render_stack
 from stackctl.render.services import HAPROXY_SOCKET_SOURCE, container_name, network_model, stack_services
+
+IP6TABLES_BY_DEFAULT = 27  # the Docker release that routes IPv6 to containers with ip6tables by default
 
 
 class OneHostForm:
@@ -83,6 +85,12 @@ class DockerEngine(OneHostForm):
 
     def addresses(self, spec: StackSpec) -> list[str]:
         return list(spec.ports.local_addresses)
+
+    def keeps_ipv6_clients(self) -> bool:
+        with docker_call("ask the Docker engine its version"):
+            version = str(self.client.version().get("Version", ""))
+        major = version.split(".", 1)[0]
+        return major.isdigit() and int(major) >= IP6TABLES_BY_DEFAULT
 
     def running_haproxy(self, spec: StackSpec, paths: StackPaths) -> str | None:
         container = self.containers(spec.name, paths.compose_dir).get("haproxy")
@@ -160,7 +168,7 @@ class DockerEngine(OneHostForm):
     ) -> ApplyResult:  # fmt: skip
         del files, hold  # HAProxy reads them from its folder on this host and reloads in place
         network = network_model(spec)
-        apply.ensure_network(self.client, network.name, spec.name, network.subnet, network.gateway)
+        apply.ensure_network(self.client, network, spec.name)
         return apply.converge(
             self.client, spec.name, network.name, services, paths.compose_dir, deadline, report, recreate, on_ready
         )

@@ -11,6 +11,7 @@ from pathlib import Path
 import docker
 import docker.errors
 
+from stackctl.config.settings import is_ipv6
 from stackctl.config.subnets import NetworkSubnet
 from stackctl.core.errors import InvalidInput, OperationFailed
 from stackctl.engines.docker.client import DOCKER_ERRORS, docker_call, translate
@@ -71,7 +72,7 @@ def check_ports_free(client: docker.DockerClient, services: list[Service], held_
 
 
 def _check_port_free(client: docker.DockerClient, address: str, port: int) -> None:
-    family = socket.AF_INET6 if ":" in address else socket.AF_INET
+    family = socket.AF_INET6 if is_ipv6(address) else socket.AF_INET
     with socket.socket(family, socket.SOCK_STREAM) as probe:
         probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         if family == socket.AF_INET6:  # as Docker binds it: IPv6 only, beside an IPv4 binding
